@@ -1,0 +1,3 @@
+"""cmctl: editorial calendars as code."""
+
+__version__ = "0.1.0"

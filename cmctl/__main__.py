@@ -1,0 +1,3 @@
+from cmctl.cli import main
+
+main()

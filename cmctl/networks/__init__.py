@@ -1,0 +1,1 @@
+"""Network declarations (one file per network) and the registry that finds them."""

@@ -1,0 +1,172 @@
+"""The network contract: what every network declares, and the checks the base class derives.
+
+A network file (one per network, next to this one) declares its limits and abilities
+as class attributes at the top of its class, and overrides ``count`` when the network
+does not count plain code points. Everything that follows from the declaration
+(length checks, media checks, account field checks) lives here once.
+
+The publishing side of the contract (sending, idempotency, retries) is added by the
+publishing engine; declarations never import httpx, so `cmctl validate` stays light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class MediaKind:
+    """One kind of attachment a network accepts ("image", "gif" or "video")."""
+
+    kind: str
+    mime_types: frozenset[str]
+    max_bytes: int
+    max_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccountField:
+    """A key an account of this network may (or must) set in cmctl.yaml."""
+
+    name: str
+    required: bool = False
+    secret: bool = False
+    default: str | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFacts:
+    """What cmctl found out about one media file (see cmctl/media.py)."""
+
+    mime_type: str | None  # sniffed from the content, None when unrecognised
+    size: int  # bytes
+
+
+class Network:
+    """Declaration of one social network. Subclasses set the class attributes."""
+
+    # --- identity -------------------------------------------------------------
+    name: ClassVar[str]  # the value of `network:` in cmctl.yaml
+    title: ClassVar[str]  # how humans write it
+    docs_url: ClassVar[str] = ""  # where the limits below come from
+
+    # --- text -----------------------------------------------------------------
+    max_length: ClassVar[int]
+    length_unit: ClassVar[str] = "characters"  # word used in messages
+    max_bytes: ClassVar[int | None] = None  # UTF-8 byte ceiling, when the network has one
+    caption_max_length: ClassVar[int | None] = None  # limit when media is attached
+    # Name of the account field that overrides max_length (e.g. a Mastodon instance
+    # configured for 5000 characters), or None when the limit is fixed.
+    length_field: ClassVar[str | None] = None
+
+    # --- media ----------------------------------------------------------------
+    media_kinds: ClassVar[tuple[MediaKind, ...]] = ()
+    max_media: ClassVar[int] = 0  # attachments per post, all kinds together
+    mixed_media: ClassVar[bool] = False  # may images and videos share a post?
+    media_required: ClassVar[bool] = False  # e.g. Instagram
+
+    # --- abilities ------------------------------------------------------------
+    threads: ClassVar[bool] = False  # can a post have follow-up parts as replies?
+
+    # --- accounts -------------------------------------------------------------
+    account_fields: ClassVar[tuple[AccountField, ...]] = ()
+
+    # ---------------------------------------------------------------------------
+    @classmethod
+    def count(cls, text: str) -> int:
+        """Length of ``text`` the way this network counts it (default: code points)."""
+        return len(text)
+
+    @classmethod
+    def length_limit(cls, *, has_media: bool, account: Mapping[str, Any] | None = None) -> int:
+        if cls.length_field and account:
+            override = account.get(cls.length_field)
+            if isinstance(override, int) and not isinstance(override, bool) and override > 0:
+                return override
+        if has_media and cls.caption_max_length is not None:
+            return cls.caption_max_length
+        return cls.max_length
+
+    @classmethod
+    def check_text(
+        cls, text: str, *, has_media: bool, account: Mapping[str, Any] | None = None
+    ) -> tuple[int, int, list[str]]:
+        """Return (counted length, limit, problems) for one piece of text."""
+        problems: list[str] = []
+        limit = cls.length_limit(has_media=has_media, account=account)
+        length = cls.count(text)
+        if length > limit:
+            what = "caption" if has_media and limit == cls.caption_max_length else "text"
+            problems.append(f"{what} is {length}/{limit} {cls.length_unit} for {cls.name}")
+        if cls.max_bytes is not None:
+            size = len(text.encode("utf-8"))
+            if size > cls.max_bytes:
+                problems.append(f"text is {size}/{cls.max_bytes} UTF-8 bytes for {cls.name}")
+        return length, limit, problems
+
+    @classmethod
+    def media_kind(cls, mime_type: str | None) -> MediaKind | None:
+        for kind in cls.media_kinds:
+            if mime_type in kind.mime_types:
+                return kind
+        return None
+
+    @classmethod
+    def check_media(cls, items: Sequence[MediaFacts]) -> list[tuple[int | None, str]]:
+        """Problems with a post's attachments: (index of the item or None, message)."""
+        problems: list[tuple[int | None, str]] = []
+        if not items:
+            if cls.media_required:
+                problems.append((None, f"{cls.name} requires at least one image or video"))
+            return problems
+        if cls.max_media == 0:
+            problems.append((None, f"{cls.name} does not accept media attachments"))
+            return problems
+        if len(items) > cls.max_media:
+            problems.append((None, f"{len(items)} attachments; {cls.name} accepts {cls.max_media}"))
+        counts: dict[str, int] = {}
+        for index, item in enumerate(items):
+            kind = cls.media_kind(item.mime_type)
+            if kind is None:
+                accepted = ", ".join(sorted({t for k in cls.media_kinds for t in k.mime_types}))
+                found = item.mime_type or "an unrecognised file type"
+                problems.append((index, f"{found} is not accepted by {cls.name} ({accepted})"))
+                continue
+            counts[kind.kind] = counts.get(kind.kind, 0) + 1
+            if item.size > kind.max_bytes:
+                problems.append(
+                    (
+                        index,
+                        f"{kind.kind} is {_size(item.size)}; {cls.name} accepts at most "
+                        f"{_size(kind.max_bytes)}",
+                    )
+                )
+        for kind in cls.media_kinds:
+            n = counts.get(kind.kind, 0)
+            if n > kind.max_count and len(items) <= cls.max_media:
+                problems.append((None, f"{n} {kind.kind}s; {cls.name} accepts {kind.max_count}"))
+        if not cls.mixed_media and len(counts) > 1:
+            problems.append(
+                (None, f"{cls.name} cannot mix {' and '.join(sorted(counts))} in one post")
+            )
+        return problems
+
+    @classmethod
+    def field(cls, name: str) -> AccountField | None:
+        for f in cls.account_fields:
+            if f.name == name:
+                return f
+        return None
+
+
+def _size(n: int) -> str:
+    if n >= MB:
+        return f"{n / MB:.1f} MB".replace(".0 MB", " MB")
+    if n >= 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n} bytes"
