@@ -6,6 +6,11 @@ status at one boundary (cmctl/cli/__init__.py).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cmctl.diagnostics import Diagnostic
+
 
 class CmctlError(Exception):
     """Base class: a clear message for a human, and the process exit code."""
@@ -31,6 +36,12 @@ class ConfigError(CmctlError):
     """cmctl.yaml is missing, unreadable or invalid."""
 
     exit_code = 2
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, diagnostics: list[Diagnostic] | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.diagnostics = diagnostics or []
 
 
 class ValidationFailed(CmctlError):

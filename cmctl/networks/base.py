@@ -26,6 +26,9 @@ class MediaKind:
     mime_types: frozenset[str]
     max_bytes: int
     max_count: int
+    # True when an item of this kind must be the post's only attachment even though
+    # the network lets other kinds share a post (a Telegram GIF cannot join an album).
+    alone: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,7 @@ class AccountField:
     secret: bool = False
     default: str | None = None
     help: str = ""
+    type: str = "string"  # JSON Schema type of the value: "string" or "integer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +60,7 @@ class Network:
     docs_url: ClassVar[str] = ""  # where the limits below come from
 
     # --- text -----------------------------------------------------------------
-    max_length: ClassVar[int]
+    max_length: ClassVar[int | None]  # None: the network sets no limit (feed, webhook)
     length_unit: ClassVar[str] = "characters"  # word used in messages
     max_bytes: ClassVar[int | None] = None  # UTF-8 byte ceiling, when the network has one
     caption_max_length: ClassVar[int | None] = None  # limit when media is attached
@@ -83,7 +87,9 @@ class Network:
         return len(text)
 
     @classmethod
-    def length_limit(cls, *, has_media: bool, account: Mapping[str, Any] | None = None) -> int:
+    def length_limit(
+        cls, *, has_media: bool, account: Mapping[str, Any] | None = None
+    ) -> int | None:
         if cls.length_field and account:
             override = account.get(cls.length_field)
             if isinstance(override, int) and not isinstance(override, bool) and override > 0:
@@ -95,12 +101,12 @@ class Network:
     @classmethod
     def check_text(
         cls, text: str, *, has_media: bool, account: Mapping[str, Any] | None = None
-    ) -> tuple[int, int, list[str]]:
-        """Return (counted length, limit, problems) for one piece of text."""
+    ) -> tuple[int, int | None, list[str]]:
+        """Return (counted length, limit or None, problems) for one piece of text."""
         problems: list[str] = []
         limit = cls.length_limit(has_media=has_media, account=account)
         length = cls.count(text)
-        if length > limit:
+        if limit is not None and length > limit:
             what = "caption" if has_media and limit == cls.caption_max_length else "text"
             problems.append(f"{what} is {length}/{limit} {cls.length_unit} for {cls.name}")
         if cls.max_bytes is not None:
@@ -150,6 +156,12 @@ class Network:
             n = counts.get(kind.kind, 0)
             if n > kind.max_count and len(items) <= cls.max_media:
                 problems.append((None, f"{n} {kind.kind}s; {cls.name} accepts {kind.max_count}"))
+        if len(items) > 1:
+            for kind in cls.media_kinds:
+                if kind.alone and counts.get(kind.kind):
+                    problems.append(
+                        (None, f"a {kind.kind} must be the only attachment of a {cls.name} post")
+                    )
         if not cls.mixed_media and len(counts) > 1:
             problems.append(
                 (None, f"{cls.name} cannot mix {' and '.join(sorted(counts))} in one post")

@@ -1,0 +1,74 @@
+"""The agenda view model: jobs grouped into a week or month grid of local days."""
+
+from __future__ import annotations
+
+import calendar as cal
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from cmctl.compile import Job
+
+
+@dataclass(slots=True)
+class Entry:
+    time: str  # HH:MM local
+    post: str
+    networks: list[str] = field(default_factory=list)
+    accounts: list[str] = field(default_factory=list)
+    draft: bool = False
+    parts: int = 1
+    text: str = ""
+
+
+@dataclass(slots=True)
+class Grid:
+    title: str
+    weeks: list[list[date]]  # rows of 7 days, Monday first
+    month: int | None  # the month shown (None for a week view)
+    days: dict[date, list[Entry]]
+
+
+def build(jobs: list[Job], tz: ZoneInfo, anchor: date, span: str) -> Grid:
+    """Group ``jobs`` by local day (in ``tz``) for the week or month around ``anchor``."""
+    if span == "week":
+        first = anchor - timedelta(days=anchor.weekday())
+        weeks = [[first + timedelta(days=i) for i in range(7)]]
+        title = f"Week of {first:%A %d %B %Y}"
+        month = None
+    else:
+        weeks = cal.Calendar(firstweekday=0).monthdatescalendar(anchor.year, anchor.month)
+        title = f"{anchor:%B %Y}"
+        month = anchor.month
+    shown = {d for week in weeks for d in week}
+    days: dict[date, list[Entry]] = {}
+    by_post: dict[tuple[date, str, str], Entry] = {}
+    for job in jobs:
+        local = job.at.astimezone(tz)
+        day = local.date()
+        if day not in shown:
+            continue
+        key = (day, job.calendar, job.post_id)
+        entry = by_post.get(key)
+        if entry is None:
+            entry = Entry(f"{local:%H:%M}", job.post_id, draft=job.status == "draft",
+                          text=job.text)
+            by_post[key] = entry
+            days.setdefault(day, []).append(entry)
+        if job.network not in entry.networks:
+            entry.networks.append(job.network)
+        if job.account not in entry.accounts:
+            entry.accounts.append(job.account)
+        entry.parts = max(entry.parts, job.parts)
+    for entries in days.values():
+        entries.sort(key=lambda e: (e.time, e.post))
+    return Grid(title, weeks, month, days)
+
+
+def default_anchor(jobs: list[Job], tz: ZoneInfo, now: datetime) -> date:
+    """Today, unless nothing is planned from today on: then the first planned day."""
+    today = now.astimezone(tz).date()
+    upcoming = [j.at for j in jobs if j.at >= now]
+    if upcoming or not jobs:
+        return today
+    return jobs[0].at.astimezone(tz).date()

@@ -1,0 +1,1 @@
+"""Calendar files: the schema, the typed model, the loader and the rules."""

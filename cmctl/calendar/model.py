@@ -1,0 +1,101 @@
+"""The typed calendar model: what a calendar file means once read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Pos:
+    """Where something was written: file (as displayed), line, column (1-based)."""
+
+    path: str
+    line: int
+    col: int
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    source: str  # the path as written
+    path: Path  # absolute
+    alt: str | None
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One publishable piece: the main post or one thread part."""
+
+    text: str
+    media: tuple[Media, ...]
+    pos: Pos  # where its text (or the post) was written
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """Overridable content: a post's own, its defaults', or a variant's. None = not set."""
+
+    text: str | None = None
+    link: str | None = None
+    hashtags: tuple[str, ...] | None = None
+    media: tuple[Media, ...] | None = None
+    thread: tuple[Part, ...] | None = None
+    text_pos: Pos | None = None
+    pos: Pos | None = None
+
+    def over(self, base: Content) -> Content:
+        """This content with unset fields taken from ``base``."""
+        return Content(
+            text=self.text if self.text is not None else base.text,
+            link=self.link if self.link is not None else base.link,
+            hashtags=self.hashtags if self.hashtags is not None else base.hashtags,
+            media=self.media if self.media is not None else base.media,
+            thread=self.thread if self.thread is not None else base.thread,
+            text_pos=self.text_pos if self.text is not None else base.text_pos,
+            pos=self.pos or base.pos,
+        )
+
+    def parts(self, fallback: Pos) -> tuple[Part, ...]:
+        """The main post (text, then link, then hashtags) followed by the thread parts."""
+        blocks = [b for b in ((self.text or "").strip(), self.link or "") if b]
+        if self.hashtags:
+            blocks.append(" ".join(f"#{tag.lstrip('#')}" for tag in self.hashtags))
+        main = Part("\n\n".join(blocks), self.media or (), self.text_pos or self.pos or fallback)
+        return (main, *(self.thread or ()))
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    calendar: str
+    id: str
+    at: datetime  # aware, UTC
+    local: datetime  # aware, in the calendar's zone
+    accounts: tuple[str, ...]
+    content: Content
+    variants: dict[str, Content]
+    status: str  # "approved" | "draft"
+    catch_up: timedelta
+    lang: tuple[str, ...]
+    pos: Pos  # the post's `id`
+    accounts_pos: Pos
+    at_pos: Pos
+
+    def content_for(self, account: str, network: str) -> Content:
+        """Content for one account: account variant, then network variant, then the post."""
+        content = self.content
+        for key in (network, account):
+            variant = self.variants.get(key)
+            if variant is not None:
+                content = variant.over(content)
+        return content
+
+
+@dataclass(slots=True)
+class Calendar:
+    name: str
+    path: Path
+    display: str
+    timezone: str
+    posts: list[Post] = field(default_factory=list)

@@ -1,0 +1,129 @@
+"""Network rules: judge each post the way the networks it goes to will judge it.
+
+Runs on loaded calendars and their compiled jobs (the text as it will be sent, with
+variants, link and hashtags applied). Problems of a draft are reported as warnings:
+a draft never publishes, but it should be ready when it is approved.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cmctl import media as media_facts
+from cmctl.calendar.model import Calendar, Media, Pos, Post
+from cmctl.compile import Job
+from cmctl.config import Config, display
+from cmctl.diagnostics import Diagnostic, Severity
+from cmctl.networks import registry
+from cmctl.networks.base import MediaFacts
+from cmctl.shape import suggest
+
+
+class _Out:
+    def __init__(self) -> None:
+        self.items: list[Diagnostic] = []
+
+    def add(self, severity: Severity, pos: Pos, message: str, rule: str,
+            hint: str | None = None) -> None:
+        self.items.append(Diagnostic(pos.path, pos.line, pos.col, severity, message, rule, hint))
+
+
+def check(calendars: list[Calendar], jobs: list[Job], config: Config,
+          now: datetime) -> list[Diagnostic]:
+    out = _Out()
+    posts: dict[tuple[str, str], Post] = {}
+    for calendar in calendars:
+        for post in calendar.posts:
+            posts[(post.calendar, post.id)] = post
+            _post(post, config, now, out)
+    checked_media: dict[Media, MediaFacts | None] = {}
+    for job in jobs:
+        post = posts[(job.calendar, job.post_id)]
+        severity: Severity = "warning" if post.status == "draft" else "error"
+        suffix = " (draft)" if post.status == "draft" else ""
+        where = f" in thread part {job.part}" if job.part else ""
+        for problem in job.problems:
+            out.add(severity, job.pos, f"{problem}{where}{suffix}", "length",
+                    _length_hint(job))
+        facts = []
+        for item in job.media:
+            if item not in checked_media:
+                checked_media[item] = _media_file(item, config, out, severity)
+            found = checked_media[item]
+            if found is not None:
+                facts.append(found)
+        if len(facts) == len(job.media):  # judge the set only when every file was read
+            network = registry.get(job.network)
+            for index, message in network.check_media(facts):
+                pos = job.media[index].pos if index is not None else job.pos
+                out.add(severity, pos, f"{message}{where}{suffix}", "media")
+    return out.items
+
+
+def _length_hint(job: Job) -> str | None:
+    if job.part == 0 and job.network in ("bluesky", "x", "mastodon", "threads"):
+        return f"shorten it, or add a '{job.network}' variant with a shorter text"
+    return "shorten it"
+
+
+def _post(post: Post, config: Config, now: datetime, out: _Out) -> None:
+    draft = post.status == "draft"
+    severity: Severity = "warning" if draft else "error"
+    if not post.accounts:
+        out.add(severity, post.accounts_pos, f"post '{post.id}' goes to no account", "accounts",
+                "set 'accounts:' on the post or in the file's defaults")
+    for name in post.accounts:
+        account = config.accounts.get(name)
+        if account is None:
+            known = sorted(config.accounts)
+            out.add("error", post.accounts_pos,
+                    f"unknown account '{name}'" + suggest(name, known), "unknown-account",
+                    f"accounts are declared in {display(config.path)}"
+                    + (f": {', '.join(known)}" if known else ""))
+            continue
+        network = registry.get(account.network)
+        content = post.content_for(name, account.network)
+        if content.thread and not network.threads:
+            pos = content.pos or post.pos
+            out.add(severity, pos,
+                    f"{network.title} cannot publish threads (account '{name}')", "thread",
+                    f"add a '{account.network}' variant with 'thread: []' and the gist in its "
+                    "text")
+    base = post.content
+    if not (base.text or "").strip() and not base.media and not base.link:
+        out.add(severity, post.pos, f"post '{post.id}' has no text and no media", "empty")
+    for index, part in enumerate(base.thread or (), start=1):
+        if not part.text.strip() and not part.media:
+            out.add(severity, part.pos, f"thread part {index} has no text and no media", "empty")
+    if not draft and post.at < now:
+        out.add("warning", post.at_pos,
+                f"post '{post.id}' is in the past ({post.local:%Y-%m-%d %H:%M %Z}) and has not "
+                "been published", "past")
+
+
+def _media_file(item: Media, config: Config, out: _Out,
+                severity: Severity) -> MediaFacts | None:
+    root = config.root
+    try:
+        real = item.path.resolve()
+    except (OSError, RuntimeError):
+        out.add(severity, item.pos, f"cannot resolve media path '{item.source}'", "media")
+        return None
+    if not real.is_relative_to(root):
+        via = " (through a symbolic link)" if item.path.absolute().is_relative_to(root) else ""
+        out.add("error", item.pos,
+                f"media '{item.source}' is outside the project folder{via}", "media-path",
+                f"keep media under {display(root)}")
+        return None
+    if not real.is_file():
+        out.add(severity, item.pos, f"media file '{item.source}' does not exist", "media-missing")
+        return None
+    if item.alt is None or not item.alt.strip():
+        out.add("warning", item.pos, f"media '{item.source}' has no alt text", "alt-text",
+                "describe the image for people who cannot see it: alt: \"...\"")
+    try:
+        return media_facts.facts(real)
+    except OSError as exc:
+        out.add(severity, item.pos, f"cannot read media '{item.source}': {exc.strerror}",
+                "media")
+        return None

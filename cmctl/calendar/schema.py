@@ -1,0 +1,173 @@
+"""The JSON Schema of calendar files: what `cmctl schema` prints and what the loader checks.
+
+Keep it the single description of a calendar's shape: cmctl.shape runs it against
+the YAML nodes, so an editor using this schema and `cmctl validate` agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+SLUG_HINT = "use lowercase letters, digits, '-' and '_' (e.g. 'black-friday-teaser')"
+DURATION = r"^(0|([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?)$"
+DURATION_HINT = "write a duration like 90s, 30m, 1h, 2h30m, 1d or 0"
+
+_string = {"type": "string"}
+_strings_or_one: dict[str, Any] = {"anyOf": [_string, {"type": "array", "items": _string}]}
+
+_AT_DOC = (
+    "When the post goes out: local time in the calendar's time zone "
+    "('2026-12-01 09:30', seconds optional) or ISO 8601 with an offset "
+    "('2026-12-01T09:30:00+01:00'). A local time inside a DST gap is an error; one "
+    "inside a DST overlap needs an offset."
+)
+
+_content_props: dict[str, Any] = {
+    "text": {"type": "string", "description": "The text of the post."},
+    "link": {
+        "type": "string",
+        "minLength": 1,
+        "description": "A URL appended on its own line after the text.",
+    },
+    "hashtags": {
+        "type": "array",
+        "items": {
+            "type": "string",
+            "pattern": r"^#?[^\s#]+$",
+            "x-hint": "one hashtag per item, without spaces",
+        },
+        "description": "Hashtags appended as a last line ('#a #b'); [] removes the defaults.",
+    },
+    "media": {"type": "array", "items": {"$ref": "#/$defs/media"}},
+}
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://cmctl.dev/schema/calendar.json",
+    "title": "cmctl editorial calendar",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["posts"],
+    "properties": {
+        "timezone": {
+            "type": "string",
+            "description": "IANA time zone of the posts' local times, e.g. Europe/Paris.",
+        },
+        "calendar": {
+            "type": "string",
+            "pattern": r"^[a-z0-9][a-z0-9_./-]*$",
+            "x-hint": SLUG_HINT,
+            "description": "Name of this calendar (default: its path without extension).",
+        },
+        "lang": {**_strings_or_one, "description": "BCP 47 language tag(s) of the posts."},
+        "defaults": {"$ref": "#/$defs/defaults"},
+        "posts": {"type": "array", "items": {"$ref": "#/$defs/post"}},
+    },
+    "$defs": {
+        "media": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["path"],
+            "properties": {
+                "path": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "File path, relative to the calendar file.",
+                },
+                "alt": {"type": "string", "description": "Alt text for screen readers."},
+            },
+        },
+        "duration": {
+            "anyOf": [
+                {"type": "string", "pattern": DURATION, "x-hint": DURATION_HINT},
+                {"type": "integer", "enum": [0]},
+            ],
+            "description": "How late a missed post may still go out (90s, 30m, 1h, 1d, 0).",
+        },
+        "status": {
+            "type": "string",
+            "enum": ["approved", "draft"],
+            "description": "draft never publishes; approved does.",
+        },
+        "part": {
+            "anyOf": [
+                {"type": "string"},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "text": _content_props["text"],
+                        "media": _content_props["media"],
+                    },
+                },
+            ]
+        },
+        "variant": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                **_content_props,
+                "thread": {"type": "array", "items": {"$ref": "#/$defs/part"}},
+            },
+        },
+        "defaults": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                **_content_props,
+                "accounts": _strings_or_one,
+                "status": {"$ref": "#/$defs/status"},
+                "catch_up": {"$ref": "#/$defs/duration"},
+                "lang": _strings_or_one,
+            },
+        },
+        "post": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["id", "at"],
+            "properties": {
+                "id": {
+                    "type": "string",
+                    "pattern": SLUG,
+                    "x-hint": SLUG_HINT,
+                    "description": "Identity of the post, unique in its calendar. Never "
+                    "change it once published: it is what prevents double posting.",
+                },
+                "at": {"type": "string", "description": _AT_DOC},
+                **_content_props,
+                "accounts": {
+                    **_strings_or_one,
+                    "description": "Account name(s) from cmctl.yaml.",
+                },
+                "variants": {
+                    "type": "object",
+                    "additionalProperties": {"$ref": "#/$defs/variant"},
+                    "description": "Overrides per network name or account name.",
+                },
+                "thread": {
+                    "type": "array",
+                    "items": {"$ref": "#/$defs/part"},
+                    "description": "Follow-up parts published as replies, in order.",
+                },
+                "status": {"$ref": "#/$defs/status"},
+                "catch_up": {"$ref": "#/$defs/duration"},
+                "lang": _strings_or_one,
+            },
+        },
+    },
+}
+
+
+def for_editors() -> dict[str, Any]:
+    """The schema without cmctl's private keywords (x-hint), for `cmctl schema`."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if not k.startswith("x-")}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    result: dict[str, Any] = clean(SCHEMA)
+    return result

@@ -1,0 +1,115 @@
+"""The cmctl command line: a thin layer over the library.
+
+Commands live one per module and are imported only when run, so `cmctl --help`
+stays fast and imports neither httpx, apscheduler nor any network adapter.
+Errors are mapped to exit codes here, at one boundary.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from cmctl import __version__
+
+# name -> (module, one-line help shown by `cmctl --help` without importing the module)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("cmctl.cli.validate", "Check calendars the way each network will judge them."),
+    "plan": ("cmctl.cli.plan", "Show the jobs the calendars compile to, in time order."),
+    "agenda": ("cmctl.cli.agenda", "Show the calendar as a week or month grid."),
+    "schema": ("cmctl.cli.schema", "Print the JSON Schema of calendar files."),
+    "accounts": ("cmctl.cli.accounts", "List the accounts configured in cmctl.yaml."),
+}
+
+
+class CmctlGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        command: click.Command = importlib.import_module(entry[0]).command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, text) for name, (_, text) in COMMANDS.items()])
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and name not in COMMANDS and not name.startswith("-"):
+            import difflib
+
+            close = difflib.get_close_matches(name, list(COMMANDS), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise click.UsageError(f"no command '{name}'.{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from cmctl.errors import CmctlError
+
+        try:
+            return super().invoke(ctx)
+        except CmctlError as exc:
+            _report(exc)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # the boundary: never show a traceback to a user
+            if os.environ.get("CMCTL_DEBUG"):
+                raise
+            click.echo(
+                f"cmctl: internal error: {type(exc).__name__}: {exc}\n"
+                "  This is a bug in cmctl. Re-run with CMCTL_DEBUG=1 for details and report it.",
+                err=True,
+            )
+            ctx.exit(70)
+
+
+def _report(exc: Exception) -> None:
+    from cmctl.errors import ConfigError
+
+    if isinstance(exc, ConfigError) and exc.diagnostics:
+        from cmctl.output import render_diagnostics_text
+
+        render_diagnostics_text(exc.diagnostics, err=True)
+    click.echo(f"cmctl: {exc}", err=True)
+
+
+@click.group(
+    cls=CmctlGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "-V", "--version", prog_name="cmctl")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="cmctl.yaml to use (default: $CMCTL_CONFIG, else the nearest one up from here).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """Editorial calendars as code.
+
+    Write posts as YAML in calendars/, check them with `cmctl validate`, see what
+    goes out when with `cmctl plan` or `cmctl agenda`.
+    """
+    ctx.obj = {"config_path": config_path}
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="cmctl")
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        sys.exit(130)

@@ -1,0 +1,60 @@
+"""cmctl accounts: the accounts of cmctl.yaml, never showing a secret."""
+
+from __future__ import annotations
+
+import click
+
+from cmctl.cli.options import load_config
+
+
+@click.command("accounts")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def command(ctx: click.Context, as_json: bool) -> None:
+    """List the accounts configured in cmctl.yaml, with their network and limits.
+
+    Secret fields are never shown: only whether they are set.
+    """
+    import os
+
+    from cmctl import output
+    from cmctl.networks import registry
+
+    config = load_config(ctx)
+    rows = []
+    for name, account in sorted(config.accounts.items()):
+        network = registry.get(account.network)
+        missing = []
+        for spec in network.account_fields:
+            raw = account.options.get(spec.name)
+            if isinstance(raw, str):
+                for var in _vars(raw):
+                    if var not in os.environ and var not in config.dotenv:
+                        missing.append(var)
+        rows.append({
+            "account": name,
+            "network": account.network,
+            "max_length": network.length_limit(has_media=False, account=account.options),
+            "threads": network.threads,
+            "missing_env": missing,
+        })
+    if as_json:
+        output.echo_json({"accounts": rows})
+        return
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("account", "network", "max length", "threads", "secrets"):
+        table.add_column(col)
+    for r in rows:
+        secrets = ("[green]set[/]" if not r["missing_env"]
+                   else "[yellow]missing " + ", ".join(r["missing_env"]) + "[/]")
+        table.add_row(r["account"], r["network"], str(r["max_length"] or "—"),
+                      "yes" if r["threads"] else "no", secrets)
+    output.console().print(table if rows else "[dim]no accounts in cmctl.yaml[/]")
+
+
+def _vars(value: str) -> list[str]:
+    import re
+
+    return re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", value)

@@ -1,0 +1,24 @@
+"""Helpers shared by commands: loading the project once, the clock, output choice."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from cmctl.config import Config
+    from cmctl.project import Project
+
+
+def load_config(ctx: click.Context) -> Config:
+    from cmctl.project import load_config as load
+
+    return load((ctx.obj or {}).get("config_path"))
+
+
+def open_project(ctx: click.Context, paths: tuple[str, ...] = ()) -> Project:
+    from cmctl import clock
+    from cmctl.project import open_project as open_
+
+    return open_(load_config(ctx), paths, now=clock.now())

@@ -1,0 +1,73 @@
+"""cmctl plan: what the calendars compile to, in time order."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+
+from cmctl.cli.options import open_project
+
+
+@click.command("plan")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--from", "start", metavar="DATE", help="Only jobs at or after DATE (2026-12-01).")
+@click.option("--to", "end", metavar="DATE", help="Only jobs before the end of DATE.")
+@click.option("--account", "accounts", multiple=True, metavar="NAME", help="Only this account.")
+@click.option("--network", "networks", multiple=True, metavar="NAME", help="Only this network.")
+@click.option("--drafts", is_flag=True, help="Show drafts too (they never publish).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def command(ctx: click.Context, paths: tuple[str, ...], start: str | None, end: str | None,
+            accounts: tuple[str, ...], networks: tuple[str, ...], drafts: bool,
+            as_json: bool) -> None:
+    """Show the jobs the calendars compile to, sorted by time.
+
+    One job per post and account, thread parts in order: local time and UTC,
+    account, network, first line of text and its length as the network counts it.
+    Dates are read in the project's default time zone (defaults.timezone).
+
+    Exits 1 when the calendars have errors (run `cmctl validate` to see them).
+    """
+    from cmctl import output, timeutil
+    from cmctl.errors import UsageError
+
+    project = open_project(ctx, paths)
+    tz = timeutil.zone(project.config.timezone or "UTC")
+    jobs = project.jobs
+    try:
+        if start:
+            lower = timeutil.parse_bound(start, tz)
+            jobs = [j for j in jobs if j.at >= lower]
+        if end:
+            upper = timeutil.parse_bound(end, tz)
+            if len(end.strip()) == 10:  # a date: include the whole day
+                upper = (upper.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=tz)
+            jobs = [j for j in jobs if j.at < upper]
+    except timeutil.TimeProblem as p:
+        raise UsageError(p.message, hint=p.hint) from None
+    if accounts:
+        jobs = [j for j in jobs if j.account in accounts]
+    if networks:
+        jobs = [j for j in jobs if j.network in networks]
+    hidden = 0
+    if not drafts:
+        hidden = sum(1 for j in jobs if j.status == "draft")
+        jobs = [j for j in jobs if j.status != "draft"]
+    report = project.report
+    if as_json:
+        output.echo_json({
+            "jobs": [output.job_dict(j) for j in jobs],
+            "drafts_hidden": hidden,
+            "errors": report.errors,
+            "warnings": report.warnings,
+        })
+    else:
+        output.render_plan_text(jobs)
+        err = output.console(err=True)
+        if hidden:
+            err.print(f"[dim]{hidden} draft job(s) hidden; --drafts shows them[/]")
+        if report.errors:
+            err.print(f"[red bold]✗ {report.errors} error(s)[/] in the calendars: "
+                      "run `cmctl validate` to see them")
+    ctx.exit(1 if report.errors else 0)

@@ -1,0 +1,298 @@
+"""cmctl.yaml: discovery, accounts, ${ENV} secrets, calendars, state folder, defaults."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from cmctl import timeutil
+from cmctl.diagnostics import Diagnostic, Sink
+from cmctl.errors import ConfigError
+from cmctl.shape import Checker, suggest
+from cmctl.yamlsrc import Map, Scalar, YamlProblem, load_file
+
+CONFIG_NAMES = ("cmctl.yaml", "cmctl.yml")
+DEFAULT_GLOBS = ("calendars/**/*.yaml", "calendars/**/*.yml")
+DEFAULT_CATCH_UP = timedelta(hours=1)
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+_duration = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^(0|([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?)$",
+         "x-hint": "write a duration like 90s, 30m, 1h, 2h30m, 1d or 0"},
+        {"type": "integer", "enum": [0]},
+    ]
+}
+_strings = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "accounts": {"type": "object", "additionalProperties": {"type": "object"}},
+        "calendars": _strings,
+        "state": {"type": "string", "minLength": 1},
+        "defaults": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "timezone": {"type": "string"},
+                "catch_up": _duration,
+                "status": {"type": "string", "enum": ["approved", "draft"]},
+            },
+        },
+    },
+}
+_ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One account from cmctl.yaml. ``options`` holds values as written (``${VAR}`` kept)."""
+
+    name: str
+    network: str
+    options: Mapping[str, Any]
+    line: int = 0
+    col: int = 0
+
+    def __repr__(self) -> str:  # never show option values: some are secrets
+        return f"Account(name={self.name!r}, network={self.network!r})"
+
+
+@dataclass(slots=True)
+class Config:
+    path: Path
+    root: Path  # folder of cmctl.yaml: relative paths and the project boundary
+    accounts: dict[str, Account]
+    calendar_globs: tuple[str, ...] = DEFAULT_GLOBS
+    state_dir: Path = Path(".cmctl")
+    timezone: str | None = None
+    catch_up: timedelta = DEFAULT_CATCH_UP
+    status: str = "approved"
+    warnings: list[Diagnostic] = field(default_factory=list)
+    dotenv: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def display_path(self) -> str:
+        return display(self.path)
+
+    def calendar_files(self) -> list[Path]:
+        """Every calendar file the globs match, sorted, each once."""
+        found: dict[Path, None] = {}
+        for pattern in self.calendar_globs:
+            for path in sorted(self.root.glob(pattern)):
+                if path.is_file():
+                    found.setdefault(path, None)
+        return list(found)
+
+    def calendar_name(self, path: Path) -> str:
+        """A calendar's default name: its path under the calendars folder, no extension."""
+        absolute = path.resolve()
+        for pattern in self.calendar_globs:
+            base = _glob_base(self.root, pattern)
+            if absolute.is_relative_to(base):
+                return absolute.relative_to(base).with_suffix("").as_posix()
+        if absolute.is_relative_to(self.root):
+            return absolute.relative_to(self.root).with_suffix("").as_posix()
+        return absolute.stem
+
+    def resolve(self, account: Account, key: str) -> Any:
+        """An account option with ``${VAR}`` filled in from the environment or .env."""
+        value = account.options.get(key)
+        if not isinstance(value, str):
+            return value
+
+        def fill(m: re.Match[str]) -> str:
+            name = m.group(1)
+            found = os.environ.get(name, self.dotenv.get(name))
+            if found is None:
+                raise ConfigError(
+                    f"account '{account.name}': {key} uses ${{{name}}}, which is not set",
+                    hint=f"export {name}=… or add it to {display(self.root / '.env')}",
+                )
+            return found
+
+        return _VAR.sub(fill, value)
+
+
+def display(path: Path) -> str:
+    """A path as users should read it: relative to the current folder when inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _glob_base(root: Path, pattern: str) -> Path:
+    parts = []
+    for part in Path(pattern).parts:
+        if any(c in part for c in "*?["):
+            break
+        parts.append(part)
+    return (root / Path(*parts)).resolve() if parts else root.resolve()
+
+
+def find(start: Path | None = None, explicit: str | None = None) -> Path:
+    """Where cmctl.yaml is: ``--config``, then $CMCTL_CONFIG, then up from ``start``."""
+    given = explicit or os.environ.get("CMCTL_CONFIG")
+    if given:
+        path = Path(given).expanduser()
+        if path.is_dir():
+            for name in CONFIG_NAMES:
+                if (path / name).is_file():
+                    return path / name
+        if not path.is_file():
+            raise ConfigError(f"config file {given} does not exist")
+        return path
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        for name in CONFIG_NAMES:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+    raise ConfigError(
+        f"no cmctl.yaml in {here} or any folder above it",
+        hint="run cmctl from your project folder, or pass --config PATH",
+    )
+
+
+def load(path: Path) -> Config:
+    """Read and check cmctl.yaml. Raises ConfigError carrying every problem found."""
+    shown = display(path)
+    sink = Sink(shown, frame=False)  # cmctl.yaml may hold secrets: never quote it
+    try:
+        document = load_file(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {shown}: {exc.strerror}") from None
+    except YamlProblem as p:
+        sink.error(p.line, p.col, p.message, p.rule)
+        raise ConfigError(f"{shown} is not valid YAML", diagnostics=sink.items) from None
+    for dup in document.duplicates:
+        sink.error(dup.line, dup.col, f"duplicate key '{dup.key}' (first at line "
+                   f"{dup.first_line})", "duplicate-key")
+    root_node = document.root
+    config = Config(path=path, root=path.parent.resolve(), accounts={},
+                    state_dir=path.parent.resolve() / ".cmctl")
+    if root_node is None:  # an empty cmctl.yaml is a valid, empty project
+        _finish(config, sink, shown)
+        return config
+    if not Checker(CONFIG_SCHEMA).check(root_node, sink) or not isinstance(root_node, Map):
+        raise ConfigError(f"{shown} has errors", diagnostics=sink.items)
+
+    accounts = root_node.get("accounts")
+    if isinstance(accounts, Map):
+        for name, node in accounts.items.items():
+            account = _account(name, accounts.keys[name], node, sink)
+            if account is not None:
+                config.accounts[name] = account
+    calendars = root_node.get("calendars")
+    if isinstance(calendars, Scalar):
+        config.calendar_globs = (str(calendars.value),)
+    elif calendars is not None:
+        config.calendar_globs = tuple(str(n.value) for n in calendars.items)  # type: ignore[attr-defined]
+    state = root_node.get("state")
+    if isinstance(state, Scalar):
+        config.state_dir = (config.root / str(state.value)).resolve()
+    defaults = root_node.get("defaults")
+    if isinstance(defaults, Map):
+        tz = defaults.get("timezone")
+        if isinstance(tz, Scalar):
+            try:
+                timeutil.zone(str(tz.value))
+                config.timezone = str(tz.value)
+            except timeutil.TimeProblem as p:
+                sink.error(tz.line, tz.col, p.message, p.rule, p.hint)
+        catch_up = defaults.get("catch_up")
+        if isinstance(catch_up, Scalar):
+            config.catch_up = timeutil.parse_duration(catch_up.value)  # shape-checked above
+        status = defaults.get("status")
+        if isinstance(status, Scalar):
+            config.status = str(status.value)
+    _finish(config, sink, shown)
+    return config
+
+
+def _finish(config: Config, sink: Sink, shown: str) -> None:
+    errors = [d for d in sink.items if d.severity == "error"]
+    if errors:
+        raise ConfigError(f"{shown} has errors", diagnostics=sink.items)
+    config.warnings = sink.items
+    config.dotenv = _read_dotenv(config.root / ".env")
+
+
+def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
+    from cmctl.networks import registry
+
+    if not _ACCOUNT_NAME.match(name):
+        sink.error(key.line, key.col, f"account name '{name}' must be a simple name",
+                   "value", "use letters, digits, '-', '_' and '.' (e.g. brand-mastodon)")
+        return None
+    network_node = node.get("network")
+    if not isinstance(network_node, Scalar) or not isinstance(network_node.value, str):
+        where = network_node or node
+        sink.error(where.line, where.col, f"account '{name}' needs 'network: NAME'",
+                   "required", "one of: " + ", ".join(registry.names()))
+        return None
+    network = network_node.value
+    if network not in registry.names():
+        sink.error(network_node.line, network_node.col,
+                   f"unknown network '{network}'" + suggest(network, registry.names()),
+                   "unknown-network", "one of: " + ", ".join(registry.names()))
+        return None
+    declared = registry.get(network)
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [f.name for f in declared.account_fields if f.required],
+        "properties": {
+            "network": {"type": "string"},
+            **{f.name: {"type": f.type, "minLength": 1} if f.type == "string"
+               else {"type": f.type, "minimum": 1} for f in declared.account_fields},
+        },
+    }
+    before = len(sink.items)
+    Checker(schema).check(node, sink, f"accounts.{name}")
+    if len(sink.items) > before:
+        return None
+    options: dict[str, Any] = {}
+    for key_name, value in node.items.items():
+        if key_name == "network":
+            continue
+        options[key_name] = value.value
+        spec = declared.field(key_name)
+        if spec and spec.secret and isinstance(value.value, str) and not _VAR.search(value.value):
+            sink.warning(value.line, value.col,
+                         f"{key_name} of account '{name}' is written in the file",
+                         "secret-in-config",
+                         f"keep secrets out of git: write {key_name}: ${{VARIABLE}} and set "
+                         "VARIABLE in the environment or in .env")
+    for spec in declared.account_fields:
+        if spec.default is not None:
+            options.setdefault(spec.name, spec.default)
+    return Account(name, network, options, key.line, key.col)
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines (optional `export`, quotes, # comments). Missing file: {}."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    values: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key.strip()] = value
+    return values

@@ -1,0 +1,42 @@
+"""Length of a text in the units networks count in.
+
+- UTF-8 bytes: what Bluesky's facets index into and what byte-capped APIs limit.
+- UTF-16 code units: what JavaScript's ``String.length`` gives, and so what
+  Telegram and Discord count.
+- Extended grapheme clusters (Unicode UAX #29, via ``regex``'s ``\\X``): what a
+  reader sees as one character; Bluesky and Mastodon count these.
+
+Every function accepts any ``str``, lone surrogates included, and never raises.
+"""
+
+from __future__ import annotations
+
+import regex
+
+__all__ = ["count_graphemes", "utf8_length", "utf16_length"]
+
+_GRAPHEME = regex.compile(r"\X")
+
+
+def utf8_length(text: str) -> int:
+    """Number of bytes of ``text`` encoded as UTF-8."""
+    if text.isascii():
+        return len(text)
+    # A lone surrogate cannot be valid UTF-8; count it as the 3 bytes it would take
+    # (what most lenient encoders emit) rather than raising.
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def utf16_length(text: str) -> int:
+    """Number of UTF-16 code units of ``text`` (a code point above U+FFFF counts 2)."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def count_graphemes(text: str) -> int:
+    """Number of extended grapheme clusters of ``text``."""
+    if text.isascii():
+        # In ASCII the only cluster longer than one character is CR LF.
+        return len(text) - text.count("\r\n")
+    return len(_GRAPHEME.findall(text))

@@ -1,0 +1,161 @@
+"""Time zones, local times across DST, and durations: cmctl reads them itself."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_AT = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?"
+    r"(?:\s*(Z|[+-]\d{2}(?::?\d{2})?))?\Z"
+)
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?\Z")
+
+
+class TimeProblem(ValueError):
+    def __init__(self, message: str, hint: str | None = None, rule: str = "time") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.rule = rule
+
+
+@cache
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``, or TimeProblem with a suggestion."""
+    if not name or name != name.strip() or ".." in name or name.startswith("/"):
+        raise TimeProblem(f"unknown time zone '{name}'", rule="timezone")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        import difflib
+        from zoneinfo import available_timezones
+
+        close = difflib.get_close_matches(name, sorted(available_timezones()), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else "use an IANA name like Europe/Paris"
+        raise TimeProblem(f"unknown time zone '{name}'", hint, "timezone") from None
+
+
+@dataclass(frozen=True, slots=True)
+class At:
+    utc: datetime  # aware, UTC
+    local: datetime  # aware, in the calendar's zone
+    offset_mismatch: str | None = None  # explanation when a written offset is not the zone's
+
+
+def parse_at(text: str, tz: ZoneInfo) -> At:
+    """Read ``2026-12-01 09:30`` (local to ``tz``) or ISO 8601 with an offset."""
+    m = _AT.match(text.strip())
+    if not m:
+        raise TimeProblem(
+            f"'{text}' is not a date and time",
+            "write it as 2026-12-01 09:30 (local time) or 2026-12-01T09:30+01:00",
+        )
+    year, month, day, hour, minute = (int(g) for g in m.group(1, 2, 3, 4, 5))
+    second = int(m.group(6) or 0)
+    try:
+        naive = datetime(year, month, day, hour, minute, second)  # noqa: DTZ001 - zoned below
+    except ValueError as exc:
+        raise TimeProblem(f"'{text}' is not a valid date and time: {exc}") from None
+    offset = m.group(7)
+    if offset is not None:
+        fixed = _offset(offset)
+        if fixed is None:
+            raise TimeProblem(f"'{offset}' is not a valid UTC offset", "write it as +01:00 or Z")
+        moment = naive.replace(tzinfo=fixed)
+        local = moment.astimezone(tz)
+        mismatch = None
+        if local.utcoffset() != moment.utcoffset():
+            mismatch = (
+                f"offset {_fmt_offset(moment.utcoffset())} is not {tz.key}'s offset at that time "
+                f"({_fmt_offset(local.utcoffset())}); the post goes out at "
+                f"{local:%Y-%m-%d %H:%M} {tz.key} time"
+            )
+        return At(moment.astimezone(UTC), local, mismatch)
+    early = naive.replace(tzinfo=tz, fold=0)
+    late = naive.replace(tzinfo=tz, fold=1)
+    roundtrip = early.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    if roundtrip != naive:
+        before = (early - timedelta(hours=3)).astimezone(tz)
+        after = (early + timedelta(hours=3)).astimezone(tz)
+        raise TimeProblem(
+            f"{naive:%Y-%m-%d %H:%M} does not exist in {tz.key}: clocks jump forward "
+            f"(UTC{_fmt_offset(before.utcoffset())} to UTC{_fmt_offset(after.utcoffset())})",
+            "pick a time outside the gap",
+            "dst-gap",
+        )
+    if early.utcoffset() != late.utcoffset():
+        iso = f"{naive:%Y-%m-%dT%H:%M}"
+        raise TimeProblem(
+            f"{naive:%Y-%m-%d %H:%M} happens twice in {tz.key}: clocks go back "
+            f"(UTC{_fmt_offset(early.utcoffset())} then UTC{_fmt_offset(late.utcoffset())})",
+            f"write the offset you mean: {iso}{_fmt_offset(early.utcoffset())} or "
+            f"{iso}{_fmt_offset(late.utcoffset())}",
+            "dst-overlap",
+        )
+    return At(early.astimezone(UTC), early)
+
+
+def _offset(text: str) -> timezone | None:
+    if text == "Z":
+        return UTC
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+    if hours > 23 or minutes > 59:
+        return None
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def _fmt_offset(delta: timedelta | None) -> str:
+    total = int((delta or timedelta()).total_seconds()) // 60
+    sign = "-" if total < 0 else "+"
+    total = abs(total)
+    return f"{sign}{total // 60:02d}:{total % 60:02d}"
+
+
+def parse_duration(value: str | int) -> timedelta:
+    """``90s``, ``30m``, ``1h``, ``2h30m``, ``1d``, ``0`` → timedelta."""
+    if value == 0 or value == "0":
+        return timedelta()
+    m = _DURATION.match(str(value)) if isinstance(value, str) and value else None
+    if not m or not any(m.groups()):
+        raise TimeProblem(
+            f"'{value}' is not a duration", "write a duration like 90s, 30m, 1h, 2h30m or 1d",
+            "duration",
+        )
+    d, h, mi, s = (int(g or 0) for g in m.groups())
+    return timedelta(days=d, hours=h, minutes=mi, seconds=s)
+
+
+def format_duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds == 0:
+        return "0"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts)
+
+
+def parse_bound(text: str, tz: ZoneInfo) -> datetime:
+    """A --from/--to value: a date (start of that day) or a date and time, in ``tz``."""
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text.strip())
+    if m:
+        try:
+            day = datetime(*(int(g) for g in m.groups()))  # noqa: DTZ001 - zoned below
+        except ValueError as exc:
+            raise TimeProblem(f"'{text}' is not a valid date: {exc}") from None
+        # midnight may not exist (DST at 00:00 in some zones): fold to the first instant
+        return day.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
+    try:
+        return parse_at(text, tz).local
+    except TimeProblem as p:
+        if p.rule in ("dst-gap", "dst-overlap"):
+            raise
+        raise TimeProblem(f"'{text}' is not a date", "write it as 2026-12-01") from None
