@@ -21,10 +21,17 @@ if TYPE_CHECKING:
     from cmctl.diagnostics import Diagnostic
 
 
-def console(err: bool = False) -> Console:
+def console(err: bool = False, *, soft_wrap: bool = False) -> Console:
+    """A rich console; off a terminal (pipes, CI logs) it is wide, not 80 columns."""
+    import os
+
     from rich.console import Console
 
-    return Console(file=sys.stderr if err else sys.stdout, highlight=False, soft_wrap=False)
+    file = sys.stderr if err else sys.stdout
+    width = None
+    if not (hasattr(file, "isatty") and file.isatty()) and "COLUMNS" not in os.environ:
+        width = 160
+    return Console(file=file, highlight=False, soft_wrap=soft_wrap, width=width)
 
 
 def echo_json(data: Any) -> None:
@@ -44,7 +51,7 @@ def render_diagnostics_text(diagnostics: Iterable[Diagnostic], *, err: bool = Fa
                             frames: bool = True) -> None:
     from rich.markup import escape
 
-    out = console(err)
+    out = console(err, soft_wrap=True)  # one diagnostic, one line: editors parse them
     for d in diagnostics:
         colour = "red" if d.severity == "error" else "yellow"
         out.print(
@@ -128,17 +135,17 @@ def render_plan_text(jobs: list[Job], *, show_utc: bool = True) -> None:
     table.add_column("account", no_wrap=True)
     table.add_column("network", no_wrap=True, style="dim")
     table.add_column("post", no_wrap=True)
-    table.add_column("text", overflow="ellipsis", no_wrap=True, max_width=60)
-    table.add_column("length", justify="right", no_wrap=True)
+    table.add_column("text", overflow="ellipsis", no_wrap=True, ratio=1)
+    table.add_column("length", justify="right", no_wrap=True, min_width=7)
     for job in jobs:
         over = job.limit is not None and job.length > job.limit
         length = f"{job.length}/{job.limit}" if job.limit is not None else str(job.length)
         post = job.post_id + (f" #{job.part}" if job.part else "")
         if job.status == "draft":
             post += " [yellow](draft)[/]"
-        row = [f"{job.local:%a %Y-%m-%d %H:%M} {job.local:%Z}"]
+        row = [f"{job.local:%a %Y-%m-%d %H:%M %Z}"]
         if show_utc:
-            row.append(f"{job.at:%H:%M}")
+            row.append(f"{job.at:%H:%MZ}")
         row += [
             escape(job.account),
             job.network,

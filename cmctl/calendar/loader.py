@@ -106,28 +106,34 @@ class _Reader:
             return calendar
         seen: dict[str, Node] = {}
         for index, node in enumerate(posts.items):
-            if not self.checker.check_def(node, "post", f"posts[{index}]", sink):
+            # Shape problems are reported, but id and time are still checked so that one
+            # pass shows everything; only a post without shape problems becomes jobs.
+            shaped = self.checker.check_def(node, "post", f"posts[{index}]", sink)
+            if type(node) is not Map:
                 continue
-            assert type(node) is Map
-            id_node = node.items["id"]
-            post_id = str(id_node.value)  # type: ignore[attr-defined]
-            if post_id in seen:
-                sink.error(id_node.line, id_node.col,
-                           f"duplicate post id '{post_id}' (first at line "
-                           f"{seen[post_id].line})", "duplicate-id",
-                           "ids identify posts for life: give this one its own id")
+            id_node = node.items.get("id")
+            post_id = _str(id_node)
+            if id_node is not None and post_id is not None:
+                if post_id in seen:
+                    sink.error(id_node.line, id_node.col,
+                               f"duplicate post id '{post_id}' (first at line "
+                               f"{seen[post_id].line})", "duplicate-id",
+                               "ids identify posts for life: give this one its own id")
+                    continue
+                seen[post_id] = id_node
+            at_node = node.items.get("at")
+            at_text = _str(at_node)
+            if zone is None or at_node is None or at_text is None:
                 continue
-            seen[post_id] = id_node
-            if zone is None:
-                continue
-            at_node = node.items["at"]
             try:
-                at = timeutil.parse_at(str(at_node.value), zone)  # type: ignore[attr-defined]
+                at = timeutil.parse_at(at_text, zone)
             except timeutil.TimeProblem as p:
                 sink.error(at_node.line, at_node.col, p.message, p.rule, p.hint)
                 continue
             if at.offset_mismatch:
                 sink.warning(at_node.line, at_node.col, at.offset_mismatch, "time-offset")
+            if not shaped or id_node is None or post_id is None:
+                continue
             accounts_node = node.get("accounts")
             accounts = _strs(accounts_node) if accounts_node is not None else default_accounts
             variants: dict[str, Content] = {}

@@ -7,7 +7,9 @@ a draft never publishes, but it should be ready when it is approved.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
+from pathlib import Path
 
 from cmctl import media as media_facts
 from cmctl.calendar.model import Calendar, Media, Pos, Post
@@ -32,32 +34,39 @@ def check(calendars: list[Calendar], jobs: list[Job], config: Config,
           now: datetime) -> list[Diagnostic]:
     out = _Out()
     posts: dict[tuple[str, str], Post] = {}
+    media: dict[Media, MediaFacts | None] = {}  # every file read once, whoever uses it
     for calendar in calendars:
         for post in calendar.posts:
             posts[(post.calendar, post.id)] = post
             _post(post, config, now, out)
-    checked_media: dict[Media, MediaFacts | None] = {}
+            severity: Severity = "warning" if post.status == "draft" else "error"
+            for item in _all_media(post):
+                if item not in media:
+                    media[item] = _media_file(item, config, out, severity)
     for job in jobs:
         post = posts[(job.calendar, job.post_id)]
-        severity: Severity = "warning" if post.status == "draft" else "error"
+        severity = "warning" if post.status == "draft" else "error"
         suffix = " (draft)" if post.status == "draft" else ""
         where = f" in thread part {job.part}" if job.part else ""
         for problem in job.problems:
             out.add(severity, job.pos, f"{problem}{where}{suffix}", "length",
                     _length_hint(job))
-        facts = []
-        for item in job.media:
-            if item not in checked_media:
-                checked_media[item] = _media_file(item, config, out, severity)
-            found = checked_media[item]
-            if found is not None:
-                facts.append(found)
+        facts = [f for f in (media.get(item) for item in job.media) if f is not None]
         if len(facts) == len(job.media):  # judge the set only when every file was read
             network = registry.get(job.network)
             for index, message in network.check_media(facts):
                 pos = job.media[index].pos if index is not None else job.pos
                 out.add(severity, pos, f"{message}{where}{suffix}", "media")
     return out.items
+
+
+def _all_media(post: Post) -> list[Media]:
+    items: list[Media] = []
+    for content in (post.content, *post.variants.values()):
+        items.extend(content.media or ())
+        for part in content.thread or ():
+            items.extend(part.media)
+    return items
 
 
 def _length_hint(job: Job) -> str | None:
@@ -110,10 +119,11 @@ def _media_file(item: Media, config: Config, out: _Out,
         out.add(severity, item.pos, f"cannot resolve media path '{item.source}'", "media")
         return None
     if not real.is_relative_to(root):
-        via = " (through a symbolic link)" if item.path.absolute().is_relative_to(root) else ""
+        lexical = Path(os.path.normpath(item.path.absolute()))
+        via = " (through a symbolic link)" if lexical.is_relative_to(root) else ""
         out.add("error", item.pos,
                 f"media '{item.source}' is outside the project folder{via}", "media-path",
-                f"keep media under {display(root)}")
+                f"keep media inside {root}")
         return None
     if not real.is_file():
         out.add(severity, item.pos, f"media file '{item.source}' does not exist", "media-missing")

@@ -177,8 +177,9 @@ class Network:
 
 
 def _size(n: int) -> str:
-    if n >= MB:
-        return f"{n / MB:.1f} MB".replace(".0 MB", " MB")
-    if n >= 1024:
-        return f"{n / 1024:.0f} KB"
+    """Human size; exact bytes when rounding would hide a difference against a limit."""
+    if n >= MB and n % MB == 0:
+        return f"{n // MB} MB"
+    if n >= 1000:
+        return f"{n:,} bytes"
     return f"{n} bytes"
