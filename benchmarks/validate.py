@@ -34,8 +34,9 @@ accounts:
 defaults:
   timezone: Europe/Paris
 """
-WORDS = ("community manager modération e-réputation veille contenu audience engagement "
-         "calendrier éditorial marque réseau fil communauté 🎉 🚀 👩‍💻").split()
+WORDS = tuple(
+    ["community", "manager", "modération", "e-réputation", "veille", "contenu", "audience", "engagement", "calendrier", "éditorial", "marque", "réseau", "fil", "communauté", "🎉", "🚀", "👩\u200d💻"]
+)
 
 
 def tiny_png() -> bytes:

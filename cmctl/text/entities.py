@@ -16,8 +16,11 @@ turns them into the UTF-8 byte offsets Bluesky facets use.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+import regex
 
 from cmctl.text import _patterns
 from cmctl.text.units import utf8_length, utf16_length
@@ -35,6 +38,16 @@ _MAX_LABEL_LENGTH = 63
 _MAX_TCO_SLUG_LENGTH = 40
 _DEFAULT_PROTOCOL_LENGTH = len("https://")
 _INVALID_BEFORE_SCHEMELESS = frozenset("-_./")
+
+# No URL holds ASCII whitespace (or NEL), and every URL host has a "." followed by
+# a character that is neither punctuation nor space (its TLD). So URLs are found
+# only in the runs of non-space text that have one; the URL pattern (slow: it holds
+# every TLD) then runs over each such run and the space before it.
+_CANDIDATE_RUN = re.compile(
+    r"(?<![^\t\n\x0b\x0c\r \x85])"  # starts a run
+    r"[^\t\n\x0b\x0c\r \x85]*\.[^\t\n\x0b\x0c\r \x85!-/:-@\[-`{-~]"
+    r"[^\t\n\x0b\x0c\r \x85]*"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +112,7 @@ def _extract_urls(
     if ("." not in text) if not require_protocol else (":" not in text):
         return []
     urls: list[Entity] = []
-    for m in _patterns.url_regex(flavor).finditer(text):
+    for m in _url_matches(text, flavor, require_protocol):
         url, protocol, domain = m["url"], m["protocol"], m["domain"]
         start, end = m.span("url")
         if not _is_valid_host_and_length(url, protocol, domain):
@@ -117,6 +130,19 @@ def _extract_urls(
             url = tco[0]
         urls.append(Entity("url", start, end, url))
     return urls
+
+
+def _url_matches(
+    text: str, flavor: _patterns.UrlFlavor, require_protocol: bool
+) -> Iterable[regex.Match[str]]:
+    """What the URL pattern finds scanning ``text``, without scanning plain prose."""
+    pattern = _patterns.url_regex(flavor)
+    for run in _CANDIDATE_RUN.finditer(text):
+        start, end = run.span()
+        if require_protocol and "://" not in text[start:end]:
+            continue
+        # From the space before the run: the pattern needs the preceding character.
+        yield from pattern.finditer(text, max(start - 1, 0), end)
 
 
 def _schemeless(text: str, start: int, end: int, domain: str, *, has_path: bool) -> list[Entity]:

@@ -16,6 +16,13 @@ import regex
 __all__ = ["count_graphemes", "utf8_length", "utf16_length"]
 
 _GRAPHEME = regex.compile(r"\X")
+# Every grapheme cluster of more than one code point holds one of these (UAX #29
+# rules GB3-GB13: CR LF, Hangul jamo, Extend/ZWJ/SpacingMark, Prepend, regional
+# indicators); a text without any is one cluster per code point.
+_JOINERS = regex.compile(
+    r"[\r\p{GCB=Extend}\p{GCB=ZWJ}\p{GCB=SpacingMark}\p{GCB=Prepend}"
+    r"\p{GCB=Regional_Indicator}\p{GCB=L}\p{GCB=V}\p{GCB=T}]"
+)
 
 
 def utf8_length(text: str) -> int:
@@ -39,4 +46,6 @@ def count_graphemes(text: str) -> int:
     if text.isascii():
         # In ASCII the only cluster longer than one character is CR LF.
         return len(text) - text.count("\r\n")
+    if _JOINERS.search(text) is None:
+        return len(text)
     return len(_GRAPHEME.findall(text))
