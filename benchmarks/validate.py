@@ -34,8 +34,10 @@ accounts:
 defaults:
   timezone: Europe/Paris
 """
-WORDS = tuple(
-    ["community", "manager", "modération", "e-réputation", "veille", "contenu", "audience", "engagement", "calendrier", "éditorial", "marque", "réseau", "fil", "communauté", "🎉", "🚀", "👩\u200d💻"]
+WORDS = (
+    "community", "manager", "modération", "e-réputation", "veille", "contenu", "audience",
+    "engagement", "calendrier", "éditorial", "marque", "réseau", "fil", "communauté",
+    "🎉", "🚀", "👩\u200d💻",
 )
 
 

@@ -130,5 +130,5 @@ def test_agenda_month_grid(project: Any, run: Any) -> None:
 def test_agenda_week(project: Any, run: Any) -> None:
     project.calendar(calendar(post("a", at="2026-12-02 09:30"), post("b", at="2026-12-08 10:00")))
     data = as_json(run("agenda", "--week", "--date", "2026-12-03", "--json"))
-    assert [d["date"] for d in data["days"]][0] == "2026-11-30"
+    assert data["days"][0]["date"] == "2026-11-30"
     assert [p["post"] for d in data["days"] for p in d["posts"]] == ["a"]
