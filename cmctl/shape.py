@@ -32,26 +32,46 @@ def _pattern(p: str) -> re.Pattern[str]:
     return re.compile(p)
 
 
-def _is(node: Node, type_name: str) -> bool:
+def _kind(node: Node) -> str:
+    """The JSON Schema type of a node ("integer" nodes are also numbers)."""
     t = type(node)
-    if type_name == "object":
-        return t is Map
-    if type_name == "array":
-        return t is Seq
-    if t is not Scalar:
-        return False
-    v = node.value  # type: ignore[attr-defined]
-    if type_name == "string":
-        return type(v) is str
-    if type_name == "integer":
-        return type(v) is int
-    if type_name == "number":
-        return type(v) in (int, float)
-    if type_name == "boolean":
-        return type(v) is bool
-    if type_name == "null":
-        return v is None
-    raise ValueError(type_name)
+    if t is Scalar:
+        v = node.value  # type: ignore[attr-defined]
+        vt = type(v)
+        if vt is str:
+            return "string"
+        if vt is bool:
+            return "boolean"
+        if vt is int:
+            return "integer"
+        if vt is float:
+            return "number"
+        return "null"
+    return "object" if t is Map else "array"
+
+
+class _Compiled:
+    """One schema node, digested once: the checker runs over many thousands of nodes."""
+
+    __slots__ = ("any_of", "closed", "enum", "extra", "items", "min_items", "min_length",
+                 "minimum", "pattern", "props", "raw", "required", "types")
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+        types = _types(raw)
+        self.types = frozenset(types) | ({"integer"} if "number" in types else set())
+        self.props: dict[str, Any] = raw.get("properties", {})
+        self.closed = raw.get("additionalProperties") is False
+        extra = raw.get("additionalProperties")
+        self.extra = extra if isinstance(extra, dict) else None
+        self.required = tuple(raw.get("required", ()))
+        self.items = raw.get("items")
+        self.enum = raw.get("enum")
+        self.pattern = _pattern(raw["pattern"]) if "pattern" in raw else None
+        self.min_length = raw.get("minLength", 0)
+        self.minimum = raw.get("minimum")
+        self.min_items = raw.get("minItems", 0)
+        self.any_of = raw.get("anyOf")
 
 
 def _describe(node: Node) -> str:
@@ -77,6 +97,7 @@ class Checker:
     def __init__(self, schema: dict[str, Any]) -> None:
         self.root = schema
         self.defs: dict[str, Any] = schema.get("$defs", {})
+        self._cache: dict[int, _Compiled] = {}
 
     def check(self, node: Node | None, sink: Sink, where: str = "") -> bool:
         """Report every problem under ``node``; True when there were none."""
@@ -93,30 +114,36 @@ class Checker:
         self._check(node, self.defs[name], where, sink)
         return len(sink.items) == before
 
-    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
-        while "$ref" in schema:
-            schema = self.defs[schema["$ref"].rsplit("/", 1)[-1]]
-        return schema
+    def _compile(self, schema: dict[str, Any]) -> _Compiled:
+        key = id(schema)
+        found = self._cache.get(key)
+        if found is None:
+            raw = schema
+            while "$ref" in raw:
+                raw = self.defs[raw["$ref"].rsplit("/", 1)[-1]]
+            found = self._cache[key] = _Compiled(raw)
+        return found
 
     def _label(self, where: str) -> str:
         return f"'{where}'" if where else "the file"
 
     def _check(self, node: Node, schema: dict[str, Any], where: str, sink: Sink) -> None:
-        schema = self._resolve(schema)
-        if "anyOf" in schema:
-            options = [self._resolve(s) for s in schema["anyOf"]]
+        c = self._compile(schema)
+        kind = _kind(node)
+        if c.any_of is not None:
+            options = [self._compile(s) for s in c.any_of]
             for option in options:
-                if self._type_ok(node, option):
-                    self._check(node, option, where, sink)
+                if not option.types or kind in option.types:
+                    self._check(node, option.raw, where, sink)
                     return
-            wanted = " or ".join(_TYPE_NAMES[t] for o in options for t in _types(o))
+            wanted = " or ".join(_TYPE_NAMES[t] for o in options for t in _types(o.raw))
             sink.error(node.line, node.col,
                        f"{self._label(where)} must be {wanted}, not {_describe(node)}", "type")
             return
-        if not self._type_ok(node, schema):
-            wanted = " or ".join(_TYPE_NAMES[t] for t in _types(schema))
+        if c.types and kind not in c.types:
+            wanted = " or ".join(_TYPE_NAMES[t] for t in _types(c.raw))
             hint = None
-            if type(node) is Scalar and "string" in _types(schema) and node.plain:  # type: ignore[attr-defined]
+            if type(node) is Scalar and "string" in c.types and node.plain:  # type: ignore[attr-defined]
                 hint = f'quote it: "{node.text}"'  # type: ignore[attr-defined]
             sink.error(node.line, node.col,
                        f"{self._label(where)} must be {wanted}, not {_describe(node)}", "type",
@@ -124,67 +151,58 @@ class Checker:
             return
         t = type(node)
         if t is Scalar:
-            self._scalar(node, schema, where, sink)  # type: ignore[arg-type]
+            self._scalar(node, c, where, sink)  # type: ignore[arg-type]
         elif t is Map:
-            self._mapping(node, schema, where, sink)  # type: ignore[arg-type]
+            self._mapping(node, c, where, sink)  # type: ignore[arg-type]
         elif t is Seq:
-            self._sequence(node, schema, where, sink)  # type: ignore[arg-type]
+            self._sequence(node, c, where, sink)  # type: ignore[arg-type]
 
-    def _type_ok(self, node: Node, schema: dict[str, Any]) -> bool:
-        types = _types(schema)
-        return not types or any(_is(node, t) for t in types)
-
-    def _scalar(self, node: Scalar, schema: dict[str, Any], where: str, sink: Sink) -> None:
+    def _scalar(self, node: Scalar, c: _Compiled, where: str, sink: Sink) -> None:
         value = node.value
-        if "enum" in schema and value not in schema["enum"]:
-            choices = ", ".join(str(c) for c in schema["enum"])
+        if c.enum is not None and value not in c.enum:
+            choices = ", ".join(str(x) for x in c.enum)
             sink.error(node.line, node.col,
                        f"{self._label(where)} is '{node.text}'; expected one of: {choices}"
-                       + suggest(str(node.text), [str(c) for c in schema["enum"]]), "value")
+                       + suggest(str(node.text), [str(x) for x in c.enum]), "value")
             return
         if isinstance(value, str):
-            if len(value) < schema.get("minLength", 0):
+            if len(value) < c.min_length:
                 sink.error(node.line, node.col, f"{self._label(where)} is empty", "value")
                 return
-            pattern = schema.get("pattern")
-            if pattern and not _pattern(pattern).search(value):
-                hint = schema.get("x-hint")
+            if c.pattern is not None and not c.pattern.search(value):
+                hint = c.raw.get("x-hint")
                 sink.error(node.line, node.col,
                            f"{self._label(where)} '{value}' is not valid"
-                           + (f": {hint}" if hint else f" (must match {pattern})"), "value")
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            minimum = schema.get("minimum")
-            if minimum is not None and value < minimum:
-                sink.error(node.line, node.col,
-                           f"{self._label(where)} must be at least {minimum}", "value")
+                           + (f": {hint}" if hint else f" (must match {c.pattern.pattern})"),
+                           "value")
+        elif c.minimum is not None and isinstance(value, (int, float)) and value < c.minimum:
+            sink.error(node.line, node.col,
+                       f"{self._label(where)} must be at least {c.minimum}", "value")
 
-    def _mapping(self, node: Map, schema: dict[str, Any], where: str, sink: Sink) -> None:
-        props: dict[str, Any] = schema.get("properties", {})
-        closed = schema.get("additionalProperties") is False
-        extra = schema.get("additionalProperties")
+    def _mapping(self, node: Map, c: _Compiled, where: str, sink: Sink) -> None:
+        props = c.props
         for key, value in node.items.items():
             child = f"{where}.{key}" if where else key
             if key in props:
                 self._check(value, props[key], child, sink)
-            elif closed:
+            elif c.closed:
                 k = node.keys[key]
                 sink.error(k.line, k.col,
                            f"unknown key '{key}'" + (f" in '{where}'" if where else "")
                            + suggest(key, props), "unknown-key")
-            elif isinstance(extra, dict):
-                self._check(value, extra, child, sink)
-        for key in schema.get("required", ()):
+            elif c.extra is not None:
+                self._check(value, c.extra, child, sink)
+        for key in c.required:
             if key not in node.items:
                 sink.error(node.line, node.col,
                            f"{self._label(where)} is missing required key '{key}'", "required")
 
-    def _sequence(self, node: Seq, schema: dict[str, Any], where: str, sink: Sink) -> None:
-        if len(node.items) < schema.get("minItems", 0):
+    def _sequence(self, node: Seq, c: _Compiled, where: str, sink: Sink) -> None:
+        if len(node.items) < c.min_items:
             sink.error(node.line, node.col, f"{self._label(where)} is an empty list", "value")
-        items = schema.get("items")
-        if items is not None:
+        if c.items is not None:
             for index, child in enumerate(node.items):
-                self._check(child, items, f"{where}[{index}]", sink)
+                self._check(child, c.items, f"{where}[{index}]", sink)
 
 
 def _types(schema: dict[str, Any]) -> tuple[str, ...]:

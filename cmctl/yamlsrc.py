@@ -107,7 +107,7 @@ _STR_TAGS = frozenset({None, "!", "tag:yaml.org,2002:str"})
 
 
 def _resolve(text: str) -> Any:
-    if text in _NULLS:
+    if text in _NULLS:  # "" is handled by the caller
         return None
     if text in _TRUE:
         return True
@@ -179,29 +179,34 @@ def _offset_to_line_col(text: str, position: int) -> tuple[int, int]:
 
 
 def _compose(loader: Any) -> Document:
+    # The hot loop of `cmctl validate`: locals over globals, one branch per event type.
     get_event = loader.get_event
     check_event = loader.check_event
+    ScalarEvent, MappingStart, SequenceStart = ev.ScalarEvent, ev.MappingStartEvent, \
+        ev.SequenceStartEvent
+    MappingEnd, SequenceEnd, AliasEvent = ev.MappingEndEvent, ev.SequenceEndEvent, ev.AliasEvent
+    DocumentStart = ev.DocumentStartEvent
+    resolve, str_tags = _resolve, _STR_TAGS
     duplicates: list[Duplicate] = []
     anchors: dict[str, Node] = {}
     aliases = 0
     root: Node | None = None
-    # Stack of open containers; for a mapping, the pending key (or None).
-    stack: list[Node] = []
-    pending_keys: list[Scalar | None] = []
+    stack: list[Node] = []  # open containers
+    pending_keys: list[Scalar | None] = []  # for a mapping on the stack: its pending key
     documents = 0
 
     while check_event():
         event = get_event()
         cls = type(event)
-        if cls is ev.ScalarEvent:
+        if cls is ScalarEvent:
             mark = event.start_mark
             tag = event.tag
+            value = event.value
             if tag is None and event.implicit[0]:
-                node: Node = Scalar(
-                    _resolve(event.value), event.value, True, mark.line + 1, mark.column + 1
-                )
-            elif tag in _STR_TAGS:
-                node = Scalar(event.value, event.value, False, mark.line + 1, mark.column + 1)
+                node: Node = Scalar(resolve(value) if value else None, value, True,
+                                    mark.line + 1, mark.column + 1)
+            elif tag in str_tags:
+                node = Scalar(value, value, False, mark.line + 1, mark.column + 1)
             else:
                 raise YamlProblem(
                     f"YAML tag {tag} is not supported here; write a plain value",
@@ -210,7 +215,14 @@ def _compose(loader: Any) -> Document:
                 )
             if event.anchor is not None:
                 anchors[event.anchor] = node
-        elif cls is ev.MappingStartEvent or cls is ev.SequenceStartEvent:
+            if not stack:
+                root = node
+                continue
+            parent = stack[-1]
+            if type(parent) is Map and pending_keys[-1] is None:
+                pending_keys[-1] = node  # type: ignore[assignment]
+                continue
+        elif cls is MappingStart or cls is SequenceStart:
             mark = event.start_mark
             if event.tag is not None and event.tag not in ("!", "tag:yaml.org,2002:map",
                                                            "tag:yaml.org,2002:seq"):
@@ -226,7 +238,7 @@ def _compose(loader: Any) -> Document:
                 )
             node = (
                 Map(mark.line + 1, mark.column + 1)
-                if cls is ev.MappingStartEvent
+                if cls is MappingStart
                 else Seq(mark.line + 1, mark.column + 1)
             )
             if event.anchor is not None:
@@ -235,13 +247,13 @@ def _compose(loader: Any) -> Document:
             stack.append(node)
             pending_keys.append(None)
             continue
-        elif cls is ev.MappingEndEvent or cls is ev.SequenceEndEvent:
+        elif cls is MappingEnd or cls is SequenceEnd:
             node = stack.pop()
             pending_keys.pop()
             if not stack:
                 root = node
             continue
-        elif cls is ev.AliasEvent:
+        elif cls is AliasEvent:
             mark = event.start_mark
             aliases += 1
             if aliases > MAX_ALIASES:
@@ -254,7 +266,10 @@ def _compose(loader: Any) -> Document:
                     f"alias *{event.anchor} has no anchor", mark.line + 1, mark.column + 1
                 )
             node = target
-        elif cls is ev.DocumentStartEvent:
+            if not stack:
+                root = node
+                continue
+        elif cls is DocumentStart:
             documents += 1
             if documents > 1:
                 mark = event.start_mark
@@ -267,11 +282,7 @@ def _compose(loader: Any) -> Document:
             continue
         else:  # stream start/end, document end
             continue
-
-        if stack:
-            _attach(stack, pending_keys, node, duplicates)
-        else:
-            root = node
+        _attach(stack, pending_keys, node, duplicates)
     return Document(root, duplicates)
 
 

@@ -132,3 +132,13 @@ def test_agenda_week(project: Any, run: Any) -> None:
     data = as_json(run("agenda", "--week", "--date", "2026-12-03", "--json"))
     assert data["days"][0]["date"] == "2026-11-30"
     assert [p["post"] for d in data["days"] for p in d["posts"]] == ["a"]
+
+
+def test_block_scalars_are_trimmed_in_every_part(project: Any, run: Any) -> None:
+    project.calendar(
+        "timezone: Europe/Paris\ndefaults:\n  accounts: [masto]\nposts:\n"
+        "  - id: a\n    at: 2026-12-01 10:00\n    text: |\n      Un\n"
+        "    thread:\n      - |\n        Deux\n      - text: >\n          Trois\n"
+    )
+    assert [(j["text"], j["length"]) for j in jobs(run)] == [("Un", 2), ("Deux", 4),
+                                                             ("Trois", 5)]

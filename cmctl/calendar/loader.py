@@ -177,11 +177,12 @@ class _Reader:
 
     def part(self, node: Node) -> Part:
         if type(node) is Scalar:
-            return Part(str(node.value), (), self.pos(node))
+            return Part(str(node.value).strip(), (), self.pos(node))
         assert type(node) is Map
         text_node = node.get("text")
         media = node.get("media")
-        return Part(_str(text_node) or "", self.media(media) if media is not None else (),
+        return Part((_str(text_node) or "").strip(),
+                    self.media(media) if media is not None else (),
                     self.pos(text_node or node))
 
     def media(self, node: Node) -> tuple[Media, ...]:

@@ -66,6 +66,8 @@ class CmctlGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            raise
         except Exception as exc:  # the boundary: never show a traceback to a user
             if os.environ.get("CMCTL_DEBUG"):
                 raise
@@ -113,3 +115,8 @@ def main() -> None:
         cli.main(prog_name="cmctl")
     except KeyboardInterrupt:  # pragma: no cover - interactive only
         sys.exit(130)
+    except BrokenPipeError:
+        # `cmctl plan | head`: the reader left; say nothing more (as cat, git, ls do).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(141)

@@ -20,8 +20,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import regex
-
 from cmctl.text import _patterns
 from cmctl.text.units import utf8_length, utf16_length
 
@@ -122,7 +120,7 @@ def _extract_urls(
                 continue
             urls.extend(_schemeless(text, start, end, domain, has_path=m["path"] is not None))
             continue
-        tco = _patterns.tco_regex().match(url)
+        tco = _patterns.tco_regex(flavor).match(url)
         if tco is not None:
             if len(tco[1]) > _MAX_TCO_SLUG_LENGTH:
                 continue
@@ -134,7 +132,7 @@ def _extract_urls(
 
 def _url_matches(
     text: str, flavor: _patterns.UrlFlavor, require_protocol: bool
-) -> Iterable[regex.Match[str]]:
+) -> Iterable[re.Match[str]]:
     """What the URL pattern finds scanning ``text``, without scanning plain prose."""
     pattern = _patterns.url_regex(flavor)
     for run in _CANDIDATE_RUN.finditer(text):
@@ -147,6 +145,9 @@ def _url_matches(
 
 def _schemeless(text: str, start: int, end: int, domain: str, *, has_path: bool) -> list[Entity]:
     """A scheme-less match is kept only for its ASCII domains (twitter-text)."""
+    if domain.isascii():  # the usual case: the whole domain is its one ASCII domain
+        end = end if has_path else start + len(domain)
+        return [Entity("url", start, end, text[start:end])]
     found = [
         Entity("url", start + m.start(), start + m.end(), m[0])
         for m in _patterns.ascii_domain_regex().finditer(domain)
@@ -159,9 +160,16 @@ def _schemeless(text: str, start: int, end: int, domain: str, *, has_path: bool)
 
 def _is_valid_host_and_length(url: str, protocol: str | None, domain: str) -> bool:
     """Every host label fits DNS's 63 once punycode-encoded; the URL fits 4096."""
-    if domain[:4].lower() == "xn--" and not domain.isascii():
+    protocol_length = len(protocol) if protocol else _DEFAULT_PROTOCOL_LENGTH
+    if domain.isascii():
+        if len(domain) > _MAX_LABEL_LENGTH and any(
+            len(label) > _MAX_LABEL_LENGTH for label in domain.split(".")
+        ):
+            return False
+        return protocol_length + utf16_length(url) <= _MAX_URL_LENGTH
+    if domain[:4].lower() == "xn--":
         return False  # a punycode host cannot also hold raw Unicode
-    encoded_length = 0
+    encoded_length = -1
     for label in domain.split("."):
         if not label.isascii():
             try:
@@ -171,10 +179,8 @@ def _is_valid_host_and_length(url: str, protocol: str | None, domain: str) -> bo
         if not 0 < len(label) <= _MAX_LABEL_LENGTH:
             return False
         encoded_length += len(label) + 1
-    encoded_length -= 1
     # twitter-text measures in UTF-16 units (JavaScript string length).
     url_length = utf16_length(url) + encoded_length - utf16_length(domain)
-    protocol_length = len(protocol) if protocol else _DEFAULT_PROTOCOL_LENGTH
     return protocol_length + url_length <= _MAX_URL_LENGTH
 
 

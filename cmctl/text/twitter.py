@@ -20,15 +20,12 @@ none of U+FFFE, U+FEFF, U+FFFF.
 
 from __future__ import annotations
 
-import json
+import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
+from functools import cache, lru_cache
 
-import regex
-
-from cmctl.text._emoji import EMOJI
+from cmctl.text._emoji import MAY_HOLD_EMOJI, emoji_regex
 from cmctl.text.entities import _extract_urls
 
 __all__ = [
@@ -40,8 +37,7 @@ __all__ = [
 ]
 
 _CONFIG_FILE = "twitter_config_v3.json"
-_INVALID = regex.compile(r"[\uFFFE\uFEFF\uFFFF]")
-_SURROGATES = (0xD800, 0xDFFF)
+_INVALID = re.compile(r"[\uFFFE\uFEFF\uFFFF]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +70,7 @@ class TwitterTextConfig:
             transformed_url_length=_int(data, "transformedURLLength"),
             emoji_parsing_enabled=bool(data.get("emojiParsingEnabled", False)),
             ranges=tuple(
-                WeightRange(_int(r, "start"), _int(r, "end"), _int(r, "weight"))
-                for r in raw_ranges
+                WeightRange(_int(r, "start"), _int(r, "end"), _int(r, "weight")) for r in raw_ranges
             ),
         )
 
@@ -90,45 +85,63 @@ def _int(data: object, key: str) -> int:
 @cache
 def load_config() -> TwitterTextConfig:
     """The packaged v3 configuration (read once)."""
+    # Imported here: together they cost ~10 ms at import and are needed once.
+    import json
+    from importlib import resources
+
     source = resources.files("cmctl.text").joinpath(_CONFIG_FILE).read_text(encoding="utf-8")
     return TwitterTextConfig.from_json(json.loads(source))
 
 
 def weighted_length(text: str) -> int:
     """X's weighted length of ``text`` under the packaged v3 configuration."""
-    return weighted_length_with(text, load_config())
+    return _measure(text)[0]
 
 
 def is_valid(text: str) -> bool:
     """Whether X accepts ``text`` as a post body: 0 < length <= 280, no invalid chars."""
+    return _measure(text)[1]
+
+
+@lru_cache(maxsize=256)  # validation asks for the length, then for validity
+def _measure(text: str) -> tuple[int, bool]:
     config = load_config()
-    length = weighted_length_with(text, config)
-    return 0 < length <= config.max_weighted_length and _INVALID.search(text) is None
+    length = _weighted_length(text, config, _weigher(config))
+    valid = 0 < length <= config.max_weighted_length and _INVALID.search(text) is None
+    return length, valid
 
 
 def weighted_length_with(text: str, config: TwitterTextConfig) -> int:
     """Weighted length of ``text`` under ``config`` (rounded up to a whole unit)."""
+    return _weighted_length(text, config, _weigher(config))
+
+
+def _weighted_length(text: str, config: TwitterTextConfig, weigher: _Weigher) -> int:
     text = unicodedata.normalize("NFC", text)
-    weigher = _Weigher.of(config)
     total = 0
     position = 0
     for url in _extract_urls(text, flavor="twitter", require_protocol=False):
-        total += weigher.weigh(text, position, url.start)
+        total += weigher.weigh(text[position : url.start])
         total += config.transformed_url_length * config.scale
         position = url.end
-    total += weigher.weigh(text, position, len(text))
+    total += weigher.weigh(text[position:])
     return -(-total // config.scale)
+
+
+@lru_cache(maxsize=8)
+def _weigher(config: TwitterTextConfig) -> _Weigher:
+    return _Weigher(config)
 
 
 class _Weigher:
     """Weighs text between URLs: emoji, then characters by range."""
 
-    __slots__ = ("_ascii_weight", "_classes", "_default", "_emoji")
+    __slots__ = ("_ascii_weight", "_default", "_emoji", "_runs")
 
     def __init__(self, config: TwitterTextConfig) -> None:
         self._default = config.default_weight
         self._emoji = config.emoji_parsing_enabled
-        # Per weight, a class of the code points that carry it (first range wins).
+        # Per weight, the code points that carry it (the first range holding one wins).
         by_weight: dict[int, list[tuple[int, int]]] = {}
         claimed: list[tuple[int, int]] = []
         for r in config.ranges:
@@ -136,48 +149,34 @@ class _Weigher:
                 claimed.append((start, end))
                 if r.weight != self._default:
                     by_weight.setdefault(r.weight, []).extend(_as_code_points(start, end))
-        self._classes = tuple(
-            (weight - self._default, regex.compile(_char_class(spans)))
+        # Runs rather than single characters: far fewer matches to count.
+        self._runs = tuple(
+            (weight - self._default, re.compile(_char_class(spans) + "+"))
             for weight, spans in by_weight.items()
         )
-        ascii_weights = {self._char_weight(chr(c)) for c in range(128)}
+        ascii_weights = {self._weigh_chars(chr(c)) for c in range(128)}
         self._ascii_weight = ascii_weights.pop() if len(ascii_weights) == 1 else None
 
-    _instances: dict[TwitterTextConfig, _Weigher] = {}  # noqa: RUF012 - cache, not state
-
-    @classmethod
-    def of(cls, config: TwitterTextConfig) -> _Weigher:
-        weigher = cls._instances.get(config)
-        if weigher is None:
-            weigher = cls._instances[config] = cls(config)
-        return weigher
-
-    def _char_weight(self, char: str) -> int:
-        for extra, cls in self._classes:
-            if cls.match(char):
-                return self._default + extra
-        return self._default
-
-    def weigh(self, text: str, start: int, end: int) -> int:
-        if start >= end:
+    def weigh(self, chunk: str) -> int:
+        if not chunk:
             return 0
-        if not self._emoji:
-            return self._weigh_chars(text, start, end)
+        if chunk.isascii():  # no emoji can be all-ASCII
+            if self._ascii_weight is not None:
+                return self._ascii_weight * len(chunk)
+            return self._weigh_chars(chunk)
+        if not self._emoji or MAY_HOLD_EMOJI.search(chunk) is None:
+            return self._weigh_chars(chunk)
         total = 0
-        for m in EMOJI.finditer(text, start, end):
-            total += self._weigh_chars(text, start, m.start()) + self._default
-            start = m.end()
-        return total + self._weigh_chars(text, start, end)
+        position = 0
+        for m in emoji_regex().finditer(chunk):
+            total += self._weigh_chars(chunk[position : m.start()]) + self._default
+            position = m.end()
+        return total + self._weigh_chars(chunk[position:])
 
-    def _weigh_chars(self, text: str, start: int, end: int) -> int:
-        if start >= end:
-            return 0
-        chunk = text[start:end]
-        if self._ascii_weight is not None and chunk.isascii():
-            return self._ascii_weight * len(chunk)
+    def _weigh_chars(self, chunk: str) -> int:
         total = self._default * len(chunk)
-        for extra, cls in self._classes:
-            total += extra * len(cls.findall(chunk))
+        for extra, runs in self._runs:
+            total += extra * sum(map(len, runs.findall(chunk)))
         return total
 
 
