@@ -5,15 +5,25 @@ as class attributes at the top of its class, and overrides ``count`` when the ne
 does not count plain code points. Everything that follows from the declaration
 (length checks, media checks, account field checks) lives here once.
 
-The publishing side of the contract (sending, idempotency, retries) is added by the
-publishing engine; declarations never import httpx, so `cmctl validate` stays light.
+The publishing side: an adapter is an instance of the declaration bound to one
+account. It implements ``publish`` (and ``check``) with the HTTP helper of
+cmctl/networks/http.py, which maps transport failures and status codes to the typed
+errors below; the publisher (cmctl/publish.py) owns claims, retries and the ledger.
+Declarations never import httpx at module level, so `cmctl validate` stays light.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from cmctl.calendar.model import Media
+    from cmctl.networks.http import Http
 
 MB = 1024 * 1024
 
@@ -51,6 +61,61 @@ class MediaFacts:
     size: int  # bytes
 
 
+# ------------------------------------------------------------------------ publishing
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What the network answered for one published part."""
+
+    remote_id: str
+    url: str | None = None
+    ref: dict[str, Any] = field(default_factory=dict)  # what a reply to it needs
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One job as an adapter sees it: the content, its identity and its place in a thread."""
+
+    key: str  # calendar:post@account[#part]
+    idempotency_key: str  # derived from the key: the same on every retry
+    calendar: str
+    post_id: str
+    part: int
+    text: str
+    media: tuple[Media, ...]
+    lang: tuple[str, ...]
+    scheduled_at: datetime  # aware, UTC
+    reply_to: Sent | None = None  # the previous part, for part >= 1
+    root: Sent | None = None  # part 0, for part >= 1
+
+
+class SendError(Exception):
+    """A send did not succeed. ``message`` is safe to show: no secret in it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Transient(SendError):
+    """Nothing was published and a later attempt may succeed (network down, 5xx, 429)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Permanent(SendError):
+    """The network refused the post; sending it again will not help."""
+
+
+class Ambiguous(SendError):
+    """The network may or may not have published it (e.g. a timeout after sending)."""
+
+
+class AuthExpired(SendError):
+    """The session expired: refresh it once, then send again."""
+
+
 class Network:
     """Declaration of one social network. Subclasses set the class attributes."""
 
@@ -79,6 +144,36 @@ class Network:
 
     # --- accounts -------------------------------------------------------------
     account_fields: ClassVar[tuple[AccountField, ...]] = ()
+
+    # --- publishing -----------------------------------------------------------
+    publishes: ClassVar[bool] = False  # False until the network's adapter exists
+    # How long after a first attempt a resend with the same idempotency key is
+    # harmless: None = forever (Bluesky record keys, the local feed), a duration when
+    # the network forgets keys (Mastodon: 1 hour), timedelta(0) when it has none.
+    idempotency_window: ClassVar[timedelta | None] = timedelta(0)
+
+    def __init__(self, account: Any, options: Mapping[str, Any], http: Http,
+                 state_dir: Path) -> None:
+        """Bind the declaration to one account. ``options`` has secrets filled in."""
+        self.account = account
+        self.options = options
+        self.http = http
+        self.state_dir = state_dir
+
+    def publish(self, out: Outgoing) -> Sent:
+        """Publish one part; raise a SendError subclass when it did not go out."""
+        raise Permanent(f"cmctl cannot publish to {self.title} yet")
+
+    def check(self) -> str:
+        """Prove the credentials with a harmless call; return who the account is."""
+        raise Permanent(f"cmctl cannot check {self.title} accounts yet")
+
+    def refresh(self) -> bool:
+        """Refresh an expired session; False when the network has no such thing."""
+        return False
+
+    def close(self) -> None:
+        """Release what the adapter holds (sessions, files)."""
 
     # ---------------------------------------------------------------------------
     @classmethod

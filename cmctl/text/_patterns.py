@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 UrlFlavor = Literal["twitter", "mastodon"]
+_Trie = dict[str, "_Trie"]
 
 # Character-class bodies (no brackets), written as regex escapes, as twitter-text has them.
 INVALID_CHARS = r"\uFFFE\uFEFF\uFFFF"
@@ -78,14 +79,14 @@ def _trie_alternation(words: list[str]) -> str:
     before its own prefix; a trie that tries continuations before stopping gives
     the same match while costing one step per character instead of one per word.
     """
-    trie: dict[str, dict] = {}
+    trie: _Trie = {}
     for word in words:
         node = trie
         for char in word.lower():
             node = node.setdefault(char, {})
         node[""] = {}
 
-    def emit(node: dict[str, dict]) -> str:
+    def emit(node: _Trie) -> str:
         branches = [
             re.escape(char) + emit(child)
             for char, child in sorted(node.items(), reverse=True)

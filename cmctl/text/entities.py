@@ -159,8 +159,12 @@ def _schemeless(text: str, start: int, end: int, domain: str, *, has_path: bool)
 
 
 def _is_valid_host_and_length(url: str, protocol: str | None, domain: str) -> bool:
-    """Every host label fits DNS's 63 once punycode-encoded; the URL fits 4096."""
-    protocol_length = len(protocol) if protocol else _DEFAULT_PROTOCOL_LENGTH
+    """Every host label fits DNS's 63 once punycode-encoded; the URL fits 4096.
+
+    The length is counted with the host punycode-encoded and, for a URL without a
+    scheme, with the ``https://`` X would add (as twitter-text's Java and Ruby do).
+    """
+    protocol_length = 0 if protocol else _DEFAULT_PROTOCOL_LENGTH
     if domain.isascii():
         if len(domain) > _MAX_LABEL_LENGTH and any(
             len(label) > _MAX_LABEL_LENGTH for label in domain.split(".")

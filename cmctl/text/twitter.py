@@ -15,7 +15,10 @@ Twitter, Inc.). The rule, as twitter-text's ``parseTweet``:
 5. the length is the sum divided by ``scale``.
 
 A post is valid when 0 < length <= ``maxWeightedTweetLength`` (280) and it holds
-none of U+FFFE, U+FEFF, U+FFFF.
+none of U+FFFE, U+FEFF, U+FFFF. Directional formatting (U+202A-U+202E, U+2066-U+2069)
+counts but no longer makes a post invalid: twitter-text 3 dropped it from its invalid
+characters, and its conformance suite (``UnicodeDirectionalMarkerCounterTest``)
+expects such a post to be valid.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from cmctl.text.entities import _extract_urls
 
 __all__ = [
     "TwitterTextConfig",
+    "WeightRange",
     "is_valid",
     "load_config",
     "weighted_length",
@@ -42,6 +46,8 @@ _INVALID = re.compile(r"[\uFFFE\uFEFF\uFFFF]")
 
 @dataclass(frozen=True, slots=True)
 class WeightRange:
+    """Code points ``start..end`` (inclusive) weigh ``weight``."""
+
     start: int  # first code point (UTF-16 code unit, as twitter-text reads it)
     end: int  # last code point, inclusive
     weight: int

@@ -43,8 +43,9 @@ def test_directional_markers(directional_case: dict[str, Any]) -> None:
 def test_weighted_length_without_emoji_parsing(weighted_v2_case: dict[str, Any]) -> None:
     # Config v2 is v3 without emoji parsing: each emoji code point weighs 2 there.
     v2 = dataclasses.replace(load_config(), emoji_parsing_enabled=False)
-    assert weighted_length_with(weighted_v2_case["text"], v2) == (
-        weighted_v2_case["expected"]["weightedLength"]
+    assert (
+        weighted_length_with(weighted_v2_case["text"], v2)
+        == (weighted_v2_case["expected"]["weightedLength"])
     )
 
 
@@ -113,8 +114,10 @@ def test_validity_limits() -> None:
 def test_every_pictographic_character_passes_the_emoji_precheck() -> None:
     # weighted_length only runs the emoji pattern on text MAY_HOLD_EMOJI finds
     # something in; a pictographic character outside it would weigh as text.
-    pictographic = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}"
-                                 r"\p{Emoji_Modifier}\u20E3]")
+    pictographic = regex.compile(
+        r"[\p{Extended_Pictographic}\p{Regional_Indicator}"
+        r"\p{Emoji_Modifier}\u20E3]"
+    )
     missed = [
         hex(cp)
         for cp in range(0x110000)

@@ -1,0 +1,1 @@
+"""The ledger: what was sent, when, where; the source of truth for publishing."""

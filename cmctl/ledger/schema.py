@@ -1,0 +1,56 @@
+"""The ledger's SQLite schema and its versioned migrations.
+
+Each migration is applied once, in order, inside a transaction, and recorded in
+``PRAGMA user_version``. Never edit a released migration: add a new one. Statements
+are split on ';', so comments must not contain one.
+"""
+
+from __future__ import annotations
+
+STATES = ("pending", "sending", "published", "failed", "unknown", "missed", "skipped")
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: jobs, their history, and small key/value facts (daemon heartbeat, ...)
+    f"""
+    CREATE TABLE jobs (
+        key              TEXT PRIMARY KEY,      -- calendar:post@account[#part]
+        calendar         TEXT NOT NULL,
+        post_id          TEXT NOT NULL,
+        account          TEXT NOT NULL,
+        part             INTEGER NOT NULL,
+        network          TEXT NOT NULL,
+        content_hash     TEXT NOT NULL,         -- of the content as the calendar has it now
+        sent_hash        TEXT,                  -- of the content that was published
+        scheduled_at     TEXT NOT NULL,         -- UTC, ISO 8601
+        catch_up_s       INTEGER NOT NULL,
+        state            TEXT NOT NULL CHECK (state IN {STATES!r}),
+        reason           TEXT,                  -- why failed / unknown / missed / skipped
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at  TEXT,                  -- UTC, NULL = as soon as due
+        idempotency_key  TEXT NOT NULL,         -- the same on every retry of this job
+        remote_id        TEXT,
+        url              TEXT,
+        remote_ref       TEXT,                  -- network data a reply needs (JSON)
+        claim_owner      TEXT,                  -- host/pid/start of the process sending it
+        claimed_at       TEXT,
+        claim_expires_at TEXT,
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL,
+        published_at     TEXT
+    );
+    CREATE INDEX jobs_due ON jobs (state, scheduled_at);
+    CREATE INDEX jobs_post ON jobs (calendar, post_id, account, part);
+    CREATE TABLE events (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        at      TEXT NOT NULL,
+        key     TEXT NOT NULL,
+        event   TEXT NOT NULL,
+        detail  TEXT
+    );
+    CREATE INDEX events_key ON events (key);
+    CREATE TABLE meta (
+        name   TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+    );
+    """,
+)

@@ -1,0 +1,256 @@
+"""The ledger: the source of truth of what was sent (SQLite, WAL, one row per job).
+
+Every state change is one transaction, so a crash leaves the ledger as it was before
+or after the change, never half-written. A job is claimed (pending → sending) by a
+single conditional UPDATE inside ``BEGIN IMMEDIATE``: of two processes racing for the
+same job, exactly one sees its update applied.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cmctl.errors import CmctlError
+from cmctl.ledger.schema import MIGRATIONS
+
+LEDGER_NAME = "ledger.sqlite3"
+
+
+class LedgerError(CmctlError):
+    exit_code = 2
+
+
+def iso(moment: datetime) -> str:
+    """UTC, fixed width: string order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    key: str
+    calendar: str
+    post_id: str
+    account: str
+    part: int
+    network: str
+    content_hash: str
+    sent_hash: str | None
+    scheduled_at: datetime
+    catch_up: timedelta
+    state: str
+    reason: str | None
+    attempts: int
+    next_attempt_at: datetime | None
+    idempotency_key: str
+    remote_id: str | None
+    url: str | None
+    remote_ref: dict[str, Any] | None
+    claim_owner: str | None
+    claimed_at: datetime | None
+    claim_expires_at: datetime | None
+    published_at: datetime | None
+    updated_at: datetime
+
+    @property
+    def post_key(self) -> str:
+        return f"{self.calendar}:{self.post_id}@{self.account}"
+
+    @property
+    def changed_since_published(self) -> bool:
+        return self.state == "published" and self.sent_hash != self.content_hash
+
+    @classmethod
+    def from_sql(cls, r: sqlite3.Row) -> Row:
+        return cls(
+            key=r["key"], calendar=r["calendar"], post_id=r["post_id"], account=r["account"],
+            part=r["part"], network=r["network"], content_hash=r["content_hash"],
+            sent_hash=r["sent_hash"], scheduled_at=parse_iso(r["scheduled_at"]),  # type: ignore[arg-type]
+            catch_up=timedelta(seconds=r["catch_up_s"]), state=r["state"], reason=r["reason"],
+            attempts=r["attempts"], next_attempt_at=parse_iso(r["next_attempt_at"]),
+            idempotency_key=r["idempotency_key"], remote_id=r["remote_id"], url=r["url"],
+            remote_ref=json.loads(r["remote_ref"]) if r["remote_ref"] else None,
+            claim_owner=r["claim_owner"], claimed_at=parse_iso(r["claimed_at"]),
+            claim_expires_at=parse_iso(r["claim_expires_at"]),
+            published_at=parse_iso(r["published_at"]),
+            updated_at=parse_iso(r["updated_at"]),  # type: ignore[arg-type]
+        )
+
+
+def idempotency_key(job_key: str) -> str:
+    """Derived from the job's identity only: the same on every retry, forever."""
+    return hashlib.sha256(f"cmctl:{job_key}".encode()).hexdigest()[:32]
+
+
+class Ledger:
+    """One ledger file. Thread-safe: each thread gets its own SQLite connection."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._migrate()
+
+    @classmethod
+    def open(cls, state_dir: Path) -> Ledger:
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LedgerError(f"cannot create the state folder {state_dir}: {exc.strerror}") \
+                from None
+        return cls(state_dir / LEDGER_NAME)
+
+    # ------------------------------------------------------------------ connection
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                       check_same_thread=False)
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA busy_timeout = 30000")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+                conn.execute("PRAGMA foreign_keys = ON")
+            except sqlite3.DatabaseError as exc:
+                raise LedgerError(f"{self.path} is not a usable cmctl ledger: {exc}",
+                                  hint="restore it from a backup; never delete it while "
+                                  "posts are scheduled") from None
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT: takes the write lock first, so reads inside are fresh."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        else:
+            db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        try:
+            with self.transaction() as db:
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version > len(MIGRATIONS):
+                    raise LedgerError(
+                        f"{self.path} was written by a newer cmctl (schema {version})",
+                        hint="upgrade cmctl")
+                for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                    for statement in script.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute(f"PRAGMA user_version = {number}")
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"{self.path} is not a usable cmctl ledger: {exc}",
+                              hint="restore it from a backup; never delete it while posts "
+                              "are scheduled") from None
+
+    # ------------------------------------------------------------------ reading
+    def rows(self, *, states: Iterable[str] | None = None,
+             keys: Iterable[str] | None = None) -> list[Row]:
+        sql = "SELECT * FROM jobs"
+        args: list[Any] = []
+        where = []
+        if states is not None:
+            states = list(states)
+            where.append(f"state IN ({','.join('?' * len(states))})")
+            args += states
+        if keys is not None:
+            keys = list(keys)
+            where.append(f"key IN ({','.join('?' * len(keys))})")
+            args += keys
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY scheduled_at, calendar, post_id, account, part"
+        return [Row.from_sql(r) for r in self.db.execute(sql, args)]
+
+    def get(self, key: str) -> Row | None:
+        r = self.db.execute("SELECT * FROM jobs WHERE key = ?", (key,)).fetchone()
+        return Row.from_sql(r) if r else None
+
+    def counts(self) -> dict[str, int]:
+        return {r[0]: r[1] for r in
+                self.db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state")}
+
+    def next_wakeup(self) -> datetime | None:
+        """The earliest moment a pending job may become due (for the daemon's alarm)."""
+        r = self.db.execute(
+            "SELECT MIN(COALESCE(MAX(next_attempt_at, scheduled_at), scheduled_at)) "
+            "FROM jobs WHERE state = 'pending'").fetchone()
+        return parse_iso(r[0]) if r and r[0] else None
+
+    def events(self, key: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        sql = "SELECT at, key, event, detail FROM events"
+        args: tuple[Any, ...] = ()
+        if key:
+            sql += " WHERE key = ?"
+            args = (key,)
+        sql += " ORDER BY id DESC LIMIT ?"
+        return [dict(r) for r in self.db.execute(sql, (*args, limit))][::-1]
+
+    def meta(self, name: str) -> str | None:
+        r = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return r[0] if r else None
+
+    def set_meta(self, name: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO meta (name, value) VALUES (?, ?) "
+                       "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value))
+
+    # ------------------------------------------------------------------ writing
+    @staticmethod
+    def log(db: sqlite3.Connection, now: datetime, key: str, event: str,
+            detail: str | None = None) -> None:
+        db.execute("INSERT INTO events (at, key, event, detail) VALUES (?, ?, ?, ?)",
+                   (iso(now), key, event, detail))
+
+    def insert(self, db: sqlite3.Connection, now: datetime, **values: Any) -> None:
+        values.setdefault("created_at", iso(now))
+        values.setdefault("updated_at", iso(now))
+        cols = ", ".join(values)
+        db.execute(f"INSERT INTO jobs ({cols}) VALUES ({', '.join('?' * len(values))})",
+                   tuple(values.values()))
+
+    def update(self, db: sqlite3.Connection, now: datetime, key: str, *,
+               expect: Iterable[str] | None = None, **values: Any) -> bool:
+        """Set ``values`` on job ``key`` (only if its state is in ``expect``)."""
+        values["updated_at"] = iso(now)
+        sets = ", ".join(f"{c} = ?" for c in values)
+        sql = f"UPDATE jobs SET {sets} WHERE key = ?"
+        args: list[Any] = [*values.values(), key]
+        if expect is not None:
+            expect = list(expect)
+            sql += f" AND state IN ({','.join('?' * len(expect))})"
+            args += expect
+        return db.execute(sql, args).rowcount == 1
