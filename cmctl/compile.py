@@ -14,27 +14,21 @@ from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-from cmctl.calendar.model import Calendar, Media, Pos
+from cmctl.calendar.model import Calendar, Media, Part, Pos, Post
 from cmctl.config import Config
 from cmctl.networks import registry
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Job:
     key: str
-    calendar: str
-    post_id: str
+    post: Post
     account: str
     network: str
     part: int  # 0 = the post itself, N = thread part N (a reply to part N-1)
     parts: int  # how many parts this post has for this account
-    at: datetime  # aware, UTC
-    local: datetime  # aware, in the calendar's zone
     text: str
     media: tuple[Media, ...]
-    status: str
-    catch_up: timedelta
-    lang: tuple[str, ...]
     length: int  # counted the network's way
     limit: int | None
     content_hash: str
@@ -42,8 +36,38 @@ class Job:
     problems: tuple[str, ...] = ()  # what the network would reject in this text
 
     @property
+    def calendar(self) -> str:
+        return self.post.calendar
+
+    @property
+    def post_id(self) -> str:
+        return self.post.id
+
+    @property
+    def at(self) -> datetime:
+        """Aware, UTC."""
+        return self.post.at
+
+    @property
+    def local(self) -> datetime:
+        """Aware, in the calendar's zone."""
+        return self.post.local
+
+    @property
+    def status(self) -> str:
+        return self.post.status
+
+    @property
+    def catch_up(self) -> timedelta:
+        return self.post.catch_up
+
+    @property
+    def lang(self) -> tuple[str, ...]:
+        return self.post.lang
+
+    @property
     def post_key(self) -> str:
-        return f"{self.calendar}:{self.post_id}@{self.account}"
+        return f"{self.post.calendar}:{self.post.id}@{self.account}"
 
 
 def job_key(calendar: str, post_id: str, account: str, part: int = 0) -> str:
@@ -69,43 +93,39 @@ def content_hash(text: str, media: tuple[Media, ...]) -> str:
 
 def compile_jobs(calendars: list[Calendar], config: Config) -> list[Job]:
     """Every job of every post, sorted by time, then calendar, post, account and part."""
+    posts = sorted((p for c in calendars for p in c.posts),
+                   key=lambda p: (p.at, p.calendar, p.id))
     jobs: list[Job] = []
-    for calendar in calendars:
-        for post in calendar.posts:
-            for account_name in post.accounts:
-                account = config.accounts.get(account_name)
-                if account is None:
-                    continue  # reported by the rules
-                network = registry.get(account.network)
-                parts = post.content_for(account_name, account.network).parts(post.pos)
+    append = jobs.append
+    for post in posts:
+        # Accounts without a variant share the post's content: compose it, count it
+        # and hash it once per network, not once per account.
+        counted: dict[tuple[int, str], list[tuple[Part, int, int | None, list[str], str]]] = {}
+        for account_name in sorted(post.accounts):
+            account = config.accounts.get(account_name)
+            if account is None:
+                continue  # reported by the rules
+            network = registry.get(account.network)
+            content = post.content_for(account_name, account.network)
+            cache_key = (id(content), account.network)
+            if network.length_field and network.length_field in account.options:
+                cache_key = (id(content), f"{account.network}@{account_name}")
+            parts = counted.get(cache_key)
+            if parts is None:
+                parts = []
+                composed = content.parts(post.pos)
                 if not network.threads:
-                    parts = parts[:1]  # the rules report the thread as an error
-                for index, part in enumerate(parts):
+                    composed = composed[:1]  # the rules report the thread as an error
+                for part in composed:
                     length, limit, problems = network.check_text(
                         part.text, has_media=bool(part.media), account=account.options
                     )
-                    jobs.append(
-                        Job(
-                            key=job_key(calendar.name, post.id, account_name, index),
-                            calendar=calendar.name,
-                            post_id=post.id,
-                            account=account_name,
-                            network=account.network,
-                            part=index,
-                            parts=len(parts),
-                            at=post.at,
-                            local=post.local,
-                            text=part.text,
-                            media=part.media,
-                            status=post.status,
-                            catch_up=post.catch_up,
-                            lang=post.lang,
-                            length=length,
-                            limit=limit,
-                            content_hash=content_hash(part.text, part.media),
-                            pos=part.pos,
-                            problems=tuple(problems),
-                        )
-                    )
-    jobs.sort(key=lambda j: (j.at, j.calendar, j.post_id, j.account, j.part))
+                    parts.append((part, length, limit, problems,
+                                  content_hash(part.text, part.media)))
+                counted[cache_key] = parts
+            for index, (part, length, limit, problems, digest) in enumerate(parts):
+                key = f"{post.calendar}:{post.id}@{account_name}"
+                append(Job(f"{key}#{index}" if index else key, post, account_name,
+                           account.network, index, len(parts), part.text, part.media, length,
+                           limit, digest, part.pos, tuple(problems)))
     return jobs

@@ -1,7 +1,15 @@
-"""A project = cmctl.yaml + its calendars, loaded, compiled and checked in one pass."""
+"""A project = cmctl.yaml + its calendars, loaded, compiled and checked.
+
+The work is done per calendar file (load → compile → rules), which is independent
+from file to file: the same function runs in-process, or on a pool of forked workers
+when the project is large and the caller only needs the diagnostics (validate).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +23,9 @@ from cmctl.config import Config, display
 from cmctl.diagnostics import Diagnostic, Report, Sink
 from cmctl.errors import UsageError
 
+# Below this many bytes of calendars, starting workers costs more than it saves.
+PARALLEL_MIN_BYTES = 512 * 1024
+
 
 @dataclass(slots=True)
 class Project:
@@ -23,31 +34,133 @@ class Project:
     calendars: list[Calendar] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
     report: Report = field(default_factory=Report)
+    post_count: int = 0
+    job_count: int = 0
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
         return self.report.sorted()
 
 
+@dataclass(slots=True)
+class _FileResult:
+    calendar: Calendar | None
+    name: str | None
+    display: str
+    jobs: list[Job]
+    diagnostics: list[Diagnostic]
+    posts: int
+    job_count: int
+
+
 def load_config(explicit: str | None = None) -> Config:
     return config_mod.load(config_mod.find(explicit=explicit))
 
 
-def open_project(config: Config, paths: tuple[str, ...] = (), *, now: datetime) -> Project:
-    """Load, compile and check the calendars (all of them, or those under ``paths``)."""
+def open_project(config: Config, paths: tuple[str, ...] = (), *, now: datetime,
+                 keep: bool = True, workers: int | None = 1) -> Project:
+    """Load, compile and check the calendars (all of them, or those under ``paths``).
+
+    ``keep=False``: only diagnostics and counts are wanted (no calendars or jobs),
+    which lets ``workers`` (None = one per CPU) check large projects in parallel.
+    """
     files = _select(config, paths)
     project = Project(config=config, files=files)
     project.report.extend(config.warnings)
-    for path in files:
-        sink = Sink(display(path))
-        calendar = load_calendar(path, config, sink)
-        project.report.extend(sink.items)
-        if calendar is not None:
-            project.calendars.append(calendar)
-    _check_names(project)
-    project.jobs = compile_jobs(project.calendars, config)
-    project.report.extend(check(project.calendars, project.jobs, config, now))
+    results = _run(config, files, now, keep, workers)
+    seen: dict[str, str] = {}
+    for result in results:
+        project.report.extend(result.diagnostics)
+        project.post_count += result.posts
+        project.job_count += result.job_count
+        if result.calendar is not None:
+            project.calendars.append(result.calendar)
+        if result.name is not None:
+            first = seen.setdefault(result.name, result.display)
+            if first != result.display:  # job identities would collide
+                project.report.add(Diagnostic(
+                    result.display, 1, 1, "error",
+                    f"calendar name '{result.name}' is already used by {first}",
+                    "duplicate-calendar", "set a distinct 'calendar:' in one of them"))
+    if keep:
+        project.jobs = list(heapq.merge(*(r.jobs for r in results), key=_job_order))
     return project
+
+
+def _job_order(job: Job) -> tuple[datetime, str, str, str, int]:
+    return (job.post.at, job.post.calendar, job.post.id, job.account, job.part)
+
+
+def _process(config: Config, path: Path, now: datetime, keep: bool) -> _FileResult:
+    sink = Sink(display(path))
+    calendar = load_calendar(path, config, sink)
+    if calendar is None:
+        return _FileResult(None, None, sink.path, [], sink.items, 0, 0)
+    jobs = compile_jobs([calendar], config)
+    diagnostics = sink.items + check([calendar], jobs, config, now)
+    posts = len(calendar.posts)
+    if not keep:
+        return _FileResult(None, calendar.name, sink.path, [], diagnostics, posts, len(jobs))
+    return _FileResult(calendar, calendar.name, sink.path, jobs, diagnostics, posts, len(jobs))
+
+
+def _process_many(config: Config, paths: list[Path], now: datetime) -> list[_FileResult]:
+    return [_process(config, p, now, keep=False) for p in paths]
+
+
+def _run(config: Config, files: list[Path], now: datetime, keep: bool,
+         workers: int | None) -> list[_FileResult]:
+    count = _worker_count(workers)
+    if keep or count < 2 or len(files) < 2 or _size(files) < PARALLEL_MIN_BYTES:
+        return [_process(config, path, now, keep) for path in files]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunks = _balance(files, count)
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
+        futures = [pool.submit(_process_many, config, chunk, now) for chunk in chunks]
+        by_path = {}
+        for chunk, future in zip(chunks, futures, strict=True):
+            by_path.update(zip(chunk, future.result(), strict=True))
+    return [by_path[path] for path in files]
+
+
+def _worker_count(workers: int | None) -> int:
+    if workers is not None:
+        return max(1, workers)
+    if "fork" not in _start_methods():
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return min(cpus, 8)
+
+
+def _start_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
+def _size(files: list[Path]) -> int:
+    total = 0
+    for path in files:
+        with contextlib.suppress(OSError):  # unreadable files are reported by the loader
+            total += path.stat().st_size
+    return total
+
+
+def _balance(files: list[Path], count: int) -> list[list[Path]]:
+    """Split files into ``count`` groups of about equal size (largest first)."""
+    groups: list[tuple[int, int, list[Path]]] = [(0, i, []) for i in range(count)]
+    sized = sorted(((_size([p]), p) for p in files), key=lambda s: -s[0])
+    for size, path in sized:
+        total, index, members = heapq.heappop(groups)
+        members.append(path)
+        heapq.heappush(groups, (total + size, index, members))
+    return [members for _, _, members in sorted(groups, key=lambda g: g[1]) if members]
 
 
 def _select(config: Config, paths: tuple[str, ...]) -> list[Path]:
@@ -66,17 +179,3 @@ def _select(config: Config, paths: tuple[str, ...]) -> list[Path]:
         else:
             raise UsageError(f"{given}: no such file or folder")
     return list(files)
-
-
-def _check_names(project: Project) -> None:
-    """Two files must not claim the same calendar name: job identities would collide."""
-    seen: dict[str, Calendar] = {}
-    for calendar in project.calendars:
-        first = seen.setdefault(calendar.name, calendar)
-        if first is not calendar:
-            project.report.add(
-                Diagnostic(calendar.display, 1, 1, "error",
-                           f"calendar name '{calendar.name}' is already used by {first.display}",
-                           "duplicate-calendar", "set a distinct 'calendar:' in one of them")
-            )
-            calendar.posts.clear()

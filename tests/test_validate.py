@@ -483,3 +483,23 @@ def test_secret_written_in_config_is_a_warning_and_never_shown(project: Any, run
     assert "hunter2" not in result.stdout + result.stderr
     data = as_json(run("validate", "--format", "json"))
     assert "hunter2" not in str([d["message"] for d in data["diagnostics"]])
+
+
+# ---------------------------------------------------------------------- parallel check
+def test_parallel_check_reports_exactly_what_the_sequential_one_does(
+        project: Any, run: Any, monkeypatch: Any) -> None:
+    import cmctl.project
+
+    monkeypatch.setattr(cmctl.project, "PARALLEL_MIN_BYTES", 0)
+    for n in range(6):
+        posts = [post(f"p{i}", at=f"2026-12-{1 + i:02d} 10:00",
+                      text="x" * (480 + 10 * i)) for i in range(4)]
+        project.calendar(calendar(*posts, accounts="[masto, bsky]"), name=f"f{n}.yaml")
+    project.calendar("calendar: f0\n" + calendar(post("dup")), name="zz.yaml")
+    sequential = run("validate", "-j", "1", "--format", "json")
+    parallel = run("validate", "-j", "3", "--format", "json")
+    assert sequential.exit_code == parallel.exit_code == 1
+    assert parallel.stdout == sequential.stdout
+    data = as_json(parallel)
+    assert data["posts"] == 25 and data["jobs"] == 49
+    assert {d["rule"] for d in data["diagnostics"]} == {"length", "duplicate-calendar"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Pos:
+class Pos(NamedTuple):
     """Where something was written: file (as displayed), line, column (1-based)."""
 
     path: str
@@ -33,7 +33,7 @@ class Part:
     pos: Pos  # where its text (or the post) was written
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Content:
     """Overridable content: a post's own, its defaults', or a variant's. None = not set."""
 
@@ -66,7 +66,7 @@ class Content:
         return (main, *(self.thread or ()))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Post:
     calendar: str
     id: str

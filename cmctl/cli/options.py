@@ -17,8 +17,9 @@ def load_config(ctx: click.Context) -> Config:
     return load((ctx.obj or {}).get("config_path"))
 
 
-def open_project(ctx: click.Context, paths: tuple[str, ...] = ()) -> Project:
+def open_project(ctx: click.Context, paths: tuple[str, ...] = (), *, keep: bool = True,
+                 workers: int | None = 1) -> Project:
     from cmctl import clock
     from cmctl.project import open_project as open_
 
-    return open_(load_config(ctx), paths, now=clock.now())
+    return open_(load_config(ctx), paths, now=clock.now(), keep=keep, workers=workers)

@@ -18,8 +18,11 @@ from cmctl.cli.options import open_project
     help="text for people, json for tools, github for GitHub Actions annotations.",
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("-j", "--jobs", "workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes for large projects (default: one per CPU).")
 @click.pass_context
-def command(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool) -> None:
+def command(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool,
+            workers: int | None) -> None:
     """Check calendars the way each network will judge them.
 
     Checks every calendar of the project, or only the files and folders in PATHS.
@@ -29,7 +32,7 @@ def command(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool) 
     """
     from cmctl import output
 
-    project = open_project(ctx, paths)
+    project = open_project(ctx, paths, keep=False, workers=workers)
     diagnostics = project.diagnostics
     report = project.report
     failed = report.errors > 0 or (strict and report.warnings > 0)
@@ -38,8 +41,8 @@ def command(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool) 
         "errors": report.errors,
         "warnings": report.warnings,
         "files": len(project.files),
-        "posts": sum(len(c.posts) for c in project.calendars),
-        "jobs": len(project.jobs),
+        "posts": project.post_count,
+        "jobs": project.job_count,
     }
     if fmt == "json":
         output.echo_json({**summary, "diagnostics": [d.as_dict() for d in diagnostics]})

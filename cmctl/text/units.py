@@ -11,6 +11,8 @@ Every function accepts any ``str``, lone surrogates included, and never raises.
 
 from __future__ import annotations
 
+import re
+
 import regex
 
 __all__ = ["count_graphemes", "utf8_length", "utf16_length"]
@@ -41,6 +43,13 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
+# Code points below U+0300 never join a neighbour into a cluster (UAX #29 gives them
+# no Extend/ZWJ/SpacingMark/Prepend/RI/Hangul property), except CR in CR LF and
+# (c) (r) after an emoji ZWJ: between two of them there is always a boundary. So
+# only the runs of other code points, with one neighbour each side, need \X.
+_COMPLEX_RUN = re.compile("[^\x00-\x0c\x0e-\u02ff]+")
+
+
 def count_graphemes(text: str) -> int:
     """Number of extended grapheme clusters of ``text``."""
     if text.isascii():
@@ -48,4 +57,19 @@ def count_graphemes(text: str) -> int:
         return len(text) - text.count("\r\n")
     if _JOINERS.search(text) is None:
         return len(text)
-    return len(_GRAPHEME.findall(text))
+    # Count \X only in windows around the complex runs; every other code point is
+    # its own cluster. Windows that touch are merged so no boundary is judged twice.
+    total = len(text)
+    start = end = -1
+    findall = _GRAPHEME.findall
+    for m in _COMPLEX_RUN.finditer(text):
+        lo, hi = max(m.start() - 1, 0), min(m.end() + 1, len(text))
+        if lo <= end:  # overlaps or touches the current window: extend it
+            end = hi
+            continue
+        if end > start:
+            total += len(findall(text, start, end)) - (end - start)
+        start, end = lo, hi
+    if end > start:
+        total += len(findall(text, start, end)) - (end - start)
+    return total
