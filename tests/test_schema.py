@@ -65,3 +65,10 @@ def test_schema_and_loader_reject_the_same_files(validator: jsonschema.Validator
     project.calendar(broken)
     assert list(validator.iter_errors(yaml.load(broken, Loader=_StrDates)))
     assert run("validate").exit_code == 1
+
+
+def test_committed_schema_file_is_current(run: Any) -> None:
+    """calendar.schema.json (what the sample calendars' modeline points at) never drifts."""
+    committed = json.loads((REPO / "calendar.schema.json").read_text(encoding="utf-8"))
+    current = json.loads(run("schema").stdout)
+    assert committed == current, "run: cmctl schema -o calendar.schema.json"
