@@ -94,7 +94,18 @@ def first_line(text: str, width: int = 60) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
-def job_dict(job: Job) -> dict[str, Any]:
+def job_state(job: Job, row: Any) -> str:
+    """The ledger's word on a job: 'planned' before cmctl ever saw it run."""
+    if row is None:
+        return "draft" if job.status == "draft" else "planned"
+    if row.state == "published" and row.sent_hash != job.content_hash:
+        return "published, changed since"
+    if row.state == "pending" and row.attempts:
+        return f"retrying ({row.attempts})"
+    return str(row.state)
+
+
+def job_dict(job: Job, row: Any = None) -> dict[str, Any]:
     return {
         "key": job.key,
         "calendar": job.calendar,
@@ -113,6 +124,9 @@ def job_dict(job: Job) -> dict[str, Any]:
         "limit": job.limit,
         "content_hash": job.content_hash,
         "source": f"{job.pos.path}:{job.pos.line}:{job.pos.col}",
+        "state": job_state(job, row),
+        "url": row.url if row is not None else None,
+        "reason": row.reason if row is not None else None,
     }
 
 
@@ -120,7 +134,12 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def render_plan_text(jobs: list[Job], *, show_utc: bool = True) -> None:
+_STATE_STYLE = {"published": "green", "failed": "red", "unknown": "magenta", "missed": "red",
+                "skipped": "dim", "sending": "cyan"}
+
+
+def render_plan_text(jobs: list[Job], states: dict[str, Any] | None = None, *,
+                     show_utc: bool = True) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -137,6 +156,7 @@ def render_plan_text(jobs: list[Job], *, show_utc: bool = True) -> None:
     table.add_column("post", no_wrap=True)
     table.add_column("text", overflow="ellipsis", no_wrap=True, ratio=1)
     table.add_column("length", justify="right", no_wrap=True, min_width=7)
+    table.add_column("state", no_wrap=True)
     for job in jobs:
         over = job.limit is not None and job.length > job.limit
         length = f"{job.length}/{job.limit}" if job.limit is not None else str(job.length)
@@ -153,7 +173,127 @@ def render_plan_text(jobs: list[Job], *, show_utc: bool = True) -> None:
             ("  ↳ " if job.part else "") + escape(first_line(job.text)),
             f"[red]{length}[/]" if over else length,
         ]
+        state = job_state(job, (states or {}).get(job.key))
+        style = _STATE_STYLE.get(state.split(",")[0].split(" ")[0], "")
+        row.append(f"[{style}]{state}[/]" if style else state)
         table.add_row(*row)
     out.print(table)
     posts = len({(j.calendar, j.post_id) for j in jobs})
     out.print(f"[dim]{len(jobs)} jobs from {posts} posts[/]")
+
+
+# ---------------------------------------------------------------------------- publishing
+_MARKS = {
+    "published": ("✓", "green"), "would-send": ("→", "cyan"), "retry": ("↻", "yellow"),
+    "failed": ("✗", "red"), "unknown": ("?", "magenta"), "missed": ("⏰", "red"),
+    "busy": ("·", "dim"),
+}
+
+
+class OutcomePrinter:
+    """Prints one line per outcome as it happens; a progress bar for big bursts."""
+
+    def __init__(self, *, enabled: bool = True, err: bool = False) -> None:
+        self.enabled = enabled
+        self.out = console(err)
+        self.progress: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> OutcomePrinter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def start(self, total: int) -> None:
+        if self.enabled and total > 20 and self.out.is_terminal:
+            from rich.progress import Progress
+
+            self.progress = Progress(console=self.out, transient=False)
+            self.task = self.progress.add_task("publishing", total=total)
+            self.progress.start()
+
+    def __call__(self, outcome: Any) -> None:
+        if not self.enabled:
+            return
+        if self.progress is not None:
+            if outcome.state in ("published", "failed", "unknown", "missed"):
+                self.progress.advance(self.task)
+            if outcome.state == "published":
+                return
+        self.out.print(outcome_line(outcome))
+
+
+def outcome_line(o: Any) -> str:
+    from rich.markup import escape
+
+    mark, colour = _MARKS.get(o.state, ("•", "white"))
+    post = o.post_id + (f" #{o.part}" if o.part else "")
+    line = (f"[{colour}]{mark} {o.state:<10}[/] {o.scheduled_at:%Y-%m-%d %H:%MZ}  "
+            f"{escape(o.account)} [dim]({o.network})[/]  {escape(post)}")
+    if o.url:
+        line += f"  → {escape(o.url)}"
+    if o.state == "retry" and o.next_attempt_at is not None:
+        line += f"  [yellow]next try {o.next_attempt_at:%H:%M:%SZ}[/]"
+    if o.message and o.state != "published":
+        line += f"\n    [dim]{escape(o.message)}[/]"
+    return line
+
+
+def render_publish_summary(result: Any, *, dry_run: bool) -> None:
+    from collections import Counter
+
+    from rich.markup import escape
+
+    out = console()
+    err = console(err=True)
+    for path in result.held:
+        err.print(f"[red bold]held:[/] {escape(path)} has errors; none of its posts are "
+                  "sent until `cmctl validate` passes")
+    for problem in result.problems:
+        err.print(f"[red bold]account problem:[/] {escape(problem)}")
+    counts = Counter(o.state for o in result.outcomes)
+    if not result.outcomes:
+        out.print("[dim]nothing due[/]")
+        return
+    order = ("would-send", "published", "retry", "failed", "unknown", "missed", "busy")
+    parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
+    colour = "green" if result.ok or dry_run else "red"
+    out.print(f"[{colour} bold]{', '.join(parts)}[/]")
+
+
+def render_status(report: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    out = console()
+    if not report["ledger"]:
+        out.print("[dim]nothing published yet (no ledger in the state folder)[/]")
+        return
+    order = ("pending", "sending", "published", "failed", "unknown", "missed", "skipped")
+    counts = report["counts"]
+    out.print("  ".join(f"{s}: [bold]{counts.get(s, 0)}[/]" for s in order))
+    daemon = report["daemon"]
+    if daemon is None:
+        out.print("daemon: [dim]never ran here[/]")
+    elif daemon.get("alive"):
+        out.print(f"daemon: [green]running[/] (pid {daemon.get('pid')}, heartbeat "
+                  f"{daemon.get('heartbeat_age_s')}s ago)")
+    else:
+        out.print(f"daemon: [yellow]{daemon.get('state', 'stopped')}[/], last heartbeat "
+                  f"{daemon.get('heartbeat')} (pid {daemon.get('pid')})")
+    if report["next"]:
+        out.print(f"next job: {report['next']}")
+    for r in report.get("retrying", []):
+        out.print(f"[yellow]↻ retrying[/] {escape(r['key'])} (attempt {r['attempts']}, next "
+                  f"{r['next_attempt_at']}): {escape(r['reason'] or '')}")
+    if report["attention"]:
+        out.print(f"[red bold]{len(report['attention'])} job(s) need a human:[/]")
+        for r in report["attention"]:
+            mark, colour = _MARKS.get(r["state"], ("•", "white"))
+            out.print(f"  [{colour}]{mark} {r['state']:<8}[/] {escape(r['key'])} "
+                      f"[dim]({r['network']}, due {r['scheduled_at']})[/]")
+            if r["reason"]:
+                out.print(f"      {escape(r['reason'])}")
+        out.print("  [dim]settle with `cmctl resolve KEY --published URL | --not-published"
+                  " | --skip`, or `cmctl retry KEY`[/]")

@@ -22,7 +22,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("cmctl.cli.plan", "Show the jobs the calendars compile to, in time order."),
     "agenda": ("cmctl.cli.agenda", "Show the calendar as a week or month grid."),
     "schema": ("cmctl.cli.schema", "Print the JSON Schema of calendar files."),
-    "accounts": ("cmctl.cli.accounts", "List the accounts configured in cmctl.yaml."),
+    "publish": ("cmctl.cli.publish", "Send what is due now, exactly once, and exit (cron)."),
+    "daemon": ("cmctl.cli.daemon", "Run until stopped, publishing each post at its time."),
+    "status": ("cmctl.cli.status", "Ledger counts, daemon heartbeat, jobs needing a human."),
+    "log": ("cmctl.cli.log", "What was published, when and where."),
+    "resolve": ("cmctl.cli.resolve", "Settle an unknown, failed or missed job by hand."),
+    "retry": ("cmctl.cli.retry", "Queue failed or missed jobs again."),
+    "accounts": ("cmctl.cli.accounts", "List the accounts; `accounts check` proves them."),
 }
 
 

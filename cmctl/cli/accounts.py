@@ -7,14 +7,17 @@ import click
 from cmctl.cli.options import load_config
 
 
-@click.command("accounts")
+@click.group("accounts", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def command(ctx: click.Context, as_json: bool) -> None:
     """List the accounts configured in cmctl.yaml, with their network and limits.
 
     Secret fields are never shown: only whether they are set.
+    `cmctl accounts check` proves each account's credentials with a harmless call.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     import os
 
     from cmctl import output
@@ -58,3 +61,30 @@ def _vars(value: str) -> list[str]:
     import re
 
     return re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", value)
+
+
+@command.command("check")
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+def check(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
+    """Prove each account's credentials with a harmless call (nothing is posted).
+
+    Exit status 1 when any account fails.
+    """
+    from cmctl import output
+    from cmctl.accounts import check_accounts
+
+    config = load_config(ctx)
+    results = check_accounts(config, names)
+    if as_json:
+        output.echo_json({"accounts": results})
+    else:
+        from rich.markup import escape
+
+        out = output.console()
+        for r in results:
+            mark = "[green]✓[/]" if r["ok"] else "[red]✗[/]"
+            out.print(f"{mark} {escape(r['account'])} [dim]({r['network']})[/]  "
+                      f"{escape(r['message'])}")
+    ctx.exit(0 if all(r["ok"] for r in results) else 1)

@@ -8,6 +8,7 @@ import click
 
 if TYPE_CHECKING:
     from cmctl.config import Config
+    from cmctl.ledger.store import Ledger
     from cmctl.project import Project
 
 
@@ -23,3 +24,19 @@ def open_project(ctx: click.Context, paths: tuple[str, ...] = (), *, keep: bool 
     from cmctl.project import open_project as open_
 
     return open_(load_config(ctx), paths, now=clock.now(), keep=keep, workers=workers)
+
+
+def ledger_for(config: Config) -> Ledger:
+    """The project's ledger, created on first use."""
+    from cmctl.ledger.store import Ledger
+
+    return Ledger.open(config.state_dir)
+
+
+def existing_ledger(config: Config) -> Ledger | None:
+    """The ledger if cmctl has published before; reading never creates one."""
+    from cmctl.ledger.store import LEDGER_NAME, Ledger
+
+    if not (config.state_dir / LEDGER_NAME).exists():
+        return None
+    return Ledger.open(config.state_dir)

@@ -55,15 +55,24 @@ def command(ctx: click.Context, paths: tuple[str, ...], start: str | None, end: 
         hidden = sum(1 for j in jobs if j.status == "draft")
         jobs = [j for j in jobs if j.status != "draft"]
     report = project.report
+    from cmctl.cli.options import existing_ledger
+
+    ledger = existing_ledger(project.config)
+    states = {}
+    if ledger is not None:
+        try:
+            states = {r.key: r for r in ledger.rows()}
+        finally:
+            ledger.close()
     if as_json:
         output.echo_json({
-            "jobs": [output.job_dict(j) for j in jobs],
+            "jobs": [output.job_dict(j, states.get(j.key)) for j in jobs],
             "drafts_hidden": hidden,
             "errors": report.errors,
             "warnings": report.warnings,
         })
     else:
-        output.render_plan_text(jobs)
+        output.render_plan_text(jobs, states)
         err = output.console(err=True)
         if hidden:
             err.print(f"[dim]{hidden} draft job(s) hidden; --drafts shows them[/]")

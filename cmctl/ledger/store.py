@@ -56,6 +56,7 @@ class Row:
     reason: str | None
     attempts: int
     next_attempt_at: datetime | None
+    maybe_sent_at: datetime | None
     idempotency_key: str
     remote_id: str | None
     url: str | None
@@ -82,6 +83,7 @@ class Row:
             sent_hash=r["sent_hash"], scheduled_at=parse_iso(r["scheduled_at"]),  # type: ignore[arg-type]
             catch_up=timedelta(seconds=r["catch_up_s"]), state=r["state"], reason=r["reason"],
             attempts=r["attempts"], next_attempt_at=parse_iso(r["next_attempt_at"]),
+            maybe_sent_at=parse_iso(r["maybe_sent_at"]),
             idempotency_key=r["idempotency_key"], remote_id=r["remote_id"], url=r["url"],
             remote_ref=json.loads(r["remote_ref"]) if r["remote_ref"] else None,
             claim_owner=r["claim_owner"], claimed_at=parse_iso(r["claimed_at"]),
@@ -203,11 +205,15 @@ class Ledger:
         return {r[0]: r[1] for r in
                 self.db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state")}
 
-    def next_wakeup(self) -> datetime | None:
-        """The earliest moment a pending job may become due (for the daemon's alarm)."""
-        r = self.db.execute(
-            "SELECT MIN(COALESCE(MAX(next_attempt_at, scheduled_at), scheduled_at)) "
-            "FROM jobs WHERE state = 'pending'").fetchone()
+    def next_wakeup(self, after: datetime | None = None) -> datetime | None:
+        """The earliest moment a pending job becomes due (strictly after ``after``)."""
+        due = "COALESCE(MAX(next_attempt_at, scheduled_at), scheduled_at)"
+        sql = f"SELECT MIN({due}) FROM jobs WHERE state = 'pending'"
+        args: tuple[str, ...] = ()
+        if after is not None:
+            sql += f" AND {due} > ?"
+            args = (iso(after),)
+        r = self.db.execute(sql, args).fetchone()
         return parse_iso(r[0]) if r and r[0] else None
 
     def events(self, key: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
@@ -254,3 +260,127 @@ class Ledger:
             sql += f" AND state IN ({','.join('?' * len(expect))})"
             args += expect
         return db.execute(sql, args).rowcount == 1
+
+    # ------------------------------------------------------------------ the plan
+    def sync(self, jobs: Iterable[Any], now: datetime, *, removals: bool) -> dict[str, int]:
+        """Bring the ledger in line with the compiled plan, in one transaction.
+
+        New jobs become pending (drafts: skipped). A pending job follows its post's
+        new time and content; a failed or missed one goes back to pending when the
+        post was edited or moved. A published job never goes out again: only its
+        content hash is updated, so `plan` can say "changed since". With
+        ``removals``, pending jobs that left the calendars are cancelled (skipped);
+        the caller passes False while any calendar has errors, so that a typo never
+        cancels posts.
+        """
+        stats = {"new": 0, "rescheduled": 0, "reopened": 0, "cancelled": 0, "drafts": 0}
+        stamp = iso(now)
+        with self.transaction() as db:
+            existing = {r["key"]: r for r in db.execute(
+                "SELECT key, calendar, state, content_hash, scheduled_at, catch_up_s, reason "
+                "FROM jobs")}
+            seen: set[str] = set()
+            inserts = []
+            for job in jobs:
+                key = job.key
+                seen.add(key)
+                draft = job.status == "draft"
+                scheduled = iso(job.at)
+                catch_up_s = int(job.catch_up.total_seconds())
+                row = existing.get(key)
+                if row is None:
+                    inserts.append((
+                        key, job.calendar, job.post_id, job.account, job.part, job.network,
+                        job.content_hash, scheduled, catch_up_s,
+                        "skipped" if draft else "pending", "draft" if draft else None,
+                        idempotency_key(key), stamp, stamp))
+                    stats["drafts" if draft else "new"] += 1
+                    continue
+                state = row["state"]
+                moved = row["scheduled_at"] != scheduled
+                edited = row["content_hash"] != job.content_hash
+                values: dict[str, Any] = {}
+                if edited:
+                    values["content_hash"] = job.content_hash
+                if state in ("pending", "skipped", "failed", "missed"):
+                    if moved:
+                        values["scheduled_at"] = scheduled
+                    if row["catch_up_s"] != catch_up_s:
+                        values["catch_up_s"] = catch_up_s
+                    event = None
+                    if draft and state != "skipped":
+                        values.update(state="skipped", reason="draft", next_attempt_at=None)
+                        event = "draft"
+                        stats["drafts"] += 1
+                    elif not draft and state == "skipped":
+                        values.update(state="pending", reason=None, attempts=0,
+                                      next_attempt_at=None)
+                        event = "restored"
+                        stats["reopened"] += 1
+                    elif not draft and state == "failed" and (edited or moved):
+                        values.update(state="pending", reason=None, attempts=0,
+                                      next_attempt_at=None)
+                        event = "reopened after an edit"
+                        stats["reopened"] += 1
+                    elif not draft and state == "missed" and moved:
+                        values.update(state="pending", reason=None, attempts=0,
+                                      next_attempt_at=None)
+                        event = "rescheduled"
+                        stats["reopened"] += 1
+                    elif state == "pending" and moved:
+                        values["next_attempt_at"] = None
+                        event = f"rescheduled from {row['scheduled_at']}"
+                        stats["rescheduled"] += 1
+                    if event:
+                        self.log(db, now, key, event)
+                if values:
+                    self.update(db, now, key, **values)
+            if inserts:
+                db.executemany(
+                    "INSERT INTO jobs (key, calendar, post_id, account, part, network, "
+                    "content_hash, scheduled_at, catch_up_s, state, reason, idempotency_key, "
+                    "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", inserts)
+                db.executemany("INSERT INTO events (at, key, event) VALUES (?, ?, ?)",
+                               [(stamp, i[0], "planned") for i in inserts])
+            if removals:
+                for key, row in existing.items():
+                    if key not in seen and row["state"] == "pending":
+                        self.update(db, now, key, state="skipped",
+                                    reason="removed from the calendar", next_attempt_at=None)
+                        self.log(db, now, key, "cancelled: removed from the calendar")
+                        stats["cancelled"] += 1
+        return stats
+
+    # ------------------------------------------------------------------ sending
+    def claim(self, key: str, owner: str, now: datetime, lease: timedelta) -> bool:
+        """pending → sending for ``owner``; False when another process got it first."""
+        with self.transaction() as db:
+            won = self.update(db, now, key, expect=("pending",), state="sending",
+                              claim_owner=owner, claimed_at=iso(now),
+                              claim_expires_at=iso(now + lease))
+            if won:
+                db.execute("UPDATE jobs SET attempts = attempts + 1 WHERE key = ?", (key,))
+                self.log(db, now, key, "claimed", owner)
+        return won
+
+    def finish(self, key: str, owner: str, now: datetime, state: str, *,
+               event: str, detail: str | None = None, **values: Any) -> bool:
+        """Record the outcome of a claimed job (only by the process that claimed it)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT state, claim_owner FROM jobs WHERE key = ?",
+                             (key,)).fetchone()
+            if row is None or row["state"] != "sending" or row["claim_owner"] != owner:
+                return False
+            self.update(db, now, key, state=state, claim_owner=None, claimed_at=None,
+                        claim_expires_at=None, **values)
+            self.log(db, now, key, event, detail)
+        return True
+
+    def set_state(self, key: str, now: datetime, state: str, *, expect: Iterable[str],
+                  event: str, detail: str | None = None, **values: Any) -> bool:
+        """A transition outside a claim (missed, recovered, resolved by a human...)."""
+        with self.transaction() as db:
+            done = self.update(db, now, key, expect=expect, state=state, **values)
+            if done:
+                self.log(db, now, key, event, detail)
+        return done

@@ -173,7 +173,8 @@ class Network:
         return False
 
     def close(self) -> None:
-        """Release what the adapter holds (sessions, files)."""
+        """Release what the adapter holds (sessions, files, its HTTP client)."""
+        self.http.close()
 
     # ---------------------------------------------------------------------------
     @classmethod

@@ -1,6 +1,6 @@
 # Bluesky: the AT Protocol social app (https://bsky.app). A post is an
 # `app.bsky.feed.post` record written to your repository on your PDS (Personal Data
-# Server) with com.atproto.repo.createRecord; images are blobs uploaded first with
+# Server) with com.atproto.repo.putRecord; images are blobs uploaded first with
 # com.atproto.repo.uploadBlob and referenced from an `app.bsky.embed.images` embed.
 #
 # Credentials
@@ -41,12 +41,97 @@
 #   - 4 images, not 10: the newer app.bsky.embed.gallery (June 2026) takes up to 10
 #     images, but every client must support it first; app.bsky.embed.images (4) is
 #     what every client shows today.
+#
+# Publishing (XRPC over HTTPS on `service`: POST/GET {service}/xrpc/<method NSID>,
+# https://atproto.com/specs/xrpc; schemas in ../shared/conformance/atproto/lexicons/)
+#   1. Session: com.atproto.server.createSession {identifier: handle, password:
+#      app_password} gives accessJwt, refreshJwt, did and handle, kept in memory (the
+#      PDS rate-limits createSession, so one login serves every post of a run).
+#      An expired access token answers 400 or 401 with error "ExpiredToken" (the PDS's
+#      auth verifier throws InvalidRequestError or AuthRequiredError('Token has
+#      expired', 'ExpiredToken')): publish raises AuthExpired, the publisher calls
+#      refresh(), which calls com.atproto.server.refreshSession with the refreshJwt
+#      (and logs in again with createSession when that one has expired too).
+#      https://docs.bsky.app/docs/advanced-guides/api-directory (auth)
+#   2. Each attachment: com.atproto.repo.uploadBlob with the raw bytes and the
+#      sniffed Content-Type; the answer's `blob` goes in the embed.
+#      Images: app.bsky.embed.images {images: [{image, alt, aspectRatio}]} (aspect
+#      ratio from the file header, cmctl.media.dimensions). A video: the "simple
+#      method" of https://docs.bsky.app/docs/tutorials/video (uploadBlob to the PDS,
+#      app.bsky.embed.video); the video service processes it after the post appears.
+#   3. The record, per app.bsky.feed.post: $type, text, createdAt (now, UTC, ms, "Z"),
+#      langs (the post's BCP 47 tags, at most 3), facets, embed, reply.
+#      Facets (app.bsky.richtext.facet) index UTF-8 *bytes*, start inclusive, end
+#      exclusive (https://docs.bsky.app/docs/advanced-guides/post-richtext):
+#        links: #link {uri} (a URL written without scheme gets https://),
+#        mentions: #mention {did}, the handle resolved with
+#          com.atproto.identity.resolveHandle (a mention that does not resolve, or is
+#          not a handle, such as a fediverse @user@domain, stays plain text),
+#        hashtags: #tag {tag} without the "#".
+#      Replies: reply {root, parent}, strong refs {uri, cid} of the thread's first
+#      part and of the previous part (app.bsky.feed.post#replyRef).
+#   4. com.atproto.repo.putRecord {repo: did, collection: app.bsky.feed.post, rkey,
+#      record, swapRecord: null}. Sent: the at:// URI, the bsky.app URL, {uri, cid}.
+#
+# Idempotency (a resend is harmless forever: idempotency_window = None)
+#   The record key is not left to the server: cmctl derives a TID from the job, the
+#   same on every attempt (see record_key below), and writes with putRecord and
+#   `swapRecord: null`, which means "only if no record exists at this key"
+#   (putRecord.json: swapRecord is nullable; the PDS treats an update whose swap CID
+#   is null as a bad swap: packages/pds/src/actor-store/repo/transactor.ts, "There
+#   should be a current record for an update", answered as error InvalidSwap by
+#   packages/pds/src/api/com/atproto/repo/putRecord.ts). So a second attempt can
+#   never make a second post: it gets InvalidSwap (or, for a byte-identical record,
+#   the PDS's no-op success), and cmctl then reads the existing record with
+#   com.atproto.repo.getRecord and reports it as sent.
+#   Record keys: https://atproto.com/specs/record-key; app.bsky.feed.post uses
+#   "key": "tid", and TIDs are https://atproto.com/specs/tid (13 characters of
+#   base32-sortable, a 64-bit integer: top bit 0, 53 bits of microseconds since the
+#   UNIX epoch, 10 bits of clock identifier).
 
 from __future__ import annotations
 
-from typing import ClassVar
+import hashlib
+import re
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from cmctl.networks.base import AccountField, MediaKind, Network
+from cmctl import clock
+from cmctl.networks.base import (
+    AccountField,
+    AuthExpired,
+    MediaKind,
+    Network,
+    Permanent,
+    SendError,
+    Sent,
+    Transient,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    import httpx
+
+    from cmctl.calendar.model import Media
+    from cmctl.networks.base import Outgoing
+    from cmctl.networks.http import Http
+
+DEFAULT_SERVICE = "https://bsky.social"
+POST = "app.bsky.feed.post"
+MAX_LANGS = 3  # app.bsky.feed.post: langs maxLength 3
+MAX_TAG_BYTES, MAX_TAG_GRAPHEMES = 640, 64  # app.bsky.richtext.facet#tag
+
+# https://atproto.com/specs/tid: base32-sortable, 13 characters, first one 0-15.
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+TID_SYNTAX = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
+# https://atproto.com/specs/handle#handle-identifier-syntax
+HANDLE_SYNTAX = re.compile(
+    r"^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+"
+    r"[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$"
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Bluesky(Network):
@@ -79,6 +164,10 @@ class Bluesky(Network):
 
     threads: ClassVar[bool] = True
 
+    publishes: ClassVar[bool] = True
+    # Deterministic record key + putRecord that only creates (see the header above).
+    idempotency_window: ClassVar[timedelta | None] = None
+
     account_fields: ClassVar[tuple[AccountField, ...]] = (
         AccountField(
             "handle",
@@ -105,3 +194,322 @@ class Bluesky(Network):
         from cmctl.text.units import count_graphemes
 
         return count_graphemes(text)
+
+    # ------------------------------------------------------------------ publishing
+    def __init__(self, account: Any, options: Mapping[str, Any], http: Http,
+                 state_dir: Path) -> None:
+        super().__init__(account, options, http, state_dir)
+        self._session: dict[str, str] | None = None  # accessJwt, refreshJwt, did, handle
+        self._dids: dict[str, str | None] = {}  # resolved handles
+
+    @property
+    def service(self) -> str:
+        service = str(self.options.get("service") or DEFAULT_SERVICE).strip().rstrip("/")
+        return service if "://" in service else "https://" + service
+
+    def _xrpc(self, method: str) -> str:
+        return f"{self.service}/xrpc/{method}"
+
+    def _auth(self) -> dict[str, str]:
+        session = self._session or self._login()
+        return {"Authorization": f"Bearer {session['accessJwt']}"}
+
+    def _login(self) -> dict[str, str]:
+        """com.atproto.server.createSession with the handle and the app password."""
+        handle = str(self.options.get("handle") or "").strip().lstrip("@")
+        password = str(self.options.get("app_password") or "")
+        if not handle or not password:
+            raise Permanent("the account needs `handle` and `app_password`")
+        self.http.add_secret(password)
+        response = self.http.request(
+            "POST",
+            self._xrpc("com.atproto.server.createSession"),
+            classify=self._classify_login,
+            json={"identifier": handle, "password": password},
+        )
+        return self._keep(response, "createSession")
+
+    def _keep(self, response: httpx.Response, method: str) -> dict[str, str]:
+        body = _json_object(response, method)
+        session = {k: body.get(k) for k in ("accessJwt", "refreshJwt", "did", "handle")}
+        if not all(isinstance(v, str) and v for v in session.values()):
+            raise Permanent(f"{method}: Bluesky answered without a complete session")
+        kept = {k: str(v) for k, v in session.items()}
+        self.http.add_secret(kept["accessJwt"])
+        self.http.add_secret(kept["refreshJwt"])
+        self._session = kept
+        return kept
+
+    def refresh(self) -> bool:
+        """refreshSession with the refresh token; createSession again if it expired too."""
+        if self._session is None:
+            self._login()
+            return True
+        try:
+            response = self.http.request(
+                "POST",
+                self._xrpc("com.atproto.server.refreshSession"),
+                classify=self._classify_auth,
+                headers={"Authorization": f"Bearer {self._session['refreshJwt']}"},
+            )
+        except AuthExpired:
+            self._session = None
+            self._login()
+            return True
+        self._keep(response, "refreshSession")
+        return True
+
+    def close(self) -> None:
+        self._session = None
+
+    def check(self) -> str:
+        session = self._login()
+        return f"@{session['handle']} ({session['did']})"
+
+    def publish(self, out: Outgoing) -> Sent:
+        auth = self._auth()
+        session = self._session
+        assert session is not None
+        blobs = [(item, self._upload(item, auth)) for item in out.media]
+        record = self.build_record(out, blobs)
+        rkey = record_key(out)
+        try:
+            response = self.http.request(
+                "POST",
+                self._xrpc("com.atproto.repo.putRecord"),
+                creates=True,
+                idempotent=True,  # the record key is fixed: a resend cannot post twice
+                classify=self._classify_put,
+                headers=auth,
+                json={
+                    "repo": session["did"],
+                    "collection": POST,
+                    "rkey": rkey,
+                    "record": record,
+                    "swapRecord": None,
+                },
+            )
+        except _AlreadyWritten:
+            return self._existing(rkey)
+        # A 2xx without {uri, cid}: the record may be there; a resend is harmless.
+        body = _json_object(response, "putRecord", Transient)
+        return self._sent(body, rkey, Transient)
+
+    def build_record(
+        self, out: Outgoing, blobs: list[tuple[Media, dict[str, Any]]]
+    ) -> dict[str, Any]:
+        """The app.bsky.feed.post record for one part (blobs: uploaded media)."""
+        record: dict[str, Any] = {"$type": POST, "text": out.text, "createdAt": _now_iso()}
+        if out.lang:
+            record["langs"] = list(out.lang[:MAX_LANGS])
+        facets = self.facets(out.text)
+        if facets:
+            record["facets"] = facets
+        if blobs:
+            record["embed"] = _embed(blobs)
+        if out.reply_to is not None:
+            parent = _strong_ref(out.reply_to)
+            root = _strong_ref(out.root) if out.root is not None else parent
+            record["reply"] = {"root": root, "parent": parent}
+        return record
+
+    def facets(self, text: str) -> list[dict[str, Any]]:
+        """Link, mention and hashtag facets with UTF-8 byte offsets, in text order."""
+        from cmctl.text.entities import (
+            byte_span,
+            extract_hashtags,
+            extract_mentions,
+            extract_urls,
+        )
+        from cmctl.text.units import count_graphemes
+
+        found: list[tuple[int, int, dict[str, Any]]] = []
+        for url in extract_urls(text):
+            uri = url.value if "://" in url.value else "https://" + url.value
+            found.append((*byte_span(text, url), {"$type": "app.bsky.richtext.facet#link",
+                                                  "uri": uri}))
+        for mention in extract_mentions(text):
+            did = self.resolve_handle(mention.value)
+            if did is not None:
+                found.append((*byte_span(text, mention),
+                              {"$type": "app.bsky.richtext.facet#mention", "did": did}))
+        for tag in extract_hashtags(text):
+            if (len(tag.value.encode("utf-8")) <= MAX_TAG_BYTES
+                    and count_graphemes(tag.value) <= MAX_TAG_GRAPHEMES):
+                found.append((*byte_span(text, tag),
+                              {"$type": "app.bsky.richtext.facet#tag", "tag": tag.value}))
+        found.sort(key=lambda f: (f[0], f[1]))
+        return [
+            {"index": {"byteStart": start, "byteEnd": end}, "features": [feature]}
+            for start, end, feature in found
+        ]
+
+    def resolve_handle(self, handle: str) -> str | None:
+        """The DID of ``handle``, or None when it is not a handle or does not resolve."""
+        handle = handle.lower()
+        if len(handle) > 253 or not HANDLE_SYNTAX.match(handle):
+            return None  # e.g. a fediverse mention (user@domain) or a bare @name
+        cache = self._dids
+        if handle not in cache:
+            try:
+                response = self.http.request(
+                    "GET",
+                    self._xrpc("com.atproto.identity.resolveHandle"),
+                    params={"handle": handle},
+                )
+            except Permanent:  # HandleNotFound, or a handle the server will not take
+                cache[handle] = None
+            else:
+                did = _json_object(response, "resolveHandle").get("did")
+                cache[handle] = did if isinstance(did, str) and did.startswith("did:") else None
+        return cache[handle]
+
+    def _upload(self, item: Media, auth: dict[str, str]) -> dict[str, Any]:
+        from cmctl.media import facts
+
+        mime = facts(item.path).mime_type or "application/octet-stream"
+        response = self.http.request(
+            "POST",
+            self._xrpc("com.atproto.repo.uploadBlob"),
+            classify=self._classify_auth,
+            headers={**auth, "Content-Type": mime},
+            content=item.path.read_bytes(),
+        )
+        blob = _json_object(response, "uploadBlob").get("blob")
+        if not isinstance(blob, dict):
+            raise Permanent(f"uploadBlob: Bluesky answered without a blob for {item.path.name}")
+        return blob
+
+    def _existing(self, rkey: str) -> Sent:
+        """The record an earlier attempt wrote at ``rkey`` (com.atproto.repo.getRecord)."""
+        assert self._session is not None
+        response = self.http.request(
+            "GET",
+            self._xrpc("com.atproto.repo.getRecord"),
+            params={"repo": self._session["did"], "collection": POST, "rkey": rkey},
+        )
+        return self._sent(_json_object(response, "getRecord"), rkey, Permanent)
+
+    def _sent(self, body: dict[str, Any], rkey: str, error: type[SendError]) -> Sent:
+        uri, cid = body.get("uri"), body.get("cid")
+        if not isinstance(uri, str) or not isinstance(cid, str):
+            raise error("Bluesky answered without the post's uri and cid")
+        assert self._session is not None
+        who = self._session["handle"]
+        if who == "handle.invalid":
+            who = self._session["did"]
+        return Sent(
+            remote_id=uri,
+            url=f"https://bsky.app/profile/{who}/post/{rkey}",
+            ref={"uri": uri, "cid": cid},
+        )
+
+    # --- how Bluesky's errors map ---------------------------------------------------
+    def _problem(self, response: httpx.Response) -> tuple[str, str]:
+        """(XRPC error name, safe message) of an error response."""
+        from cmctl.networks.http import error_message
+
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        name = body.get("error") if isinstance(body, dict) else None
+        where = f"{response.request.method} {response.request.url.path}"
+        said = self.http.redact(error_message(response))
+        return (name if isinstance(name, str) else ""), f"{where}: {response.status_code} {said}"
+
+    def _classify_auth(self, response: httpx.Response) -> SendError | None:
+        name, message = self._problem(response)
+        if response.status_code in (400, 401) and name in ("ExpiredToken", "InvalidToken"):
+            return AuthExpired(f"{message} (the Bluesky session must be refreshed)")
+        return None
+
+    def _classify_put(self, response: httpx.Response) -> SendError | None:
+        name, message = self._problem(response)
+        if name == "InvalidSwap":
+            return _AlreadyWritten(message)
+        return self._classify_auth(response)
+
+    def _classify_login(self, response: httpx.Response) -> SendError | None:
+        name, message = self._problem(response)
+        if response.status_code == 401 or name == "AuthenticationRequired":
+            return Permanent(
+                f"{message}: Bluesky refused the handle or app password; check `handle` "
+                "and `app_password` (Settings → Privacy and security → App passwords)"
+            )
+        if name == "AuthFactorTokenRequired":
+            return Permanent(f"{message}: use an app password, not the account password")
+        return None
+
+
+class _AlreadyWritten(Permanent):
+    """putRecord's InvalidSwap: a record exists at our key (an earlier attempt)."""
+
+
+def record_key(out: Outgoing) -> str:
+    """The post's record key: a TID derived from the job, the same on every attempt.
+
+    Timestamp: the second of ``out.scheduled_at``, its microseconds replaced by 20 bits
+    taken from a hash of the job key; clock identifier: 10 more bits of that hash. Two
+    jobs at the same second (the parts of a thread) then collide only if 30 bits of
+    their hashes agree, and the key looks like any TID minted at publication time.
+    """
+    digest = hashlib.sha256(f"cmctl:bluesky:rkey:{out.key}".encode()).digest()
+    bits = int.from_bytes(digest[:8], "big")
+    seconds = max(0, (out.scheduled_at - _EPOCH) // timedelta(seconds=1))
+    micros = seconds * 1_000_000 + (bits >> 10) % 1_000_000
+    return tid(micros, bits & 0x3FF)
+
+
+def tid(micros: int, clock_id: int) -> str:
+    """Encode a TID: 0 (1 bit), microseconds (53 bits), clock identifier (10 bits)."""
+    value = ((micros & ((1 << 53) - 1)) << 10) | (clock_id & 0x3FF)
+    chars = []
+    for _ in range(13):
+        chars.append(TID_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def _embed(blobs: list[tuple[Media, dict[str, Any]]]) -> dict[str, Any]:
+    from cmctl.media import dimensions
+
+    first = blobs[0][1]
+    if str(first.get("mimeType", "")).startswith("video/"):
+        item, blob = blobs[0]
+        video: dict[str, Any] = {"$type": "app.bsky.embed.video", "video": blob}
+        if item.alt:
+            video["alt"] = item.alt
+        return video
+    images = []
+    for item, blob in blobs:
+        image: dict[str, Any] = {"image": blob, "alt": item.alt or ""}
+        size = dimensions(item.path)
+        if size is not None:
+            image["aspectRatio"] = {"width": size[0], "height": size[1]}
+        images.append(image)
+    return {"$type": "app.bsky.embed.images", "images": images}
+
+
+def _strong_ref(sent: Sent) -> dict[str, str]:
+    uri, cid = sent.ref.get("uri"), sent.ref.get("cid")
+    if not isinstance(uri, str) or not isinstance(cid, str):
+        raise Permanent(f"the part {sent.remote_id} has no Bluesky uri and cid to reply to")
+    return {"uri": uri, "cid": cid}
+
+
+def _now_iso() -> str:
+    """clock.now() as atproto datetimes are written: UTC, milliseconds, "Z"."""
+    return clock.now().astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _json_object(
+    response: httpx.Response, method: str, error: type[SendError] = Permanent
+) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise error(f"{method}: Bluesky answered {response.status_code} without a JSON object")
+    return body

@@ -42,12 +42,68 @@
 #   - Audio attachments exist in Mastodon but cmctl has no audio kind yet.
 #   - Sizes are the defaults of a stock instance (MAX_IMAGE_SIZE / MAX_VIDEO_SIZE can
 #     change them per instance).
+#
+# Publishing
+#   1. Each attachment: POST {instance}/api/v2/media (multipart: `file`, and
+#      `description` = the alt text). 200 means processed; 202 means "accepted, still
+#      processing" (url null), and cmctl polls GET /api/v1/media/{id} (206 = still
+#      processing, 200 = ready) with a growing pause, for at most 60 s of waiting,
+#      then gives up with a Transient error. https://docs.joinmastodon.org/methods/media/
+#      An upload is not a post: an orphan attachment is harmless (the instance
+#      deletes unattached media after a day), so uploads are not idempotent-guarded.
+#   2. POST {instance}/api/v1/statuses, JSON {status, media_ids, in_reply_to_id,
+#      language, visibility: "public"}, headers `Authorization: Bearer <token>` and
+#      `Idempotency-Key: <the job's idempotency key>`.
+#      https://docs.joinmastodon.org/methods/statuses/#create
+#      `language` is the post's first BCP 47 tag; Mastodon keeps the ISO 639 part of
+#      it (LanguagesHelper#valid_locale_or_nil strips a region such as fr-FR).
+#   Errors: 401 means the token is wrong or revoked (Permanent, with a hint); 422
+#   carries Mastodon's own message ("Validation failed: ..."), Permanent, except
+#   "not finished processing" about media, which is Transient.
+#
+# Idempotency (why a resend is safe for one hour: idempotency_window = 1 h)
+#   The Idempotency-Key header: "Provide this header with any arbitrary string to
+#   prevent duplicate submissions of the same status. [...] Idempotency keys are
+#   stored for up to 1 hour." (https://docs.joinmastodon.org/methods/statuses/#create).
+#   In the server, PostStatusService returns the status already created for the key
+#   (`idempotency_duplicate`) and stores new ones with
+#   `redis.setex(idempotency_key, 3_600, @status.id)`
+#   (app/services/post_status_service.rb). After that hour a resend would post again,
+#   so the publisher must not resend blindly past the window.
+#
+# Checking an account (`check`)
+#   GET /api/v1/accounts/verify_credentials (needs read:accounts) names the account;
+#   GET /api/v2/instance gives configuration.statuses.max_characters, and check warns
+#   when the account's `max_characters` asks for more than the instance allows.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
 
-from cmctl.networks.base import MB, AccountField, MediaKind, Network
+from cmctl import clock
+from cmctl.networks.base import (
+    MB,
+    AccountField,
+    MediaKind,
+    Network,
+    Outgoing,
+    Permanent,
+    SendError,
+    Sent,
+    Transient,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+    from cmctl.calendar.model import Media
+
+# Waiting for the instance to process an upload: pauses between polls, in seconds,
+# the last one repeated, until MEDIA_WAIT seconds have been spent waiting.
+MEDIA_POLL_DELAYS = (1.0, 2.0, 3.0, 5.0, 8.0)
+MEDIA_WAIT = 60.0
 
 
 class Mastodon(Network):
@@ -88,6 +144,10 @@ class Mastodon(Network):
 
     threads: ClassVar[bool] = True  # in_reply_to_id on POST /api/v1/statuses
 
+    publishes: ClassVar[bool] = True
+    # Mastodon keeps an Idempotency-Key for one hour (see the header above).
+    idempotency_window: ClassVar[timedelta | None] = timedelta(hours=1)
+
     account_fields: ClassVar[tuple[AccountField, ...]] = (
         AccountField(
             "instance",
@@ -115,3 +175,170 @@ class Mastodon(Network):
         from cmctl.text.mastodon import mastodon_length
 
         return mastodon_length(text)
+
+    # ------------------------------------------------------------------ publishing
+    @property
+    def base_url(self) -> str:
+        instance = str(self.options.get("instance") or "").strip().rstrip("/")
+        if not instance:
+            raise Permanent("the account has no `instance` (e.g. https://mastodon.social)")
+        if "://" not in instance:
+            instance = "https://" + instance
+        return instance
+
+    def _headers(self) -> dict[str, str]:
+        token = str(self.options.get("token") or "")
+        if not token:
+            raise Permanent("the account has no `token`")
+        self.http.add_secret(token)
+        return {"Authorization": f"Bearer {token}"}
+
+    def publish(self, out: Outgoing) -> Sent:
+        headers = self._headers()
+        media_ids = [self._upload(item, headers) for item in out.media]
+        body: dict[str, Any] = {"status": out.text, "visibility": "public"}
+        if media_ids:
+            body["media_ids"] = media_ids
+        if out.reply_to is not None:
+            body["in_reply_to_id"] = out.reply_to.remote_id
+        if out.lang:
+            body["language"] = out.lang[0]
+        response = self.http.request(
+            "POST",
+            f"{self.base_url}/api/v1/statuses",
+            creates=True,
+            idempotent=True,
+            classify=self._classify,
+            headers={**headers, "Idempotency-Key": out.idempotency_key},
+            json=body,
+        )
+        # A 2xx without a status is odd; resending with the same Idempotency-Key is safe.
+        status = _json_object(response, "POST /api/v1/statuses", Transient)
+        status_id = status.get("id")
+        if not isinstance(status_id, (str, int)) or status_id == "":
+            raise Permanent("Mastodon answered without a status id")
+        url = status.get("url") or status.get("uri")
+        return Sent(
+            remote_id=str(status_id),
+            url=url if isinstance(url, str) else None,
+            ref={"id": str(status_id), "uri": status.get("uri")},
+        )
+
+    def _upload(self, item: Media, headers: dict[str, str]) -> str:
+        from cmctl.media import facts
+
+        mime = facts(item.path).mime_type or "application/octet-stream"
+        data = {"description": item.alt} if item.alt else {}
+        with item.path.open("rb") as f:
+            response = self.http.request(
+                "POST",
+                f"{self.base_url}/api/v2/media",
+                creates=False,
+                classify=self._classify,
+                headers=headers,
+                files={"file": (item.path.name, f, mime)},
+                data=data,
+            )
+        attachment = _json_object(response, "POST /api/v2/media")
+        media_id = attachment.get("id")
+        if not isinstance(media_id, (str, int)) or media_id == "":
+            raise Permanent(f"Mastodon answered the upload of {item.path.name} without an id")
+        media_id = str(media_id)
+        if response.status_code == 202 or attachment.get("url") is None:
+            self._wait_processed(media_id, item, headers)
+        return media_id
+
+    def _wait_processed(self, media_id: str, item: Media, headers: dict[str, str]) -> None:
+        """Poll GET /api/v1/media/{id} until 200 (206 = still processing)."""
+        waited = 0.0
+        attempt = 0
+        while True:
+            response = self.http.request(
+                "GET",
+                f"{self.base_url}/api/v1/media/{quote(media_id, safe='')}",
+                classify=self._classify,
+                headers=headers,
+            )
+            if response.status_code != 206:
+                return
+            if waited >= MEDIA_WAIT:
+                raise Transient(
+                    f"Mastodon is still processing {item.path.name} after "
+                    f"{waited:.0f} s; try again later"
+                )
+            delay = MEDIA_POLL_DELAYS[min(attempt, len(MEDIA_POLL_DELAYS) - 1)]
+            delay = min(delay, MEDIA_WAIT - waited)
+            clock.sleep(delay)
+            waited += delay
+            attempt += 1
+
+    def check(self) -> str:
+        headers = self._headers()
+        response = self.http.request(
+            "GET",
+            f"{self.base_url}/api/v1/accounts/verify_credentials",
+            classify=self._classify,
+            headers=headers,
+        )
+        me = _json_object(response, "GET /api/v1/accounts/verify_credentials")
+        host = self.base_url.split("://", 1)[-1]
+        who = f"@{me.get('acct') or me.get('username') or '?'} on {host}"
+        allowed = self.instance_max_characters()
+        wanted = self.options.get("max_characters")
+        if isinstance(wanted, int) and allowed is not None and allowed < wanted:
+            who += (
+                f" (warning: max_characters is {wanted} but the instance allows "
+                f"{allowed} characters)"
+            )
+        return who
+
+    def instance_max_characters(self) -> int | None:
+        """configuration.statuses.max_characters from GET /api/v2/instance (public)."""
+        token = str(self.options.get("token") or "")
+        headers = self._headers() if token else {}
+        try:
+            response = self.http.request("GET", f"{self.base_url}/api/v2/instance", headers=headers)
+            instance = _json_object(response, "GET /api/v2/instance")
+        except SendError:
+            return None
+        configuration = instance.get("configuration")
+        statuses = configuration.get("statuses") if isinstance(configuration, dict) else None
+        value = statuses.get("max_characters") if isinstance(statuses, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        return None
+
+    def _classify(self, response: httpx.Response) -> SendError | None:
+        """Mastodon's answers that the generic mapping would get wrong or leave unexplained."""
+        from cmctl.networks.http import error_message
+
+        where = f"{response.request.method} {response.request.url.path}"
+        # Redacted here too: the instance's words could echo what we sent.
+        said = self.http.redact(error_message(response))
+        status = response.status_code
+        if status == 401:
+            return Permanent(
+                f"{where}: 401 {said}: the access token is wrong or was revoked; check "
+                "the account's `token` (Preferences → Development on the instance)"
+            )
+        if status == 403:
+            return Permanent(
+                f"{where}: 403 {said}: the token lacks a scope it needs "
+                "(write:statuses, write:media; read:accounts for `cmctl accounts check`)"
+            )
+        if status == 422 and "processing" in said.lower():
+            # "Cannot attach files that have not finished processing. Try again in a moment!"
+            return Transient(f"{where}: 422 {said}", retry_after=5.0)
+        return None
+
+
+def _json_object(
+    response: httpx.Response, where: str, error: type[SendError] = Permanent
+) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise error(f"{where}: Mastodon answered {response.status_code} without a JSON object")
+    return body

@@ -23,12 +23,75 @@
 #     2 GB per video, 50 files), chosen by cmctl rather than any outside document.
 #   - Threads: yes. Follow-up parts are delivered in order, each naming the part it
 #     replies to, so the receiver can rebuild the chain.
+#
+# Publishing: one POST to `url` per part (https://www.standardwebhooks.com/, spec
+# https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md)
+#   Headers
+#     content-type: application/json
+#     webhook-id: msg_<the job's idempotency key>   (the same on every attempt)
+#     webhook-timestamp: <UNIX seconds of this attempt>
+#     webhook-signature: v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}"
+#                        keyed with the base64-decoded secret (after "whsec_")>
+#                        (only when `secret` is set)
+#   Body (compact JSON, UTF-8; the exact bytes that were signed)
+#     {
+#       "type": "post.published",
+#       "timestamp": "2026-12-01T08:30:00.123456Z",   # when cmctl sent it (UTC)
+#       "data": {
+#         "key": "dec:launch@hook#1",                  # the job: calendar:post@account[#part]
+#         "calendar": "dec",
+#         "post": "launch",                            # the post's id in the calendar
+#         "part": 1,                                   # 0 = the post, 1.. = thread parts
+#         "text": "…",
+#         "media": [{"path": "/abs/path/cover.png",    # absolute path on cmctl's machine
+#                    "alt": "A red rocket" | null,
+#                    "mime_type": "image/png" | null,  # sniffed from the content
+#                    "size": 123456}],
+#         "lang": ["en"],                              # BCP 47 tags, maybe empty
+#         "scheduled_at": "2026-12-01T08:30:00Z",
+#         "in_reply_to": "msg_…" | null                # webhook-id of the previous part
+#       }
+#     }
+#   Any 2xx is success. If the answer is a JSON object with a string "url" (where the
+#   receiver put the post), cmctl records that URL. 429/5xx: retried later; other
+#   statuses: the receiver refused the post (redirects are not followed).
+#   `cmctl accounts check` sends {"type": "cmctl.ping", "timestamp", "data": {"account"}}
+#   with a fresh webhook-id; a receiver should answer 2xx and ignore unknown types.
+#
+# Idempotency (idempotency_window = None)
+#   The webhook-id "is a unique identifier associated with a specific event
+#   triggered, and it remains the same no matter how many times a webhook that has
+#   failed is retried. The ID is often used as an idempotency key, which lets a
+#   consumer ensure that they only process a specific event once" (Standard Webhooks,
+#   "Webhook metadata"). cmctl derives it from the job alone, so every retry, however
+#   late, carries the same id: a receiver that dedupes on webhook-id never posts twice.
+#   (A receiver that does not dedupe may see a part twice after an ambiguous failure.)
 
 from __future__ import annotations
 
-from typing import ClassVar
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+from datetime import UTC, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from cmctl.networks.base import MB, AccountField, MediaKind, Network
+from cmctl import clock
+from cmctl.networks.base import MB, AccountField, MediaKind, Network, Permanent, Sent
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    import httpx
+
+    from cmctl.networks.base import Outgoing
+
+EVENT_TYPE = "post.published"
+PING_TYPE = "cmctl.ping"
+SECRET_PREFIX = "whsec_"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]+$")  # no "." (it delimits the signed content)
 
 
 class Webhook(Network):
@@ -57,6 +120,10 @@ class Webhook(Network):
 
     threads: ClassVar[bool] = True
 
+    publishes: ClassVar[bool] = True
+    # Receivers dedupe on webhook-id, which is the same on every attempt (see above).
+    idempotency_window: ClassVar[timedelta | None] = None
+
     account_fields: ClassVar[tuple[AccountField, ...]] = (
         AccountField("url", required=True, help="the https URL cmctl POSTs each post to"),
         AccountField(
@@ -66,3 +133,117 @@ class Webhook(Network):
             "when set, every request is signed",
         ),
     )
+
+    # ------------------------------------------------------------------ publishing
+    @property
+    def url(self) -> str:
+        url = str(self.options.get("url") or "").strip()
+        if not url.startswith(("https://", "http://")):
+            raise Permanent("the account's `url` must be an http(s) URL")
+        return url
+
+    def publish(self, out: Outgoing) -> Sent:
+        msg_id = webhook_id(out.idempotency_key)
+        event = {
+            "type": EVENT_TYPE,
+            "timestamp": _iso(clock.now()),
+            "data": payload(out),
+        }
+        response = self._send(msg_id, event, creates=True)
+        return Sent(remote_id=msg_id, url=_answered_url(response), ref={"id": msg_id})
+
+    def check(self) -> str:
+        now = clock.now()
+        name = getattr(self.account, "name", self.account)
+        stamp = hashlib.sha256(f"{name}:{now.timestamp()}".encode()).hexdigest()[:24]
+        event = {"type": PING_TYPE, "timestamp": _iso(now), "data": {"account": str(name)}}
+        response = self._send(f"msg_ping_{stamp}", event, creates=False)
+        signed = "signed" if self.options.get("secret") else "unsigned"
+        return f"{self.url} answered {response.status_code} to a {signed} ping"
+
+    def _send(self, msg_id: str, event: dict[str, Any], *, creates: bool) -> httpx.Response:
+        body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        timestamp = str(int(clock.now().timestamp()))
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": timestamp,
+        }
+        secret = self.options.get("secret")
+        if secret:
+            self.http.add_secret(str(secret))
+            key = secret_key(str(secret))
+            self.http.add_secret(base64.b64encode(key).decode("ascii"))
+            headers["webhook-signature"] = sign(key, msg_id, timestamp, body)
+        return self.http.request(
+            "POST", self.url, creates=creates, idempotent=True, headers=headers, content=body
+        )
+
+
+def webhook_id(idempotency_key: str) -> str:
+    """``msg_`` + the idempotency key (hashed if it holds anything but [A-Za-z0-9_-])."""
+    if not _SAFE_ID.match(idempotency_key):
+        idempotency_key = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+    return f"msg_{idempotency_key}"
+
+
+def secret_key(secret: str) -> bytes:
+    """The HMAC key: the base64 after ``whsec_`` (as the Standard Webhooks libraries do)."""
+    encoded = secret.strip()
+    encoded = encoded.removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise Permanent(
+            "the webhook `secret` is not whsec_ followed by base64; generate one with "
+            "python -c \"import base64,os; print('whsec_' + "
+            "base64.b64encode(os.urandom(32)).decode())\""
+        ) from None
+    if not key:
+        raise Permanent("the webhook `secret` is empty")
+    return key
+
+
+def sign(key: bytes, msg_id: str, timestamp: str, body: bytes) -> str:
+    """``v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def payload(out: Outgoing) -> dict[str, Any]:
+    """The ``data`` of a post.published event (documented in the header above)."""
+    from cmctl.media import facts
+
+    media = []
+    for item in out.media:
+        try:
+            found = facts(item.path)
+            mime, size = found.mime_type, found.size
+        except OSError:
+            mime, size = None, None
+        media.append({"path": str(item.path), "alt": item.alt, "mime_type": mime, "size": size})
+    return {
+        "key": out.key,
+        "calendar": out.calendar,
+        "post": out.post_id,
+        "part": out.part,
+        "text": out.text,
+        "media": media,
+        "lang": list(out.lang),
+        "scheduled_at": _iso(out.scheduled_at),
+        "in_reply_to": out.reply_to.remote_id if out.reply_to is not None else None,
+    }
+
+
+def _answered_url(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    url = body.get("url") if isinstance(body, dict) else None
+    return url if isinstance(url, str) and url else None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

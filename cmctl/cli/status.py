@@ -1,0 +1,35 @@
+"""cmctl status: what the ledger says, and everything that needs a human."""
+
+from __future__ import annotations
+
+import click
+
+from cmctl.cli.options import load_config
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+def command(ctx: click.Context, as_json: bool) -> None:
+    """Counts per state, the daemon's heartbeat, and every job that needs a human.
+
+    Jobs that need a human are failed (the network said no), unknown (may or may
+    not have been published: settle with `cmctl resolve`) and missed (too late to
+    go out). Exit status 1 when there is any, for monitoring; 0 otherwise.
+    """
+    from cmctl import clock, output
+    from cmctl.cli.options import existing_ledger
+    from cmctl.status import gather
+
+    config = load_config(ctx)
+    ledger = existing_ledger(config)
+    try:
+        report = gather(ledger, clock.now())
+    finally:
+        if ledger is not None:
+            ledger.close()
+    if as_json:
+        output.echo_json(report)
+    else:
+        output.render_status(report)
+    ctx.exit(1 if report["attention"] else 0)

@@ -1,0 +1,52 @@
+"""The status view model: counts, daemon heartbeat, jobs needing a human, next job."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from cmctl.ledger.store import Ledger, parse_iso
+
+ATTENTION = ("failed", "unknown", "missed")
+HEARTBEAT_STALE = 120  # seconds without a heartbeat before the daemon is "not responding"
+
+
+def gather(ledger: Ledger | None, now: datetime) -> dict[str, Any]:
+    if ledger is None:
+        return {"counts": {}, "daemon": None, "attention": [], "next": None,
+                "ledger": False}
+    counts = ledger.counts()
+    attention = [
+        {"key": r.key, "state": r.state, "account": r.account, "network": r.network,
+         "scheduled_at": r.scheduled_at.isoformat(), "reason": r.reason,
+         "attempts": r.attempts}
+        for r in ledger.rows(states=ATTENTION)
+    ]
+    retrying = [
+        {"key": r.key, "attempts": r.attempts, "reason": r.reason,
+         "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None}
+        for r in ledger.rows(states=("pending",)) if r.attempts > 0
+    ]
+    wake = ledger.next_wakeup()
+    return {
+        "ledger": True,
+        "counts": counts,
+        "daemon": daemon_status(ledger, now),
+        "attention": attention,
+        "retrying": retrying,
+        "next": wake.isoformat() if wake else None,
+    }
+
+
+def daemon_status(ledger: Ledger, now: datetime) -> dict[str, Any] | None:
+    raw = ledger.meta("daemon")
+    if raw is None:
+        return None
+    info: dict[str, Any] = json.loads(raw)
+    beat = parse_iso(info.get("heartbeat"))
+    if beat is not None:
+        age = (now - beat).total_seconds()
+        info["heartbeat_age_s"] = round(age, 1)
+        info["alive"] = info.get("state") == "running" and age <= HEARTBEAT_STALE
+    return info
