@@ -114,7 +114,7 @@ def backoff(attempt: int, retry_after: float | None, rng: random.Random) -> floa
 
 
 class Publisher:
-    def __init__(self, project: Project, ledger: Ledger, *, clock: Any = clock_mod,
+    def __init__(self, project: Project, ledger: Ledger | None, *, clock: Any = clock_mod,
                  listener: Listener | None = None, transport: Any = None,
                  should_stop: Callable[[], bool] | None = None) -> None:
         self.project = project
@@ -139,18 +139,15 @@ class Publisher:
         held = {c.name for c in self.project.calendars if c.display in held_files}
         jobs = [j for j in self.project.jobs if j.calendar not in held]
         self._jobs = {j.key: j for j in jobs}
-        if not dry_run:
-            result.sync = self.ledger.sync(jobs, now, removals=not held_files)
-            self.recover(now, result)
-            self.expire(now, result)
+        if dry_run:
+            return self._dry_run(jobs, now, only, result)
+        result.sync = self.ledger.sync(jobs, now, removals=not held_files)
+        self.recover(now, result)
+        self.expire(now, result)
         rows = self.select(now, only, result)
         start = getattr(self.listener, "start", None)
         if start is not None:
             start(len(rows))
-        if dry_run:
-            for row in rows:
-                self._emit(result, self._outcome(row, "would-send"))
-            return result
         by_account: dict[str, list[Row]] = defaultdict(list)
         for row in rows:
             by_account[row.account].append(row)
@@ -167,6 +164,37 @@ class Publisher:
                 for future in futures:
                     future.result()
         return result
+
+    def _dry_run(self, jobs: list[Job], now: datetime, only: str | None,
+                 result: PublishResult) -> PublishResult:
+        """What a run would do now, from the plan and the ledger, writing nothing."""
+        rows = {r.key: r for r in self.ledger.rows()} if self.ledger is not None else {}
+        for job in jobs:
+            row = rows.get(job.key)
+            state = row.state if row is not None else (
+                "skipped" if job.status == "draft" else "pending")
+            if only is not None:
+                wanted = only in (job.post_id, f"{job.calendar}:{job.post_id}",
+                                  job.post_key, job.key)
+                if wanted and state in ("pending", "missed"):
+                    self._emit(result, self._job_outcome(job, "would-send"))
+                continue
+            if state != "pending" or job.at > now:
+                continue
+            retry_at = row.next_attempt_at if row is not None else None
+            if retry_at is not None and retry_at > now:
+                continue
+            fresh = row is None or (row.attempts == 0 and retry_at is None)
+            if job.part == 0 and fresh and job.at + window(job) < now:
+                self._emit(result, self._job_outcome(job, "missed",
+                                                     message="beyond its catch-up window"))
+            else:
+                self._emit(result, self._job_outcome(job, "would-send"))
+        return result
+
+    def _job_outcome(self, job: Job, state: str, **extra: Any) -> Outcome:
+        return Outcome(job.key, job.account, job.network, job.post_id, job.part, state,
+                       job.at, **extra)
 
     def _emit(self, result: PublishResult, outcome: Outcome) -> None:
         with self._lock:

@@ -26,18 +26,20 @@ def command(ctx: click.Context, only: str | None, dry_run: bool, as_json: bool) 
     missed or waits for a retry, 2 config error.
     """
     from cmctl import output
-    from cmctl.cli.options import ledger_for
+    from cmctl.cli.options import existing_ledger, ledger_for
     from cmctl.publish import Publisher
 
     project = open_project(ctx)
-    ledger = ledger_for(project.config)
+    # A dry run reads the ledger if there is one and never creates or changes it.
+    ledger = existing_ledger(project.config) if dry_run else ledger_for(project.config)
     printer = output.OutcomePrinter(enabled=not as_json)
     try:
         publisher = Publisher(project, ledger, listener=printer)
         with printer:
             result = publisher.run(only=only, dry_run=dry_run)
     finally:
-        ledger.close()
+        if ledger is not None:
+            ledger.close()
     if as_json:
         output.echo_json({
             "ok": result.ok,
