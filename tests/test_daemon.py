@@ -1,0 +1,186 @@
+"""The real `cmctl daemon` process: on time, reload, one per state folder, clean stop.
+
+These are the few tests that wait on the wall clock: posts are scheduled a few
+seconds ahead and the daemon must publish them when they fall due.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+CONFIG = """\
+accounts:
+  feed:
+    network: feed
+    path: public/feed.xml
+defaults:
+  timezone: UTC
+"""
+
+
+def cmctl_cmd() -> list[str]:
+    exe = Path(sys.executable).with_name("cmctl")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "cmctl"]
+
+
+def at(seconds: float) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def write_calendar(root: Path, posts: list[tuple[str, str]]) -> None:
+    lines = ["defaults:", "  accounts: [feed]", "posts:"]
+    for post_id, when in posts:
+        lines += [f"  - id: {post_id}", f"    at: {when}", f"    text: post {post_id}"]
+    (root / "calendars").mkdir(exist_ok=True)
+    path = root / "calendars" / "c.yaml"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def published_ids(root: Path) -> list[str]:
+    path = root / "public" / "feed.xml"
+    if not path.exists():
+        return []
+    return [e.findtext(f"{ATOM}id") or "" for e in ET.parse(path).getroot().iter(f"{ATOM}entry")]
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+class DaemonProc:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        env = {**os.environ, "NO_COLOR": "1", "HOME": str(root)}
+        self.stderr_path = root / "daemon.log"
+        self.proc = subprocess.Popen(
+            [*cmctl_cmd(), "daemon", "--log-format", "json"], cwd=root, env=env,
+            stdout=subprocess.DEVNULL, stderr=self.stderr_path.open("w"))
+
+    def events(self) -> list[dict[str, Any]]:
+        text = self.stderr_path.read_text(encoding="utf-8")
+        return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout=timeout)
+
+
+@pytest.fixture
+def daemon_project(tmp_path: Path) -> Iterator[tuple[Path, list[DaemonProc]]]:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "cmctl.yaml").write_text(CONFIG, encoding="utf-8")
+    started: list[DaemonProc] = []
+    yield root, started
+    for d in started:
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
+
+
+def test_daemon_publishes_on_time_and_stops_cleanly(daemon_project: Any) -> None:
+    root, started = daemon_project
+    write_calendar(root, [("a", at(3)), ("b", at(5))])
+    d = DaemonProc(root)
+    started.append(d)
+    assert wait_for(lambda: len(published_ids(root)) == 2), d.stderr_path.read_text()
+    events = d.events()
+    published = {e["key"]: datetime.fromisoformat(e["ts"]) for e in events
+                 if e["event"] == "published"}
+    assert set(published) == {"c:a@feed", "c:b@feed"}
+    assert any(e["event"] == "sleeping" for e in events), "it sleeps until the next post"
+    status = subprocess.run([*cmctl_cmd(), "status", "--json"], cwd=root, capture_output=True,
+                            text=True, timeout=30)
+    assert json.loads(status.stdout)["daemon"]["alive"] is True
+    assert d.stop() == 0
+    assert d.events()[-1]["event"] == "stopped"
+    status = subprocess.run([*cmctl_cmd(), "status", "--json"], cwd=root, capture_output=True,
+                            text=True, timeout=30)
+    assert json.loads(status.stdout)["daemon"]["state"] == "stopped"
+
+
+def test_daemon_is_not_late(daemon_project: Any) -> None:
+    root, started = daemon_project
+    when = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)
+    write_calendar(root, [("a", when.strftime("%Y-%m-%d %H:%M:%S"))])
+    d = DaemonProc(root)
+    started.append(d)
+    assert wait_for(lambda: len(published_ids(root)) == 1)
+    [event] = [e for e in d.events() if e["event"] == "published"]
+    lateness = (datetime.fromisoformat(event["ts"]) - when).total_seconds()
+    assert 0 <= lateness < 2.0, lateness
+
+
+def test_a_changed_calendar_is_picked_up_without_restart(daemon_project: Any) -> None:
+    root, started = daemon_project
+    write_calendar(root, [("a", at(3600))])
+    d = DaemonProc(root)
+    started.append(d)
+    assert wait_for(lambda: any(e["event"] == "sleeping" for e in d.events()))
+    write_calendar(root, [("a", at(3600)), ("merged", at(3))])  # a merged pull request
+    assert wait_for(lambda: published_ids(root) == ["urn:cmctl:c:merged@feed"])
+    assert any(e["event"] == "reloaded" for e in d.events())
+    assert d.stop() == 0
+
+
+def test_sighup_reloads(daemon_project: Any) -> None:
+    root, started = daemon_project
+    write_calendar(root, [("a", at(3600))])
+    d = DaemonProc(root)
+    started.append(d)
+    assert wait_for(lambda: any(e["event"] == "sleeping" for e in d.events()))
+    d.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: any(e["event"] == "reloaded" for e in d.events()))
+    assert d.stop() == 0
+
+
+def test_one_daemon_per_state_folder(daemon_project: Any) -> None:
+    root, started = daemon_project
+    write_calendar(root, [("a", at(3600))])
+    d = DaemonProc(root)
+    started.append(d)
+    assert wait_for(lambda: any(e["event"] == "started" for e in d.events()))
+    second = subprocess.run([*cmctl_cmd(), "daemon"], cwd=root, capture_output=True,
+                            text=True, timeout=30)
+    assert second.returncode == 2
+    assert "already runs" in second.stderr
+    assert d.stop(signal.SIGINT) == 0
+
+
+def test_kill_9_and_restart_lose_nothing(daemon_project: Any) -> None:
+    root, started = daemon_project
+    write_calendar(root, [(f"p{i}", at(2 + i * 0.5)) for i in range(6)])
+    d = DaemonProc(root)
+    started.append(d)
+    assert wait_for(lambda: len(published_ids(root)) >= 2)
+    d.proc.kill()  # SIGKILL: no chance to clean up
+    d.proc.wait()
+    d2 = DaemonProc(root)
+    started.append(d2)
+    assert wait_for(lambda: len(published_ids(root)) == 6, timeout=30)
+    ids = published_ids(root)
+    assert sorted(ids) == sorted(f"urn:cmctl:c:p{i}@feed" for i in range(6))
+    assert d2.stop() == 0
