@@ -356,7 +356,7 @@ class Publisher:
         out = Outgoing(
             key=row.key, idempotency_key=row.idempotency_key, calendar=row.calendar,
             post_id=row.post_id, part=row.part, text=job.text, media=job.media,
-            lang=job.lang, scheduled_at=job.at,
+            lang=job.lang, scheduled_at=job.at, planned_at=fresh.created_at,
             reply_to=self._sent(_key(row, row.part - 1)) if row.part else None,
             root=self._sent(_key(row, 0)) if row.part else None,
         )

@@ -65,6 +65,7 @@ class Row:
     claimed_at: datetime | None
     claim_expires_at: datetime | None
     published_at: datetime | None
+    created_at: datetime
     updated_at: datetime
 
     @property
@@ -89,6 +90,7 @@ class Row:
             claim_owner=r["claim_owner"], claimed_at=parse_iso(r["claimed_at"]),
             claim_expires_at=parse_iso(r["claim_expires_at"]),
             published_at=parse_iso(r["published_at"]),
+            created_at=parse_iso(r["created_at"]),  # type: ignore[arg-type]
             updated_at=parse_iso(r["updated_at"]),  # type: ignore[arg-type]
         )
 

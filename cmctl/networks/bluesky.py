@@ -52,7 +52,9 @@
 #      expired', 'ExpiredToken')): publish raises AuthExpired, the publisher calls
 #      refresh(), which calls com.atproto.server.refreshSession with the refreshJwt
 #      (and logs in again with createSession when that one has expired too).
-#      https://docs.bsky.app/docs/advanced-guides/api-directory (auth)
+#      Lexicons: com.atproto.server.createSession / refreshSession ("Requires auth
+#      using the 'refreshJwt'"; errors ExpiredToken, InvalidToken); the error names
+#      come from packages/pds/src/auth-verifier.ts in bluesky-social/atproto.
 #   2. Each attachment: com.atproto.repo.uploadBlob with the raw bytes and the
 #      sniffed Content-Type; the answer's `blob` goes in the embed.
 #      Images: app.bsky.embed.images {images: [{image, alt, aspectRatio}]} (aspect
@@ -81,9 +83,9 @@
 #   is null as a bad swap: packages/pds/src/actor-store/repo/transactor.ts, "There
 #   should be a current record for an update", answered as error InvalidSwap by
 #   packages/pds/src/api/com/atproto/repo/putRecord.ts). So a second attempt can
-#   never make a second post: it gets InvalidSwap (or, for a byte-identical record,
-#   the PDS's no-op success), and cmctl then reads the existing record with
-#   com.atproto.repo.getRecord and reports it as sent.
+#   never make a second post: it gets InvalidSwap, and cmctl then reads the existing
+#   record with com.atproto.repo.getRecord and reports it as sent (a byte-identical
+#   record would instead get the PDS's no-op success, with the same uri and cid).
 #   Record keys: https://atproto.com/specs/record-key; app.bsky.feed.post uses
 #   "key": "tid", and TIDs are https://atproto.com/specs/tid (13 characters of
 #   base32-sortable, a 64-bit integer: top bit 0, 53 bits of microseconds since the
@@ -94,7 +96,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from cmctl import clock
 from cmctl.networks.base import (
@@ -112,14 +114,17 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    import httpx
-
     from cmctl.calendar.model import Media
     from cmctl.networks.base import Outgoing
     from cmctl.networks.http import Http
 
+# An httpx.Response. Declaration files name no httpx, even for type checking, so that
+# `cmctl validate` never loads it (see base.py); the HTTP helper hands these over.
+Response: TypeAlias = Any
+
 DEFAULT_SERVICE = "https://bsky.social"
 POST = "app.bsky.feed.post"
+FACET = "app.bsky.richtext.facet"
 MAX_LANGS = 3  # app.bsky.feed.post: langs maxLength 3
 MAX_TAG_BYTES, MAX_TAG_GRAPHEMES = 640, 64  # app.bsky.richtext.facet#tag
 
@@ -210,9 +215,9 @@ class Bluesky(Network):
     def _xrpc(self, method: str) -> str:
         return f"{self.service}/xrpc/{method}"
 
-    def _auth(self) -> dict[str, str]:
-        session = self._session or self._login()
-        return {"Authorization": f"Bearer {session['accessJwt']}"}
+    def _current(self) -> dict[str, str]:
+        """The session, logging in first if there is none yet."""
+        return self._session or self._login()
 
     def _login(self) -> dict[str, str]:
         """com.atproto.server.createSession with the handle and the app password."""
@@ -229,7 +234,7 @@ class Bluesky(Network):
         )
         return self._keep(response, "createSession")
 
-    def _keep(self, response: httpx.Response, method: str) -> dict[str, str]:
+    def _keep(self, response: Response, method: str) -> dict[str, str]:
         body = _json_object(response, method)
         session = {k: body.get(k) for k in ("accessJwt", "refreshJwt", "did", "handle")}
         if not all(isinstance(v, str) and v for v in session.values()):
@@ -252,7 +257,7 @@ class Bluesky(Network):
                 classify=self._classify_auth,
                 headers={"Authorization": f"Bearer {self._session['refreshJwt']}"},
             )
-        except AuthExpired:
+        except (AuthExpired, Permanent):  # the refresh token expired or was revoked
             self._session = None
             self._login()
             return True
@@ -267,9 +272,8 @@ class Bluesky(Network):
         return f"@{session['handle']} ({session['did']})"
 
     def publish(self, out: Outgoing) -> Sent:
-        auth = self._auth()
-        session = self._session
-        assert session is not None
+        session = self._current()
+        auth = {"Authorization": f"Bearer {session['accessJwt']}"}
         blobs = [(item, self._upload(item, auth)) for item in out.media]
         record = self.build_record(out, blobs)
         rkey = record_key(out)
@@ -290,10 +294,10 @@ class Bluesky(Network):
                 },
             )
         except _AlreadyWritten:
-            return self._existing(rkey)
+            return self._existing(session, rkey)
         # A 2xx without {uri, cid}: the record may be there; a resend is harmless.
         body = _json_object(response, "putRecord", Transient)
-        return self._sent(body, rkey, Transient)
+        return _sent(session, body, rkey, Transient)
 
     def build_record(
         self, out: Outgoing, blobs: list[tuple[Media, dict[str, Any]]]
@@ -323,25 +327,22 @@ class Bluesky(Network):
         )
         from cmctl.text.units import count_graphemes
 
-        found: list[tuple[int, int, dict[str, Any]]] = []
+        found: list[tuple[tuple[int, int], dict[str, Any]]] = []
         for url in extract_urls(text):
             uri = url.value if "://" in url.value else "https://" + url.value
-            found.append((*byte_span(text, url), {"$type": "app.bsky.richtext.facet#link",
-                                                  "uri": uri}))
+            found.append((byte_span(text, url), {"$type": f"{FACET}#link", "uri": uri}))
         for mention in extract_mentions(text):
             did = self.resolve_handle(mention.value)
             if did is not None:
-                found.append((*byte_span(text, mention),
-                              {"$type": "app.bsky.richtext.facet#mention", "did": did}))
+                found.append((byte_span(text, mention), {"$type": f"{FACET}#mention", "did": did}))
         for tag in extract_hashtags(text):
-            if (len(tag.value.encode("utf-8")) <= MAX_TAG_BYTES
-                    and count_graphemes(tag.value) <= MAX_TAG_GRAPHEMES):
-                found.append((*byte_span(text, tag),
-                              {"$type": "app.bsky.richtext.facet#tag", "tag": tag.value}))
-        found.sort(key=lambda f: (f[0], f[1]))
+            fits = len(tag.value.encode()) <= MAX_TAG_BYTES
+            if fits and count_graphemes(tag.value) <= MAX_TAG_GRAPHEMES:
+                found.append((byte_span(text, tag), {"$type": f"{FACET}#tag", "tag": tag.value}))
+        found.sort(key=lambda facet: facet[0])
         return [
             {"index": {"byteStart": start, "byteEnd": end}, "features": [feature]}
-            for start, end, feature in found
+            for (start, end), feature in found
         ]
 
     def resolve_handle(self, handle: str) -> str | None:
@@ -380,32 +381,17 @@ class Bluesky(Network):
             raise Permanent(f"uploadBlob: Bluesky answered without a blob for {item.path.name}")
         return blob
 
-    def _existing(self, rkey: str) -> Sent:
+    def _existing(self, session: dict[str, str], rkey: str) -> Sent:
         """The record an earlier attempt wrote at ``rkey`` (com.atproto.repo.getRecord)."""
-        assert self._session is not None
         response = self.http.request(
             "GET",
             self._xrpc("com.atproto.repo.getRecord"),
-            params={"repo": self._session["did"], "collection": POST, "rkey": rkey},
+            params={"repo": session["did"], "collection": POST, "rkey": rkey},
         )
-        return self._sent(_json_object(response, "getRecord"), rkey, Permanent)
-
-    def _sent(self, body: dict[str, Any], rkey: str, error: type[SendError]) -> Sent:
-        uri, cid = body.get("uri"), body.get("cid")
-        if not isinstance(uri, str) or not isinstance(cid, str):
-            raise error("Bluesky answered without the post's uri and cid")
-        assert self._session is not None
-        who = self._session["handle"]
-        if who == "handle.invalid":
-            who = self._session["did"]
-        return Sent(
-            remote_id=uri,
-            url=f"https://bsky.app/profile/{who}/post/{rkey}",
-            ref={"uri": uri, "cid": cid},
-        )
+        return _sent(session, _json_object(response, "getRecord"), rkey, Permanent)
 
     # --- how Bluesky's errors map ---------------------------------------------------
-    def _problem(self, response: httpx.Response) -> tuple[str, str]:
+    def _problem(self, response: Response) -> tuple[str, str]:
         """(XRPC error name, safe message) of an error response."""
         from cmctl.networks.http import error_message
 
@@ -418,19 +404,19 @@ class Bluesky(Network):
         said = self.http.redact(error_message(response))
         return (name if isinstance(name, str) else ""), f"{where}: {response.status_code} {said}"
 
-    def _classify_auth(self, response: httpx.Response) -> SendError | None:
+    def _classify_auth(self, response: Response) -> SendError | None:
         name, message = self._problem(response)
         if response.status_code in (400, 401) and name in ("ExpiredToken", "InvalidToken"):
             return AuthExpired(f"{message} (the Bluesky session must be refreshed)")
         return None
 
-    def _classify_put(self, response: httpx.Response) -> SendError | None:
+    def _classify_put(self, response: Response) -> SendError | None:
         name, message = self._problem(response)
         if name == "InvalidSwap":
             return _AlreadyWritten(message)
         return self._classify_auth(response)
 
-    def _classify_login(self, response: httpx.Response) -> SendError | None:
+    def _classify_login(self, response: Response) -> SendError | None:
         name, message = self._problem(response)
         if response.status_code == 401 or name == "AuthenticationRequired":
             return Permanent(
@@ -449,14 +435,17 @@ class _AlreadyWritten(Permanent):
 def record_key(out: Outgoing) -> str:
     """The post's record key: a TID derived from the job, the same on every attempt.
 
-    Timestamp: the second of ``out.scheduled_at``, its microseconds replaced by 20 bits
+    Timestamp: the second of ``out.planned_at`` (when the job entered the ledger; it
+    never changes, even when the post is moved: a retry after an edit must land on the
+    same key), else of ``out.scheduled_at``, its microseconds replaced by 20 bits
     taken from a hash of the job key; clock identifier: 10 more bits of that hash. Two
     jobs at the same second (the parts of a thread) then collide only if 30 bits of
     their hashes agree, and the key looks like any TID minted at publication time.
     """
     digest = hashlib.sha256(f"cmctl:bluesky:rkey:{out.key}".encode()).digest()
     bits = int.from_bytes(digest[:8], "big")
-    seconds = max(0, (out.scheduled_at - _EPOCH) // timedelta(seconds=1))
+    moment = out.planned_at or out.scheduled_at
+    seconds = max(0, (moment - _EPOCH) // timedelta(seconds=1))
     micros = seconds * 1_000_000 + (bits >> 10) % 1_000_000
     return tid(micros, bits & 0x3FF)
 
@@ -471,11 +460,25 @@ def tid(micros: int, clock_id: int) -> str:
     return "".join(reversed(chars))
 
 
-def _embed(blobs: list[tuple[Media, dict[str, Any]]]) -> dict[str, Any]:
-    from cmctl.media import dimensions
+def _sent(session: dict[str, str], body: dict[str, Any], rkey: str,
+          error: type[SendError]) -> Sent:
+    uri, cid = body.get("uri"), body.get("cid")
+    if not isinstance(uri, str) or not isinstance(cid, str):
+        raise error("Bluesky answered without the post's uri and cid")
+    who = session["handle"]
+    if who == "handle.invalid":  # what the PDS says when the handle no longer verifies
+        who = session["did"]
+    return Sent(
+        remote_id=uri,
+        url=f"https://bsky.app/profile/{who}/post/{rkey}",
+        ref={"uri": uri, "cid": cid},
+    )
 
-    first = blobs[0][1]
-    if str(first.get("mimeType", "")).startswith("video/"):
+
+def _embed(blobs: list[tuple[Media, dict[str, Any]]]) -> dict[str, Any]:
+    from cmctl.media import dimensions, facts
+
+    if (facts(blobs[0][0].path).mime_type or "").startswith("video/"):
         item, blob = blobs[0]
         video: dict[str, Any] = {"$type": "app.bsky.embed.video", "video": blob}
         if item.alt:
@@ -504,7 +507,7 @@ def _now_iso() -> str:
 
 
 def _json_object(
-    response: httpx.Response, method: str, error: type[SendError] = Permanent
+    response: Response, method: str, error: type[SendError] = Permanent
 ) -> dict[str, Any]:
     try:
         body = response.json()

@@ -187,7 +187,7 @@ class Feed(Network):
             count = len(self._json_feed(path, existing)["items"])
         else:
             count = len(self._atom_feed(path, existing).findall(f"{{{ATOM}}}entry"))
-        state = f"{count} entries" if existing else "will be created"
+        state = f"{count} entr{'y' if count == 1 else 'ies'}" if existing else "will be created"
         return f"{'JSON Feed' if fmt == 'json' else 'Atom feed'} {path} ({state})"
 
     # --- JSON Feed 1.1 ---------------------------------------------------------------
@@ -399,11 +399,11 @@ def _atom_bytes(root: Element) -> bytes:
     from xml.etree import ElementTree as ET
 
     ET.register_namespace("thr", THR)
+    # Atom as the default namespace (<feed xmlns=...>, not <ns0:feed>). Not through
+    # tostring(default_namespace=...), which refuses unqualified attributes (href, ref).
+    ET.register_namespace("", ATOM)
     ET.indent(root, space="  ")
-    try:
-        body = ET.tostring(root, encoding="unicode", default_namespace=ATOM)
-    except ValueError:  # an element in no namespace: keep Atom prefixed instead
-        body = ET.tostring(root, encoding="unicode")
+    body = ET.tostring(root, encoding="unicode")
     return ('<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n").encode("utf-8")
 
 

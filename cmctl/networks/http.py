@@ -82,6 +82,7 @@ class Http:
             problem = classify(response)
             if problem is not None:
                 problem.message = self.redact(problem.message)
+                problem.args = (problem.message,)
                 raise problem
         status = response.status_code
         message = self.redact(f"{where}: {status} {error_message(response)}")
