@@ -48,9 +48,9 @@ LEASE = timedelta(minutes=10)  # a claim older than this is presumed dead
 MIN_WINDOW = timedelta(minutes=1)  # even catch_up: 0 tolerates cron's own lateness
 RETRY_GRACE = timedelta(hours=2)  # retries stop this long after the catch-up window
 MAX_ATTEMPTS = 8
-BACKOFF_BASE = 30.0  # seconds; doubles each attempt
+BACKOFF_BASE = 5.0  # seconds; doubles each attempt: 5, 10, 20... (8 attempts: ~21 min)
 BACKOFF_CAP = 30 * 60.0
-INLINE_WAIT = 10.0  # a retry due within this many seconds is waited for in this run
+INLINE_WAIT = 15.0  # a retry due within this many seconds is waited for in this run
 MAX_WORKERS = 32
 
 
@@ -86,10 +86,15 @@ class PublishResult:
     sync: dict[str, int] = field(default_factory=dict)
 
     @property
+    def final(self) -> dict[str, Outcome]:
+        """The last outcome of each job (a retry that then went out is published)."""
+        return {o.key: o for o in self.outcomes}
+
+    @property
     def ok(self) -> bool:
         bad = {"failed", "unknown", "missed", "retry"}
         return not self.held and not self.problems and not any(
-            o.state in bad for o in self.outcomes)
+            o.state in bad for o in self.final.values())
 
     @property
     def exit_code(self) -> int:
@@ -104,13 +109,16 @@ def window(row: Row | Job) -> timedelta:
 
 
 def backoff(attempt: int, retry_after: float | None, rng: random.Random) -> float:
-    """Seconds before the next attempt: exponential with ±20% jitter, never below
-    what the network asked for (Retry-After, rate-limit reset)."""
-    delay = min(BACKOFF_BASE * 2 ** max(attempt - 1, 0), BACKOFF_CAP)
-    delay *= rng.uniform(0.8, 1.2)
+    """Seconds before the next attempt.
+
+    When the network says when (Retry-After, a rate-limit reset), that, plus up to 10%
+    jitter so that many clients do not return at the same instant; never earlier.
+    Otherwise exponential from BACKOFF_BASE with ±20% jitter, capped.
+    """
     if retry_after is not None:
-        delay = max(delay, retry_after)
-    return delay
+        return retry_after * rng.uniform(1.0, 1.1) + rng.uniform(0.0, 0.5)
+    delay = min(BACKOFF_BASE * 2 ** max(attempt - 1, 0), BACKOFF_CAP)
+    return delay * rng.uniform(0.8, 1.2)
 
 
 class Publisher:

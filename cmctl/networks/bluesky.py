@@ -282,7 +282,6 @@ class Bluesky(Network):
                 "POST",
                 self._xrpc("com.atproto.repo.putRecord"),
                 creates=True,
-                idempotent=True,  # the record key is fixed: a resend cannot post twice
                 classify=self._classify_put,
                 headers=auth,
                 json={

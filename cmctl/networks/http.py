@@ -2,8 +2,9 @@
 
 The mapping is the heart of "never post twice": a failure that may have happened
 *after* the network stored the post (a read timeout, a 500/502/504 to a create
-request) is ``Ambiguous`` unless the request carries an idempotency guarantee, in
-which case retrying is safe and it is ``Transient``.
+request) is ``Ambiguous``. Whether resending is then safe is not decided here but by
+the publisher, from the network's declared ``idempotency_window`` and the time of the
+first attempt that may have reached it.
 """
 
 from __future__ import annotations
@@ -26,12 +27,24 @@ REDACTED = "***"
 Classifier = Callable[[httpx.Response], SendError | None]
 
 
+def default_timeout() -> float:
+    """Seconds to wait for a network's answer: $CMCTL_HTTP_TIMEOUT, else 30."""
+    import os
+
+    try:
+        value = float(os.environ.get("CMCTL_HTTP_TIMEOUT", "30"))
+    except ValueError:
+        return 30.0
+    return value if value > 0 else 30.0
+
+
 class Http:
-    def __init__(self, *, secrets: Iterable[str] = (), timeout: float = 30.0,
+    def __init__(self, *, secrets: Iterable[str] = (), timeout: float | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:
+        timeout = timeout if timeout is not None else default_timeout()
         self._secrets: set[str] = {s for s in secrets if s}
         self.client = httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=10.0),
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=False,
             transport=transport,
@@ -56,17 +69,16 @@ class Http:
         url: str,
         *,
         creates: bool = False,
-        idempotent: bool = True,
         classify: Classifier | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
         """Send; return a 2xx response or raise Transient / Permanent / Ambiguous.
 
-        ``creates``: the request publishes something. ``idempotent``: repeating it
-        cannot publish twice (an idempotency key, a deterministic record key...).
+        ``creates``: the request publishes something, so a failure after sending it is
+        Ambiguous; any other request (a read, an upload) is simply retried.
         """
         where = f"{method} {_path(url)}"
-        risky = creates and not idempotent
+        risky = creates
         try:
             response = self.client.request(method, url, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -141,6 +153,10 @@ def retry_after(response: httpx.Response) -> float | None:
             moment = None
         if moment is not None:
             return max(0.0, (moment.astimezone(UTC) - clock.now()).total_seconds())
+    remaining = next((headers[n] for n in ("x-ratelimit-remaining", "ratelimit-remaining",
+                                          "x-rate-limit-remaining") if n in headers), None)
+    if response.status_code != 429 and (remaining is None or remaining.strip() != "0"):
+        return None  # a reset time is a deadline only when the quota is spent
     for name in ("x-ratelimit-reset", "ratelimit-reset", "x-rate-limit-reset"):
         value = headers.get(name)
         if not value:

@@ -209,7 +209,6 @@ class Mastodon(Network):
             "POST",
             f"{self.base_url}/api/v1/statuses",
             creates=True,
-            idempotent=True,
             classify=self._classify,
             headers={**headers, "Idempotency-Key": out.idempotency_key},
             json=body,

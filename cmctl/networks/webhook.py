@@ -178,7 +178,7 @@ class Webhook(Network):
             self.http.add_secret(base64.b64encode(key).decode("ascii"))
             headers["webhook-signature"] = sign(key, msg_id, timestamp, body)
         return self.http.request(
-            "POST", self.url, creates=creates, idempotent=True, headers=headers, content=body
+            "POST", self.url, creates=creates, headers=headers, content=body
         )
 
 

@@ -510,14 +510,18 @@ def test_no_jwt_leaks_into_errors(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("status", [500, 502, 504])
-def test_server_errors_on_put_are_transient_thanks_to_the_record_key(
-    tmp_path: Path, status: int
-) -> None:
+def test_server_errors_on_put_are_ambiguous_and_resendable(tmp_path: Path, status: int) -> None:
+    """The PDS may have stored it: Ambiguous. The publisher resends anyway because
+    Bluesky's idempotency window is unbounded (the record key is fixed)."""
+    from cmctl.networks.base import Ambiguous
+    from cmctl.networks.bluesky import Bluesky
+
     pds = Pds()
     pds.routes["com.atproto.repo.putRecord"] = lambda r: httpx.Response(status)
     bsky, _ = adapter(tmp_path, pds)
-    with pytest.raises(Transient):
+    with pytest.raises(Ambiguous):
         bsky.publish(outgoing())
+    assert Bluesky.idempotency_window is None
 
 
 def test_check_logs_in_and_names_the_account(tmp_path: Path) -> None:

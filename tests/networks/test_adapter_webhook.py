@@ -203,20 +203,31 @@ def test_the_receivers_url_is_recorded(tmp_path: Path) -> None:
 # --- errors -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 504, 429])
-def test_server_errors_are_transient_since_receivers_dedupe(tmp_path: Path, status: int) -> None:
+@pytest.mark.parametrize("status", [503, 429])
+def test_refusals_to_process_are_transient(tmp_path: Path, status: int) -> None:
     hook, _ = adapter(lambda r: httpx.Response(status), tmp_path, secret=SECRET)
     with pytest.raises(Transient) as caught:
         hook.publish(outgoing())
     assert not isinstance(caught.value, Ambiguous)
 
 
-def test_a_timeout_is_transient(tmp_path: Path) -> None:
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_server_errors_are_ambiguous_and_resendable(tmp_path: Path, status: int) -> None:
+    """The receiver may have it; it dedupes on webhook-id, so the publisher resends."""
+    from cmctl.networks.webhook import Webhook
+
+    hook, _ = adapter(lambda r: httpx.Response(status), tmp_path, secret=SECRET)
+    with pytest.raises(Ambiguous):
+        hook.publish(outgoing())
+    assert Webhook.idempotency_window is None
+
+
+def test_a_timeout_is_ambiguous(tmp_path: Path) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("slow", request=request)
 
     hook, _ = adapter(handler, tmp_path)
-    with pytest.raises(Transient):
+    with pytest.raises(Ambiguous):
         hook.publish(outgoing())
 
 

@@ -1,0 +1,276 @@
+"""One contract, every adapter: the same cases through `cmctl publish` against each
+network's local fake server (tests/fakes/), which follows the network's API docs.
+
+Cases: success; 429 with Retry-After; 5xx; a timeout after the server committed the
+post; an expired token; a permanent 4xx. Whatever happens, a post exists at most once
+on the network, and the ledger says what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.conftest import as_json, calendar, post
+from tests.fakes.webhook import WEBHOOK_SECRET
+
+
+@dataclass(frozen=True)
+class Case:
+    account: str
+    fixture: str
+    create_path: str  # suffix of the request that publishes
+    count: Callable[[Any], int]  # posts that exist on the network
+    refusal: tuple[int, Any]  # the network's own permanent refusal
+    refusal_words: str  # part of the message cmctl must pass on
+
+
+CASES = {
+    "mastodon": Case(
+        "masto", "fake_mastodon", "/api/v1/statuses", lambda s: len(s.statuses),
+        (422, {"error": "Validation failed: Text character limit of 500 exceeded"}),
+        "Text character limit of 500 exceeded"),
+    "bluesky": Case(
+        "bsky", "fake_bluesky", "com.atproto.repo.putRecord", lambda s: len(s.posts()),
+        (400, {"error": "InvalidRequest", "message": "Invalid app.bsky.feed.post record"}),
+        "Invalid app.bsky.feed.post record"),
+    "webhook": Case(
+        "hook", "fake_webhook", "/hooks/cmctl",
+        lambda s: sum(1 for p in s.payloads if p.get("type") == "post.published"),
+        (400, {"error": "unknown event type"}), "unknown event type"),
+}
+
+
+@pytest.fixture(params=sorted(CASES))
+def net(request: pytest.FixtureRequest, project: Any, monkeypatch: pytest.MonkeyPatch,
+        now: Any) -> tuple[Case, Any]:
+    case = CASES[request.param]
+    server = request.getfixturevalue(case.fixture)
+    masto = request.getfixturevalue("fake_mastodon") if case.account == "masto" else None
+    bsky = request.getfixturevalue("fake_bluesky") if case.account == "bsky" else None
+    hook = request.getfixturevalue("fake_webhook") if case.account == "hook" else None
+    lines = ["accounts:"]
+    if masto:
+        lines += ["  masto:", "    network: mastodon", f"    instance: {masto.url}",
+                  "    token: ${MASTO_TOKEN}"]
+    if bsky:
+        lines += ["  bsky:", "    network: bluesky", "    handle: brand.test",
+                  "    app_password: ${BSKY_PASSWORD}", f"    service: {bsky.url}"]
+    if hook:
+        lines += ["  hook:", "    network: webhook", f"    url: {hook.url}/hooks/cmctl",
+                  "    secret: ${HOOK_SECRET}"]
+    lines += ["defaults:", "  timezone: Europe/Paris"]
+    project.config("\n".join(lines) + "\n")
+    monkeypatch.setenv("MASTO_TOKEN", "good-token")
+    monkeypatch.setenv("BSKY_PASSWORD", "app-pass-1234")
+    monkeypatch.setenv("HOOK_SECRET", WEBHOOK_SECRET)
+    monkeypatch.setenv("CMCTL_HTTP_TIMEOUT", "0.5")
+    project.calendar(calendar(post("a", at="2026-12-01 09:30", text="Bonjour #cm"),
+                              accounts=f"[{case.account}]"))
+    now.move_to("2026-12-01T08:30:30Z")
+    return case, server
+
+
+@pytest.fixture
+def slept(now: Any, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    waited: list[float] = []
+
+    def fake_sleep(seconds: float) -> None:
+        waited.append(seconds)
+        now.shift(seconds)
+
+    monkeypatch.setattr("cmctl.clock.sleep", fake_sleep)
+    return waited
+
+
+def publish(run: Any) -> tuple[int, list[dict[str, Any]]]:
+    result = run("publish", "--json")
+    return result.exit_code, as_json(result)["outcomes"]
+
+
+def job(run: Any) -> dict[str, Any]:
+    return as_json(run("plan", "--json"))["jobs"][0]
+
+
+def test_success(net: Any, run: Any) -> None:
+    case, server = net
+    code, outcomes = publish(run)
+    assert code == 0, outcomes
+    assert [o["state"] for o in outcomes] == ["published"]
+    assert case.count(server) == 1
+    assert job(run)["state"] == "published"
+    assert publish(run) == (0, [])
+    assert case.count(server) == 1
+
+
+def test_429_with_retry_after_is_honoured(net: Any, run: Any, slept: list[float]) -> None:
+    case, server = net
+    server.fail_next(case.create_path, 429, {"error": "Too many requests"},
+                     headers={"Retry-After": "7"})
+    code, outcomes = publish(run)
+    assert code == 0, outcomes
+    assert [o["state"] for o in outcomes] == ["retry", "published"]
+    assert slept and slept[0] >= 7  # waited at least what the network asked
+    assert case.count(server) == 1
+
+
+def test_long_retry_after_waits_for_a_later_run(net: Any, run: Any, now: Any,
+                                                slept: list[float]) -> None:
+    case, server = net
+    server.fail_next(case.create_path, 429, {"error": "Too many requests"},
+                     headers={"Retry-After": "600"})
+    code, outcomes = publish(run)
+    assert code == 1 and [o["state"] for o in outcomes] == ["retry"]
+    assert slept == []  # not worth blocking a cron run for ten minutes
+    assert job(run)["state"] == "retrying (1)"
+    now.shift(300)
+    assert publish(run) == (0, [])  # not yet
+    now.shift(400)
+    code, outcomes = publish(run)
+    assert code == 0 and [o["state"] for o in outcomes] == ["published"]
+    assert case.count(server) == 1
+
+
+def test_5xx_is_retried_with_backoff(net: Any, run: Any, now: Any,
+                                     slept: list[float]) -> None:
+    case, server = net
+    server.fail_next(case.create_path, 503, {"error": "Service Unavailable"}, times=3)
+    code, outcomes = publish(run)
+    # 5 s then 10 s (±20%) are waited for in this run; the third (16-24 s) is not
+    assert [o["state"] for o in outcomes] == ["retry", "retry", "retry"]
+    assert "503" in outcomes[0]["message"]
+    assert len(slept) == 2 and 4 <= slept[0] <= 6 and 8 <= slept[1] <= 12
+    assert case.count(server) == 0
+    now.shift(30)
+    code, outcomes = publish(run)
+    assert code == 0 and [o["state"] for o in outcomes] == ["published"]
+    assert case.count(server) == 1
+
+
+def test_5xx_after_commit_never_duplicates(net: Any, run: Any, slept: list[float]) -> None:
+    case, server = net
+    server.fail_next(case.create_path, 502, "Bad Gateway", commit=True)
+    code, outcomes = publish(run)
+    assert code == 0, outcomes
+    assert [o["state"] for o in outcomes] == ["retry", "published"]
+    assert case.count(server) == 1  # the idempotency mechanism caught the resend
+
+
+def test_timeout_after_commit_never_duplicates(net: Any, run: Any,
+                                               slept: list[float]) -> None:
+    case, server = net
+    server.hang_next(case.create_path, seconds=2.0, commit=True)
+    code, outcomes = publish(run)
+    assert code == 0 and [o["state"] for o in outcomes] == ["retry", "published"]
+    assert "no answer" in outcomes[0]["message"]
+    assert case.count(server) == 1  # stored before the client gave up, and only once
+
+
+def test_permanent_refusal_fails_with_the_networks_words(net: Any, run: Any) -> None:
+    case, server = net
+    status, body = case.refusal
+    server.fail_next(case.create_path, status, body)
+    code, outcomes = publish(run)
+    assert code == 1
+    [outcome] = outcomes
+    assert outcome["state"] == "failed"
+    assert case.refusal_words in outcome["message"]
+    status_view = as_json(run("status", "--json"))
+    assert status_view["attention"][0]["reason"] == outcome["message"]
+    assert case.count(server) == 0
+    assert publish(run) == (0, [])  # never retried blindly
+
+
+def test_expired_bluesky_session_is_refreshed_once(project: Any, run: Any, now: Any,
+                                                  fake_bluesky: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    project.config("accounts:\n  bsky:\n    network: bluesky\n    handle: brand.test\n"
+                   f"    app_password: ${{P}}\n    service: {fake_bluesky.url}\n"
+                   "defaults:\n  timezone: Europe/Paris\n")
+    monkeypatch.setenv("P", "app-pass-1234")
+    project.calendar(calendar(post("a", at="2026-12-01 09:30", thread=["deux"]),
+                              accounts="[bsky]"))
+    now.move_to("2026-12-01T08:30:30Z")
+    # Expire the session between the first part and the reply.
+    original = fake_bluesky.route
+
+    def route(request: Any) -> Any:
+        reply = original(request)
+        if request.path.endswith("putRecord") and len(fake_bluesky.posts()) == 1:
+            fake_bluesky.expire_access_tokens()
+        return reply
+
+    monkeypatch.setattr(fake_bluesky, "route", route)
+    code, outcomes = publish(run)
+    assert code == 0, outcomes
+    assert [o["state"] for o in outcomes] == ["published", "published"]
+    assert fake_bluesky.requests_to("com.atproto.server.refreshSession")
+    posts = fake_bluesky.posts()
+    assert len(posts) == 2
+    reply = next(p for p in posts if "reply" in p)
+    first = next(p for p in posts if "reply" not in p)
+    assert reply["reply"]["root"]["uri"] == reply["reply"]["parent"]["uri"]
+    assert first["text"].startswith("Bonjour")
+
+
+def test_invalid_mastodon_token_fails_with_a_hint_and_no_secret(
+        project: Any, run: Any, now: Any, fake_mastodon: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    project.config("accounts:\n  masto:\n    network: mastodon\n"
+                   f"    instance: {fake_mastodon.url}\n    token: ${{T}}\n"
+                   "defaults:\n  timezone: Europe/Paris\n")
+    monkeypatch.setenv("T", "expired-token-value-123")
+    project.calendar(calendar(post("a", at="2026-12-01 09:30")))
+    now.move_to("2026-12-01T08:30:30Z")
+    result = run("publish")
+    assert result.exit_code == 1
+    assert "access token is invalid" in result.stdout
+    everything = result.stdout + result.stderr + run("status").stdout + \
+        run("log", "--events").stdout
+    assert "expired-token-value-123" not in everything
+    ledger = (project.root / ".cmctl" / "ledger.sqlite3").read_bytes()
+    assert b"expired-token-value-123" not in ledger
+
+
+def test_mastodon_resend_after_its_idempotency_window_becomes_unknown(
+        project: Any, run: Any, now: Any, fake_mastodon: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mastodon forgets idempotency keys after an hour: then a resend could duplicate."""
+    project.config("accounts:\n  masto:\n    network: mastodon\n"
+                   f"    instance: {fake_mastodon.url}\n    token: ${{T}}\n"
+                   "defaults:\n  timezone: Europe/Paris\n  catch_up: 3h\n")
+    monkeypatch.setenv("T", "good-token")
+    monkeypatch.setenv("CMCTL_HTTP_TIMEOUT", "0.5")
+    project.calendar(calendar(post("a", at="2026-12-01 09:30")))
+    now.move_to("2026-12-01T08:30:30Z")
+    fake_mastodon.hang_next("/api/v1/statuses", seconds=2.0, commit=True)
+    fake_mastodon.fail_next("/api/v1/statuses", 503, {"error": "down"}, times=20)
+    publish(run)  # ambiguous (maybe published), then 503s: still not sure
+    assert len(fake_mastodon.statuses) == 1
+    assert job(run)["state"].startswith("retrying")
+    now.shift(2 * 3600)
+    fake_mastodon.expire_idempotency_keys()
+    fake_mastodon.clear_faults()
+    code, outcomes = publish(run)
+    assert code == 1, (outcomes, job(run))
+    assert [o["state"] for o in outcomes] == ["unknown"]
+    assert len(fake_mastodon.statuses) == 1  # never sent a second time
+    status = as_json(run("status", "--json"))
+    assert status["attention"][0]["state"] == "unknown"
+    url = fake_mastodon.statuses[0]["url"]
+    settled = run("resolve", "dec:a@masto", "--published", url)
+    assert settled.exit_code == 0
+    assert run("status").exit_code == 0
+    assert job(run)["url"] == url
+
+
+def test_accounts_check_proves_credentials(net: Any, run: Any) -> None:
+    case, server = net
+    result = run("accounts", "check", "--json")
+    assert result.exit_code == 0, result.stdout
+    [checked] = as_json(result)["accounts"]
+    assert checked["ok"] is True
+    assert case.count(server) == 0  # a harmless call: nothing published
