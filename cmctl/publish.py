@@ -84,6 +84,7 @@ class PublishResult:
     held: list[str] = field(default_factory=list)  # calendar files with errors
     problems: list[str] = field(default_factory=list)  # accounts that could not be used
     sync: dict[str, int] = field(default_factory=dict)
+    fast: bool = False  # nothing changed and nothing was due: the calendars were not read
 
     @property
     def final(self) -> dict[str, Outcome]:
@@ -433,6 +434,46 @@ class Publisher:
         if row is None or row.state != "published" or row.remote_id is None:
             return None
         return Sent(row.remote_id, row.url, row.remote_ref or {})
+
+
+def publish_now(config: Config, *, only: str | None = None, dry_run: bool = False,
+                listener: Listener | None = None, clock: Any = clock_mod) -> PublishResult:
+    """What `cmctl publish` runs: the fast path when nothing changed, else a full run.
+
+    When the calendars, cmctl.yaml and .env are exactly as at the end of the last
+    clean run (cmctl/stamp.py), the ledger already holds the plan: if it has nothing
+    due, there is nothing to read or do. Otherwise: load, sync, publish.
+    """
+    from cmctl import stamp
+    from cmctl.ledger.store import LEDGER_NAME
+    from cmctl.project import open_project
+
+    ledger_path = config.state_dir / LEDGER_NAME
+    if only is None and not dry_run and ledger_path.exists() and stamp.unchanged(config):
+        ledger = Ledger.open(config.state_dir)
+        try:
+            if not ledger.has_work(clock.now()):
+                return PublishResult(fast=True)
+        finally:
+            ledger.close()
+    inputs = stamp.compute(config)  # before reading: an edit during the run is seen next time
+    project = open_project(config, now=clock.now())
+    if dry_run:
+        ledger = Ledger.open(config.state_dir) if ledger_path.exists() else None
+    else:
+        ledger = Ledger.open(config.state_dir)
+    try:
+        result = Publisher(project, ledger, clock=clock, listener=listener).run(
+            only=only, dry_run=dry_run)
+    finally:
+        if ledger is not None:
+            ledger.close()
+    if not dry_run:
+        if result.held or result.problems:
+            stamp.forget(config)  # come back to them on every run
+        else:
+            stamp.save(config, inputs)
+    return result
 
 
 def publish_due(project: Project, ledger: Ledger, **options: Any) -> PublishResult:

@@ -316,3 +316,34 @@ def test_state_folder_from_config(project: Any, run: Any, now: Any) -> None:
     assert publish(run)[0] == 0
     assert (project.root / "var/cmctl/ledger.sqlite3").exists()
     assert Path(project.root / "out/feed.xml").exists()
+
+
+def test_cron_tick_reads_nothing_when_nothing_changed_or_is_due(project: Any, run: Any,
+                                                                now: Any,
+                                                                monkeypatch: Any) -> None:
+    import os
+
+    import cmctl.project
+
+    cal = project.calendar(calendar(post("a", at="2026-12-01 09:30"),
+                                    post("b", at="2026-12-02 09:30"), accounts="[feed]"))
+    old = cal.stat().st_mtime - 60  # not "racy": written well before the stamp
+    os.utime(cal, (old, old))
+    now.move_to("2026-12-01T08:31:00Z")
+    assert publish(run)[0] == 0  # full run: a published, stamp written
+
+    def must_not_read(*_: Any, **__: Any) -> None:
+        raise AssertionError("the calendars were read")
+
+    original = cmctl.project.open_project
+    monkeypatch.setattr(cmctl.project, "open_project", must_not_read)
+    now.move_to("2026-12-01T12:00:00Z")
+    assert publish(run) == (0, {"ok": True, "outcomes": [], "held": [], "problems": []})
+    now.move_to("2026-12-02T08:31:00Z")  # b falls due: the ledger knows, a full run is needed
+    assert "the calendars were read" in run("publish").stderr
+    monkeypatch.setattr(cmctl.project, "open_project", original)
+    project.calendar(calendar(post("a", at="2026-12-01 09:30"),
+                              post("b", at="2026-12-03 09:30"), accounts="[feed]"))
+    code, data = publish(run)  # the edit is seen: b moved, nothing due
+    assert code == 0 and data["outcomes"] == []
+    assert states(run)["dec:b@feed"] == "pending"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cmctl.cli.options import open_project
+from cmctl.cli.options import load_config
 
 
 @click.command("publish")
@@ -26,20 +26,12 @@ def command(ctx: click.Context, only: str | None, dry_run: bool, as_json: bool) 
     missed or waits for a retry, 2 config error.
     """
     from cmctl import output
-    from cmctl.cli.options import existing_ledger, ledger_for
-    from cmctl.publish import Publisher
+    from cmctl.publish import publish_now
 
-    project = open_project(ctx)
-    # A dry run reads the ledger if there is one and never creates or changes it.
-    ledger = existing_ledger(project.config) if dry_run else ledger_for(project.config)
     printer = output.OutcomePrinter(enabled=not as_json)
-    try:
-        publisher = Publisher(project, ledger, listener=printer)
-        with printer:
-            result = publisher.run(only=only, dry_run=dry_run)
-    finally:
-        if ledger is not None:
-            ledger.close()
+    with printer:
+        # A dry run reads the ledger if there is one and never creates or changes it.
+        result = publish_now(load_config(ctx), only=only, dry_run=dry_run, listener=printer)
     if as_json:
         output.echo_json({
             "ok": result.ok,

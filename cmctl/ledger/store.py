@@ -218,6 +218,14 @@ class Ledger:
         r = self.db.execute(sql, args).fetchone()
         return parse_iso(r[0]) if r and r[0] else None
 
+    def has_work(self, now: datetime) -> bool:
+        """Is any job due (or past due), or any claim to look at? One indexed query."""
+        r = self.db.execute(
+            "SELECT 1 FROM jobs WHERE state = 'sending' OR (state = 'pending' AND "
+            "COALESCE(MAX(next_attempt_at, scheduled_at), scheduled_at) <= ?) LIMIT 1",
+            (iso(now),)).fetchone()
+        return r is not None
+
     def events(self, key: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
         sql = "SELECT at, key, event, detail FROM events"
         args: tuple[Any, ...] = ()

@@ -1,0 +1,71 @@
+"""Has anything that feeds the plan changed since the ledger was last synced?
+
+A cron tick every minute must cost almost nothing. After each full run, cmctl
+records a stamp of its inputs: cmctl.yaml, .env and every calendar file (size,
+mtime, inode), plus cmctl's version. If a later run finds the same stamp, the
+ledger already holds the current plan, and "is anything due?" is one query on the
+ledger: the calendars need not be read at all.
+
+Like git's index, a file modified within the same second as the stamp is treated as
+changed ("racy" timestamps): an edit cannot hide behind mtime granularity.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from pathlib import Path
+
+from cmctl import __version__
+from cmctl.config import Config
+
+STAMP_NAME = "plan.stamp"
+RACY_SECONDS = 2.0
+
+
+def compute(config: Config) -> dict[str, object]:
+    files = [config.path, config.root / ".env", *config.calendar_files()]
+    entries: dict[str, list[int]] = {}
+    for path in files:
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        entries[str(path)] = [st.st_size, st.st_mtime_ns, st.st_ino]
+    return {"version": __version__, "files": entries}
+
+
+def _path(config: Config) -> Path:
+    return config.state_dir / STAMP_NAME
+
+
+def unchanged(config: Config) -> bool:
+    """True when the stored stamp matches the inputs as they are now."""
+    try:
+        stored = json.loads(_path(config).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(stored, dict) or stored.get("stamp") != compute(config):
+        return False
+    written = float(stored.get("written", 0))
+    newest = max((v[1] for v in stored["stamp"]["files"].values()), default=0) / 1e9
+    return newest < written - RACY_SECONDS
+
+
+def save(config: Config, stamp: dict[str, object]) -> None:
+    """Record ``stamp`` (computed before the inputs were read) atomically."""
+    path = _path(config)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps({"stamp": stamp, "written": time.time()}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def forget(config: Config) -> None:
+    """Make the next run read everything (after an error, a held calendar...)."""
+    with contextlib.suppress(OSError):
+        _path(config).unlink(missing_ok=True)
