@@ -162,17 +162,30 @@ class Publisher:
             by_account[row.account].append(row)
         if not by_account:
             return result
+        self._send_accounts(by_account, result)
+        return result
+
+    def _send_accounts(self, by_account: dict[str, list[Row]], result: PublishResult) -> None:
+        """Each account's jobs in order, the accounts in parallel threads."""
         workers = min(len(by_account), MAX_WORKERS)
         if workers == 1:
             for account, account_rows in by_account.items():
                 self._account(account, account_rows, result)
-        else:
-            with ThreadPoolExecutor(workers, thread_name_prefix="cmctl-send") as pool:
-                futures = [pool.submit(self._account, account, account_rows, result)
-                           for account, account_rows in by_account.items()]
-                for future in futures:
-                    future.result()
-        return result
+            return
+        # Import in this thread what the senders need, not in 20 threads at once.
+        from cmctl.networks import http
+
+        http.ssl_context()
+        for account in by_account:
+            if account in self.config.accounts:
+                registry.get(self.config.accounts[account].network)
+        assert self.ledger is not None
+        with self.ledger.group_commit(), ThreadPoolExecutor(
+                workers, thread_name_prefix="cmctl-send") as pool:
+            futures = [pool.submit(self._account, account, account_rows, result)
+                       for account, account_rows in by_account.items()]
+            for future in futures:
+                future.result()
 
     def _dry_run(self, jobs: list[Job], now: datetime, only: str | None,
                  result: PublishResult) -> PublishResult:
@@ -344,11 +357,12 @@ class Publisher:
                                          event="unknown", reason=reason):
                     self._emit(result, self._outcome(row, "unknown", message=reason))
                 return False
-            if not self.ledger.claim(row.key, self.owner, now, LEASE):
+            claimed = self.ledger.claim(row.key, self.owner, now, LEASE)
+            if claimed is None:
                 self._emit(result, self._outcome(row, "busy",
                                                  message="another cmctl is sending it"))
                 return False
-            state, wait = self._attempt(adapter, row, job, result)
+            state, wait = self._attempt(adapter, claimed, job, result)
             if state == "published":
                 return True
             if state != "retry" or wait is None or wait > INLINE_WAIT:
@@ -361,7 +375,8 @@ class Publisher:
 
     def _attempt(self, adapter: Network, row: Row, job: Job,
                  result: PublishResult) -> tuple[str, float | None]:
-        fresh = self.ledger.get(row.key) or row
+        """One attempt at a job ``row`` this process has just claimed."""
+        fresh = row
         out = Outgoing(
             key=row.key, idempotency_key=row.idempotency_key, calendar=row.calendar,
             post_id=row.post_id, part=row.part, text=job.text, media=job.media,

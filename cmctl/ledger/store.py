@@ -13,16 +13,17 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cmctl.errors import CmctlError
 from cmctl.ledger.schema import MIGRATIONS
 
 LEDGER_NAME = "ledger.sqlite3"
+T = TypeVar("T")
 
 
 class LedgerError(CmctlError):
@@ -35,12 +36,10 @@ def iso(moment: datetime) -> str:
 
 
 def parse_iso(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return None if text is None else datetime.fromisoformat(text)  # aware: ends in Z
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Row:
     key: str
     calendar: str
@@ -108,6 +107,8 @@ class Ledger:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._committer: _GroupCommitter | None = None
         self._migrate()
 
     @classmethod
@@ -151,16 +152,47 @@ class Ledger:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT: takes the write lock first, so reads inside are fresh."""
+        """BEGIN IMMEDIATE … COMMIT: takes the write lock first, so reads inside are fresh.
+
+        Threads of this process queue on a Python lock first: SQLite's own busy handler
+        would make them sleep in growing steps (up to 100 ms) each time they collide.
+        """
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
+        with self._write_lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            else:
+                db.execute("COMMIT")
+
+    def write(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``op`` in a write transaction of its own; return when it is committed.
+
+        Inside ``group_commit()``, ops from many threads are committed together by one
+        writer thread (each in a savepoint, so each stays all-or-nothing)."""
+        committer = self._committer
+        if committer is not None:
+            return committer.submit(op)
+        with self.transaction() as db:
+            return op(db)
+
+    @contextlib.contextmanager
+    def group_commit(self) -> Iterator[None]:
+        """While many threads write (a burst of sends): one writer, batched commits.
+
+        Threads writing one by one would each hold SQLite's write lock across an fsync
+        and then wait for the GIL with the lock held: the others queue behind it (a lock
+        convoy). Batching keeps every op's durability (it returns after its COMMIT)."""
+        committer = _GroupCommitter(self.path)
+        self._committer = committer
         try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        else:
-            db.execute("COMMIT")
+            yield
+        finally:
+            self._committer = None
+            committer.stop()
 
     def _migrate(self) -> None:
         try:
@@ -362,35 +394,132 @@ class Ledger:
         return stats
 
     # ------------------------------------------------------------------ sending
-    def claim(self, key: str, owner: str, now: datetime, lease: timedelta) -> bool:
-        """pending → sending for ``owner``; False when another process got it first."""
-        with self.transaction() as db:
-            won = self.update(db, now, key, expect=("pending",), state="sending",
-                              claim_owner=owner, claimed_at=iso(now),
-                              claim_expires_at=iso(now + lease))
-            if won:
-                db.execute("UPDATE jobs SET attempts = attempts + 1 WHERE key = ?", (key,))
+    def claim(self, key: str, owner: str, now: datetime, lease: timedelta) -> Row | None:
+        """pending → sending for ``owner``: the claimed row, or None when another process
+        got it first. One conditional UPDATE: of two racing claims, one matches."""
+        stamp = iso(now)
+
+        def op(db: sqlite3.Connection) -> sqlite3.Row | None:
+            r: sqlite3.Row | None = db.execute(
+                "UPDATE jobs SET state = 'sending', claim_owner = ?, claimed_at = ?, "
+                "claim_expires_at = ?, attempts = attempts + 1, updated_at = ? "
+                "WHERE key = ? AND state = 'pending' RETURNING *",
+                (owner, stamp, iso(now + lease), stamp, key)).fetchone()
+            if r is not None:
                 self.log(db, now, key, "claimed", owner)
-        return won
+            return r
+
+        r = self.write(op)
+        return Row.from_sql(r) if r is not None else None
 
     def finish(self, key: str, owner: str, now: datetime, state: str, *,
                event: str, detail: str | None = None, **values: Any) -> bool:
         """Record the outcome of a claimed job (only by the process that claimed it)."""
-        with self.transaction() as db:
-            row = db.execute("SELECT state, claim_owner FROM jobs WHERE key = ?",
-                             (key,)).fetchone()
-            if row is None or row["state"] != "sending" or row["claim_owner"] != owner:
-                return False
-            self.update(db, now, key, state=state, claim_owner=None, claimed_at=None,
-                        claim_expires_at=None, **values)
-            self.log(db, now, key, event, detail)
-        return True
+        values.update(state=state, claim_owner=None, claimed_at=None, claim_expires_at=None,
+                      updated_at=iso(now))
+        sets = ", ".join(f"{c} = ?" for c in values)
+
+        def op(db: sqlite3.Connection) -> bool:
+            done: bool = db.execute(
+                f"UPDATE jobs SET {sets} WHERE key = ? AND state = 'sending' "
+                "AND claim_owner = ?", (*values.values(), key, owner)).rowcount == 1
+            if done:
+                self.log(db, now, key, event, detail)
+            return done
+
+        return self.write(op)
 
     def set_state(self, key: str, now: datetime, state: str, *, expect: Iterable[str],
                   event: str, detail: str | None = None, **values: Any) -> bool:
         """A transition outside a claim (missed, recovered, resolved by a human...)."""
-        with self.transaction() as db:
+
+        def op(db: sqlite3.Connection) -> bool:
             done = self.update(db, now, key, expect=expect, state=state, **values)
             if done:
                 self.log(db, now, key, event, detail)
-        return done
+            return done
+
+        return self.write(op)
+
+
+class _GroupCommitter:
+    """One thread, one connection: runs queued write ops in shared transactions."""
+
+    def __init__(self, path: Path) -> None:
+        import queue
+
+        self.path = path
+        self.queue: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Any] | None]
+        self.queue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name="cmctl-ledger", daemon=True)
+        self.thread.start()
+
+    def submit(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        from concurrent.futures import Future
+
+        future: Future[T] = Future()
+        self.queue.put((op, future))
+        return future.result()
+
+    def stop(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+
+    def _run(self) -> None:
+        import queue
+
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                             check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA busy_timeout = 30000")
+        db.execute("PRAGMA synchronous = FULL")
+        try:
+            while True:
+                item = self.queue.get()
+                if item is None:
+                    return
+                batch = [item]
+                stop = False
+                while True:
+                    try:
+                        more = self.queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        stop = True
+                        break
+                    batch.append(more)
+                self._commit(db, batch)
+                if stop:
+                    return
+        finally:
+            db.close()
+
+    @staticmethod
+    def _commit(db: sqlite3.Connection, batch: list[Any]) -> None:
+        outcomes: list[tuple[Any, Any, BaseException | None]] = []
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for op, future in batch:
+                db.execute("SAVEPOINT op")
+                try:
+                    value = op(db)
+                except Exception as exc:  # this op only: undo it, keep the others
+                    db.execute("ROLLBACK TO op")
+                    db.execute("RELEASE op")
+                    outcomes.append((future, None, exc))
+                else:
+                    db.execute("RELEASE op")
+                    outcomes.append((future, value, None))
+            db.execute("COMMIT")
+        except BaseException as exc:  # the transaction itself failed: nothing is committed
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            for _, future in batch:
+                future.set_exception(exc)
+            return
+        for future, value, error in outcomes:
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(value)

@@ -10,6 +10,8 @@ first attempt that may have reached it.
 from __future__ import annotations
 
 import json
+import ssl
+import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -38,6 +40,19 @@ def default_timeout() -> float:
     return value if value > 0 else 30.0
 
 
+_ssl_lock = threading.Lock()
+_ssl_context: ssl.SSLContext | None = None
+
+
+def ssl_context() -> ssl.SSLContext:
+    """One TLS context per process: loading the CA bundle costs ~150 ms each time."""
+    global _ssl_context
+    with _ssl_lock:
+        if _ssl_context is None:
+            _ssl_context = httpx.create_ssl_context()
+        return _ssl_context
+
+
 class Http:
     def __init__(self, *, secrets: Iterable[str] = (), timeout: float | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:
@@ -48,6 +63,7 @@ class Http:
             headers={"User-Agent": USER_AGENT},
             follow_redirects=False,
             transport=transport,
+            verify=ssl_context(),
         )
 
     def add_secret(self, value: str | None) -> None:
