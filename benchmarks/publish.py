@@ -82,21 +82,13 @@ def burst(args: argparse.Namespace) -> None:
             # Warm the ledger and the plan stamp with a run before the posts are due.
             subprocess.run([cmctl(), "publish"], cwd=root, env=env, check=True,
                            capture_output=True)
-            time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
-            started = time.perf_counter()
-            children = resource.getrusage(resource.RUSAGE_CHILDREN)
-            command = [cmctl(), "publish", "--json"]
-            if os.environ.get("CMCTL_BENCH_PROFILE"):  # e.g. py-spy record -o prof.txt -f raw --
-                command = [*os.environ["CMCTL_BENCH_PROFILE"].split(), *command]
-            done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
-            wall = time.perf_counter() - started
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if args.mode == "daemon":
+                cpu, wall = _burst_daemon(root, env, due, n_posts, log_path)
+            else:
+                cpu, wall = _burst_cron(root, env, due)
         finally:
             server.terminate()
             server.wait()
-        if done.returncode != 0:
-            sys.exit(f"publish failed ({done.returncode}): {done.stderr[-2000:]}")
-        cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
         received = []
         for line in log_path.read_text(encoding="utf-8").splitlines():
             stamp, text = line.split("\t", 1)
@@ -106,8 +98,9 @@ def burst(args: argparse.Namespace) -> None:
         for _, post_id in sorted(received):
             by_account.setdefault(f"a{int(post_id[1:]) % n_accounts:02d}", []).append(post_id)
         order_ok = all(ids == sorted(ids) for ids in by_account.values())
+        how = "the running `cmctl daemon`" if args.mode == "daemon" else "one `cmctl publish`"
         print(f"burst: {len(received)} posts due at one instant over {n_accounts} accounts, "
-              f"server latency {args.latency * 1000:.0f} ms, one `cmctl publish`")
+              f"server latency {args.latency * 1000:.0f} ms, {how}")
         print(f"  lateness p50 {percentile(lateness, 50):.2f} s   p99 "
               f"{percentile(lateness, 99):.2f} s   max {max(lateness):.2f} s   "
               f"(ideal {ideal:.2f} s: {per_account} posts x {args.latency * 1000:.0f} ms "
@@ -118,6 +111,52 @@ def burst(args: argparse.Namespace) -> None:
               f"CPU {cpu:.2f} s")
         print(f"  each post exactly once: {len(received) == n_posts}; "
               f"per-account order kept: {order_ok}")
+
+
+def _burst_cron(root: Path, env: dict[str, str], due: datetime) -> tuple[float, float]:
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
+    started = time.perf_counter()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    command = [cmctl(), "publish", "--json"]
+    if os.environ.get("CMCTL_BENCH_PROFILE"):  # e.g. py-spy record -o prof.txt -f raw --
+        command = [*os.environ["CMCTL_BENCH_PROFILE"].split(), *command]
+    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        sys.exit(f"publish failed ({done.returncode}): {done.stderr[-2000:]}")
+    return (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime), wall
+
+
+def _burst_daemon(root: Path, env: dict[str, str], due: datetime, n_posts: int,
+                  log_path: Path) -> tuple[float, float]:
+    """The daemon is started before the posts are due, as it would be in production."""
+    log = root / "daemon.log"
+    proc = subprocess.Popen([cmctl(), "daemon", "--log-format", "json"], cwd=root, env=env,
+                            stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    try:
+        while '"sleeping"' not in log.read_text():
+            if proc.poll() is not None:
+                sys.exit("daemon died: " + log.read_text()[-2000:])
+            time.sleep(0.05)
+        cpu0 = _cpu_seconds(proc.pid)
+        if os.environ.get("CMCTL_BENCH_PROFILE_DAEMON"):  # a file for py-spy's raw output
+            subprocess.Popen(["py-spy", "record", "-r", "400", "-f", "raw", "-d", "12", "-o",
+                              os.environ["CMCTL_BENCH_PROFILE_DAEMON"], "--pid",
+                              str(proc.pid)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
+        started = time.perf_counter()
+        while log.read_text().count('"event": "published"') < n_posts:
+            if time.perf_counter() - started > 120:
+                sys.exit("the daemon did not publish everything in 120 s")
+            time.sleep(0.05)
+        wall = time.perf_counter() - started
+        cpu = _cpu_seconds(proc.pid) - cpu0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return cpu, wall
 
 
 # ------------------------------------------------------------------------------ idle
@@ -199,6 +238,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--mode", choices=["cron", "daemon"], default="cron",
+                        help="burst: sent by a `cmctl publish` run, or by a running daemon")
     args = parser.parse_args()
     for name in args.which:
         {"burst": burst, "idle": idle, "tick": tick}[name](args)

@@ -347,3 +347,51 @@ def test_cron_tick_reads_nothing_when_nothing_changed_or_is_due(project: Any, ru
     code, data = publish(run)  # the edit is seen: b moved, nothing due
     assert code == 0 and data["outcomes"] == []
     assert states(run)["dec:b@feed"] == "pending"
+
+
+def test_many_accounts_in_parallel_each_post_once_in_order(project: Any, run: Any,
+                                                           now: Any) -> None:
+    """Several accounts due together: sent in parallel threads, ledger writes group-
+    committed; every post exactly once, each account's posts in order."""
+    accounts = [f"f{i}" for i in range(6)]
+    project.config("accounts:\n" + "".join(
+        f"  {a}:\n    network: feed\n    path: public/{a}.xml\n" for a in accounts)
+        + "defaults:\n  timezone: Europe/Paris\n")
+    posts = [post(f"p{i:02d}", at=f"2026-12-01 09:{i % 30:02d}", thread=["suite"])
+             for i in range(30)]
+    project.calendar(calendar(*posts, accounts="[" + ", ".join(accounts) + "]"))
+    now.move_to("2026-12-01T08:45:00Z")
+    code, data = publish(run)
+    assert code == 0
+    published = [o["key"] for o in data["outcomes"] if o["state"] == "published"]
+    assert len(published) == len(set(published)) == 6 * 30 * 2
+    for a in accounts:
+        assert len(feed_ids(project, f"public/{a}.xml")) == 60
+        sent_order = [k for k in published if k.split("@")[1].split("#")[0] == a]
+        expected = [f"dec:p{i:02d}@{a}{suffix}" for i in range(30) for suffix in ("", "#1")]
+        assert sent_order == expected
+    assert set(states(run).values()) == {"published"}
+
+
+def test_group_commit_keeps_each_write_atomic(tmp_path: Path) -> None:
+    from cmctl.ledger.store import Ledger
+
+    ledger = Ledger.open(tmp_path)
+
+    def good(value: str) -> Any:
+        return lambda db: db.execute("INSERT INTO meta (name, value) VALUES (?, ?)",
+                                     (value, value)).rowcount
+
+    def bad(db: Any) -> None:
+        db.execute("INSERT INTO meta (name, value) VALUES ('half', 'written')")
+        raise RuntimeError("fails after a first statement")
+
+    with ledger.group_commit():
+        assert ledger.write(good("a")) == 1
+        with pytest.raises(RuntimeError):
+            ledger.write(bad)
+        assert ledger.write(good("b")) == 1
+    assert ledger.meta("a") == "a" and ledger.meta("b") == "b"
+    assert ledger.meta("half") is None  # the failed op left nothing behind
+    assert ledger.counts() == {}  # no job touched
+    ledger.close()
