@@ -184,3 +184,46 @@ def test_kill_9_and_restart_lose_nothing(daemon_project: Any) -> None:
     ids = published_ids(root)
     assert sorted(ids) == sorted(f"urn:cmctl:c:p{i}@feed" for i in range(6))
     assert d2.stop() == 0
+
+
+def test_kill_9_mid_burst_on_mastodon_and_bluesky(tmp_path: Path) -> None:
+    """SIGKILL while posts are in flight to both networks, then a restart: every post
+    exists exactly once on each network (idempotency keys, deterministic record keys)."""
+    from tests.fakes.bluesky import FakeBluesky
+    from tests.fakes.mastodon import FakeMastodon
+
+    root = tmp_path / "proj"
+    (root / "calendars").mkdir(parents=True)
+    with FakeMastodon(latency=0.15) as masto, FakeBluesky(latency=0.15) as bsky:
+        (root / "cmctl.yaml").write_text(
+            "accounts:\n"
+            f"  masto:\n    network: mastodon\n    instance: {masto.url}\n"
+            "    token: ${MASTO_TOKEN}\n"
+            f"  bsky:\n    network: bluesky\n    handle: brand.test\n"
+            f"    app_password: ${{BSKY_PASSWORD}}\n    service: {bsky.url}\n"
+            "defaults:\n  timezone: UTC\n", encoding="utf-8")
+        when = at(2)
+        posts = "".join(f"  - id: p{i}\n    at: {when}\n    text: \"Post numéro {i} #cm\"\n"
+                        for i in range(12))
+        (root / "calendars" / "c.yaml").write_text(
+            "defaults:\n  accounts: [masto, bsky]\nposts:\n" + posts, encoding="utf-8")
+        env_patch = {"MASTO_TOKEN": "good-token", "BSKY_PASSWORD": "app-pass-1234"}
+        os.environ.update(env_patch)
+        try:
+            first = DaemonProc(root)
+            assert wait_for(lambda: len(masto.statuses) >= 3 and len(bsky.posts()) >= 3)
+            first.proc.kill()  # mid-run: some posts out, some in flight, some not started
+            first.proc.wait()
+            second = DaemonProc(root)
+            assert wait_for(lambda: len(masto.statuses) >= 12 and len(bsky.posts()) >= 12,
+                            timeout=40), second.stderr_path.read_text()
+            time.sleep(1.0)  # anything still going out would show up now
+            assert second.stop() == 0
+        finally:
+            for name in env_patch:
+                os.environ.pop(name, None)
+        masto_texts = sorted(s["text"] for s in masto.statuses)
+        bsky_texts = sorted(p["text"] for p in bsky.posts())
+        expected = sorted(f"Post numéro {i} #cm" for i in range(12))
+        assert masto_texts == expected, "each post exactly once on Mastodon"
+        assert bsky_texts == expected, "each post exactly once on Bluesky"
