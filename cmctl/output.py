@@ -186,7 +186,7 @@ def render_plan_text(jobs: list[Job], states: dict[str, Any] | None = None, *,
 _MARKS = {
     "published": ("✓", "green"), "would-send": ("→", "cyan"), "retry": ("↻", "yellow"),
     "failed": ("✗", "red"), "unknown": ("?", "magenta"), "missed": ("⏰", "red"),
-    "busy": ("·", "dim"),
+    "busy": ("·", "dim"), "already": ("=", "green"),
 }
 
 
@@ -257,7 +257,8 @@ def render_publish_summary(result: Any, *, dry_run: bool) -> None:
     if not result.outcomes:
         out.print("[dim]nothing due[/]")
         return
-    order = ("would-send", "published", "retry", "failed", "unknown", "missed", "busy")
+    order = ("would-send", "published", "already", "retry", "failed", "unknown", "missed",
+             "busy")
     parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
     colour = "green" if result.ok or dry_run else "red"
     out.print(f"[{colour} bold]{', '.join(parts)}[/]")

@@ -282,6 +282,12 @@ class Publisher:
         if only is not None:
             rows = [r for r in self.ledger.rows(states=("pending", "missed"))
                     if _matches(r, only) and r.key in self._jobs]
+            done = [r for r in self.ledger.rows(states=("published",)) if _matches(r, only)]
+            for row in done:  # never twice: say so, and succeed
+                self._emit(result, self._outcome(row, "already", url=row.url,
+                                                 message="already published; never sent twice"))
+            if not rows and done:
+                return []
             if not rows:
                 raise UsageError(f"no unsent post matches '{only}'",
                                  hint="see `cmctl plan` or `cmctl status` for post ids")

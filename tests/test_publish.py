@@ -87,6 +87,10 @@ def test_missed_beyond_catch_up_is_reported_not_sent(project: Any, run: Any, now
     assert code == 0 and data["outcomes"][0]["state"] == "published"
     assert feed_ids(project) == ["urn:cmctl:dec:late@feed"]
     assert run("status").exit_code == 0
+    code, data = publish(run, "--post", "late")  # again: a no-op that says so
+    assert code == 0 and [o["state"] for o in data["outcomes"]] == ["already"]
+    assert feed_ids(project) == ["urn:cmctl:dec:late@feed"]
+    assert run("publish", "--post", "nope").exit_code == 2
 
 
 def test_within_catch_up_a_late_run_still_sends(project: Any, run: Any, now: Any) -> None:
