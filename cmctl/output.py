@@ -147,16 +147,20 @@ def render_plan_text(jobs: list[Job], states: dict[str, Any] | None = None, *,
     if not jobs:
         out.print("[dim]no jobs in this range[/]")
         return
+    narrow = out.width < 140  # keep time, account, length and state; trim the rest
+    show_utc = show_utc and not narrow
     table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("when (local)", no_wrap=True)
+    table.add_column("when (local)", no_wrap=True, min_width=24)
     if show_utc:
-        table.add_column("UTC", no_wrap=True, style="dim")
-    table.add_column("account", no_wrap=True)
-    table.add_column("network", no_wrap=True, style="dim")
-    table.add_column("post", no_wrap=True)
-    table.add_column("text", overflow="ellipsis", no_wrap=True, ratio=1)
+        table.add_column("UTC", no_wrap=True, style="dim", min_width=6)
+    table.add_column("account", no_wrap=True, max_width=24)
+    if not narrow:
+        table.add_column("network", no_wrap=True, style="dim", min_width=8)
+    table.add_column("post", no_wrap=True, max_width=16 if narrow else 28)
+    table.add_column("text", overflow="ellipsis", no_wrap=True,
+                     max_width=20 if narrow else 48)
     table.add_column("length", justify="right", no_wrap=True, min_width=7)
-    table.add_column("state", no_wrap=True)
+    table.add_column("state", no_wrap=True, min_width=9)
     for job in jobs:
         over = job.limit is not None and job.length > job.limit
         length = f"{job.length}/{job.limit}" if job.limit is not None else str(job.length)
@@ -166,11 +170,12 @@ def render_plan_text(jobs: list[Job], states: dict[str, Any] | None = None, *,
         row = [f"{job.local:%a %Y-%m-%d %H:%M %Z}"]
         if show_utc:
             row.append(f"{job.at:%H:%MZ}")
+        row += [escape(job.account)]
+        if not narrow:
+            row.append(job.network)
         row += [
-            escape(job.account),
-            job.network,
             post,
-            ("  ↳ " if job.part else "") + escape(first_line(job.text)),
+            ("↳ " if job.part else "") + escape(first_line(job.text)),
             f"[red]{length}[/]" if over else length,
         ]
         state = job_state(job, (states or {}).get(job.key))

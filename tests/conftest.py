@@ -26,6 +26,9 @@ DEFAULT_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def _isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path_factory.mktemp("home")
+    # Start every test in an empty folder: a test that forgets its project must not
+    # find (and write the state of) the repository's own sample project.
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".state"))
