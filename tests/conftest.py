@@ -47,6 +47,19 @@ def now() -> Iterator[time_machine.Coordinates]:
         yield traveller
 
 
+@pytest.fixture
+def slept(now: time_machine.Coordinates, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """cmctl's waits (cmctl.clock.sleep) move the frozen clock instead of sleeping."""
+    waited: list[float] = []
+
+    def fake_sleep(seconds: float) -> None:
+        waited.append(seconds)
+        now.shift(seconds)
+
+    monkeypatch.setattr("cmctl.clock.sleep", fake_sleep)
+    return waited
+
+
 class Project:
     """A throw-away cmctl project in a temp folder."""
 

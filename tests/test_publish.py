@@ -14,19 +14,6 @@ from tests.conftest import as_json, calendar, post
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
-@pytest.fixture
-def sleeps(now: Any, monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """cmctl's sleeps move the frozen clock instead of waiting."""
-    waited: list[float] = []
-
-    def fake_sleep(seconds: float) -> None:
-        waited.append(seconds)
-        now.shift(seconds)
-
-    monkeypatch.setattr("cmctl.clock.sleep", fake_sleep)
-    return waited
-
-
 def feed_ids(project: Any, name: str = "public/feed.xml") -> list[str]:
     path = project.root / name
     if not path.exists():

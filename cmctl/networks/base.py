@@ -41,6 +41,17 @@ class MediaKind:
     alone: bool = False
 
 
+# Destinations that store files as they are (a feed, a webhook receiver, a blog) set
+# no limits of their own: these generous ones are cmctl's, to catch obvious mistakes.
+OPEN_MEDIA: tuple[MediaKind, ...] = (
+    MediaKind("image", frozenset({"image/jpeg", "image/png", "image/gif", "image/webp",
+                                  "image/avif"}), max_bytes=100 * MB, max_count=50),
+    MediaKind("video", frozenset({"video/mp4", "video/quicktime", "video/webm"}),
+              max_bytes=2048 * MB, max_count=50),
+)
+OPEN_MEDIA_MAX = 50
+
+
 @dataclass(frozen=True, slots=True)
 class AccountField:
     """A key an account of this network may (or must) set in cmctl.yaml."""

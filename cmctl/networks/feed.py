@@ -66,7 +66,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from cmctl import clock
-from cmctl.networks.base import MB, AccountField, MediaKind, Network, Permanent, Sent, Transient
+from cmctl.networks.base import (
+    OPEN_MEDIA,
+    OPEN_MEDIA_MAX,
+    AccountField,
+    MediaKind,
+    Network,
+    Permanent,
+    Sent,
+    Transient,
+)
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -88,21 +97,8 @@ class Feed(Network):
 
     max_length: ClassVar[int | None] = None
 
-    media_kinds: ClassVar[tuple[MediaKind, ...]] = (
-        MediaKind(
-            "image",
-            frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"}),
-            max_bytes=100 * MB,
-            max_count=50,
-        ),
-        MediaKind(
-            "video",
-            frozenset({"video/mp4", "video/quicktime", "video/webm"}),
-            max_bytes=2048 * MB,
-            max_count=50,
-        ),
-    )
-    max_media: ClassVar[int] = 50
+    media_kinds: ClassVar[tuple[MediaKind, ...]] = OPEN_MEDIA
+    max_media: ClassVar[int] = OPEN_MEDIA_MAX
     mixed_media: ClassVar[bool] = True
 
     threads: ClassVar[bool] = True

@@ -79,7 +79,15 @@ from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from cmctl import clock
-from cmctl.networks.base import MB, AccountField, MediaKind, Network, Permanent, Sent
+from cmctl.networks.base import (
+    OPEN_MEDIA,
+    OPEN_MEDIA_MAX,
+    AccountField,
+    MediaKind,
+    Network,
+    Permanent,
+    Sent,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -103,21 +111,8 @@ class Webhook(Network):
 
     max_length: ClassVar[int | None] = None
 
-    media_kinds: ClassVar[tuple[MediaKind, ...]] = (
-        MediaKind(
-            "image",
-            frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"}),
-            max_bytes=100 * MB,
-            max_count=50,
-        ),
-        MediaKind(
-            "video",
-            frozenset({"video/mp4", "video/quicktime", "video/webm"}),
-            max_bytes=2048 * MB,
-            max_count=50,
-        ),
-    )
-    max_media: ClassVar[int] = 50
+    media_kinds: ClassVar[tuple[MediaKind, ...]] = OPEN_MEDIA
+    max_media: ClassVar[int] = OPEN_MEDIA_MAX
     mixed_media: ClassVar[bool] = True
 
     threads: ClassVar[bool] = True

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cmctl.networks.base import MB, MediaKind, Network
+from cmctl.networks.base import OPEN_MEDIA, OPEN_MEDIA_MAX, MediaKind, Network
 
 
 class WordPress(Network):
@@ -46,21 +46,8 @@ class WordPress(Network):
 
     max_length: ClassVar[int | None] = None
 
-    media_kinds: ClassVar[tuple[MediaKind, ...]] = (
-        MediaKind(
-            "image",
-            frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"}),
-            max_bytes=100 * MB,
-            max_count=50,
-        ),
-        MediaKind(
-            "video",
-            frozenset({"video/mp4", "video/quicktime", "video/webm"}),
-            max_bytes=2048 * MB,
-            max_count=50,
-        ),
-    )
-    max_media: ClassVar[int] = 50
+    media_kinds: ClassVar[tuple[MediaKind, ...]] = OPEN_MEDIA
+    max_media: ClassVar[int] = OPEN_MEDIA_MAX
     mixed_media: ClassVar[bool] = True
 
     threads: ClassVar[bool] = False

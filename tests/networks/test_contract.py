@@ -74,18 +74,6 @@ def net(request: pytest.FixtureRequest, project: Any, monkeypatch: pytest.Monkey
     return case, server
 
 
-@pytest.fixture
-def slept(now: Any, monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    waited: list[float] = []
-
-    def fake_sleep(seconds: float) -> None:
-        waited.append(seconds)
-        now.shift(seconds)
-
-    monkeypatch.setattr("cmctl.clock.sleep", fake_sleep)
-    return waited
-
-
 def publish(run: Any) -> tuple[int, list[dict[str, Any]]]:
     result = run("publish", "--json")
     return result.exit_code, as_json(result)["outcomes"]
