@@ -99,6 +99,52 @@ def idempotency_key(job_key: str) -> str:
     return hashlib.sha256(f"cmctl:{job_key}".encode()).hexdigest()[:32]
 
 
+def _busy(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def connect(path: Path, *, patience: float = 30.0) -> sqlite3.Connection:
+    """A connection in WAL mode with a busy timeout.
+
+    Switching a new file to WAL needs an exclusive lock and may answer "database is
+    locked" at once, without waiting, when another process opens the same new ledger
+    at that instant (two cron runs on a first run): retry, up to ``patience`` seconds.
+    """
+    import time
+
+    deadline = time.monotonic() + patience
+    while True:
+        conn = None
+        try:
+            conn = sqlite3.connect(path, timeout=patience, isolation_level=None,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(patience * 1000)}")
+            # When it cannot switch, SQLite answers with the old mode instead of an
+            # error: the connection would then run in rollback mode, where a write
+            # can fail at once ("locked") instead of waiting.
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise sqlite3.OperationalError(f"database is locked (journal mode {mode})")
+            conn.execute("PRAGMA synchronous = FULL")
+            return conn
+        except sqlite3.OperationalError as exc:
+            if conn is not None:
+                conn.close()
+            if not _busy(exc) or time.monotonic() > deadline:
+                raise LedgerError(f"{path} is not a usable cmctl ledger: {exc}",
+                                  hint="restore it from a backup; never delete it while "
+                                  "posts are scheduled") from None
+            time.sleep(0.05)
+        except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            raise LedgerError(f"{path} is not a usable cmctl ledger: {exc}",
+                              hint="restore it from a backup; never delete it while posts "
+                              "are scheduled") from None
+
+
 class Ledger:
     """One ledger file. Thread-safe: each thread gets its own SQLite connection."""
 
@@ -125,18 +171,7 @@ class Ledger:
     def db(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            try:
-                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                       check_same_thread=False)
-                conn.row_factory = sqlite3.Row
-                conn.execute("PRAGMA busy_timeout = 30000")
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = FULL")
-                conn.execute("PRAGMA foreign_keys = ON")
-            except sqlite3.DatabaseError as exc:
-                raise LedgerError(f"{self.path} is not a usable cmctl ledger: {exc}",
-                                  hint="restore it from a backup; never delete it while "
-                                  "posts are scheduled") from None
+            conn = connect(self.path)
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
@@ -207,6 +242,13 @@ class Ledger:
                         if statement.strip():
                             db.execute(statement)
                     db.execute(f"PRAGMA user_version = {number}")
+        except sqlite3.OperationalError as exc:
+            if _busy(exc):
+                raise LedgerError(f"{self.path} stayed locked by another process",
+                                  hint="is a cmctl stuck? see `cmctl status`") from None
+            raise LedgerError(f"{self.path} is not a usable cmctl ledger: {exc}",
+                              hint="restore it from a backup; never delete it while posts "
+                              "are scheduled") from None
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"{self.path} is not a usable cmctl ledger: {exc}",
                               hint="restore it from a backup; never delete it while posts "
@@ -468,11 +510,7 @@ class _GroupCommitter:
     def _run(self) -> None:
         import queue
 
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                             check_same_thread=False)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA busy_timeout = 30000")
-        db.execute("PRAGMA synchronous = FULL")
+        db = connect(self.path)
         try:
             while True:
                 item = self.queue.get()
