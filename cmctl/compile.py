@@ -75,8 +75,17 @@ def job_key(calendar: str, post_id: str, account: str, part: int = 0) -> str:
     return f"{base}#{part}" if part else base
 
 
-@cache
 def _file_digest(path: Path) -> str:
+    """Digest of a media file, recomputed when the file changes (the daemon lives long)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return "missing"
+    return _digest(path, st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@cache
+def _digest(path: Path, size: int, mtime_ns: int, inode: int) -> str:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:

@@ -109,6 +109,13 @@ def window(row: Row | Job) -> timedelta:
     return max(row.catch_up, MIN_WINDOW)
 
 
+def deadline(row: Row) -> datetime:
+    """The last moment a job may still be tried: its catch-up window plus the retry
+    grace, or, for a job sent on purpose (--post, retry, resolve), that moment plus
+    the grace."""
+    return row.deadline or row.scheduled_at + window(row) + RETRY_GRACE
+
+
 def backoff(attempt: int, retry_after: float | None, rng: random.Random) -> float:
     """Seconds before the next attempt.
 
@@ -137,6 +144,7 @@ class Publisher:
         self.rng = random.Random()
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
+        self._on_purpose = False  # --post: send whatever its time
 
     # ------------------------------------------------------------------ the run
     def run(self, *, only: str | None = None, dry_run: bool = False) -> PublishResult:
@@ -232,11 +240,12 @@ class Publisher:
     def recover(self, now: datetime, result: PublishResult) -> None:
         """Claims whose owner died: resend where that is harmless, else `unknown`."""
         for row in self.ledger.rows(states=("sending",)):
-            if row.claim_owner == self.owner:
-                continue
+            # A claim of this very process is stuck: runs of one process never overlap
+            # (the daemon's ticks are serial), so nothing of ours is in flight now.
+            mine = row.claim_owner == self.owner
             alive = owner_mod.alive(row.claim_owner or "")
             expired = row.claim_expires_at is None or row.claim_expires_at <= now
-            if alive is True or (alive is None and not expired):
+            if not mine and (alive is True or (alive is None and not expired)):
                 continue
             network = registry.get(row.network)
             reached = min(t for t in (row.maybe_sent_at, row.claimed_at, now) if t)
@@ -271,14 +280,32 @@ class Publisher:
                                          event="missed", reason=reason):
                     missed_posts.add(row.post_key)
                     self._emit(result, self._outcome(row, "missed", message=reason))
-        for row in rows:
-            if row.part > 0 and row.post_key in missed_posts:
-                self.ledger.set_state(row.key, now, "missed", expect=("pending",),
-                                      event="missed", reason="the start of its thread was "
-                                      "missed")
+            elif (row.attempts > 0 or explicit) and now > deadline(row):
+                # Still not out long after its time (retries, a crash, a machine off):
+                # give up loudly rather than post it arbitrarily late.
+                late = _ago(now - row.scheduled_at)
+                if row.maybe_sent_at is not None:
+                    state, reason = "unknown", (
+                        f"gave up {late} after its time; an earlier attempt may have been "
+                        f"published ({row.reason or 'no answer'})")
+                else:
+                    state, reason = "failed", (
+                        f"gave up {late} after its time, after {row.attempts} attempt(s): "
+                        f"{row.reason or 'not sent'}")
+                if self.ledger.set_state(row.key, now, state, expect=("pending",),
+                                         event=state, reason=reason):
+                    self._emit(result, self._outcome(row, state, message=reason))
+        stopped = {r.post_key: r.state for r in self.ledger.rows(states=("failed", "missed"))
+                   if r.part == 0}
+        for row in rows:  # a thread whose start will not go out: its parts neither
+            start = "missed" if row.post_key in missed_posts else stopped.get(row.post_key)
+            if row.part > 0 and start is not None:
+                self.ledger.set_state(row.key, now, start, expect=("pending",), event=start,
+                                      reason=f"the start of its thread is {start}")
 
     def select(self, now: datetime, only: str | None, result: PublishResult) -> list[Row]:
         """Due rows, in time order; with ``only``, that post's unsent rows, whatever time."""
+        self._on_purpose = only is not None
         if only is not None:
             rows = [r for r in self.ledger.rows(states=("pending", "missed"))
                     if _matches(r, only) and r.key in self._jobs]
@@ -295,7 +322,8 @@ class Publisher:
                 if row.state == "missed":
                     self.ledger.set_state(row.key, now, "pending", expect=("missed",),
                                           event="sent on purpose (--post)", reason=None,
-                                          attempts=0, next_attempt_at=_iso(now))
+                                          attempts=0, next_attempt_at=_iso(now),
+                                          deadline=_iso(now + RETRY_GRACE))
             return self.ledger.rows(keys=[r.key for r in rows])
         due = []
         for row in self.ledger.rows(states=("pending",)):
@@ -348,6 +376,7 @@ class Publisher:
         job = self._jobs.get(row.key)
         if job is None:
             return False
+        waited = False
         while True:
             if self.should_stop():
                 return False  # stopping: what is not claimed yet waits for the next run
@@ -356,6 +385,8 @@ class Publisher:
                 if before is None or before.state != "published":
                     return False
             now = self.clock.now()
+            if waited and row.next_attempt_at is not None:
+                now = max(now, row.next_attempt_at)  # we waited for it on purpose
             if row.maybe_sent_at and not _resend_is_safe(type(adapter), row.maybe_sent_at, now):
                 reason = (f"an earlier attempt may have been published and {adapter.title} "
                           "no longer remembers its idempotency key")
@@ -363,7 +394,9 @@ class Publisher:
                                          event="unknown", reason=reason):
                     self._emit(result, self._outcome(row, "unknown", message=reason))
                 return False
-            claimed = self.ledger.claim(row.key, self.owner, now, LEASE)
+            claimed = self.ledger.claim(row.key, self.owner, now, LEASE,
+                                        content_hash=job.content_hash,
+                                        due_by=None if self._on_purpose else now)
             if claimed is None:
                 self._emit(result, self._outcome(row, "busy",
                                                  message="another cmctl is sending it"))
@@ -374,6 +407,7 @@ class Publisher:
             if state != "retry" or wait is None or wait > INLINE_WAIT:
                 return False
             self.clock.sleep(wait)
+            waited = True
             fresh = self.ledger.get(row.key)
             if fresh is None or fresh.state != "pending":
                 return False
@@ -431,9 +465,12 @@ class Publisher:
         now = self.clock.now()
         delay = backoff(attempts, retry_after, self.rng)
         next_at = now + timedelta(seconds=delay)
-        deadline = row.scheduled_at + window(row) + RETRY_GRACE
-        if attempts >= MAX_ATTEMPTS or next_at > deadline:
+        if attempts >= MAX_ATTEMPTS or next_at > deadline(row):
             reason = f"gave up after {attempts} attempt(s): {message}"
+            maybe = maybe_sent_at or row.maybe_sent_at
+            if maybe is not None:  # it may be online: a human must look, not repost
+                reason += "; an earlier attempt may have been published"
+                return self._finish(row, "unknown", reason, result), None
             return self._finish(row, "failed", reason, result), None
         extra = {"maybe_sent_at": _iso(maybe_sent_at)} if maybe_sent_at else {}
         self.ledger.finish(row.key, self.owner, now, "pending", event="retry",

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from cmctl.errors import UsageError
 from cmctl.ledger.store import Ledger, Row, iso
+from cmctl.publish import RETRY_GRACE
 
 SETTLEABLE = ("unknown", "failed", "missed")
 
@@ -45,7 +46,8 @@ def resolve(ledger: Ledger, spec: str, now: datetime, *, url: str | None,
     # next_attempt_at set: an explicit attempt, which the catch-up window does not cancel
     ledger.set_state(row.key, now, "pending", expect=SETTLEABLE,
                      event="resolved: not published", reason=None, attempts=0,
-                     next_attempt_at=iso(now), maybe_sent_at=None)
+                     next_attempt_at=iso(now), maybe_sent_at=None,
+                     deadline=iso(now + RETRY_GRACE))
     return f"{row.key}: not published; the next `cmctl publish` sends it"
 
 
@@ -66,6 +68,6 @@ def retry(ledger: Ledger, specs: Iterable[str], now: datetime, *,
     for row in rows.values():
         ledger.set_state(row.key, now, "pending", expect=("failed", "missed"),
                          event="retry by hand", reason=None, attempts=0,
-                         next_attempt_at=iso(now))
+                         next_attempt_at=iso(now), deadline=iso(now + RETRY_GRACE))
         lines.append(f"{row.key}: queued again")
     return lines or ["nothing to retry"]

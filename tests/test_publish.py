@@ -386,3 +386,45 @@ def test_group_commit_keeps_each_write_atomic(tmp_path: Path) -> None:
     assert ledger.meta("half") is None  # the failed op left nothing behind
     assert ledger.counts() == {}  # no job touched
     ledger.close()
+
+
+def test_a_stuck_claim_of_this_very_process_is_recovered(project: Any, run: Any,
+                                                         now: Any) -> None:
+    """The daemon is one long-lived process: a claim it left behind (an error between
+    claim and outcome) is taken back at its next run, not left in `sending` forever."""
+    import sqlite3
+
+    from cmctl.ledger import owner
+
+    project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[feed]"))
+    now.move_to("2026-12-01T07:00:00Z")
+    publish(run)
+    db = sqlite3.connect(project.root / ".cmctl" / "ledger.sqlite3")
+    with db:
+        db.execute("UPDATE jobs SET state = 'sending', claim_owner = ?, attempts = 1, "
+                   "claimed_at = '2026-12-01T08:30:00.000000Z', "
+                   "claim_expires_at = '2026-12-01T08:40:00.000000Z'", (owner.current(),))
+    db.close()
+    now.move_to("2026-12-01T08:31:00Z")
+    code, data = publish(run)
+    assert code == 0 and [o["state"] for o in data["outcomes"]] == ["published"]
+    assert feed_ids(project) == ["urn:cmctl:dec:a@feed"]
+
+
+def test_a_claim_is_refused_when_the_job_changed_since_it_was_selected(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cmctl.ledger.store import Ledger
+
+    ledger = Ledger.open(tmp_path)
+    now = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
+    with ledger.transaction() as db:
+        ledger.insert(db, now, key="c:a@f", calendar="c", post_id="a", account="f", part=0,
+                      network="feed", content_hash="new", scheduled_at="2026-12-02T08:30:"
+                      "00.000000Z", catch_up_s=3600, state="pending", idempotency_key="k")
+    lease = timedelta(minutes=10)
+    assert ledger.claim("c:a@f", "me", now, lease, content_hash="old") is None  # edited
+    assert ledger.claim("c:a@f", "me", now, lease, content_hash="new", due_by=now) is None
+    claimed = ledger.claim("c:a@f", "me", now, lease, content_hash="new")  # on purpose
+    assert claimed is not None and claimed.state == "sending"
+    ledger.close()

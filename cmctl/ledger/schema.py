@@ -28,6 +28,7 @@ MIGRATIONS: tuple[str, ...] = (
         attempts         INTEGER NOT NULL DEFAULT 0,
         next_attempt_at  TEXT,                  -- UTC, NULL = as soon as due
         maybe_sent_at    TEXT,                  -- first attempt that may have reached it
+        deadline         TEXT,                  -- last moment to try, when sent on purpose
         idempotency_key  TEXT NOT NULL,         -- the same on every retry of this job
         remote_id        TEXT,
         url              TEXT,

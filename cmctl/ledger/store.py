@@ -56,6 +56,7 @@ class Row:
     attempts: int
     next_attempt_at: datetime | None
     maybe_sent_at: datetime | None
+    deadline: datetime | None  # set when sent on purpose; else derived from the schedule
     idempotency_key: str
     remote_id: str | None
     url: str | None
@@ -84,6 +85,7 @@ class Row:
             catch_up=timedelta(seconds=r["catch_up_s"]), state=r["state"], reason=r["reason"],
             attempts=r["attempts"], next_attempt_at=parse_iso(r["next_attempt_at"]),
             maybe_sent_at=parse_iso(r["maybe_sent_at"]),
+            deadline=parse_iso(r["deadline"]),
             idempotency_key=r["idempotency_key"], remote_id=r["remote_id"], url=r["url"],
             remote_ref=json.loads(r["remote_ref"]) if r["remote_ref"] else None,
             claim_owner=r["claim_owner"], claimed_at=parse_iso(r["claimed_at"]),
@@ -361,8 +363,8 @@ class Ledger:
         stamp = iso(now)
         with self.transaction() as db:
             existing = {r["key"]: r for r in db.execute(
-                "SELECT key, calendar, state, content_hash, scheduled_at, catch_up_s, reason "
-                "FROM jobs")}
+                "SELECT key, calendar, state, content_hash, scheduled_at, catch_up_s, reason, "
+                "maybe_sent_at FROM jobs")}
             seen: set[str] = set()
             inserts = []
             for job in jobs:
@@ -392,7 +394,12 @@ class Ledger:
                     if row["catch_up_s"] != catch_up_s:
                         values["catch_up_s"] = catch_up_s
                     event = None
-                    if draft and state != "skipped":
+                    if draft and state != "skipped" and row["maybe_sent_at"]:
+                        values.update(state="unknown", next_attempt_at=None, reason=(
+                            "turned into a draft after an attempt that may have been "
+                            "published"))
+                        event = "unknown: drafted after an ambiguous attempt"
+                    elif draft and state != "skipped":
                         values.update(state="skipped", reason="draft", next_attempt_at=None)
                         event = "draft"
                         stats["drafts"] += 1
@@ -412,7 +419,7 @@ class Ledger:
                         event = "rescheduled"
                         stats["reopened"] += 1
                     elif state == "pending" and moved:
-                        values["next_attempt_at"] = None
+                        values.update(next_attempt_at=None, deadline=None)
                         event = f"rescheduled from {row['scheduled_at']}"
                         stats["rescheduled"] += 1
                     if event:
@@ -429,6 +436,13 @@ class Ledger:
             if removals:
                 for key, row in existing.items():
                     if key not in seen and row["state"] == "pending":
+                        if row["maybe_sent_at"]:  # it may be online: never forget it quietly
+                            self.update(db, now, key, state="unknown", next_attempt_at=None,
+                                        reason="removed from the calendar after an attempt "
+                                        "that may have been published")
+                            self.log(db, now, key, "unknown: removed after an ambiguous "
+                                     "attempt")
+                            continue
                         self.update(db, now, key, state="skipped",
                                     reason="removed from the calendar", next_attempt_at=None)
                         self.log(db, now, key, "cancelled: removed from the calendar")
@@ -436,17 +450,27 @@ class Ledger:
         return stats
 
     # ------------------------------------------------------------------ sending
-    def claim(self, key: str, owner: str, now: datetime, lease: timedelta) -> Row | None:
+    def claim(self, key: str, owner: str, now: datetime, lease: timedelta, *,
+              content_hash: str | None = None, due_by: datetime | None = None) -> Row | None:
         """pending → sending for ``owner``: the claimed row, or None when another process
-        got it first. One conditional UPDATE: of two racing claims, one matches."""
+        got it first, or when the job changed since it was selected (``content_hash``:
+        the text about to be sent is still the plan's; ``due_by``: still due then).
+        One conditional UPDATE: of two racing claims, exactly one matches."""
         stamp = iso(now)
+        sql = ("UPDATE jobs SET state = 'sending', claim_owner = ?, claimed_at = ?, "
+               "claim_expires_at = ?, attempts = attempts + 1, updated_at = ? "
+               "WHERE key = ? AND state = 'pending'")
+        args: list[Any] = [owner, stamp, iso(now + lease), stamp, key]
+        if content_hash is not None:
+            sql += " AND content_hash = ?"
+            args.append(content_hash)
+        if due_by is not None:
+            sql += (" AND scheduled_at <= ? AND (next_attempt_at IS NULL OR "
+                    "next_attempt_at <= ?)")
+            args += [iso(due_by), iso(due_by)]
 
         def op(db: sqlite3.Connection) -> sqlite3.Row | None:
-            r: sqlite3.Row | None = db.execute(
-                "UPDATE jobs SET state = 'sending', claim_owner = ?, claimed_at = ?, "
-                "claim_expires_at = ?, attempts = attempts + 1, updated_at = ? "
-                "WHERE key = ? AND state = 'pending' RETURNING *",
-                (owner, stamp, iso(now + lease), stamp, key)).fetchone()
+            r: sqlite3.Row | None = db.execute(sql + " RETURNING *", args).fetchone()
             if r is not None:
                 self.log(db, now, key, "claimed", owner)
             return r
@@ -491,6 +515,7 @@ class _GroupCommitter:
         import queue
 
         self.path = path
+        self.failure: BaseException | None = None
         self.queue: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Any] | None]
         self.queue = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._run, name="cmctl-ledger", daemon=True)
@@ -499,6 +524,8 @@ class _GroupCommitter:
     def submit(self, op: Callable[[sqlite3.Connection], T]) -> T:
         from concurrent.futures import Future
 
+        if self.failure is not None:
+            raise self.failure
         future: Future[T] = Future()
         self.queue.put((op, future))
         return future.result()
@@ -508,6 +535,17 @@ class _GroupCommitter:
         self.thread.join()
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        except BaseException as exc:  # never leave a sender waiting forever
+            self.failure = exc
+            while True:
+                item = self.queue.get()
+                if item is None:
+                    return
+                item[1].set_exception(exc)
+
+    def _serve(self) -> None:
         import queue
 
         db = connect(self.path)

@@ -266,6 +266,7 @@ class Bluesky(Network):
 
     def close(self) -> None:
         self._session = None
+        super().close()
 
     def check(self) -> str:
         session = self._login()

@@ -99,6 +99,9 @@ class Http:
             response = self.client.request(method, url, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise Transient(self.redact(f"{where}: cannot connect ({_reason(exc)})")) from None
+        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError,
+                httpx.InvalidURL) as exc:  # refused before anything was sent: a config error
+            raise Permanent(self.redact(f"{where}: {_reason(exc)}: {exc}")) from None
         except httpx.TransportError as exc:  # sent, but no (complete) answer
             message = self.redact(f"{where}: no answer after sending ({_reason(exc)})")
             if risky:
@@ -155,8 +158,20 @@ def error_message(response: httpx.Response) -> str:
     return json.dumps(body)[:300]
 
 
+MAX_RETRY_AFTER = 24 * 3600.0  # seconds; anything longer (or not a number) is nonsense
+
+
 def retry_after(response: httpx.Response) -> float | None:
-    """Seconds to wait, from Retry-After or a rate-limit reset header, if any."""
+    """Seconds to wait, from Retry-After or a rate-limit reset header, if any (capped)."""
+    import math
+
+    value = _retry_after(response)
+    if value is None or not math.isfinite(value):
+        return None
+    return min(max(value, 0.0), MAX_RETRY_AFTER)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
     headers = response.headers
     value = headers.get("retry-after")
     if value:

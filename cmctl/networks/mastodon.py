@@ -86,6 +86,7 @@ from cmctl import clock
 from cmctl.networks.base import (
     MB,
     AccountField,
+    Ambiguous,
     MediaKind,
     Network,
     Outgoing,
@@ -213,11 +214,12 @@ class Mastodon(Network):
             headers={**headers, "Idempotency-Key": out.idempotency_key},
             json=body,
         )
-        # A 2xx without a status is odd; resending with the same Idempotency-Key is safe.
-        status = _json_object(response, "POST /api/v1/statuses", Transient)
+        # A 2xx without a status: it may well exist. Ambiguous, so the publisher resends
+        # only while Mastodon still remembers the Idempotency-Key (one hour).
+        status = _json_object(response, "POST /api/v1/statuses", Ambiguous)
         status_id = status.get("id")
         if not isinstance(status_id, (str, int)) or status_id == "":
-            raise Permanent("Mastodon answered without a status id")
+            raise Ambiguous("Mastodon answered without a status id")
         url = status.get("url") or status.get("uri")
         return Sent(
             remote_id=str(status_id),

@@ -137,6 +137,11 @@ class Webhook(Network):
         url = str(self.options.get("url") or "").strip()
         if not url.startswith(("https://", "http://")):
             raise Permanent("the account's `url` must be an http(s) URL")
+        # Receivers often put a token in the path (Zapier, n8n, Discord-style hooks):
+        # treat everything after the host as a secret in every message.
+        rest = url.split("://", 1)[1].partition("/")[2]
+        if len(rest) >= 4:
+            self.http.add_secret(rest)
         return url
 
     def publish(self, out: Outgoing) -> Sent:
@@ -156,7 +161,7 @@ class Webhook(Network):
         event = {"type": PING_TYPE, "timestamp": _iso(now), "data": {"account": str(name)}}
         response = self._send(f"msg_ping_{stamp}", event, creates=False)
         signed = "signed" if self.options.get("secret") else "unsigned"
-        return f"{self.url} answered {response.status_code} to a {signed} ping"
+        return self.http.redact(f"{self.url} answered {response.status_code} to a {signed} ping")
 
     def _send(self, msg_id: str, event: dict[str, Any], *, creates: bool) -> Response:
         body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

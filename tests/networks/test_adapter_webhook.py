@@ -262,7 +262,8 @@ def test_a_url_that_is_not_http_is_permanent(tmp_path: Path) -> None:
 
 def test_check_sends_a_signed_ping(tmp_path: Path) -> None:
     hook, receiver = adapter(lambda r: httpx.Response(204), tmp_path, secret=SECRET)
-    assert hook.check() == f"{URL} answered 204 to a signed ping"
+    # the URL's path may hold a token: it is never shown
+    assert hook.check() == "https://hooks.example.com/*** answered 204 to a signed ping"
     (request,) = receiver.requests
     body = json.loads(request.content)
     assert body["type"] == "cmctl.ping"

@@ -262,3 +262,47 @@ def test_accounts_check_proves_credentials(net: Any, run: Any) -> None:
     [checked] = as_json(result)["accounts"]
     assert checked["ok"] is True
     assert case.count(server) == 0  # a harmless call: nothing published
+
+
+def masto_project(project: Any, fake_mastodon: Any, monkeypatch: pytest.MonkeyPatch,
+                  now: Any, *posts: str) -> None:
+    project.config("accounts:\n  masto:\n    network: mastodon\n"
+                   f"    instance: {fake_mastodon.url}\n    token: ${{T}}\n"
+                   "defaults:\n  timezone: Europe/Paris\n")
+    monkeypatch.setenv("T", "good-token")
+    monkeypatch.setenv("CMCTL_HTTP_TIMEOUT", "0.5")
+    project.calendar(calendar(*posts))
+    now.move_to("2026-12-01T08:30:30Z")
+
+
+def test_a_post_still_failing_long_after_its_time_is_given_up_not_sent_late(
+        project: Any, run: Any, now: Any, fake_mastodon: Any, slept: list[float],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    masto_project(project, fake_mastodon, monkeypatch, now, post("a", at="2026-12-01 09:30"))
+    fake_mastodon.fail_next("/api/v1/statuses", 503, {"error": "down"}, times=1000)
+    code, outcomes = publish(run)
+    assert code == 1 and outcomes[-1]["state"] == "retry"
+    now.shift(24 * 3600)  # the machine was off for a day
+    fake_mastodon.clear_faults()
+    code, outcomes = publish(run)
+    assert code == 1
+    assert [o["state"] for o in outcomes] == ["failed"]
+    assert "gave up" in outcomes[0]["message"]
+    assert fake_mastodon.statuses == []  # never posted a day late
+
+
+def test_an_ambiguous_post_removed_from_the_calendar_becomes_unknown(
+        project: Any, run: Any, now: Any, fake_mastodon: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    masto_project(project, fake_mastodon, monkeypatch, now, post("a", at="2026-12-01 09:30"),
+                  post("b", at="2026-12-05 09:30"))
+    fake_mastodon.hang_next("/api/v1/statuses", seconds=2.0, commit=True)
+    fake_mastodon.fail_next("/api/v1/statuses", 503, {"error": "down"}, times=20)
+    publish(run)  # a: maybe published, retrying
+    project.calendar(calendar(post("b", at="2026-12-05 09:30")))  # a is deleted
+    fake_mastodon.clear_faults()
+    publish(run)
+    status = as_json(run("status", "--json"))
+    [row] = status["attention"]
+    assert row["key"] == "dec:a@masto" and row["state"] == "unknown"
+    assert "removed from the calendar" in row["reason"]
