@@ -71,6 +71,10 @@ class Daemon:
         self._reload_requested = False
         self.scheduler: Any = None
         self._lock_file: IO[str] | None = None
+        # Every call into the scheduler goes through this lock, and none is made once
+        # stopping began: shutdown holds the scheduler's own locks while it waits.
+        self._arm_lock = threading.Lock()
+        self._alarm: datetime | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def run(self) -> int:
@@ -78,6 +82,7 @@ class Daemon:
         from apscheduler.schedulers.blocking import BlockingScheduler
 
         self._acquire_lock()
+        self._route_scheduler_logs()
         self.scheduler = BlockingScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(2)},
@@ -122,10 +127,26 @@ class Daemon:
         handle.flush()
         self._lock_file = handle
 
+    def _route_scheduler_logs(self) -> None:
+        """APScheduler's own warnings, in this daemon's log format (text or JSON)."""
+        import logging
+
+        daemon = self
+
+        class Forward(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                daemon.log("scheduler", level=record.levelname.lower(),
+                           message=record.getMessage())
+
+        logger = logging.getLogger("apscheduler")
+        logger.handlers[:] = [Forward(logging.WARNING)]
+        logger.propagate = False
+
     def _on_stop(self, signum: int, _frame: Any) -> None:
         if self.stopping.is_set():
             return
-        self.stopping.set()
+        with self._arm_lock:
+            self.stopping.set()
         self.log("stopping", signal=signal.Signals(signum).name)
         # Runs in the main thread, which the blocking scheduler is parked in; the
         # shutdown waits for a tick in flight, whose publisher stops between sends.
@@ -147,6 +168,7 @@ class Daemon:
         with self._tick_lock:
             if self._reload_requested:
                 self._reload()
+            started = clock.now()
             try:
                 publisher = Publisher(self.project, self.ledger, listener=self._outcome,
                                       should_stop=self.stopping.is_set)
@@ -163,7 +185,10 @@ class Daemon:
                 self.log("held", file=path, reason="calendar has errors")
             for problem in result.problems:
                 self.log("account-problem", message=problem)
-            self._arm(self._next_alarm(bool(result.held or result.problems)))
+            if self._reload_requested:  # asked for while this tick ran: go again now
+                self._arm(clock.now())
+            else:
+                self._arm(self._next_alarm(started, bool(result.held or result.problems)))
 
     def _outcome(self, outcome: Any) -> None:
         self.log(outcome.state, key=outcome.key, network=outcome.network, url=outcome.url,
@@ -171,28 +196,32 @@ class Daemon:
                  next_attempt=outcome.next_attempt_at.isoformat()
                  if outcome.next_attempt_at else None)
 
-    def _next_alarm(self, problems: bool) -> datetime | None:
+    def _next_alarm(self, started: datetime, problems: bool) -> datetime | None:
+        """The next moment something is due. Counted from when the tick *started*: a post
+        that fell due while it ran (a slow send on another account) is due now."""
         now = clock.now()
-        upcoming = self.ledger.next_wakeup(after=now)
-        candidates = [upcoming] if upcoming else []
+        upcoming = self.ledger.next_wakeup(after=started)
+        candidates = [max(upcoming, now)] if upcoming else []
         if problems:
             candidates.append(now + RETRY_PROBLEMS)
         return min(candidates) if candidates else None
 
     def _arm(self, when: datetime | None) -> None:
-        if self.stopping.is_set():
-            return
-        job = self.scheduler.get_job("tick")
+        with self._arm_lock:
+            if self.stopping.is_set():
+                return
+            self._alarm = when
+            if when is None:
+                job = self.scheduler.get_job("tick")
+                if job is not None:
+                    job.remove()
+            else:
+                self.scheduler.add_job(self.tick, "date", run_date=when, id="tick",
+                                       replace_existing=True)
         if when is None:
-            if job is not None:
-                job.remove()
             self.log("idle", reason="nothing scheduled")
-            return
-        if job is None:
-            self.scheduler.add_job(self.tick, "date", run_date=when, id="tick")
         else:
-            job.reschedule("date", run_date=when)
-        self.log("sleeping", until=when.isoformat())
+            self.log("sleeping", until=when.isoformat())
 
     def _wake(self) -> None:
         if self.scheduler is None or self.stopping.is_set():
@@ -204,8 +233,7 @@ class Daemon:
 
     def _write_heartbeat(self, state: str) -> None:
         with contextlib.suppress(Exception):
-            job = self.scheduler.get_job("tick") if self.scheduler else None
-            wake = job.next_run_time.isoformat() if job and job.next_run_time else None
+            wake = self._alarm.isoformat() if self._alarm else None
             self.ledger.set_meta("daemon", json.dumps({
                 "pid": os.getpid(), "host": socket.gethostname(), "state": state,
                 "started": self.started.isoformat(), "heartbeat": iso(clock.now()),

@@ -26,6 +26,7 @@ RACY_SECONDS = 2.0
 
 
 def compute(config: Config) -> dict[str, object]:
+    taken = time.time()  # before the stat calls: an edit after this is "racy"
     files = [config.path, config.root / ".env", *config.calendar_files()]
     entries: dict[str, list[int]] = {}
     for path in files:
@@ -34,7 +35,7 @@ def compute(config: Config) -> dict[str, object]:
         except OSError:
             continue
         entries[str(path)] = [st.st_size, st.st_mtime_ns, st.st_ino]
-    return {"version": __version__, "files": entries}
+    return {"version": __version__, "files": entries, "taken": taken}
 
 
 def _path(config: Config) -> Path:
@@ -47,11 +48,18 @@ def unchanged(config: Config) -> bool:
         stored = json.loads(_path(config).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if not isinstance(stored, dict) or stored.get("stamp") != compute(config):
+    current = compute(config)
+    if not isinstance(stored, dict) or not isinstance(stored.get("stamp"), dict):
         return False
-    written = float(stored.get("written", 0))
-    newest = max((v[1] for v in stored["stamp"]["files"].values()), default=0) / 1e9
-    return newest < written - RACY_SECONDS
+    previous = dict(stored["stamp"])
+    taken = float(previous.pop("taken", 0))
+    current.pop("taken")
+    if previous != current:
+        return False
+    # A file modified within RACY_SECONDS of the moment it was stamped may have changed
+    # again in the same mtime tick, unseen: treat it as changed (git's "racy" rule).
+    newest = max((v[1] for v in previous["files"].values()), default=0) / 1e9
+    return newest < taken - RACY_SECONDS
 
 
 def save(config: Config, stamp: dict[str, object]) -> None:
@@ -59,7 +67,7 @@ def save(config: Config, stamp: dict[str, object]) -> None:
     path = _path(config)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps({"stamp": stamp, "written": time.time()}), encoding="utf-8")
+        tmp.write_text(json.dumps({"stamp": stamp}), encoding="utf-8")
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)

@@ -227,3 +227,28 @@ def test_kill_9_mid_burst_on_mastodon_and_bluesky(tmp_path: Path) -> None:
         expected = sorted(f"Post numéro {i} #cm" for i in range(12))
         assert masto_texts == expected, "each post exactly once on Mastodon"
         assert bsky_texts == expected, "each post exactly once on Bluesky"
+
+
+def test_a_post_falling_due_during_a_slow_tick_is_not_forgotten(tmp_path: Path) -> None:
+    """Account one's post takes 3 s to send; account two's falls due meanwhile. The
+    daemon must notice it when the tick ends, not go idle."""
+    from tests.fakes.mastodon import FakeMastodon
+
+    root = tmp_path / "proj"
+    (root / "calendars").mkdir(parents=True)
+    with FakeMastodon(latency=3.0) as masto:
+        accounts = "".join(f"  {name}:\n    network: mastodon\n    instance: {masto.url}\n"
+                           "    token: good-token\n" for name in ("one", "two"))
+        (root / "cmctl.yaml").write_text(f"accounts:\n{accounts}defaults:\n  timezone: UTC\n",
+                                         encoding="utf-8")
+        (root / "calendars" / "c.yaml").write_text(
+            "posts:\n"
+            f"  - id: slow\n    at: {at(2)}\n    accounts: [one]\n    text: slow\n"
+            f"  - id: meanwhile\n    at: {at(3.5)}\n    accounts: [two]\n    text: meanwhile\n",
+            encoding="utf-8")
+        d = DaemonProc(root)
+        try:
+            assert wait_for(lambda: sorted(masto.texts) == ["meanwhile", "slow"],
+                            timeout=25), d.stderr_path.read_text()
+        finally:
+            d.stop()

@@ -285,14 +285,17 @@ def test_ledger_is_never_half_written(project: Any, run: Any, now: Any,
     assert row == "sending"  # the claim committed; the outcome did not half-commit
     # That process is gone: a claim held by a pid that no longer exists on this host
     # is recovered by the next run; the feed is idempotent, so it is resent safely.
-    import socket
     import sqlite3
 
+    from cmctl.ledger import owner
+
+    dead = f"{owner._machine()}/999999/1"  # a process of this machine that is gone
+    assert owner.alive(dead) is False
     db = sqlite3.connect(project.root / ".cmctl" / "ledger.sqlite3")
     with db:
-        db.execute("UPDATE jobs SET claim_owner = ?", (f"{socket.gethostname()}/999999/1",))
+        db.execute("UPDATE jobs SET claim_owner = ?", (dead,))
     db.close()
-    now.move_to("2026-12-01T08:45:00Z")
+    now.move_to("2026-12-01T08:32:00Z")  # well within the 10-minute lease
     code, data = publish(run)
     assert code == 0
     assert [o["state"] for o in data["outcomes"]] == ["published"]

@@ -1,8 +1,10 @@
-"""Who holds a claim: host, pid and process start time, so a dead owner is recognised.
+"""Who holds a claim: machine, pid and process start time, so a dead owner is recognised.
 
-A claim by a process of this machine that no longer exists (or whose pid was reused:
-the start time differs) is recovered at once; a claim from another machine only when
-its lease expires.
+"This machine" is the host name plus, where Linux tells them, the boot id and the pid
+namespace: two containers sharing a host name (and a state folder) are different
+machines, and so is the same host after a reboot. A claim by a process of this machine
+that no longer exists (or whose pid was reused: the start time differs) is recovered at
+once; any other claim only when its lease expires.
 """
 
 from __future__ import annotations
@@ -29,15 +31,27 @@ def current() -> str:
 
 
 @cache
+def _machine() -> str:
+    parts = [socket.gethostname()]
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            parts.append(f.read().strip()[:8])
+        parts.append(str(os.stat("/proc/self/ns/pid").st_ino))
+    except OSError:
+        pass
+    return ":".join(parts)
+
+
+@cache
 def _owner(pid: int) -> str:
-    return f"{socket.gethostname()}/{pid}/{_start_time(pid)}"
+    return f"{_machine()}/{pid}/{_start_time(pid)}"
 
 
 def alive(owner: str) -> bool | None:
     """True/False for a process of this machine; None when it is another machine's."""
-    host, _, rest = owner.partition("/")
+    machine, _, rest = owner.partition("/")
     pid_text, _, started = rest.partition("/")
-    if host != socket.gethostname() or not pid_text.isdigit():
+    if machine != _machine() or not pid_text.isdigit():
         return None
     pid = int(pid_text)
     try:
