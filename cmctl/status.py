@@ -23,6 +23,13 @@ def gather(ledger: Ledger | None, now: datetime) -> dict[str, Any]:
          "attempts": r.attempts}
         for r in ledger.rows(states=ATTENTION)
     ]
+    for r in ledger.rows(states=("sending",)):  # a claim nobody came back for
+        if r.claim_expires_at is not None and r.claim_expires_at < now:
+            attention.append({
+                "key": r.key, "state": "sending", "account": r.account, "network": r.network,
+                "scheduled_at": r.scheduled_at.isoformat(), "attempts": r.attempts,
+                "reason": f"claimed by {r.claim_owner}, whose lease expired; the next "
+                          "`cmctl publish` (or the daemon) recovers it"})
     retrying = [
         {"key": r.key, "attempts": r.attempts, "reason": r.reason,
          "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None}
