@@ -25,13 +25,13 @@ from hypothesis import strategies as st
 
 from cmctl import clock
 from cmctl.calendar.model import Media, Pos
-from cmctl.ledger.store import idempotency_key
 from cmctl.media import dimensions
 from cmctl.networks.base import AuthExpired, Outgoing, Permanent, SendError, Sent, Transient
 from cmctl.networks.bluesky import TID_ALPHABET, TID_SYNTAX, Bluesky, record_key, tid
 from cmctl.networks.http import Http
 from cmctl.text.units import count_graphemes
 from tests.conftest import CONFORMANCE
+from tests.networks.helpers import make_outgoing
 
 LEXICONS = CONFORMANCE / "atproto" / "lexicons"
 SYNTAX = CONFORMANCE / "atproto" / "syntax"
@@ -69,19 +69,8 @@ def png(width: int, height: int) -> bytes:
 
 def outgoing(**changes: Any) -> Outgoing:
     key = changes.pop("key", KEY)
-    fields: dict[str, Any] = {
-        "key": key,
-        "idempotency_key": idempotency_key(key),
-        "calendar": "dec",
-        "post_id": "launch",
-        "part": 0,
-        "text": "We launch today",
-        "media": (),
-        "lang": ("en",),
-        "scheduled_at": datetime(2026, 12, 1, 8, 30, tzinfo=UTC),
-    }
-    fields.update(changes)
-    return Outgoing(**fields)
+    text = changes.pop("text", "We launch today")
+    return make_outgoing(key, text, **changes)
 
 
 def session(access: str = ACCESS, refresh: str = REFRESH) -> dict[str, Any]:

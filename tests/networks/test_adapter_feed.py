@@ -21,9 +21,9 @@ import pytest
 
 from cmctl import clock
 from cmctl.calendar.model import Media, Pos
-from cmctl.ledger.store import idempotency_key
 from cmctl.networks.base import Outgoing, Permanent, Sent
 from cmctl.networks.feed import Feed, entry_id_for
+from tests.networks.helpers import make_outgoing
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 THR = "{http://purl.org/syndication/thread/1.0}"
@@ -32,19 +32,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
 
 
 def outgoing(key: str = "dec:launch@feed", **changes: Any) -> Outgoing:
-    fields: dict[str, Any] = {
-        "key": key,
-        "idempotency_key": idempotency_key(key),
-        "calendar": "dec",
-        "post_id": "launch",
-        "part": 0,
-        "text": "We launch today\n\nhttps://example.com/launch #news",
-        "media": (),
-        "lang": ("en",),
-        "scheduled_at": NOW,
-    }
-    fields.update(changes)
-    return Outgoing(**fields)
+    text = changes.pop("text", "We launch today\n\nhttps://example.com/launch #news")
+    return make_outgoing(key, text, scheduled_at=NOW, **changes)
 
 
 def feed(path: Path, **options: Any) -> Feed:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import zlib
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from cmctl.ledger.store import idempotency_key
 from cmctl.networks.base import Ambiguous, Outgoing, Permanent, SendError, Sent, Transient
 from cmctl.networks.http import Http
 from cmctl.networks.mastodon import MEDIA_WAIT, Mastodon
+from tests.networks.helpers import Recorder, make_outgoing
 
 TOKEN = "tok-SECRET-0123456789abcdef"
 INSTANCE = "https://mastodon.example"
@@ -57,32 +58,13 @@ def media(tmp_path: Path, name: str = "a.png", alt: str | None = "A red rocket")
 
 
 def outgoing(**changes: Any) -> Outgoing:
-    fields: dict[str, Any] = {
-        "key": KEY,
-        "idempotency_key": idempotency_key(KEY),
-        "calendar": "dec",
-        "post_id": "launch",
-        "part": 0,
-        "text": "We launch today! https://example.com/launch",
-        "media": (),
-        "lang": ("en",),
-        "scheduled_at": datetime(2026, 12, 1, 8, 30, tzinfo=UTC),
-    }
-    fields.update(changes)
-    return Outgoing(**fields)
+    key = changes.pop("key", KEY)
+    text = changes.pop("text", "We launch today! https://example.com/launch")
+    return make_outgoing(key, text, **changes)
 
 
-class Server:
+class Server(Recorder):
     """Records requests and answers them with a handler the test provides."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-        self.requests.append(request)
-        return self.handler(request)
 
     def paths(self) -> list[str]:
         return [f"{r.method} {r.url.path}" for r in self.requests]

@@ -21,10 +21,10 @@ import pytest
 
 from cmctl import clock
 from cmctl.calendar.model import Media, Pos
-from cmctl.ledger.store import idempotency_key
 from cmctl.networks.base import Ambiguous, Outgoing, Permanent, SendError, Sent, Transient
 from cmctl.networks.http import Http
 from cmctl.networks.webhook import Webhook, secret_key, sign, webhook_id
+from tests.networks.helpers import Recorder, make_outgoing
 
 URL = "https://hooks.example.com/cmctl"
 RAW_KEY = b"0123456789abcdef0123456789abcdef"
@@ -38,30 +38,11 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 def outgoing(**changes: Any) -> Outgoing:
     key = changes.pop("key", KEY)
-    fields: dict[str, Any] = {
-        "key": key,
-        "idempotency_key": idempotency_key(key),
-        "calendar": "dec",
-        "post_id": "launch",
-        "part": 0,
-        "text": "We launch today 🚀",
-        "media": (),
-        "lang": ("en",),
-        "scheduled_at": SCHEDULED,
-    }
-    fields.update(changes)
-    return Outgoing(**fields)
+    text = changes.pop("text", "We launch today 🚀")
+    return make_outgoing(key, text, scheduled_at=SCHEDULED, **changes)
 
 
-class Receiver:
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-        self.requests.append(request)
-        return self.handler(request)
+Receiver = Recorder
 
 
 def adapter(handler: Handler, tmp_path: Path, **options: Any) -> tuple[Webhook, Receiver]:
