@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 CONFORMANCE = Path(os.environ.get("CMCTL_CONFORMANCE", REPO.parent / "shared" / "conformance"))
 
 # A moment before the sample calendar (December 2026) so its posts are in the future.
-pytest_plugins = ["tests.fakes.fixtures"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.clockshift"]
 
 DEFAULT_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

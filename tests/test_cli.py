@@ -13,6 +13,7 @@ import pytest
 
 from cmctl.cli import COMMANDS
 from tests.conftest import REPO, calendar, post
+from tests.process import cmctl_cmd
 
 
 def test_version(run: Any) -> None:
@@ -116,15 +117,13 @@ def test_readme_main_job_on_the_sample_calendar(tmp_path: Path) -> None:
     project = tmp_path / "sample"
     shutil.copytree(REPO / "calendars", project / "calendars")
     shutil.copy(REPO / "cmctl.yaml", project / "cmctl.yaml")
-    exe = Path(sys.executable).with_name("cmctl")
     env = {**os.environ, "HOME": str(tmp_path), "NO_COLOR": "1"}
     env.pop("CMCTL_CONFIG", None)
     steps = readme_main_job()
     assert [s[:2] for s in steps][:3] == [["cmctl", "validate"], ["cmctl", "plan"],
                                           ["cmctl", "publish"]]
     for step in steps:
-        cmd = [str(exe), *step[1:]] if exe.exists() else [sys.executable, "-m", "cmctl",
-                                                          *step[1:]]
+        cmd = [*cmctl_cmd(), *step[1:]]
         done = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True,
                               timeout=120)
         assert done.returncode == 0, (step, done.stdout, done.stderr)
@@ -136,8 +135,7 @@ def test_readme_main_job_on_the_sample_calendar(tmp_path: Path) -> None:
 @pytest.mark.e2e
 def test_real_process_on_the_sample_calendar(tmp_path: Path) -> None:
     """The sample calendar as shipped: valid, with a thread, a draft, an image, alt text."""
-    exe = Path(sys.executable).with_name("cmctl")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "cmctl"]
+    cmd = cmctl_cmd()
     env = {**os.environ, "HOME": str(tmp_path), "NO_COLOR": "1"}
     env.pop("CMCTL_CONFIG", None)
     validate = subprocess.run([*cmd, "validate", "--format", "json"], cwd=REPO, env=env,

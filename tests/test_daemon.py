@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.process import cmctl_cmd
 
 pytestmark = pytest.mark.e2e
 
@@ -31,11 +32,6 @@ accounts:
 defaults:
   timezone: UTC
 """
-
-
-def cmctl_cmd() -> list[str]:
-    exe = Path(sys.executable).with_name("cmctl")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "cmctl"]
 
 
 def at(seconds: float) -> str:

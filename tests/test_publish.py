@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import as_json, calendar, post
+from tests.process import cmctl_cmd
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -185,14 +186,12 @@ def test_two_processes_at_the_same_moment_send_each_post_once(project: Any) -> N
     """Two real `cmctl publish` processes race for the same 40 due posts."""
     import os
     import subprocess
-    import sys
     from datetime import UTC, datetime, timedelta
 
     due = (datetime.now(UTC) - timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M")
     project.calendar(calendar(*(post(f"p{i}", at=due) for i in range(40)),
                               accounts="[feed]", tz="UTC"))
-    exe = Path(sys.executable).with_name("cmctl")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "cmctl"]
+    cmd = cmctl_cmd()
     env = {**os.environ, "NO_COLOR": "1"}
     procs = [subprocess.Popen([*cmd, "publish", "--json"], cwd=project.root, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -315,14 +314,18 @@ def test_cron_tick_reads_nothing_when_nothing_changed_or_is_due(project: Any, ru
                                                                 now: Any,
                                                                 monkeypatch: Any) -> None:
     import os
+    import time
 
     import cmctl.project
 
     cal = project.calendar(calendar(post("a", at="2026-12-01 09:30"),
                                     post("b", at="2026-12-02 09:30"), accounts="[feed]"))
-    old = cal.stat().st_mtime - 60  # not "racy": written well before the stamp
-    os.utime(cal, (old, old))
     now.move_to("2026-12-01T08:31:00Z")
+    # Not "racy": written well before the stamp, on the test's clock (the kernel
+    # stamped it with the real date, which may be any distance from the frozen one).
+    old = time.time() - 60
+    for path in (cal, project.root / "cmctl.yaml"):
+        os.utime(path, (old, old))
     assert publish(run)[0] == 0  # full run: a published, stamp written
 
     def must_not_read(*_: Any, **__: Any) -> None:

@@ -190,8 +190,10 @@ class _Reader:
             return ()
         items = []
         for item in node.items:
-            assert type(item) is Map
-            path_node = item.items["path"]
+            # The shape check has reported anything else; keep what is usable.
+            path_node = item.items.get("path") if type(item) is Map else None
+            if path_node is None or not isinstance(getattr(path_node, "value", None), str):
+                continue
             source = str(path_node.value)  # type: ignore[attr-defined]
             items.append(Media(source, (self.folder / source).absolute(),
                                _str(item.get("alt")), self.pos(path_node)))
