@@ -181,14 +181,12 @@ class Daemon:
                 self.log("internal-error", message=f"{type(exc).__name__}: {exc}")
                 self._arm(clock.now() + RETRY_PROBLEMS)
                 return
-            for path in result.held:
-                self.log("held", file=path, reason="calendar has errors")
-            for problem in result.problems:
-                self.log("account-problem", message=problem)
+            for line in result.attention():
+                self.log("needs-human", message=line)
             if self._reload_requested:  # asked for while this tick ran: go again now
                 self._arm(clock.now())
             else:
-                self._arm(self._next_alarm(started, bool(result.held or result.problems)))
+                self._arm(self._next_alarm(started, bool(result.attention())))
 
     def _outcome(self, outcome: Any) -> None:
         self.log(outcome.state, key=outcome.key, network=outcome.network, url=outcome.url,

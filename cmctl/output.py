@@ -192,6 +192,8 @@ _MARKS = {
     "published": ("✓", "green"), "would-send": ("→", "cyan"), "retry": ("↻", "yellow"),
     "failed": ("✗", "red"), "unknown": ("?", "magenta"), "missed": ("⏰", "red"),
     "busy": ("·", "dim"), "already": ("=", "green"),
+    "would-retry": ("↻", "cyan"), "would-fail": ("✗", "cyan"), "would-miss": ("⏰", "cyan"),
+    "would-unknown": ("?", "cyan"), "would-skip": ("-", "cyan"),
 }
 
 
@@ -253,17 +255,14 @@ def render_publish_summary(result: Any, *, dry_run: bool) -> None:
 
     out = console()
     err = console(err=True)
-    for path in result.held:
-        err.print(f"[red bold]held:[/] {escape(path)} has errors; none of its posts are "
-                  "sent until `cmctl validate` passes")
-    for problem in result.problems:
-        err.print(f"[red bold]account problem:[/] {escape(problem)}")
+    for line in result.attention():
+        err.print(f"[red bold]needs a human:[/] {escape(line)}")
     counts = Counter(o.state for o in result.outcomes)
     if not result.outcomes:
         out.print("[dim]nothing due[/]")
         return
-    order = ("would-send", "published", "already", "retry", "failed", "unknown", "missed",
-             "busy")
+    order = ("would-send", "would-retry", "would-fail", "would-unknown", "would-miss",
+             "published", "already", "retry", "failed", "unknown", "missed", "busy")
     parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
     colour = "green" if result.ok or dry_run else "red"
     out.print(f"[{colour} bold]{', '.join(parts)}[/]")
@@ -293,6 +292,8 @@ def render_status(report: dict[str, Any]) -> None:
     for r in report.get("retrying", []):
         out.print(f"[yellow]↻ retrying[/] {escape(r['key'])} (attempt {r['attempts']}, next "
                   f"{r['next_attempt_at']}): {escape(r['reason'] or '')}")
+    for line in report.get("blocked", []):
+        out.print(f"[red bold]needs a human:[/] {escape(line)}")
     if report["attention"]:
         out.print(f"[red bold]{len(report['attention'])} job(s) need a human:[/]")
         for r in report["attention"]:

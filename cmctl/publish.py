@@ -21,12 +21,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cmctl import clock as clock_mod
+from cmctl.config import display
 from cmctl.errors import CmctlError, UsageError
 from cmctl.ledger import owner as owner_mod
-from cmctl.ledger.store import Ledger, Row
+from cmctl.ledger.reconcile import Planned
+from cmctl.ledger.store import Ledger, Row, planned_job
 from cmctl.networks import registry
 from cmctl.networks.base import (
     Ambiguous,
@@ -61,7 +64,8 @@ class Outcome:
     network: str
     post_id: str
     part: int
-    state: str  # published | retry | failed | unknown | missed | held | would-send | busy
+    state: str  # published | retry | failed | unknown | missed | already | busy, or
+    # in a dry run the same decision named would-send, would-miss, would-fail...
     scheduled_at: datetime
     url: str | None = None
     message: str | None = None
@@ -85,6 +89,8 @@ class PublishResult:
     problems: list[str] = field(default_factory=list)  # accounts that could not be used
     sync: dict[str, int] = field(default_factory=dict)
     fast: bool = False  # nothing changed and nothing was due: the calendars were not read
+    held_posts: dict[str, str] = field(default_factory=dict)  # post key -> why not sent
+    vanished: dict[str, int] = field(default_factory=dict)  # calendar -> jobs kept, unsent
 
     @property
     def final(self) -> dict[str, Outcome]:
@@ -94,8 +100,21 @@ class PublishResult:
     @property
     def ok(self) -> bool:
         bad = {"failed", "unknown", "missed", "retry"}
+        bad |= {DRY_NAMES[state] for state in bad}
         return not self.held and not self.problems and not any(
             o.state in bad for o in self.final.values())
+
+    def attention(self) -> list[str]:
+        """What stops posts from going out that is not a job's own state: said loudly
+        by `publish`, kept in the ledger for `cmctl status`."""
+        lines = [f"{path}: has errors; none of its posts is sent or cancelled until it "
+                 "is fixed (`cmctl validate`)" for path in self.held]
+        lines += [f"{key}: held: {why}" for key, why in sorted(self.held_posts.items())]
+        lines += [f"calendar '{name}' is no longer in the project; its {count} scheduled "
+                  f"job(s) are kept and not sent: restore the file (or fix `calendars:` "
+                  f"in cmctl.yaml), or cancel them with `cmctl cancel {name}`"
+                  for name, count in sorted(self.vanished.items())]
+        return lines + self.problems
 
     @property
     def exit_code(self) -> int:
@@ -103,6 +122,11 @@ class PublishResult:
 
 
 Listener = Callable[[Outcome], None]
+
+# A dry run takes the same decisions as the real run; it names them so.
+DRY_NAMES = {"published": "would-send", "missed": "would-miss", "failed": "would-fail",
+             "unknown": "would-unknown", "retry": "would-retry", "skipped": "would-skip"}
+ATTENTION_META = "attention"  # ledger meta: what the last run could not do, for status
 
 
 def window(row: Row | Job) -> timedelta:
@@ -132,8 +156,9 @@ def backoff(attempt: int, retry_after: float | None, rng: random.Random) -> floa
 class Publisher:
     def __init__(self, project: Project, ledger: Ledger | None, *, clock: Any = clock_mod,
                  listener: Listener | None = None, transport: Any = None,
-                 should_stop: Callable[[], bool] | None = None) -> None:
+                 should_stop: Callable[[], bool] | None = None, dry_run: bool = False) -> None:
         self.project = project
+        self.dry_run = dry_run  # decide as for real, on a scratch ledger; send nothing
         self.config: Config = project.config
         self.ledger = ledger
         self.clock = clock
@@ -144,34 +169,70 @@ class Publisher:
         self.rng = random.Random()
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
+        self._held_posts: dict[str, str] = {}
         self._on_purpose = False  # --post: send whatever its time
 
     # ------------------------------------------------------------------ the run
-    def run(self, *, only: str | None = None, dry_run: bool = False) -> PublishResult:
+    def run(self, *, only: str | None = None) -> PublishResult:
+        """Sync, recover, expire, select, send. One procedure for cron, the daemon and
+        the dry run (which runs it on a scratch copy of the ledger and sends nothing)."""
         result = PublishResult()
         now = self.clock.now()
+        config = self.config
         held_files = sorted({d.path for d in self.project.report.items
                              if d.severity == "error"})
         result.held = held_files
         held = {c.name for c in self.project.calendars if c.display in held_files}
-        jobs = [j for j in self.project.jobs if j.calendar not in held]
-        self._jobs = {j.key: j for j in jobs}
-        if dry_run:
-            return self._dry_run(jobs, now, only, result)
-        result.sync = self.ledger.sync(jobs, now, removals=not held_files)
-        self.recover(now, result)
-        self.expire(now, result)
-        rows = self.select(now, only, result)
+        held |= {config.calendar_name(path) for path in self.project.files
+                 if display(path) in held_files}  # files too broken to name themselves
+        present = {c.name for c in self.project.calendars} | held
+        jobs: list[Job] = []
+        planned: list[Planned] = []
+        for job in self.project.jobs:
+            if job.calendar in held:
+                continue
+            try:
+                planned.append(planned_job(job))
+            except (OverflowError, ValueError) as exc:  # one bad job never stops the rest
+                held.add(job.calendar)
+                result.problems.append(f"{job.key}: cannot be scheduled ({exc}); its "
+                                       "calendar is held")
+                continue
+            jobs.append(job)
+        planned = [p for p in planned if p.calendar not in held]
+        jobs = [j for j in jobs if j.calendar not in held]
+        sync = self.ledger.sync(planned, now, present=present, held=held)
+        result.sync = sync.stats
+        result.held_posts = sync.held_posts
+        result.vanished = sync.vanished
+        self._jobs = {j.key: j for j in jobs if j.post_key not in sync.held_posts}
+        self._held_posts = sync.held_posts
+        targets = self._targets(only) if only is not None else None
+        self.recover(now, result, targets)
+        if targets is None:
+            self.expire(now, result)
+        rows = self.select(now, only, targets, result)
         start = getattr(self.listener, "start", None)
         if start is not None:
             start(len(rows))
         by_account: dict[str, list[Row]] = defaultdict(list)
         for row in rows:
             by_account[row.account].append(row)
-        if not by_account:
-            return result
-        self._send_accounts(by_account, result)
+        if by_account:
+            self._send_accounts(by_account, result)
+        if not self.dry_run and only is None:
+            self._remember_attention(now, result)
         return result
+
+    def _remember_attention(self, now: datetime, result: PublishResult) -> None:
+        """Keep what needs a human (held calendars and posts, vanished calendars,
+        unusable accounts) in the ledger, where `cmctl status` reads it."""
+        import json
+
+        lines = result.attention()
+        if lines or self.ledger.meta(ATTENTION_META) is not None:
+            self.ledger.set_meta(ATTENTION_META, json.dumps(
+                {"at": _iso(now), "lines": lines}, ensure_ascii=False))
 
     def _send_accounts(self, by_account: dict[str, list[Row]], result: PublishResult) -> None:
         """Each account's jobs in order, the accounts in parallel threads."""
@@ -195,38 +256,13 @@ class Publisher:
             for future in futures:
                 future.result()
 
-    def _dry_run(self, jobs: list[Job], now: datetime, only: str | None,
-                 result: PublishResult) -> PublishResult:
-        """What a run would do now, from the plan and the ledger, writing nothing."""
-        rows = {r.key: r for r in self.ledger.rows()} if self.ledger is not None else {}
-        for job in jobs:
-            row = rows.get(job.key)
-            state = row.state if row is not None else (
-                "skipped" if job.status == "draft" else "pending")
-            if only is not None:
-                wanted = only in (job.post_id, f"{job.calendar}:{job.post_id}",
-                                  job.post_key, job.key)
-                if wanted and state in ("pending", "missed"):
-                    self._emit(result, self._job_outcome(job, "would-send"))
-                continue
-            if state != "pending" or job.at > now:
-                continue
-            retry_at = row.next_attempt_at if row is not None else None
-            if retry_at is not None and retry_at > now:
-                continue
-            fresh = row is None or (row.attempts == 0 and retry_at is None)
-            if job.part == 0 and fresh and job.at + window(job) < now:
-                self._emit(result, self._job_outcome(job, "missed",
-                                                     message="beyond its catch-up window"))
-            else:
-                self._emit(result, self._job_outcome(job, "would-send"))
-        return result
-
     def _job_outcome(self, job: Job, state: str, **extra: Any) -> Outcome:
         return Outcome(job.key, job.account, job.network, job.post_id, job.part, state,
                        job.at, **extra)
 
     def _emit(self, result: PublishResult, outcome: Outcome) -> None:
+        if self.dry_run:
+            outcome.state = DRY_NAMES.get(outcome.state, outcome.state)
         with self._lock:
             result.outcomes.append(outcome)
         if self.listener is not None:
@@ -237,9 +273,12 @@ class Publisher:
                        row.scheduled_at, **extra)
 
     # ------------------------------------------------------------------ housekeeping
-    def recover(self, now: datetime, result: PublishResult) -> None:
+    def recover(self, now: datetime, result: PublishResult,
+                targets: set[str] | None = None) -> None:
         """Claims whose owner died: resend where that is harmless, else `unknown`."""
         for row in self.ledger.rows(states=("sending",)):
+            if targets is not None and row.key not in targets:
+                continue
             # A claim of this very process is stuck: runs of one process never overlap
             # (the daemon's ticks are serial), so nothing of ours is in flight now.
             mine = row.claim_owner == self.owner
@@ -258,17 +297,18 @@ class Publisher:
             else:
                 reason = (f"cmctl stopped while sending to {network.title}; it may or may "
                           "not have been published")
+                # maybe_sent_at stays: whatever happens to this job later (an edit, a
+                # draft, a removal), cmctl remembers that it may be online.
                 if self.ledger.set_state(row.key, now, "unknown", expect=("sending",),
                                          event="unknown: sender died", detail=row.claim_owner,
                                          reason=reason, claim_owner=None, claimed_at=None,
-                                         claim_expires_at=None):
+                                         claim_expires_at=None, maybe_sent_at=_iso(reached)):
                     self._emit(result, self._outcome(row, "unknown", message=reason))
 
     def expire(self, now: datetime, result: PublishResult) -> None:
-        """Too late to go out: `missed` (never sent late); retries past budget: `failed`."""
-        rows = self.ledger.rows(states=("pending",))
-        missed_posts: set[str] = set()
-        for row in rows:
+        """Too late to go out: `missed` (never sent late); retries past budget: `failed`;
+        a thread part after one that will not go out: stopped too, saying why."""
+        for row in self.ledger.rows(states=("pending",)):
             explicit = row.next_attempt_at is not None  # a retry, or asked for by hand
             if (row.part == 0 and row.attempts == 0 and not explicit
                     and row.scheduled_at + window(row) < now):
@@ -278,7 +318,6 @@ class Publisher:
                           f"{row.calendar}:{row.post_id}` sends it anyway")
                 if self.ledger.set_state(row.key, now, "missed", expect=("pending",),
                                          event="missed", reason=reason):
-                    missed_posts.add(row.post_key)
                     self._emit(result, self._outcome(row, "missed", message=reason))
             elif (row.attempts > 0 or explicit) and now > deadline(row):
                 # Still not out long after its time (retries, a crash, a machine off):
@@ -295,44 +334,96 @@ class Publisher:
                 if self.ledger.set_state(row.key, now, state, expect=("pending",),
                                          event=state, reason=reason):
                     self._emit(result, self._outcome(row, state, message=reason))
-        stopped = {r.post_key: r.state for r in self.ledger.rows(states=("failed", "missed"))
-                   if r.part == 0}
-        for row in rows:  # a thread whose start will not go out: its parts neither
-            start = "missed" if row.post_key in missed_posts else stopped.get(row.post_key)
-            if row.part > 0 and start is not None:
-                self.ledger.set_state(row.key, now, start, expect=("pending",), event=start,
-                                      reason=f"the start of its thread is {start}")
+        self._stop_orphaned_parts(now, result)
 
-    def select(self, now: datetime, only: str | None, result: PublishResult) -> list[Row]:
+    def _stop_orphaned_parts(self, now: datetime, result: PublishResult) -> None:
+        """A part can only go out as a reply to the part before it: when an earlier
+        part is failed, missed, unknown or skipped, the later ones stop too (never left
+        pending for ever, never sent out of order), and say which part to settle."""
+        first_stop: dict[str, Row] = {}
+        for row in self.ledger.rows(states=("failed", "missed", "unknown", "skipped")):
+            if row.reason == "removed from the calendar":
+                continue  # a trailing part that left the thread
+            known = first_stop.get(row.post_key)
+            if known is None or row.part < known.part:
+                first_stop[row.post_key] = row
+        if not first_stop:
+            return
+        for row in self.ledger.rows(states=("pending",)):
+            stop = first_stop.get(row.post_key)
+            if stop is None or row.part <= stop.part:
+                continue
+            state = "missed" if stop.state == "missed" else "failed"
+            reason = (f"part #{stop.part} of its thread is {stop.state}, and a part can "
+                      "only go out as a reply to the one before it")
+            if stop.state == "unknown":
+                reason += (f"; settle part #{stop.part} with `cmctl resolve {stop.key}`, "
+                           f"then `cmctl retry {row.key}`")
+            elif stop.state in ("failed", "missed"):
+                reason += f"; `cmctl retry {stop.key}` queues the thread again"
+            if self.ledger.set_state(row.key, now, state, expect=("pending",), event=state,
+                                     reason=reason):
+                self._emit(result, self._outcome(row, state, message=reason))
+
+    def _targets(self, only: str) -> set[str]:
+        """The job keys `--post SPEC` names: one post, on one or every account.
+
+        SPEC is a post id, `calendar:post`, `calendar:post@account` or a job key. A
+        post id used in several calendars is ambiguous: refused, with the candidates."""
+        keys = {r.key for r in self.ledger.rows() if _matches(r, only)}
+        keys |= {j.key for j in self._jobs.values() if _matches(j, only)}
+        posts = sorted({key.split("@", 1)[0] for key in keys})
+        if len(posts) > 1:
+            raise UsageError(f"'{only}' names {len(posts)} posts: "
+                             + ", ".join(posts[:10]),
+                             hint="name one as calendar:post (or calendar:post@account)")
+        return keys
+
+    def select(self, now: datetime, only: str | None, targets: set[str] | None,
+               result: PublishResult) -> list[Row]:
         """Due rows, in time order; with ``only``, that post's unsent rows, whatever time."""
         self._on_purpose = only is not None
-        if only is not None:
-            rows = [r for r in self.ledger.rows(states=("pending", "missed"))
-                    if _matches(r, only) and r.key in self._jobs]
-            done = [r for r in self.ledger.rows(states=("published",)) if _matches(r, only)]
+        if only is not None and targets is not None:
+            matched = self.ledger.rows(keys=sorted(targets))
+            rows = [r for r in matched
+                    if r.state in ("pending", "missed") and r.key in self._jobs]
+            done = [r for r in matched if r.state == "published"]
             for row in done:  # never twice: say so, and succeed
                 self._emit(result, self._outcome(row, "already", url=row.url,
                                                  message="already published; never sent twice"))
             if not rows and done:
                 return []
             if not rows:
-                raise UsageError(f"no unsent post matches '{only}'",
-                                 hint="see `cmctl plan` or `cmctl status` for post ids")
+                other = sorted({f"{r.key} is {r.state}" for r in matched})
+                held = sorted(k for k in self.project_held(targets))
+                raise UsageError(
+                    f"no unsent post matches '{only}'"
+                    + (f" ({'; '.join(other[:5])})" if other else "")
+                    + (f"; held: {'; '.join(held)}" if held else ""),
+                    hint="see `cmctl plan` or `cmctl status` for post ids; `cmctl retry` "
+                    "queues a failed or missed job again")
             for row in rows:
-                if row.state == "missed":
-                    self.ledger.set_state(row.key, now, "pending", expect=("missed",),
+                if row.state == "missed" or row.next_attempt_at is None:
+                    self.ledger.set_state(row.key, now, "pending",
+                                          expect=("missed", "pending"),
                                           event="sent on purpose (--post)", reason=None,
-                                          attempts=0, next_attempt_at=_iso(now),
+                                          attempts=0 if row.state == "missed"
+                                          else row.attempts,
+                                          next_attempt_at=_iso(now),
                                           deadline=_iso(now + RETRY_GRACE))
             return self.ledger.rows(keys=[r.key for r in rows])
         due = []
         for row in self.ledger.rows(states=("pending",)):
             if row.key not in self._jobs:
-                continue  # its calendar is held back by errors
+                continue  # its calendar is held back by errors, or its post is held
             if row.scheduled_at <= now and (row.next_attempt_at is None
                                             or row.next_attempt_at <= now):
                 due.append(row)
         return due
+
+    def project_held(self, keys: set[str]) -> list[str]:
+        return [f"{key}: {why}" for key, why in self._held_posts.items()
+                if any(k.split("#")[0] == key for k in keys)]
 
     # ------------------------------------------------------------------ sending
     def _account(self, account_name: str, rows: list[Row], result: PublishResult) -> None:
@@ -352,7 +443,17 @@ class Publisher:
                 posts[row.post_key].append(row)
             for post_rows in posts.values():
                 for row in sorted(post_rows, key=lambda r: r.part):
-                    if not self._send(adapter, row, result):
+                    try:
+                        sent = self._send(adapter, row, result)
+                    except CmctlError:
+                        raise  # the ledger itself failed: nothing more can be recorded
+                    except Exception as exc:  # one job's bug never stops the others
+                        message = adapter.http.redact(
+                            f"internal error around {row.key}: {type(exc).__name__}: {exc}")
+                        with self._lock:
+                            result.problems.append(message)
+                        break
+                    if not sent:
                         break  # a part that did not go out holds back the rest
         finally:
             adapter.close()
@@ -425,13 +526,12 @@ class Publisher:
             root=self._sent(_key(row, 0)) if row.part else None,
         )
         try:
-            try:
-                sent = adapter.publish(out)
-            except AuthExpired:
-                if not adapter.refresh():
-                    raise Permanent("the session expired and could not be renewed") from None
-                sent = adapter.publish(out)
+            if self.dry_run:  # the decision is taken; the send is what a dry run skips
+                sent = Sent(f"dry-run:{row.key}", None, {})
+            else:
+                sent = self._publish(adapter, out)
         except Transient as exc:
+
             return self._retry(row, fresh.attempts, exc.message, exc.retry_after, result)
         except Ambiguous as exc:
             reached = fresh.maybe_sent_at or fresh.claimed_at or self.clock.now()
@@ -455,9 +555,29 @@ class Publisher:
             remote_id=sent.remote_id, url=sent.url, remote_ref=_json(sent.ref),
             sent_hash=job.content_hash, published_at=_iso(now), reason=None,
             next_attempt_at=None)
-        if done:
-            self._emit(result, self._outcome(row, "published", url=sent.url))
-        return ("published" if done else "lost"), None
+        if not done:
+            # Our claim was taken over while we sent (a lease expired, a recovery judged
+            # us dead): the post is out all the same. Record it whatever the row's state
+            # became, and never let a post that went out go unreported.
+            done = self.ledger.record_late_publication(
+                row.key, now, remote_id=sent.remote_id, url=sent.url,
+                remote_ref=_json(sent.ref), sent_hash=job.content_hash)
+            message = ("published; its claim had been taken over meanwhile"
+                       if done else "published (another cmctl recorded it first)")
+            self._emit(result, self._outcome(row, "published", url=sent.url,
+                                             message=message))
+            return "published", None
+        self._emit(result, self._outcome(row, "published", url=sent.url))
+        return "published", None
+
+    @staticmethod
+    def _publish(adapter: Network, out: Outgoing) -> Sent:
+        try:
+            return adapter.publish(out)
+        except AuthExpired:
+            if not adapter.refresh():
+                raise Permanent("the session expired and could not be renewed") from None
+            return adapter.publish(out)
 
     def _retry(self, row: Row, attempts: int, message: str, retry_after: float | None,
                result: PublishResult, *,
@@ -514,29 +634,38 @@ def publish_now(config: Config, *, only: str | None = None, dry_run: bool = Fals
                 return PublishResult(fast=True)
         finally:
             ledger.close()
+    project = open_project(config, now=clock.now()) if dry_run else None
+    if dry_run:  # the real procedure, on a private copy of the ledger; nothing is sent
+        import tempfile
+
+        from cmctl.ledger.store import scratch_copy
+
+        assert project is not None
+        with tempfile.TemporaryDirectory(prefix="cmctl-dry-run-") as scratch:
+            ledger = scratch_copy(ledger_path, Path(scratch))
+            try:
+                return Publisher(project, ledger, clock=clock, listener=listener,
+                                 dry_run=True).run(only=only)
+            finally:
+                ledger.close()
     inputs = stamp.compute(config)  # before reading: an edit during the run is seen next time
     project = open_project(config, now=clock.now())
-    if dry_run:
-        ledger = Ledger.open(config.state_dir) if ledger_path.exists() else None
-    else:
-        ledger = Ledger.open(config.state_dir)
+    ledger = Ledger.open(config.state_dir)
     try:
-        result = Publisher(project, ledger, clock=clock, listener=listener).run(
-            only=only, dry_run=dry_run)
+        result = Publisher(project, ledger, clock=clock, listener=listener).run(only=only)
     finally:
-        if ledger is not None:
-            ledger.close()
-    if not dry_run:
-        if result.held or result.problems:
-            stamp.forget(config)  # come back to them on every run
-        else:
-            stamp.save(config, inputs)
+        ledger.close()
+    if result.attention():
+        stamp.forget(config)  # come back to them on every run
+    else:
+        stamp.save(config, inputs)
     return result
 
 
 def publish_due(project: Project, ledger: Ledger, **options: Any) -> PublishResult:
-    """Publish what is due now. Options: clock, listener, transport, only, dry_run."""
-    run_options = {k: options.pop(k) for k in ("only", "dry_run") if k in options}
+    """Publish what is due now. Options: clock, listener, transport, should_stop,
+    dry_run (for the Publisher), only (for the run)."""
+    run_options = {k: options.pop(k) for k in ("only",) if k in options}
     return Publisher(project, ledger, **options).run(**run_options)
 
 
@@ -551,8 +680,8 @@ def _key(row: Row, part: int) -> str:
     return f"{base}#{part}" if part else base
 
 
-def _matches(row: Row, only: str) -> bool:
-    """`--post` takes `post`, `calendar:post`, or a job key."""
+def _matches(row: Row | Job, only: str) -> bool:
+    """`--post` takes `post`, `calendar:post`, `calendar:post@account`, or a job key."""
     return only in (row.post_id, f"{row.calendar}:{row.post_id}", row.post_key, row.key)
 
 

@@ -15,7 +15,7 @@ HEARTBEAT_STALE = 120  # seconds without a heartbeat before the daemon is "not r
 def gather(ledger: Ledger | None, now: datetime) -> dict[str, Any]:
     if ledger is None:
         return {"counts": {}, "daemon": None, "attention": [], "next": None,
-                "ledger": False}
+                "ledger": False, "blocked": []}
     counts = ledger.counts()
     attention = [
         {"key": r.key, "state": r.state, "account": r.account, "network": r.network,
@@ -39,11 +39,22 @@ def gather(ledger: Ledger | None, now: datetime) -> dict[str, Any]:
     return {
         "ledger": True,
         "counts": counts,
+        "blocked": blocked(ledger),
         "daemon": daemon_status(ledger, now),
         "attention": attention,
         "retrying": retrying,
         "next": wake.isoformat() if wake else None,
     }
+
+
+def blocked(ledger: Ledger) -> list[str]:
+    """What the last full run could not do (held calendars and posts, vanished
+    calendars, unusable accounts): kept in the ledger by the publisher."""
+    raw = ledger.meta("attention")
+    if raw is None:
+        return []
+    lines: list[str] = json.loads(raw).get("lines", [])
+    return lines
 
 
 def daemon_status(ledger: Ledger, now: datetime) -> dict[str, Any] | None:

@@ -15,7 +15,9 @@ def command(ctx: click.Context, as_json: bool) -> None:
 
     Jobs that need a human are failed (the network said no), unknown (may or may
     not have been published: settle with `cmctl resolve`) and missed (too late to
-    go out). Exit status 1 when there is any, for monitoring; 0 otherwise.
+    go out). Also what the last run could not do: calendars held by errors or gone
+    from the project, thread posts held, unusable accounts. Exit status 1 when there
+    is any, for monitoring; 0 otherwise.
     """
     from cmctl import clock, output
     from cmctl.cli.options import existing_ledger
@@ -32,4 +34,4 @@ def command(ctx: click.Context, as_json: bool) -> None:
         output.echo_json(report)
     else:
         output.render_status(report)
-    ctx.exit(1 if report["attention"] else 0)
+    ctx.exit(1 if report["attention"] or report["blocked"] else 0)

@@ -55,4 +55,9 @@ MIGRATIONS: tuple[str, ...] = (
         value  TEXT NOT NULL
     );
     """,
+    # 2: who decided a job's state. 'human' (resolve, retry, cancel) is final: the
+    # plan's edits never undo it; only a human reopens it with `cmctl retry`.
+    """
+    ALTER TABLE jobs ADD COLUMN decided_by TEXT
+    """,
 )

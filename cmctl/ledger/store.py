@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cmctl.errors import CmctlError
+from cmctl.ledger.reconcile import Known, Planned, Reconciliation, reconcile
 from cmctl.ledger.schema import MIGRATIONS
 
 LEDGER_NAME = "ledger.sqlite3"
@@ -67,6 +68,7 @@ class Row:
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    decided_by: str | None = None  # 'human': a person decided; plan edits never undo it
 
     @property
     def post_key(self) -> str:
@@ -93,12 +95,22 @@ class Row:
             published_at=parse_iso(r["published_at"]),
             created_at=parse_iso(r["created_at"]),  # type: ignore[arg-type]
             updated_at=parse_iso(r["updated_at"]),  # type: ignore[arg-type]
+            decided_by=r["decided_by"],
         )
 
 
 def idempotency_key(job_key: str) -> str:
     """Derived from the job's identity only: the same on every retry, forever."""
     return hashlib.sha256(f"cmctl:{job_key}".encode()).hexdigest()[:32]
+
+
+def planned_job(job: Any) -> Planned:
+    """A compiled job as reconciliation sees it (its time as the ledger writes it)."""
+    return Planned(key=job.key, calendar=job.calendar, post_id=job.post_id,
+                   account=job.account, part=job.part, network=job.network,
+                   content_hash=job.content_hash, scheduled_at=iso(job.at),
+                   catch_up_s=int(job.catch_up.total_seconds()),
+                   draft=job.status == "draft")
 
 
 def _busy(exc: sqlite3.Error) -> bool:
@@ -145,6 +157,28 @@ def connect(path: Path, *, patience: float = 30.0) -> sqlite3.Connection:
             raise LedgerError(f"{path} is not a usable cmctl ledger: {exc}",
                               hint="restore it from a backup; never delete it while posts "
                               "are scheduled") from None
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """A write the disk refuses (full, read-only, I/O error) is a clean error, exit 2.
+
+    The transaction was rolled back: the ledger is as it was before. A job claimed
+    before the failure is recovered by the next run, like after a crash."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        text = str(exc).lower()
+        if _busy(exc) and "full" not in text:
+            raise
+        raise LedgerError(f"cannot write the ledger {path}: {exc}",
+                          hint="free some space (or fix the permissions) in that folder; "
+                          "nothing was lost: what was being sent is recovered by the next "
+                          "run") from None
+    except OSError as exc:
+        raise LedgerError(f"cannot write the ledger {path}: {exc.strerror or exc}",
+                          hint="free some space (or fix the permissions) in that folder") \
+            from None
 
 
 class Ledger:
@@ -195,12 +229,13 @@ class Ledger:
         would make them sleep in growing steps (up to 100 ms) each time they collide.
         """
         db = self.db
-        with self._write_lock:
+        with self._write_lock, writing(self.path):
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
             except BaseException:
-                db.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
                 raise
             else:
                 db.execute("COMMIT")
@@ -212,7 +247,8 @@ class Ledger:
         writer thread (each in a savepoint, so each stays all-or-nothing)."""
         committer = self._committer
         if committer is not None:
-            return committer.submit(op)
+            with writing(self.path):
+                return committer.submit(op)
         with self.transaction() as db:
             return op(db)
 
@@ -348,106 +384,48 @@ class Ledger:
         return db.execute(sql, args).rowcount == 1
 
     # ------------------------------------------------------------------ the plan
-    def sync(self, jobs: Iterable[Any], now: datetime, *, removals: bool) -> dict[str, int]:
+    def sync(self, planned: Iterable[Planned], now: datetime, *, present: set[str],
+             held: set[str] | frozenset[str] = frozenset()) -> Reconciliation:
         """Bring the ledger in line with the compiled plan, in one transaction.
 
-        New jobs become pending (drafts: skipped). A pending job follows its post's
-        new time and content; a failed or missed one goes back to pending when the
-        post was edited or moved. A published job never goes out again: only its
-        content hash is updated, so `plan` can say "changed since". With
-        ``removals``, pending jobs that left the calendars are cancelled (skipped);
-        the caller passes False while any calendar has errors, so that a typo never
-        cancels posts.
+        The decisions are cmctl/ledger/reconcile.py's (pure, tested without SQLite);
+        this applies them. ``present``: every calendar name that was read; ``held``:
+        calendars left out because they have errors (their rows stay as they are).
         """
-        stats = {"new": 0, "rescheduled": 0, "reopened": 0, "cancelled": 0, "drafts": 0}
         stamp = iso(now)
         with self.transaction() as db:
-            existing = {r["key"]: r for r in db.execute(
-                "SELECT key, calendar, state, content_hash, scheduled_at, catch_up_s, reason, "
-                "maybe_sent_at FROM jobs")}
-            seen: set[str] = set()
-            inserts = []
-            for job in jobs:
-                key = job.key
-                seen.add(key)
-                draft = job.status == "draft"
-                scheduled = iso(job.at)
-                catch_up_s = int(job.catch_up.total_seconds())
-                row = existing.get(key)
-                if row is None:
-                    inserts.append((
-                        key, job.calendar, job.post_id, job.account, job.part, job.network,
-                        job.content_hash, scheduled, catch_up_s,
-                        "skipped" if draft else "pending", "draft" if draft else None,
-                        idempotency_key(key), stamp, stamp))
-                    stats["drafts" if draft else "new"] += 1
-                    continue
-                state = row["state"]
-                moved = row["scheduled_at"] != scheduled
-                edited = row["content_hash"] != job.content_hash
-                values: dict[str, Any] = {}
-                if edited:
-                    values["content_hash"] = job.content_hash
-                if state in ("pending", "skipped", "failed", "missed"):
-                    if moved:
-                        values["scheduled_at"] = scheduled
-                    if row["catch_up_s"] != catch_up_s:
-                        values["catch_up_s"] = catch_up_s
-                    event = None
-                    if draft and state != "skipped" and row["maybe_sent_at"]:
-                        values.update(state="unknown", next_attempt_at=None, reason=(
-                            "turned into a draft after an attempt that may have been "
-                            "published"))
-                        event = "unknown: drafted after an ambiguous attempt"
-                    elif draft and state != "skipped":
-                        values.update(state="skipped", reason="draft", next_attempt_at=None)
-                        event = "draft"
-                        stats["drafts"] += 1
-                    elif not draft and state == "skipped":
-                        values.update(state="pending", reason=None, attempts=0,
-                                      next_attempt_at=None)
-                        event = "restored"
-                        stats["reopened"] += 1
-                    elif not draft and state == "failed" and (edited or moved):
-                        values.update(state="pending", reason=None, attempts=0,
-                                      next_attempt_at=None)
-                        event = "reopened after an edit"
-                        stats["reopened"] += 1
-                    elif not draft and state == "missed" and moved:
-                        values.update(state="pending", reason=None, attempts=0,
-                                      next_attempt_at=None)
-                        event = "rescheduled"
-                        stats["reopened"] += 1
-                    elif state == "pending" and moved:
-                        values.update(next_attempt_at=None, deadline=None)
-                        event = f"rescheduled from {row['scheduled_at']}"
-                        stats["rescheduled"] += 1
-                    if event:
-                        self.log(db, now, key, event)
-                if values:
-                    self.update(db, now, key, **values)
-            if inserts:
-                db.executemany(
-                    "INSERT INTO jobs (key, calendar, post_id, account, part, network, "
-                    "content_hash, scheduled_at, catch_up_s, state, reason, idempotency_key, "
-                    "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", inserts)
+            known = [Known(
+                key=r["key"], calendar=r["calendar"], post_id=r["post_id"],
+                account=r["account"], part=r["part"], network=r["network"],
+                state=r["state"], content_hash=r["content_hash"], sent_hash=r["sent_hash"],
+                scheduled_at=r["scheduled_at"], catch_up_s=r["catch_up_s"],
+                maybe_sent_at=r["maybe_sent_at"], decided_by=r["decided_by"],
+                remote_id=r["remote_id"], url=r["url"], remote_ref=r["remote_ref"],
+                published_at=r["published_at"]) for r in db.execute(
+                "SELECT key, calendar, post_id, account, part, network, state, "
+                "content_hash, sent_hash, scheduled_at, catch_up_s, maybe_sent_at, "
+                "decided_by, remote_id, url, remote_ref, published_at FROM jobs")]
+            result = reconcile(known, planned, present=present, held=held)
+            for change in result.updates:
+                self.update(db, now, change.key, **change.values)
+                if change.event:
+                    self.log(db, now, change.key, change.event)
+            if result.inserts:
+                columns = ("key", "calendar", "post_id", "account", "part", "network",
+                           "content_hash", "scheduled_at", "catch_up_s", "idempotency_key",
+                           "created_at", "updated_at")
+                extra = ("state", "reason", "remote_id", "url", "remote_ref", "sent_hash",
+                         "published_at", "maybe_sent_at")
+                sql = (f"INSERT INTO jobs ({', '.join(columns + extra)}) VALUES "
+                       f"({', '.join('?' * (len(columns) + len(extra)))})")
+                db.executemany(sql, [
+                    (j.key, j.calendar, j.post_id, j.account, j.part, j.network,
+                     j.content_hash, j.scheduled_at, j.catch_up_s, idempotency_key(j.key),
+                     stamp, stamp, *(values.get(c) for c in extra))
+                    for j, values, _ in result.inserts])
                 db.executemany("INSERT INTO events (at, key, event) VALUES (?, ?, ?)",
-                               [(stamp, i[0], "planned") for i in inserts])
-            if removals:
-                for key, row in existing.items():
-                    if key not in seen and row["state"] == "pending":
-                        if row["maybe_sent_at"]:  # it may be online: never forget it quietly
-                            self.update(db, now, key, state="unknown", next_attempt_at=None,
-                                        reason="removed from the calendar after an attempt "
-                                        "that may have been published")
-                            self.log(db, now, key, "unknown: removed after an ambiguous "
-                                     "attempt")
-                            continue
-                        self.update(db, now, key, state="skipped",
-                                    reason="removed from the calendar", next_attempt_at=None)
-                        self.log(db, now, key, "cancelled: removed from the calendar")
-                        stats["cancelled"] += 1
-        return stats
+                               [(stamp, j.key, event) for j, _, event in result.inserts])
+        return result
 
     # ------------------------------------------------------------------ sending
     def claim(self, key: str, owner: str, now: datetime, lease: timedelta, *,
@@ -491,6 +469,24 @@ class Ledger:
                 "AND claim_owner = ?", (*values.values(), key, owner)).rowcount == 1
             if done:
                 self.log(db, now, key, event, detail)
+            return done
+
+        return self.write(op)
+
+    def record_late_publication(self, key: str, now: datetime, **values: Any) -> bool:
+        """A send this process made went out after its claim was taken over: record it
+        as published whatever the job's state became (unless already published)."""
+        values.update(state="published", claim_owner=None, claimed_at=None,
+                      claim_expires_at=None, reason=None, next_attempt_at=None,
+                      published_at=iso(now))
+
+        def op(db: sqlite3.Connection) -> bool:
+            done = self.update(db, now, key, expect=("pending", "sending", "unknown",
+                                                     "failed", "missed", "skipped"),
+                               **values)
+            if done:
+                self.log(db, now, key, "published (after its claim was taken over)",
+                         values.get("url"))
             return done
 
         return self.write(op)
@@ -599,3 +595,24 @@ class _GroupCommitter:
                 future.set_exception(error)
             else:
                 future.set_result(value)
+
+
+def scratch_copy(source: Path, folder: Path) -> Ledger:
+    """A private copy of the ledger at ``source`` (or a new empty one) in ``folder``.
+
+    The dry run runs the real decision procedure on it: it can write whatever it
+    likes there, and the real ledger is only ever read (opened read-only)."""
+    dest = folder / LEDGER_NAME
+    if source.exists():
+        try:
+            src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                with contextlib.closing(sqlite3.connect(dest)) as copy:
+                    src.backup(copy)
+            finally:
+                src.close()
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{source} is not a usable cmctl ledger: {exc}",
+                              hint="restore it from a backup; never delete it while posts "
+                              "are scheduled") from None
+    return Ledger(dest)

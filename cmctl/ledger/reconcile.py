@@ -1,0 +1,285 @@
+"""Reconciliation: what the ledger must become for the compiled plan. Pure, no SQLite.
+
+``reconcile(known, planned, ...)`` compares the ledger's rows (what cmctl knows was
+planned, sent, decided) with the jobs the calendars compile to now, and returns the
+changes: rows to insert, rows to update (each with its event), and what it refused
+to touch and why. ``Ledger.sync`` applies them in one transaction.
+
+The rules that keep the three promises:
+
+- A published, sending or unknown job never goes back to pending: an edit changes
+  only its content hash (so `plan` can say "changed since").
+- A human decision (``decided_by = 'human'``: resolve, retry, cancel) is final;
+  edits never undo it. Only a human reopens it.
+- A job whose earlier attempt may have reached the network (``maybe_sent_at``) is
+  never silently cancelled, drafted or forgotten: it becomes ``unknown``.
+- A thread that has started going out keeps its parts where they were: a part
+  inserted, removed or reordered before unsent parts would repost a sent part or
+  lose an unsent one, so the whole post is held (nothing of it changes or goes out)
+  with a message, until the calendar is put back in a shape cmctl can follow.
+- Rows of a calendar that is no longer in the project at all (a file renamed or
+  deleted, a glob that stopped matching) are kept as they are and reported: a
+  calendar never disappears silently. ``cmctl cancel CALENDAR`` cancels on purpose.
+- A new job that is the same post (account, part, time, content) as a sent job whose
+  identity left the plan (a file renamed without ``calendar:``, a post id renamed)
+  inherits that job's state instead of going out a second time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+# States in which something may be online: never reopened, never cancelled quietly.
+STARTED = frozenset({"published", "sending", "unknown"})
+REOPENABLE = frozenset({"pending", "skipped", "failed", "missed"})
+
+
+@dataclass(slots=True, frozen=True)
+class Known:
+    """What reconciliation needs of one ledger row."""
+
+    key: str
+    calendar: str
+    post_id: str
+    account: str
+    part: int
+    network: str
+    state: str
+    content_hash: str
+    sent_hash: str | None
+    scheduled_at: str  # UTC ISO, fixed width
+    catch_up_s: int
+    maybe_sent_at: str | None = None
+    decided_by: str | None = None
+    remote_id: str | None = None
+    url: str | None = None
+    remote_ref: str | None = None
+    published_at: str | None = None
+
+    @property
+    def post_key(self) -> str:
+        return f"{self.calendar}:{self.post_id}@{self.account}"
+
+    @property
+    def started(self) -> bool:
+        """Something of this job may be online."""
+        return self.state in STARTED or self.maybe_sent_at is not None
+
+    @property
+    def shown_hash(self) -> str:
+        """The content the network has (or may have) for this job."""
+        return self.sent_hash if self.state == "published" and self.sent_hash \
+            else self.content_hash
+
+
+@dataclass(slots=True, frozen=True)
+class Planned:
+    """What reconciliation needs of one compiled job."""
+
+    key: str
+    calendar: str
+    post_id: str
+    account: str
+    part: int
+    network: str
+    content_hash: str
+    scheduled_at: str
+    catch_up_s: int
+    draft: bool
+
+    @property
+    def post_key(self) -> str:
+        return f"{self.calendar}:{self.post_id}@{self.account}"
+
+
+@dataclass(slots=True)
+class Change:
+    key: str
+    values: dict[str, Any]
+    event: str | None = None
+
+
+@dataclass(slots=True)
+class Reconciliation:
+    inserts: list[tuple[Planned, dict[str, Any], str]] = field(default_factory=list)
+    updates: list[Change] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=lambda: {
+        "new": 0, "rescheduled": 0, "reopened": 0, "cancelled": 0, "drafts": 0,
+        "inherited": 0, "held": 0})
+    held_posts: dict[str, str] = field(default_factory=dict)  # post key -> why
+    vanished: dict[str, int] = field(default_factory=dict)  # calendar -> jobs kept
+
+
+def reconcile(known: Iterable[Known], planned: Iterable[Planned], *,
+              present: set[str] | frozenset[str],
+              held: set[str] | frozenset[str] = frozenset()) -> Reconciliation:
+    """The changes that bring ``known`` in line with ``planned``.
+
+    ``present``: the names of every calendar that was read (even with no posts);
+    ``held``: calendars whose jobs are not in ``planned`` because they have errors.
+    Rows of calendars in neither are kept as they are and reported as vanished.
+    """
+    out = Reconciliation()
+    rows = {k.key: k for k in known}
+    jobs = list(planned)
+    by_post: dict[str, list[Planned]] = defaultdict(list)
+    for job in jobs:
+        by_post[job.post_key].append(job)
+    rows_by_post: dict[str, dict[int, Known]] = defaultdict(dict)
+    for row in rows.values():
+        rows_by_post[row.post_key][row.part] = row
+
+    for post_key, post_jobs in by_post.items():
+        why = _thread_conflict(rows_by_post.get(post_key, {}), post_jobs)
+        if why is not None:
+            out.held_posts[post_key] = why
+            out.stats["held"] += 1
+
+    seen = {job.key for job in jobs}
+    heirs = _inheritable(rows, seen)
+    for job in jobs:
+        if job.post_key in out.held_posts:
+            continue
+        row = rows.get(job.key)
+        if row is None:
+            _insert(out, job, heirs)
+        else:
+            _update(out, row, job)
+
+    for key, row in rows.items():
+        if key in seen or row.post_key in out.held_posts:
+            continue
+        if row.calendar in held:
+            continue  # its calendar has errors: a typo never cancels posts
+        if row.calendar not in present:
+            if row.state in ("pending", "sending"):
+                out.vanished[row.calendar] = out.vanished.get(row.calendar, 0) + 1
+            continue
+        if row.state != "pending" or row.decided_by == "human":
+            continue
+        if row.maybe_sent_at is not None:  # it may be online: never forget it quietly
+            out.updates.append(Change(key, {
+                "state": "unknown", "next_attempt_at": None,
+                "reason": "removed from the calendar after an attempt that may have been "
+                          "published"}, "unknown: removed after an ambiguous attempt"))
+            continue
+        out.updates.append(Change(key, {"state": "skipped", "reason": "removed from the "
+                                        "calendar", "next_attempt_at": None},
+                                  "cancelled: removed from the calendar"))
+        out.stats["cancelled"] += 1
+    return out
+
+
+def _insert(out: Reconciliation, job: Planned,
+            heirs: dict[tuple[str, int, str, str], Known]) -> None:
+    twin = None if job.draft else heirs.pop(
+        (job.account, job.part, job.scheduled_at, job.content_hash), None)
+    if twin is not None:  # the same post under a new identity: never twice
+        if twin.state == "published":
+            values: dict[str, Any] = {
+                "state": "published", "reason": f"already published as {twin.key}",
+                "remote_id": twin.remote_id, "url": twin.url, "remote_ref": twin.remote_ref,
+                "sent_hash": twin.sent_hash, "published_at": twin.published_at}
+        else:
+            values = {"state": "unknown", "maybe_sent_at": twin.maybe_sent_at,
+                      "reason": f"the same post as {twin.key}, which may have been "
+                                "published; settle it with `cmctl resolve`"}
+        out.inserts.append((job, values, f"same post as {twin.key} (renamed?): "
+                                         f"{values['state']}, never sent again"))
+        out.stats["inherited"] += 1
+        return
+    if job.draft:
+        out.inserts.append((job, {"state": "skipped", "reason": "draft"}, "planned"))
+        out.stats["drafts"] += 1
+    else:
+        out.inserts.append((job, {"state": "pending", "reason": None}, "planned"))
+        out.stats["new"] += 1
+
+
+def _update(out: Reconciliation, row: Known, job: Planned) -> None:
+    values: dict[str, Any] = {}
+    moved = row.scheduled_at != job.scheduled_at
+    edited = row.content_hash != job.content_hash
+    if edited:
+        values["content_hash"] = job.content_hash
+    event = None
+    if row.state in REOPENABLE and row.decided_by != "human":
+        if moved:
+            values["scheduled_at"] = job.scheduled_at
+        if row.catch_up_s != job.catch_up_s:
+            values["catch_up_s"] = job.catch_up_s
+        if row.network != job.network:  # the account now points at another network
+            values["network"] = job.network
+            event = f"account '{job.account}' moved from {row.network} to {job.network}"
+        state = row.state
+        if job.draft and state != "skipped" and row.maybe_sent_at:
+            values.update(state="unknown", next_attempt_at=None, reason=(
+                "turned into a draft after an attempt that may have been published"))
+            event = "unknown: drafted after an ambiguous attempt"
+        elif job.draft and state != "skipped":
+            values.update(state="skipped", reason="draft", next_attempt_at=None)
+            event = "draft"
+            out.stats["drafts"] += 1
+        elif not job.draft and state == "skipped" and row.maybe_sent_at is None:
+            values.update(state="pending", reason=None, attempts=0, next_attempt_at=None,
+                          deadline=None)
+            event = "restored"
+            out.stats["reopened"] += 1
+        elif not job.draft and state == "failed" and (edited or moved):
+            values.update(state="pending", reason=None, attempts=0, next_attempt_at=None,
+                          deadline=None)
+            event = "reopened after an edit"
+            out.stats["reopened"] += 1
+        elif not job.draft and state == "missed" and moved:
+            values.update(state="pending", reason=None, attempts=0, next_attempt_at=None,
+                          deadline=None)
+            event = "rescheduled"
+            out.stats["reopened"] += 1
+        elif state == "pending" and moved:
+            values.update(next_attempt_at=None, deadline=None)
+            event = f"rescheduled from {row.scheduled_at}"
+            out.stats["rescheduled"] += 1
+    if values:
+        out.updates.append(Change(row.key, values, event))
+
+
+def _inheritable(rows: dict[str, Known], seen: set[str]) -> dict[tuple[str, int, str, str], Known]:
+    """Sent (or maybe sent) rows whose identity left the plan, by what they are."""
+    heirs: dict[tuple[str, int, str, str], Known] = {}
+    for row in rows.values():
+        if row.key not in seen and row.started and row.state != "sending":
+            heirs.setdefault((row.account, row.part, row.scheduled_at, row.shown_hash), row)
+    return heirs
+
+
+def _thread_conflict(rows: dict[int, Known], jobs: list[Planned]) -> str | None:
+    """Why this post's parts cannot be matched to what already went out, or None."""
+    if not any(row.started for row in rows.values()):
+        return None  # nothing online yet: any edit is safe
+    new = {job.part: job.content_hash for job in jobs}
+    to_send = [p for p in new if p not in rows or not rows[p].started]
+    if not to_send:
+        return None  # nothing of it would go out: edits of sent parts are harmless
+    for part, digest in sorted(new.items()):
+        row = rows.get(part)
+        if row is not None and row.shown_hash == digest:
+            continue  # unchanged at its place
+        for other, other_row in sorted(rows.items()):
+            if other == part or other_row.shown_hash != digest:
+                continue
+            if other_row.started or part in to_send:
+                return (f"part #{part} now has the text of part #{other}, and the thread "
+                        "has started going out: parts were inserted, removed or "
+                        "reordered, which would repost a part or lose one; put them "
+                        "back, and add new parts at the end only")
+    changed = [p for p, row in rows.items() if row.started and p in new
+               and row.shown_hash != new[p]]
+    if changed and len(new) != len(rows):
+        return (f"part(s) {', '.join(f'#{p}' for p in changed)} already went out and now "
+                "have another text while the number of parts changed: cmctl cannot tell "
+                "an edit from an inserted part; keep the sent parts' text, and add new "
+                "parts at the end only")
+    return None
