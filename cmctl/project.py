@@ -51,6 +51,9 @@ class _FileResult:
     diagnostics: list[Diagnostic]
     posts: int
     job_count: int
+    # (account, part, UTC time, content hash) -> where: to find one post in two places
+    twins: list[tuple[tuple[str, int, datetime, str], tuple[int, int, str]]] = field(
+        default_factory=list)
 
 
 def load_config(explicit: str | None = None) -> Config:
@@ -69,6 +72,7 @@ def open_project(config: Config, paths: tuple[str, ...] = (), *, now: datetime,
     project.report.extend(config.warnings)
     results = _run(config, files, now, keep, workers)
     seen: dict[str, str] = {}
+    _same_post_twice(project, results)
     for result in results:
         project.report.extend(result.diagnostics)
         project.post_count += result.posts
@@ -99,9 +103,35 @@ def _process(config: Config, path: Path, now: datetime, keep: bool) -> _FileResu
     jobs = compile_jobs([calendar], config)
     diagnostics = sink.items + check([calendar], jobs, config, now)
     posts = len(calendar.posts)
+    twins = [((j.account, j.part, j.at, j.content_hash), (j.post.pos.line, j.post.pos.col,
+                                                         j.post_id))
+             for j in jobs if j.status != "draft"]
     if not keep:
-        return _FileResult(None, calendar.name, sink.path, [], diagnostics, posts, len(jobs))
-    return _FileResult(calendar, calendar.name, sink.path, jobs, diagnostics, posts, len(jobs))
+        return _FileResult(None, calendar.name, sink.path, [], diagnostics, posts, len(jobs),
+                           twins)
+    return _FileResult(calendar, calendar.name, sink.path, jobs, diagnostics, posts, len(jobs),
+                       twins)
+
+
+def _same_post_twice(project: Project, results: list[_FileResult]) -> None:
+    """The same text at the same time on the same account, from two posts (a file
+    copied, a post pasted twice): each has its own identity, so both would go out."""
+    first: dict[tuple[str, int, datetime, str], tuple[str, int, int, str]] = {}
+    warned: set[tuple[str, str]] = set()
+    for result in results:
+        for what, (line, col, post_id) in result.twins:
+            here = (result.display, line, col, post_id)
+            other = first.setdefault(what, here)
+            if other[3] == post_id and other[0] == result.display:
+                continue
+            if (result.display, post_id) in warned:
+                continue
+            warned.add((result.display, post_id))
+            project.report.add(Diagnostic(
+                result.display, line, col, "warning",
+                f"post '{post_id}' has the same text, time and account ({what[0]}) as "
+                f"'{other[3]}' at {other[0]}:{other[1]}: both would be published",
+                "same-post-twice", "remove one of them, or change its time or text"))
 
 
 def _process_many(config: Config, paths: list[Path], now: datetime) -> list[_FileResult]:
@@ -165,7 +195,21 @@ def _balance(files: list[Path], count: int) -> list[list[Path]]:
 
 def _select(config: Config, paths: tuple[str, ...]) -> list[Path]:
     if not paths:
-        return config.calendar_files()
+        files = config.calendar_files()
+        if not files:  # a typo in `calendars:` must never look like "no posts"
+            raise UsageError(
+                f"no calendar file matches {', '.join(repr(g) for g in config.calendar_globs)}"
+                f" under {config.root}",
+                hint="check `calendars:` in cmctl.yaml (globs are relative to its folder)")
+        if config.calendar_globs != config_mod.DEFAULT_GLOBS:
+            for pattern in config.calendar_globs:
+                if not any(p.is_file() for p in config.root.glob(pattern)):
+                    config.warnings.append(Diagnostic(
+                        config.display_path, 1, 1, "warning",
+                        f"calendars: '{pattern}' matches no file", "calendars-glob",
+                        "a typo here hides calendars: their scheduled posts are kept, "
+                        "not sent, and `cmctl status` says so", frame=False))
+        return files
     files: dict[Path, None] = {}
     for given in paths:
         path = Path(given)

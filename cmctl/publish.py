@@ -101,8 +101,7 @@ class PublishResult:
     def ok(self) -> bool:
         bad = {"failed", "unknown", "missed", "retry"}
         bad |= {DRY_NAMES[state] for state in bad}
-        return not self.held and not self.problems and not any(
-            o.state in bad for o in self.final.values())
+        return not self.attention() and not any(o.state in bad for o in self.final.values())
 
     def attention(self) -> list[str]:
         """What stops posts from going out that is not a job's own state: said loudly
@@ -220,6 +219,8 @@ class Publisher:
             by_account[row.account].append(row)
         if by_account:
             self._send_accounts(by_account, result)
+            # a part that failed just now: the parts after it stop now, not next run
+            self._stop_orphaned_parts(self.clock.now(), result)
         if not self.dry_run and only is None:
             self._remember_attention(now, result)
         return result

@@ -64,18 +64,26 @@ def command(ctx: click.Context, paths: tuple[str, ...], start: str | None, end: 
             states = {r.key: r for r in ledger.rows()}
         finally:
             ledger.close()
+    from cmctl.ledger import preview
+
+    # What the ledger knows that the calendars cannot say (a thread reshaped after it
+    # started, a renamed file, a vanished calendar): said before publish acts on it.
+    notices = preview.diagnostics(project) if ledger is not None else []
     if as_json:
         output.echo_json({
             "jobs": [output.job_dict(j, states.get(j.key)) for j in jobs],
             "drafts_hidden": hidden,
             "errors": report.errors,
             "warnings": report.warnings,
+            "notices": [d.as_dict() for d in notices],
         })
     else:
         output.render_plan_text(jobs, states)
         err = output.console(err=True)
         if hidden:
             err.print(f"[dim]{hidden} draft job(s) hidden; --drafts shows them[/]")
+        if notices:
+            output.render_diagnostics_text(notices, err=True)
         if report.errors:
             err.print(f"[red bold]✗ {report.errors} error(s)[/] in the calendars: "
                       "run `cmctl validate` to see them")

@@ -38,7 +38,9 @@ def command(ctx: click.Context, only: str | None, dry_run: bool, as_json: bool) 
             "outcomes": [o.as_dict() for o in result.outcomes],
             "held": result.held,
             "problems": result.problems,
+            "held_posts": result.held_posts,
+            "vanished": result.vanished,
         })
     else:
         output.render_publish_summary(result, dry_run=dry_run)
-    ctx.exit(0 if dry_run and not result.held and not result.problems else result.exit_code)
+    ctx.exit(result.exit_code)

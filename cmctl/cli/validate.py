@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cmctl.cli.options import open_project
+from cmctl.cli.options import load_config, open_project
 
 
 @click.command("validate")
@@ -31,8 +31,14 @@ def command(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool,
     Exit status: 0 valid (warnings allowed), 1 errors found, 2 usage or config error.
     """
     from cmctl import output
+    from cmctl.ledger import preview
 
-    project = open_project(ctx, paths, keep=False, workers=workers)
+    # With a ledger, the jobs are compared with what was already sent (serially).
+    config = load_config(ctx)
+    has_ledger = not paths and preview.has_ledger(config)
+    project = open_project(ctx, paths, keep=has_ledger, workers=workers)
+    if has_ledger:
+        project.report.extend(preview.diagnostics(project))
     diagnostics = project.diagnostics
     report = project.report
     failed = report.errors > 0 or (strict and report.warnings > 0)

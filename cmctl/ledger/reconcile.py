@@ -261,8 +261,8 @@ def _thread_conflict(rows: dict[int, Known], jobs: list[Planned]) -> str | None:
         return None  # nothing online yet: any edit is safe
     new = {job.part: job.content_hash for job in jobs}
     to_send = [p for p in new if p not in rows or not rows[p].started]
-    if not to_send:
-        return None  # nothing of it would go out: edits of sent parts are harmless
+    if not to_send and all(row.started for row in rows.values()):
+        return None  # all of it is out and nothing new: edits of sent parts are harmless
     for part, digest in sorted(new.items()):
         row = rows.get(part)
         if row is not None and row.shown_hash == digest:
@@ -270,7 +270,9 @@ def _thread_conflict(rows: dict[int, Known], jobs: list[Planned]) -> str | None:
         for other, other_row in sorted(rows.items()):
             if other == part or other_row.shown_hash != digest:
                 continue
-            if other_row.started or part in to_send:
+            # a sent part moved (it would go out again), or an unsent one moved onto a
+            # sent place (it would never go out)
+            if other_row.started or part in to_send or (row is not None and row.started):
                 return (f"part #{part} now has the text of part #{other}, and the thread "
                         "has started going out: parts were inserted, removed or "
                         "reordered, which would repost a part or lose one; put them "
