@@ -231,7 +231,8 @@ class Publisher:
         import json
 
         lines = result.attention()
-        if lines or self.ledger.meta(ATTENTION_META) is not None:
+        raw = self.ledger.meta(ATTENTION_META)
+        if (json.loads(raw)["lines"] if raw else []) != lines:
             self.ledger.set_meta(ATTENTION_META, json.dumps(
                 {"at": _iso(now), "lines": lines}, ensure_ascii=False))
 
@@ -341,19 +342,7 @@ class Publisher:
         """A part can only go out as a reply to the part before it: when an earlier
         part is failed, missed, unknown or skipped, the later ones stop too (never left
         pending for ever, never sent out of order), and say which part to settle."""
-        first_stop: dict[str, Row] = {}
-        for row in self.ledger.rows(states=("failed", "missed", "unknown", "skipped")):
-            if row.reason == "removed from the calendar":
-                continue  # a trailing part that left the thread
-            known = first_stop.get(row.post_key)
-            if known is None or row.part < known.part:
-                first_stop[row.post_key] = row
-        if not first_stop:
-            return
-        for row in self.ledger.rows(states=("pending",)):
-            stop = first_stop.get(row.post_key)
-            if stop is None or row.part <= stop.part:
-                continue
+        for row, stop in self.ledger.orphaned_parts():
             state = "missed" if stop.state == "missed" else "failed"
             reason = (f"part #{stop.part} of its thread is {stop.state}, and a part can "
                       "only go out as a reply to the one before it")
@@ -437,6 +426,12 @@ class Publisher:
             message = f"account '{account_name}': {exc.message}"
             with self._lock:
                 result.problems.append(message + (f" ({exc.hint})" if exc.hint else ""))
+            return
+        except Exception as exc:  # a bug: this account only; its text may hold secrets
+            with self._lock:
+                result.problems.append(f"account '{account_name}': internal error while "
+                                       f"preparing it ({type(exc).__name__}); its posts "
+                                       "wait; run with CMCTL_DEBUG=1 and report it")
             return
         try:
             posts: dict[str, list[Row]] = defaultdict(list)

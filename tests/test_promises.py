@@ -392,18 +392,20 @@ def test_one_accounts_bug_does_not_stop_the_other_accounts(project: Any, run: An
     project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[f1, f2]"))
     from cmctl.networks import feed
 
-    original = feed.Feed.publish
+    original = feed.Feed.__init__
 
-    def buggy(self: Any, out: Any) -> Sent:
-        if out.key.endswith("@f1"):
-            raise KeyError("a bug")
-        return original(self, out)
+    def buggy(self: Any, account: Any, *args: Any, **kwargs: Any) -> None:
+        if account.name == "f1":
+            raise KeyError("a bug in the adapter's set-up")
+        original(self, account, *args, **kwargs)
 
-    monkeypatch.setattr(feed.Feed, "publish", buggy)
+    monkeypatch.setattr(feed.Feed, "__init__", buggy)
     now.move_to("2026-12-01T08:31:00Z")
     code, data = publish(run)
     assert code == 1
-    assert {o["key"]: o["state"] for o in data["outcomes"]}["dec:a@f2"] == "published"
+    assert [(o["key"], o["state"]) for o in data["outcomes"]] == [("dec:a@f2", "published")]
+    assert "account 'f1': internal error" in data["problems"][0]
+    assert states(run)["dec:a@f1"] == "pending"  # not lost: it waits for a fix
 
 
 # ---------------------------------------------------------------- 11. vanished calendars

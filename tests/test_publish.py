@@ -128,7 +128,8 @@ def test_moving_reschedules_and_deleting_cancels(project: Any, run: Any, now: An
     project.calendar(calendar(post("move", at="2026-12-01 09:30"),
                               post("gone", at="2026-12-01 09:30"), accounts="[feed]"))
     now.move_to("2026-12-01T07:00:00Z")
-    assert publish(run) == (0, {"ok": True, "outcomes": [], "held": [], "problems": []})
+    assert publish(run) == (0, {"ok": True, "outcomes": [], "held": [], "problems": [],
+                              "held_posts": {}, "vanished": {}})
     project.calendar(calendar(post("move", at="2026-12-01 11:00"), accounts="[feed]"))
     now.move_to("2026-12-01T08:31:00Z")  # the old time of both
     code, data = publish(run)
@@ -337,7 +338,8 @@ def test_cron_tick_reads_nothing_when_nothing_changed_or_is_due(project: Any, ru
     original = cmctl.project.open_project
     monkeypatch.setattr(cmctl.project, "open_project", must_not_read)
     now.move_to("2026-12-01T12:00:00Z")
-    assert publish(run) == (0, {"ok": True, "outcomes": [], "held": [], "problems": []})
+    assert publish(run) == (0, {"ok": True, "outcomes": [], "held": [], "problems": [],
+                              "held_posts": {}, "vanished": {}})
     now.move_to("2026-12-02T08:31:00Z")  # b falls due: the ledger knows, a full run is needed
     assert "the calendars were read" in run("publish").stderr
     monkeypatch.setattr(cmctl.project, "open_project", original)

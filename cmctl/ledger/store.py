@@ -315,6 +315,26 @@ class Ledger:
         r = self.db.execute("SELECT * FROM jobs WHERE key = ?", (key,)).fetchone()
         return Row.from_sql(r) if r else None
 
+    def orphaned_parts(self) -> list[tuple[Row, Row]]:
+        """(pending part, the earliest part before it that will not go out) pairs: a
+        failed, missed, unknown or skipped part with pending parts after it. Indexed:
+        cheap on a ledger of 100,000 jobs."""
+        sql = (
+            "SELECT later.key AS later_key, stop.key AS stop_key FROM jobs AS stop "
+            "JOIN jobs AS later ON later.calendar = stop.calendar AND later.post_id = "
+            "stop.post_id AND later.account = stop.account AND later.part > stop.part "
+            "AND later.state = 'pending' "
+            "WHERE stop.state IN ('failed', 'missed', 'unknown', 'skipped') "
+            "AND COALESCE(stop.reason, '') != 'removed from the calendar' "
+            "ORDER BY later.key, stop.part")
+        pairs: dict[str, str] = {}
+        for r in self.db.execute(sql):
+            pairs.setdefault(r["later_key"], r["stop_key"])
+        if not pairs:
+            return []
+        rows = {r.key: r for r in self.rows(keys=set(pairs) | set(pairs.values()))}
+        return [(rows[later], rows[stop]) for later, stop in sorted(pairs.items())]
+
     def counts(self) -> dict[str, int]:
         return {r[0]: r[1] for r in
                 self.db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state")}
