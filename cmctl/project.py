@@ -53,7 +53,7 @@ class _FileResult:
     job_count: int
     # (account, part, UTC time, content hash) -> where: to find one post in two places
     twins: list[tuple[tuple[str, int, datetime, str], tuple[int, int, str]]] = field(
-        default_factory=list)
+        default_factory=list)  # and the job key: one post in two places, two keys
 
 
 def load_config(explicit: str | None = None) -> Config:
@@ -104,7 +104,7 @@ def _process(config: Config, path: Path, now: datetime, keep: bool) -> _FileResu
     diagnostics = sink.items + check([calendar], jobs, config, now)
     posts = len(calendar.posts)
     twins = [((j.account, j.part, j.at, j.content_hash), (j.post.pos.line, j.post.pos.col,
-                                                         j.post_id))
+                                                         j.key))
              for j in jobs if j.status != "draft"]
     if not keep:
         return _FileResult(None, calendar.name, sink.path, [], diagnostics, posts, len(jobs),
@@ -117,20 +117,19 @@ def _same_post_twice(project: Project, results: list[_FileResult]) -> None:
     """The same text at the same time on the same account, from two posts (a file
     copied, a post pasted twice): each has its own identity, so both would go out."""
     first: dict[tuple[str, int, datetime, str], tuple[str, int, int, str]] = {}
-    warned: set[tuple[str, str]] = set()
+    warned: set[tuple[str, int, int]] = set()
     for result in results:
-        for what, (line, col, post_id) in result.twins:
-            here = (result.display, line, col, post_id)
-            other = first.setdefault(what, here)
-            if other[3] == post_id and other[0] == result.display:
+        for what, (line, col, key) in result.twins:
+            other = first.setdefault(what, (result.display, line, col, key))
+            if other[3] == key:
+                continue  # itself, or the same identity twice (duplicate-calendar says it)
+            if (result.display, line, col) in warned:
                 continue
-            if (result.display, post_id) in warned:
-                continue
-            warned.add((result.display, post_id))
+            warned.add((result.display, line, col))
             project.report.add(Diagnostic(
                 result.display, line, col, "warning",
-                f"post '{post_id}' has the same text, time and account ({what[0]}) as "
-                f"'{other[3]}' at {other[0]}:{other[1]}: both would be published",
+                f"{key.split('#')[0]} has the same text, time and account as "
+                f"{other[3].split('#')[0]} ({other[0]}:{other[1]}): both would be published",
                 "same-post-twice", "remove one of them, or change its time or text"))
 
 

@@ -311,32 +311,39 @@ class Publisher:
         """Too late to go out: `missed` (never sent late); retries past budget: `failed`;
         a thread part after one that will not go out: stopped too, saying why."""
         for row in self.ledger.rows(states=("pending",)):
-            explicit = row.next_attempt_at is not None  # a retry, or asked for by hand
-            if (row.part == 0 and row.attempts == 0 and not explicit
-                    and row.scheduled_at + window(row) < now):
-                late = now - row.scheduled_at
-                reason = (f"not sent: it was due {_ago(late)} ago, beyond its catch-up "
-                          f"window ({_ago(window(row))}); `cmctl publish --post "
-                          f"{row.calendar}:{row.post_id}` sends it anyway")
-                if self.ledger.set_state(row.key, now, "missed", expect=("pending",),
-                                         event="missed", reason=reason):
-                    self._emit(result, self._outcome(row, "missed", message=reason))
-            elif (row.attempts > 0 or explicit) and now > deadline(row):
-                # Still not out long after its time (retries, a crash, a machine off):
-                # give up loudly rather than post it arbitrarily late.
-                late = _ago(now - row.scheduled_at)
-                if row.maybe_sent_at is not None:
-                    state, reason = "unknown", (
-                        f"gave up {late} after its time; an earlier attempt may have been "
-                        f"published ({row.reason or 'no answer'})")
-                else:
-                    state, reason = "failed", (
-                        f"gave up {late} after its time, after {row.attempts} attempt(s): "
-                        f"{row.reason or 'not sent'}")
-                if self.ledger.set_state(row.key, now, state, expect=("pending",),
-                                         event=state, reason=reason):
-                    self._emit(result, self._outcome(row, state, message=reason))
+            try:
+                self._expire_one(row, now, result)
+            except (OverflowError, ValueError) as exc:  # one job never stops the others
+                with self._lock:
+                    result.problems.append(f"{row.key}: cannot be judged ({exc})")
         self._stop_orphaned_parts(now, result)
+
+    def _expire_one(self, row: Row, now: datetime, result: PublishResult) -> None:
+        explicit = row.next_attempt_at is not None  # a retry, or asked for by hand
+        if (row.part == 0 and row.attempts == 0 and not explicit
+                and row.scheduled_at + window(row) < now):
+            late = now - row.scheduled_at
+            reason = (f"not sent: it was due {_ago(late)} ago, beyond its catch-up "
+                      f"window ({_ago(window(row))}); `cmctl publish --post "
+                      f"{row.calendar}:{row.post_id}` sends it anyway")
+            if self.ledger.set_state(row.key, now, "missed", expect=("pending",),
+                                     event="missed", reason=reason):
+                self._emit(result, self._outcome(row, "missed", message=reason))
+        elif (row.attempts > 0 or explicit) and now > deadline(row):
+            # Still not out long after its time (retries, a crash, a machine off):
+            # give up loudly rather than post it arbitrarily late.
+            late = _ago(now - row.scheduled_at)
+            if row.maybe_sent_at is not None:
+                state, reason = "unknown", (
+                    f"gave up {late} after its time; an earlier attempt may have been "
+                    f"published ({row.reason or 'no answer'})")
+            else:
+                state, reason = "failed", (
+                    f"gave up {late} after its time, after {row.attempts} attempt(s): "
+                    f"{row.reason or 'not sent'}")
+            if self.ledger.set_state(row.key, now, state, expect=("pending",),
+                                     event=state, reason=reason):
+                self._emit(result, self._outcome(row, state, message=reason))
 
     def _stop_orphaned_parts(self, now: datetime, result: PublishResult) -> None:
         """A part can only go out as a reply to the part before it: when an earlier

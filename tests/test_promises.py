@@ -383,6 +383,32 @@ def test_one_unschedulable_job_does_not_stop_the_others(project: Any, run: Any, 
     assert any("bad:bad@feed" in p for p in data["problems"])
 
 
+def test_an_extreme_row_in_the_ledger_never_stops_the_run(project: Any, run: Any,
+                                                          now: Any) -> None:
+    """Item 9: a row whose time and window overflow datetime arithmetic (written by an
+    older cmctl that accepted `at: 9999-12-31 23:30` and `catch_up: 99999999d`) is
+    reported; the others go out; `status` and `plan` still read the ledger."""
+    old = project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[feed]"),
+                           name="old.yaml")
+    project.calendar(calendar(post("b", at="2026-12-01 09:30"), accounts="[feed]"))
+    now.move_to("2026-12-01T07:00:00Z")
+    publish(run)
+    old.unlink()  # its rows stay (a vanished calendar is kept), as the old cmctl wrote them
+    db = sqlite3.connect(project.root / ".cmctl" / "ledger.sqlite3")
+    with db:
+        db.execute("UPDATE jobs SET catch_up_s = ?, scheduled_at = '9999-12-31T23:30:00."
+                   "000000Z' WHERE post_id = 'a'", (10**15,))
+    db.close()
+    now.move_to("2026-12-01T08:31:00Z")
+    code, data = publish(run)
+    assert code == 1
+    assert any("old:a@feed: cannot be judged" in p for p in data["problems"])
+    assert run("status", "--json").exit_code == 1
+    assert run("plan", "--json").exit_code == 0
+    assert "dec:b@feed" in [o["key"] for o in data["outcomes"]]
+    assert "dec:b@feed" in " ".join(feed_ids(project))
+
+
 def test_one_accounts_bug_does_not_stop_the_other_accounts(project: Any, run: Any,
                                                            now: Any,
                                                            monkeypatch: Any) -> None:

@@ -24,6 +24,9 @@ from cmctl.ledger.reconcile import Known, Planned, Reconciliation, reconcile
 from cmctl.ledger.schema import MIGRATIONS
 
 LEDGER_NAME = "ledger.sqlite3"
+# Rows written by an older cmctl may hold any catch-up; read them within what cmctl
+# accepts today (a year) plus a margin, so that date arithmetic never overflows.
+MAX_CATCH_UP_S = 400 * 86400
 T = TypeVar("T")
 
 
@@ -84,7 +87,8 @@ class Row:
             key=r["key"], calendar=r["calendar"], post_id=r["post_id"], account=r["account"],
             part=r["part"], network=r["network"], content_hash=r["content_hash"],
             sent_hash=r["sent_hash"], scheduled_at=parse_iso(r["scheduled_at"]),  # type: ignore[arg-type]
-            catch_up=timedelta(seconds=r["catch_up_s"]), state=r["state"], reason=r["reason"],
+            catch_up=timedelta(seconds=min(r["catch_up_s"], MAX_CATCH_UP_S)),
+            state=r["state"], reason=r["reason"],
             attempts=r["attempts"], next_attempt_at=parse_iso(r["next_attempt_at"]),
             maybe_sent_at=parse_iso(r["maybe_sent_at"]),
             deadline=parse_iso(r["deadline"]),
@@ -309,11 +313,18 @@ class Ledger:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY scheduled_at, calendar, post_id, account, part"
-        return [Row.from_sql(r) for r in self.db.execute(sql, args)]
+        return [self._row(r) for r in self.db.execute(sql, args)]
 
     def get(self, key: str) -> Row | None:
         r = self.db.execute("SELECT * FROM jobs WHERE key = ?", (key,)).fetchone()
-        return Row.from_sql(r) if r else None
+        return self._row(r) if r else None
+
+    def _row(self, r: sqlite3.Row) -> Row:
+        try:
+            return Row.from_sql(r)
+        except (ValueError, TypeError, OverflowError, KeyError) as exc:
+            raise LedgerError(f"{self.path} is damaged: job {r['key']!r} cannot be read "
+                              f"({exc})", hint="restore the ledger from a backup") from None
 
     def orphaned_parts(self) -> list[tuple[Row, Row]]:
         """(pending part, the earliest part before it that will not go out) pairs: a
