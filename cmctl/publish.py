@@ -420,7 +420,7 @@ class Publisher:
         out = Outgoing(
             key=row.key, idempotency_key=row.idempotency_key, calendar=row.calendar,
             post_id=row.post_id, part=row.part, text=job.text, media=job.media,
-            lang=job.lang, scheduled_at=job.at, planned_at=fresh.created_at,
+            lang=job.lang, scheduled_at=job.at,
             reply_to=self._sent(_key(row, row.part - 1)) if row.part else None,
             root=self._sent(_key(row, 0)) if row.part else None,
         )
@@ -503,23 +503,21 @@ def publish_now(config: Config, *, only: str | None = None, dry_run: bool = Fals
     due, there is nothing to read or do. Otherwise: load, sync, publish.
     """
     from cmctl import stamp
-    from cmctl.ledger.store import LEDGER_NAME
     from cmctl.project import open_project
 
-    ledger_path = config.state_dir / LEDGER_NAME
-    if only is None and not dry_run and ledger_path.exists() and stamp.unchanged(config):
-        ledger = Ledger.open(config.state_dir)
-        try:
-            if not ledger.has_work(clock.now()):
-                return PublishResult(fast=True)
-        finally:
-            ledger.close()
+    # Ledger.existing: None when this state folder was never used; a damaged or missing
+    # ledger in a folder that was is an error (exit 2), on the fast path as on the others.
+    if only is None and not dry_run and stamp.unchanged(config):
+        fast = Ledger.existing(config.state_dir)
+        if fast is not None:
+            try:
+                if not fast.has_work(clock.now()):
+                    return PublishResult(fast=True)
+            finally:
+                fast.close()
     inputs = stamp.compute(config)  # before reading: an edit during the run is seen next time
     project = open_project(config, now=clock.now())
-    if dry_run:
-        ledger = Ledger.open(config.state_dir) if ledger_path.exists() else None
-    else:
-        ledger = Ledger.open(config.state_dir)
+    ledger = Ledger.existing(config.state_dir) if dry_run else Ledger.open(config.state_dir)
     try:
         result = Publisher(project, ledger, clock=clock, listener=listener).run(
             only=only, dry_run=dry_run)
