@@ -90,6 +90,13 @@ def inspect(path: Path) -> bool:
         raise unusable(path, f"it is {_file_kind(st.st_mode)}")
     if st.st_size == 0:
         raise unusable(path, "the file is empty (0 bytes)")
+    for suffix in ("-wal", "-shm", "-journal"):  # SQLite opens these too: never a FIFO
+        try:
+            mode = os.stat(f"{path}{suffix}").st_mode
+        except OSError:
+            continue
+        if not stat.S_ISREG(mode):
+            raise unusable(path, f"{path.name}{suffix} beside it is {_file_kind(mode)}")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         try:
@@ -102,6 +109,14 @@ def inspect(path: Path) -> bool:
         raise unusable(path, exc.strerror or str(exc)) from None
     if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
         raise unusable(path, "the file is not an SQLite database")
+    # Decided from the header, before SQLite opens it (connect would switch a rollback-
+    # journal file to WAL mode, a write): every cmctl ledger is in WAL mode (18-19 = 2).
+    if header[18:20] != b"\x02\x02":
+        raise unusable(path, "it is an SQLite database, but not a cmctl ledger")
+    if int.from_bytes(header[68:72], "big") not in (0, APPLICATION_ID):  # application_id
+        raise unusable(path, "it is another application's SQLite database")
+    if int.from_bytes(header[60:64], "big") > len(MIGRATIONS):  # user_version
+        raise _newer(path, int.from_bytes(header[60:64], "big"))
     page_size = int.from_bytes(header[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     if page_size < 512 or page_size & (page_size - 1):
@@ -116,6 +131,12 @@ def inspect(path: Path) -> bool:
         raise unusable(path, f"the file is truncated ({st.st_size} bytes, its header says "
                        f"{pages * page_size})")
     return True
+
+
+def _newer(path: Path, version: int) -> LedgerError:
+    return LedgerError(f"{path} is not a usable ledger for this cmctl: it was written by a "
+                       f"newer cmctl (schema {version}, this one knows {len(MIGRATIONS)})",
+                       hint="upgrade cmctl")
 
 
 def in_use(state_dir: Path) -> str | None:
@@ -511,10 +532,7 @@ class Ledger:
                 if app not in (0, APPLICATION_ID):
                     raise unusable(self.path, "it is another application's SQLite database")
                 if version > len(MIGRATIONS):
-                    raise LedgerError(
-                        f"{self.path} is not a usable ledger for this cmctl: it was written "
-                        f"by a newer cmctl (schema {version}, this one knows "
-                        f"{len(MIGRATIONS)})", hint="upgrade cmctl")
+                    raise _newer(self.path, version)
                 if version == 0 or not _TABLES.issubset(tables):
                     raise unusable(self.path, "it is an SQLite database without cmctl's "
                                    "tables")
