@@ -524,7 +524,7 @@ class Publisher:
         out = Outgoing(
             key=row.key, idempotency_key=row.idempotency_key, calendar=row.calendar,
             post_id=row.post_id, part=row.part, text=job.text, media=job.media,
-            lang=job.lang, scheduled_at=job.at, planned_at=fresh.created_at,
+            lang=job.lang, scheduled_at=job.at,
             reply_to=self._sent(_key(row, row.part - 1)) if row.part else None,
             root=self._sent(_key(row, 0)) if row.part else None,
         )
@@ -540,7 +540,8 @@ class Publisher:
             reached = fresh.maybe_sent_at or fresh.claimed_at or self.clock.now()
             if _resend_is_safe(type(adapter), reached, self.clock.now()):
                 return self._retry(row, fresh.attempts, exc.message, None, result,
-                                   maybe_sent_at=reached)
+                                   maybe_sent_at=reached,
+                                   until_deadline=type(adapter).idempotency_window is None)
             return self._finish(row, "unknown", exc.message, result), None
         except SendError as exc:  # Permanent, or AuthExpired twice
             return self._finish(row, "failed", exc.message, result), None
@@ -583,12 +584,15 @@ class Publisher:
             return adapter.publish(out)
 
     def _retry(self, row: Row, attempts: int, message: str, retry_after: float | None,
-               result: PublishResult, *,
-               maybe_sent_at: datetime | None = None) -> tuple[str, float | None]:
+               result: PublishResult, *, maybe_sent_at: datetime | None = None,
+               until_deadline: bool = False) -> tuple[str, float | None]:
+        """Plan the next attempt, or give up. ``until_deadline``: each attempt is only a
+        harmless look-up (the network remembers the key for ever), so keep asking until
+        the job's deadline rather than stop after MAX_ATTEMPTS."""
         now = self.clock.now()
         delay = backoff(attempts, retry_after, self.rng)
         next_at = now + timedelta(seconds=delay)
-        if attempts >= MAX_ATTEMPTS or next_at > deadline(row):
+        if (attempts >= MAX_ATTEMPTS and not until_deadline) or next_at > deadline(row):
             reason = f"gave up after {attempts} attempt(s): {message}"
             maybe = maybe_sent_at or row.maybe_sent_at
             if maybe is not None:  # it may be online: a human must look, not repost
@@ -626,26 +630,26 @@ def publish_now(config: Config, *, only: str | None = None, dry_run: bool = Fals
     due, there is nothing to read or do. Otherwise: load, sync, publish.
     """
     from cmctl import stamp
-    from cmctl.ledger.store import LEDGER_NAME
     from cmctl.project import open_project
 
-    ledger_path = config.state_dir / LEDGER_NAME
-    if only is None and not dry_run and ledger_path.exists() and stamp.unchanged(config):
-        ledger = Ledger.open(config.state_dir)
-        try:
-            if not ledger.has_work(clock.now()):
-                return PublishResult(fast=True)
-        finally:
-            ledger.close()
-    project = open_project(config, now=clock.now()) if dry_run else None
+    # Ledger.existing: None when this state folder was never used; a damaged or missing
+    # ledger in a folder that was is an error (exit 2), on the fast path as on the others.
+    if only is None and not dry_run and stamp.unchanged(config):
+        fast = Ledger.existing(config.state_dir)
+        if fast is not None:
+            try:
+                if not fast.has_work(clock.now()):
+                    return PublishResult(fast=True)
+            finally:
+                fast.close()
     if dry_run:  # the real procedure, on a private copy of the ledger; nothing is sent
         import tempfile
 
         from cmctl.ledger.store import scratch_copy
 
-        assert project is not None
+        project = open_project(config, now=clock.now())
         with tempfile.TemporaryDirectory(prefix="cmctl-dry-run-") as scratch:
-            ledger = scratch_copy(ledger_path, Path(scratch))
+            ledger = scratch_copy(config.state_dir, Path(scratch))
             try:
                 return Publisher(project, ledger, clock=clock, listener=listener,
                                  dry_run=True).run(only=only)

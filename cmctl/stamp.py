@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def _path(config: Config) -> Path:
 def unchanged(config: Config) -> bool:
     """True when the stored stamp matches the inputs as they are now."""
     try:
-        stored = json.loads(_path(config).read_text(encoding="utf-8"))
+        stored = json.loads(_read(_path(config)))
     except (OSError, ValueError):
         return False
     current = compute(config)
@@ -60,6 +61,18 @@ def unchanged(config: Config) -> bool:
     # again in the same mtime tick, unseen: treat it as changed (git's "racy" rule).
     newest = max((v[1] for v in previous["files"].values()), default=0) / 1e9
     return newest < taken - RACY_SECONDS
+
+
+def _read(path: Path, limit: int = 16 << 20) -> str:
+    """The stamp's text; a FIFO or device in its place is an error, never a hang."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        data = os.read(fd, limit)
+    finally:
+        os.close(fd)
+    return data.decode("utf-8")
 
 
 def save(config: Config, stamp: dict[str, object]) -> None:

@@ -34,9 +34,9 @@ def ledger_for(config: Config) -> Ledger:
 
 
 def existing_ledger(config: Config) -> Ledger | None:
-    """The ledger if cmctl has published before; reading never creates one."""
-    from cmctl.ledger.store import LEDGER_NAME, Ledger
+    """The ledger if cmctl has published before; reading never creates one.
 
-    if not (config.state_dir / LEDGER_NAME).exists():
-        return None
-    return Ledger.open(config.state_dir)
+    A damaged or missing ledger in a folder that was in use is an error (exit 2)."""
+    from cmctl.ledger.store import Ledger
+
+    return Ledger.existing(config.state_dir)

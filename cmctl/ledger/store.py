@@ -11,8 +11,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sqlite3
+import stat
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,6 +35,253 @@ T = TypeVar("T")
 
 class LedgerError(CmctlError):
     exit_code = 2
+
+
+# The ledger's lineage: ``ledger.id`` beside it holds the id also stored in its meta table.
+# It is written (atomically) as soon as the ledger exists, so a ledger that goes missing or
+# empty later is noticed instead of being taken for a first run.
+MARKER_NAME = "ledger.id"
+# Files that exist only in a state folder that a ledger was used in (the daemon's lock and
+# the publish stamp are written after the ledger was opened; SQLite's WAL files beside it).
+IN_USE_EVIDENCE = (MARKER_NAME, f"{LEDGER_NAME}-wal", f"{LEDGER_NAME}-shm", "plan.stamp",
+                   "daemon.lock")
+APPLICATION_ID = 0x636D6374  # "cmct", in the SQLite header of every ledger since 0.x
+_TABLES = frozenset({"jobs", "events", "meta"})
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+
+def afresh_hint(state_dir: Path) -> str:
+    """How to recover, and the one explicit step that starts a new ledger on purpose."""
+    return (f"restore {LEDGER_NAME} from a backup (cmctl never repairs or replaces it); to "
+            f"start afresh on purpose, move the state folder aside: `mv {state_dir} "
+            f"{state_dir}.old` (posts already published that are still within their "
+            "catch-up window would then go out again)")
+
+
+def unusable(path: Path, why: str) -> LedgerError:
+    return LedgerError(f"{path} is not a usable cmctl ledger: {why}",
+                       hint=afresh_hint(path.parent))
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device"), (stat.S_ISLNK, "a broken link")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def inspect(path: Path) -> bool:
+    """Is there a ledger file at ``path`` worth opening? False when there is none.
+
+    Raises LedgerError for what SQLite would take for an empty database (a 0-byte file:
+    cmctl never leaves one, see ``_create``) or would hang on (a FIFO), and for a file
+    that is visibly not a whole SQLite database. Never opens anything but a regular
+    file, never writes."""
+    try:
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            st = os.stat(path)  # a ledger moved to another disk and linked: fine
+    except FileNotFoundError:
+        if os.path.lexists(path):
+            raise unusable(path, "it is a broken link") from None
+        return False
+    except OSError as exc:
+        raise unusable(path, exc.strerror or str(exc)) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise unusable(path, f"it is {_file_kind(st.st_mode)}")
+    if st.st_size == 0:
+        raise unusable(path, "the file is empty (0 bytes)")
+    for suffix in ("-wal", "-shm", "-journal"):  # SQLite opens these too: never a FIFO
+        try:
+            mode = os.stat(f"{path}{suffix}").st_mode
+        except OSError:
+            continue
+        if not stat.S_ISREG(mode):
+            raise unusable(path, f"{path.name}{suffix} beside it is {_file_kind(mode)}")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the lstat
+                raise unusable(path, "it is not a regular file")
+            header = os.pread(fd, 100, 0)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise unusable(path, exc.strerror or str(exc)) from None
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        raise unusable(path, "the file is not an SQLite database")
+    # Decided from the header, before SQLite opens it (connect would switch a rollback-
+    # journal file to WAL mode, a write): every cmctl ledger is in WAL mode (18-19 = 2).
+    if header[18:20] != b"\x02\x02":
+        raise unusable(path, "it is an SQLite database, but not a cmctl ledger")
+    if int.from_bytes(header[68:72], "big") not in (0, APPLICATION_ID):  # application_id
+        raise unusable(path, "it is another application's SQLite database")
+    if int.from_bytes(header[60:64], "big") > len(MIGRATIONS):  # user_version
+        raise _newer(path, int.from_bytes(header[60:64], "big"))
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    if page_size < 512 or page_size & (page_size - 1):
+        raise unusable(path, "its header is damaged")
+    pages = int.from_bytes(header[28:32], "big")
+    valid = pages > 0 and header[24:28] == header[92:96]
+    try:  # a non-empty WAL may hold pages the file does not have yet (a checkpoint cut)
+        wal = os.stat(f"{path}-wal").st_size
+    except OSError:
+        wal = 0
+    if valid and wal == 0 and st.st_size < pages * page_size:
+        raise unusable(path, f"the file is truncated ({st.st_size} bytes, its header says "
+                       f"{pages * page_size})")
+    return True
+
+
+def _newer(path: Path, version: int) -> LedgerError:
+    return LedgerError(f"{path} is not a usable ledger for this cmctl: it was written by a "
+                       f"newer cmctl (schema {version}, this one knows {len(MIGRATIONS)})",
+                       hint="upgrade cmctl")
+
+
+def in_use(state_dir: Path) -> str | None:
+    """The name of a file showing that a ledger was used in ``state_dir``, if any."""
+    for name in IN_USE_EVIDENCE:
+        if os.path.lexists(state_dir / name):
+            return name
+    return None
+
+
+def _read_marker(state_dir: Path) -> str | None:
+    """The ledger id in ``ledger.id``, or None when it is missing or unreadable."""
+    try:
+        fd = os.open(state_dir / MARKER_NAME, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        text = os.read(fd, 200).decode("ascii", "replace").split()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return text[2] if len(text) == 3 and text[:2] == ["cmctl", "ledger"] else None
+
+
+def _write_marker(state_dir: Path, ledger_id: str) -> None:
+    """Write ``ledger.id`` atomically (best effort: a read-only folder still reads)."""
+    path = state_dir / MARKER_NAME
+    tmp = state_dir / f".{MARKER_NAME}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+    try:
+        with open(tmp, "w", encoding="ascii") as handle:
+            handle.write(f"cmctl ledger {ledger_id}\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(state_dir)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _apply_migrations(db: sqlite3.Connection, version: int) -> None:
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        for statement in script.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {number}")
+
+
+def _create(path: Path) -> None:
+    """Create a new ledger at ``path`` all at once: built beside it, then linked in.
+
+    So the ledger file never exists empty or half-made (a crash leaves a stray temp
+    file, never a 0-byte ledger), and of two first runs at once, one ledger wins and the
+    other run uses it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.new")
+    try:
+        db = connect(tmp)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            _apply_migrations(db, 0)
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute("INSERT INTO meta (name, value) VALUES ('ledger_id', ?)",
+                       (str(uuid.uuid4()),))
+            db.execute("COMMIT")
+        finally:
+            db.close()  # the last connection: SQLite checkpoints and removes the WAL
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another run created it first: use that one
+        except OSError:  # a file system without hard links
+            if not os.path.lexists(path):
+                os.rename(tmp, path)
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise LedgerError(f"cannot create the ledger {path}: {exc.strerror or exc}") from None
+    except sqlite3.Error as exc:
+        raise LedgerError(f"cannot create the ledger {path}: {exc}") from None
+    finally:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(OSError):
+                os.unlink(f"{tmp}{suffix}")
+
+
+def _checked(exc: sqlite3.DatabaseError, conn: Any) -> Exception:
+    """A damaged-file error from SQLite as LedgerError; any other error unchanged."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return unusable(getattr(conn, "ledger_path", Path(LEDGER_NAME)), str(exc))
+    return exc
+
+
+class _Cursor(sqlite3.Cursor):
+    """Damage found while reading rows (a page cut off) is a LedgerError, not a crash."""
+
+    def __next__(self) -> Any:
+        try:
+            return super().__next__()
+        except sqlite3.DatabaseError as exc:
+            raise _checked(exc, self.connection) from None
+
+    def fetchone(self) -> Any:
+        try:
+            return super().fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise _checked(exc, self.connection) from None
+
+    def fetchall(self) -> list[Any]:
+        try:
+            return super().fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise _checked(exc, self.connection) from None
+
+
+class _Connection(sqlite3.Connection):
+    def cursor(self, factory: Any = _Cursor) -> Any:  # type: ignore[override]
+        return super().cursor(factory)
+
+    def execute(self, *args: Any) -> Any:  # type: ignore[override]
+        try:
+            return super().execute(*args)
+        except sqlite3.DatabaseError as exc:
+            raise _checked(exc, self) from None
+
+    def executemany(self, *args: Any) -> Any:  # type: ignore[override]
+        try:
+            return super().executemany(*args)
+        except sqlite3.DatabaseError as exc:
+            raise _checked(exc, self) from None
 
 
 def iso(moment: datetime) -> str:
@@ -136,7 +386,8 @@ def connect(path: Path, *, patience: float = 30.0) -> sqlite3.Connection:
         conn = None
         try:
             conn = sqlite3.connect(path, timeout=patience, isolation_level=None,
-                                   check_same_thread=False)
+                                   check_same_thread=False, factory=_Connection)
+            conn.ledger_path = path  # type: ignore[attr-defined]
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(patience * 1000)}")
             # When it cannot switch, SQLite answers with the old mode instead of an
@@ -151,16 +402,16 @@ def connect(path: Path, *, patience: float = 30.0) -> sqlite3.Connection:
             if conn is not None:
                 conn.close()
             if not _busy(exc) or time.monotonic() > deadline:
-                raise LedgerError(f"{path} is not a usable cmctl ledger: {exc}",
-                                  hint="restore it from a backup; never delete it while "
-                                  "posts are scheduled") from None
+                raise unusable(path, str(exc)) from None
             time.sleep(0.05)
         except sqlite3.DatabaseError as exc:
             if conn is not None:
                 conn.close()
-            raise LedgerError(f"{path} is not a usable cmctl ledger: {exc}",
-                              hint="restore it from a backup; never delete it while posts "
-                              "are scheduled") from None
+            raise unusable(path, str(exc)) from None
+        except LedgerError:
+            if conn is not None:
+                conn.close()
+            raise
 
 
 @contextlib.contextmanager
@@ -188,23 +439,61 @@ def writing(path: Path) -> Iterator[None]:
 class Ledger:
     """One ledger file. Thread-safe: each thread gets its own SQLite connection."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        """Open the ledger at ``path``; create it when this state folder was never used.
+
+        A ledger that is missing, empty or damaged beside a folder that was in use is
+        an error (LedgerError, exit 2), never a fresh start: see ``inspect`` and
+        ``in_use``. The damaged file is left exactly as it is."""
         self.path = path
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._committer: _GroupCommitter | None = None
-        self._migrate()
+        if not inspect(path):
+            evidence = in_use(path.parent)
+            if evidence is not None:
+                raise LedgerError(
+                    f"{path} is missing, but {path.parent} was in use ({evidence} is there)",
+                    hint=afresh_hint(path.parent))
+            if not create:
+                raise LedgerError(f"there is no ledger at {path}")
+            _create(path)
+            inspect(path)
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
 
     @classmethod
     def open(cls, state_dir: Path) -> Ledger:
+        """The ledger of ``state_dir``, created on first use."""
         try:
             state_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LedgerError(f"cannot create the state folder {state_dir}: {exc.strerror}") \
                 from None
+        if not os.path.isdir(state_dir):
+            raise LedgerError(f"the state folder {state_dir} is not a folder")
         return cls(state_dir / LEDGER_NAME)
+
+    @classmethod
+    def existing(cls, state_dir: Path) -> Ledger | None:
+        """The ledger of ``state_dir``, or None when cmctl never used that folder.
+
+        For commands that only read (status, log, plan, a dry run, the cron fast path):
+        they never create a ledger, and a damaged or missing one is the same error as for
+        the commands that write."""
+        path = state_dir / LEDGER_NAME
+        if not inspect(path):
+            evidence = in_use(state_dir) if os.path.isdir(state_dir) else None
+            if evidence is None:
+                return None
+            raise LedgerError(f"{path} is missing, but {state_dir} was in use ({evidence} "
+                              "is there)", hint=afresh_hint(state_dir))
+        return cls(path, create=False)
 
     # ------------------------------------------------------------------ connection
     @property
@@ -272,29 +561,46 @@ class Ledger:
             committer.stop()
 
     def _migrate(self) -> None:
+        """Check that the file is a cmctl ledger this cmctl can use; apply new migrations;
+        check it against ``ledger.id`` (and write that marker when it is missing)."""
         try:
             with self.transaction() as db:
                 version = db.execute("PRAGMA user_version").fetchone()[0]
+                app = db.execute("PRAGMA application_id").fetchone()[0]
+                tables = {r[0] for r in db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if app not in (0, APPLICATION_ID):
+                    raise unusable(self.path, "it is another application's SQLite database")
                 if version > len(MIGRATIONS):
-                    raise LedgerError(
-                        f"{self.path} was written by a newer cmctl (schema {version})",
-                        hint="upgrade cmctl")
-                for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                    for statement in script.split(";"):
-                        if statement.strip():
-                            db.execute(statement)
-                    db.execute(f"PRAGMA user_version = {number}")
+                    raise _newer(self.path, version)
+                if version == 0 or not _TABLES.issubset(tables):
+                    raise unusable(self.path, "it is an SQLite database without cmctl's "
+                                   "tables")
+                _apply_migrations(db, version)
+                row = db.execute("SELECT value FROM meta WHERE name = 'ledger_id'").fetchone()
+                ledger_id: str | None = row[0] if row else None
+                marker = _read_marker(self.path.parent)
+                if ledger_id is None:  # a ledger from before ledger.id: adopt it
+                    ledger_id = marker or str(uuid.uuid4())
+                    db.execute("INSERT INTO meta (name, value) VALUES ('ledger_id', ?)",
+                               (ledger_id,))
+                    if app == 0:
+                        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         except sqlite3.OperationalError as exc:
             if _busy(exc):
                 raise LedgerError(f"{self.path} stayed locked by another process",
                                   hint="is a cmctl stuck? see `cmctl status`") from None
-            raise LedgerError(f"{self.path} is not a usable cmctl ledger: {exc}",
-                              hint="restore it from a backup; never delete it while posts "
-                              "are scheduled") from None
+            raise unusable(self.path, str(exc)) from None
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"{self.path} is not a usable cmctl ledger: {exc}",
-                              hint="restore it from a backup; never delete it while posts "
-                              "are scheduled") from None
+            raise unusable(self.path, str(exc)) from None
+        if marker is None:
+            _write_marker(self.path.parent, ledger_id)
+        elif marker != ledger_id:
+            raise LedgerError(
+                f"{self.path} is not the ledger this state folder was using ({MARKER_NAME} "
+                f"names ledger {marker}, the file is ledger {ledger_id})",
+                hint=f"put this project's own ledger back (from a backup); to use this one "
+                f"on purpose, delete {self.path.parent / MARKER_NAME}")
 
     # ------------------------------------------------------------------ reading
     def rows(self, *, states: Iterable[str] | None = None,
@@ -628,13 +934,15 @@ class _GroupCommitter:
                 future.set_result(value)
 
 
-def scratch_copy(source: Path, folder: Path) -> Ledger:
-    """A private copy of the ledger at ``source`` (or a new empty one) in ``folder``.
+def scratch_copy(state_dir: Path, folder: Path) -> Ledger:
+    """A private copy of the ledger of ``state_dir`` (or a new empty one) in ``folder``.
 
     The dry run runs the real decision procedure on it: it can write whatever it
-    likes there, and the real ledger is only ever read (opened read-only)."""
+    likes there, and the real ledger is only ever read (checked by ``inspect``, then
+    opened read-only: not even a migration touches it)."""
+    source = state_dir / LEDGER_NAME
     dest = folder / LEDGER_NAME
-    if source.exists():
+    if inspect(source):
         try:
             src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
             try:
@@ -643,7 +951,8 @@ def scratch_copy(source: Path, folder: Path) -> Ledger:
             finally:
                 src.close()
         except sqlite3.Error as exc:
-            raise LedgerError(f"{source} is not a usable cmctl ledger: {exc}",
-                              hint="restore it from a backup; never delete it while posts "
-                              "are scheduled") from None
+            raise unusable(source, str(exc)) from None
+    elif os.path.isdir(state_dir) and (evidence := in_use(state_dir)) is not None:
+        raise LedgerError(f"{source} is missing, but {state_dir} was in use ({evidence} "
+                          "is there)", hint=afresh_hint(state_dir))
     return Ledger(dest)

@@ -97,9 +97,6 @@ class Outgoing:
     scheduled_at: datetime  # aware, UTC
     reply_to: Sent | None = None  # the previous part, for part >= 1
     root: Sent | None = None  # part 0, for part >= 1
-    # When the job first entered the ledger: unlike scheduled_at, never edited, so
-    # identifiers derived from it (Bluesky's record key) are the same on every attempt.
-    planned_at: datetime | None = None
 
 
 class SendError(Exception):

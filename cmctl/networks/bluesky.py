@@ -95,12 +95,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from cmctl import clock
 from cmctl.networks.base import (
     AccountField,
+    Ambiguous,
     AuthExpired,
     MediaKind,
     Network,
@@ -136,7 +137,9 @@ HANDLE_SYNTAX = re.compile(
     r"^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+"
     r"[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$"
 )
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Record keys' timestamps (see record_key): 2^45 microseconds from 2023-01-01T00:00Z.
+RKEY_EPOCH_US = 1_672_531_200_000_000
+RKEY_SPAN_US = 1 << 45
 
 
 class Bluesky(Network):
@@ -382,13 +385,27 @@ class Bluesky(Network):
         return blob
 
     def _existing(self, session: dict[str, str], rkey: str) -> Sent:
-        """The record an earlier attempt wrote at ``rkey`` (com.atproto.repo.getRecord)."""
-        response = self.http.request(
-            "GET",
-            self._xrpc("com.atproto.repo.getRecord"),
-            params={"repo": session["did"], "collection": POST, "rkey": rkey},
-        )
-        return _sent(session, _json_object(response, "getRecord"), rkey, Permanent)
+        """The record an earlier attempt wrote at ``rkey`` (com.atproto.repo.getRecord).
+
+        InvalidSwap proved that the record exists: whatever goes wrong reading it (an
+        error, a 5xx, a timeout, a RecordNotFound from a server that lags behind its
+        own write) is Ambiguous, never a failure. The publisher reads again later (the
+        next putRecord answers InvalidSwap again) and records the post once the read
+        succeeds; at the job's deadline it is `unknown`, for a human to settle."""
+        try:
+            response = self.http.request(
+                "GET",
+                self._xrpc("com.atproto.repo.getRecord"),
+                params={"repo": session["did"], "collection": POST, "rkey": rkey},
+            )
+            return _sent(session, _json_object(response, "getRecord", Ambiguous), rkey,
+                         Ambiguous)
+        except AuthExpired:
+            raise
+        except SendError as exc:
+            raise Ambiguous(f"the post exists (putRecord: InvalidSwap at {rkey}) but "
+                            f"reading it failed: {exc.message}; cmctl reads it again "
+                            "later") from None
 
     # --- how Bluesky's errors map ---------------------------------------------------
     def _problem(self, response: Response) -> tuple[str, str]:
@@ -433,20 +450,18 @@ class _AlreadyWritten(Permanent):
 
 
 def record_key(out: Outgoing) -> str:
-    """The post's record key: a TID derived from the job, the same on every attempt.
+    """The post's record key: a TID that is a function of the job key alone.
 
-    Timestamp: the second of ``out.planned_at`` (when the job entered the ledger; it
-    never changes, even when the post is moved: a retry after an edit must land on the
-    same key), else of ``out.scheduled_at``, its microseconds replaced by 20 bits
-    taken from a hash of the job key; clock identifier: 10 more bits of that hash. Two
-    jobs at the same second (the parts of a thread) then collide only if 30 bits of
-    their hashes agree, and the key looks like any TID minted at publication time.
+    Never of when the ledger row was made or of the post's time: a ledger restored from
+    an older backup, a re-created row or a moved post must land on the same key, or a
+    resend would make a second post. The 64 bits of the TID come from a hash of the job
+    key: 45 bits of microseconds after 2023-01-01 (so the timestamp is a plausible one,
+    between January 2023 and February 2024, after Bluesky opened) and 10 bits of clock
+    identifier. Two jobs collide only if 55 bits of their hashes agree.
     """
     digest = hashlib.sha256(f"cmctl:bluesky:rkey:{out.key}".encode()).digest()
     bits = int.from_bytes(digest[:8], "big")
-    moment = out.planned_at or out.scheduled_at
-    seconds = max(0, (moment - _EPOCH) // timedelta(seconds=1))
-    micros = seconds * 1_000_000 + (bits >> 10) % 1_000_000
+    micros = RKEY_EPOCH_US + (bits >> 10) % RKEY_SPAN_US
     return tid(micros, bits & 0x3FF)
 
 

@@ -254,6 +254,11 @@ class FakeBluesky(FakeServer):
         self._write_points = write_points_per_hour
         self._sessions_per_5_minutes = sessions_per_5_minutes
         self._global = _Limiter(requests_per_5_minutes, 300)
+        #: Switch: a read replica that lags behind its own writes. ``getRecord`` answers
+        #: ``RecordNotFound`` for a record written less than this long ago (fake clock).
+        #: (To make reads fail outright, ``fail_next("getRecord", 500, ...)``.)
+        self.read_lag = timedelta(0)
+        self._written_at: dict[str, datetime] = {}
 
     # -- test helpers ----------------------------------------------------------------
 
@@ -593,6 +598,9 @@ class FakeBluesky(FakeServer):
         cid = request.param("cid")
         if uri not in self.records or (cid is not None and self.record_cids[uri] != cid):
             raise invalid(f"Could not locate record: {uri}", "RecordNotFound")
+        written = self._written_at.get(uri)
+        if written is not None and self.now() - written < self.read_lag:
+            raise invalid(f"Could not locate record: {uri}", "RecordNotFound")
         return Reply(200, {"uri": uri, "cid": self.record_cids[uri], "value": self.records[uri]})
 
     def _listRecords(self, request: RecordedRequest) -> Reply:
@@ -683,6 +691,7 @@ class FakeBluesky(FakeServer):
 
         self.records[uri] = value
         self.record_cids[uri] = cid
+        self._written_at[uri] = self.now()
         rev = self._next_tid()
         answer: dict[str, Any] = {
             "uri": uri,

@@ -49,6 +49,7 @@ NOW = datetime(2026, 12, 1, 8, 30, 0, 123456, tzinfo=UTC)
 WORKED = ("✨ example mentioning @atproto.com to share the URL 👨‍❤️‍👨 "
           "https://en.wikipedia.org/wiki/CBOR.")
 ATPROTO_DID = "did:plc:ewvi7nxzyoun6zhxrhs64oiz"
+PINNED_RKEY = "3k4nnqfbkzsjn"  # record_key of "dec:launch@bsky", for ever
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -257,19 +258,33 @@ def test_tid_encodes_microseconds_and_clock_id() -> None:
 @settings(max_examples=300, deadline=None)
 @given(
     key=st.text(min_size=1, max_size=80),
-    moment=st.datetimes(min_value=datetime(1971, 1, 1),  # noqa: DTZ001 (hypothesis: naive)
-                        max_value=datetime(2200, 1, 1),  # noqa: DTZ001
-                        timezones=st.just(UTC)),
+    moments=st.lists(
+        st.datetimes(min_value=datetime(1971, 1, 1),  # noqa: DTZ001 (hypothesis: naive)
+                     max_value=datetime(2200, 1, 1),  # noqa: DTZ001
+                     timezones=st.just(UTC)), min_size=2, max_size=2),
 )
-def test_derived_record_keys_are_valid_stable_tids(key: str, moment: datetime) -> None:
-    out = outgoing(key=key, scheduled_at=moment)
-    rkey = record_key(out)
+def test_derived_record_keys_are_valid_tids_of_the_job_key_alone(
+    key: str, moments: list[datetime],
+) -> None:
+    first = outgoing(key=key, scheduled_at=moments[0])
+    rkey = record_key(first)
     assert TID_SYNTAX.match(rkey)
     assert rkey[0] in "234567ab"  # top bit 0
-    assert record_key(out) == rkey  # the same on every attempt
+    # The same key whatever the post's time or when its ledger row was made (a ledger
+    # restored from a backup, a re-created row): only the job key counts.
+    later = outgoing(key=key, scheduled_at=moments[1])
+    assert record_key(later) == rkey
     micros, _ = decode_tid(rkey)
-    # A plausible timestamp: within the scheduled second.
-    assert micros // 1_000_000 == int(moment.replace(microsecond=0).timestamp())
+    # A plausible timestamp: after Bluesky opened (2023), in the past of any post.
+    assert datetime(2023, 1, 1, tzinfo=UTC).timestamp() <= micros / 1e6
+    assert micros / 1e6 < datetime(2024, 3, 1, tzinfo=UTC).timestamp()
+
+
+def test_record_keys_are_pinned_forever() -> None:
+    # Changing this function would make every retry of an in-flight job a second post.
+    assert record_key(outgoing(key="dec:launch@bsky")) == record_key(
+        outgoing(key="dec:launch@bsky", scheduled_at=NOW))
+    assert record_key(outgoing(key="dec:launch@bsky")) == PINNED_RKEY
 
 
 def test_thread_parts_at_the_same_second_get_different_keys() -> None:
@@ -549,6 +564,50 @@ def test_invalid_swap_means_already_posted_and_returns_the_existing_record(
     uri = f"at://{DID}/app.bsky.feed.post/{rkey}"
     assert sent == Sent(remote_id=uri, url=f"https://bsky.app/profile/{HANDLE}/post/{rkey}",
                         ref={"uri": uri, "cid": "bafyreiold"})
+
+
+def _swap_then(get_record: Handler) -> Pds:
+    pds = Pds()
+    pds.routes["com.atproto.repo.putRecord"] = lambda r: httpx.Response(
+        400, json={"error": "InvalidSwap", "message": "Record was at bafyreiold"})
+    pds.routes["com.atproto.repo.getRecord"] = get_record
+    return pds
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(500, json={"error": "InternalServerError"}),
+        httpx.Response(502, text="bad gateway"),
+        httpx.Response(400, json={"error": "RecordNotFound",
+                                  "message": "Could not locate record"}),  # a lagging read
+        httpx.Response(200, json={"value": {}}),  # no uri or cid
+        httpx.Response(200, text="not json"),
+        httpx.Response(429, json={"error": "RateLimitExceeded"}),
+    ],
+    ids=["500", "502", "not-found", "no-uri", "not-json", "429"],
+)
+def test_invalid_swap_with_a_failing_read_is_ambiguous_never_permanent(
+    tmp_path: Path, answer: httpx.Response,
+) -> None:
+    from cmctl.networks.base import Ambiguous
+
+    bsky, _ = adapter(tmp_path, _swap_then(lambda r: answer))
+    with pytest.raises(SendError) as caught:
+        bsky.publish(outgoing())
+    assert type(caught.value) is Ambiguous
+    assert "InvalidSwap" in caught.value.message and "reads it again" in caught.value.message
+
+
+def test_invalid_swap_with_a_read_that_times_out_is_ambiguous(tmp_path: Path) -> None:
+    from cmctl.networks.base import Ambiguous
+
+    def timeout(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    bsky, _ = adapter(tmp_path, _swap_then(timeout))
+    with pytest.raises(Ambiguous):
+        bsky.publish(outgoing())
 
 
 def test_every_attempt_writes_the_same_record_key(tmp_path: Path) -> None:
