@@ -83,7 +83,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 from urllib.parse import parse_qsl, urlsplit
 
 from cmctl import clock
-from cmctl.redact import MIN_SECRET_LENGTH
 from cmctl.networks.base import (
     OPEN_MEDIA,
     OPEN_MEDIA_MAX,
@@ -93,6 +92,7 @@ from cmctl.networks.base import (
     Permanent,
     Sent,
 )
+from cmctl.redact import MIN_SECRET_LENGTH
 
 if TYPE_CHECKING:
     from datetime import datetime
