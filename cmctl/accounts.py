@@ -1,4 +1,11 @@
-"""Account checks: each adapter's harmless call, with secrets resolved but never shown."""
+"""Account checks: each adapter's harmless call, with secrets resolved but never shown.
+
+``check`` proves an account without publishing anything. A network whose adapter also
+has ``send_test()`` cannot be proved that way (a webhook receiver may publish whatever
+it gets): its ``check`` verifies what it can without sending, the result says
+``checked: False``, and only an explicit ``send_test`` (``--send-test NAME``) delivers
+a test event.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +17,39 @@ from cmctl.networks import registry
 from cmctl.networks.base import SendError
 
 
-def check_accounts(config: Config, names: tuple[str, ...] = (),
-                   transport: Any = None) -> list[dict[str, Any]]:
-    from cmctl.networks.http import Http
+def can_send_test(config: Config, name: str) -> bool:
+    network = registry.get(config.accounts[name].network)
+    return network.publishes and callable(getattr(network, "send_test", None))
 
-    unknown = [n for n in names if n not in config.accounts]
+
+def check_accounts(config: Config, names: tuple[str, ...] = (),
+                   transport: Any = None,
+                   send_test: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """One result per account: account, network, ok, checked, sent, message.
+
+    ``ok``: nothing wrong was found. ``checked``: a call proved the credentials.
+    ``sent``: what was delivered to the account (only for ``send_test`` names).
+    """
+    from cmctl.networks.http import Http
+    from cmctl.redact import scrub
+
+    unknown = [n for n in (*names, *send_test) if n not in config.accounts]
     if unknown:
         raise UsageError(f"unknown account '{unknown[0]}'",
                          hint="known: " + ", ".join(sorted(config.accounts)))
+    for name in send_test:
+        if not can_send_test(config, name):
+            title = registry.get(config.accounts[name].network).title
+            raise UsageError(f"account '{name}' ({title}) has no test event to send",
+                             hint=f"`cmctl accounts check {name}` proves it without posting")
+    wanted = tuple(dict.fromkeys((*names, *send_test))) if names else ()
     results = []
-    for name in names or tuple(sorted(config.accounts)):
+    for name in wanted or tuple(sorted(config.accounts)):
         account = config.accounts[name]
         network = registry.get(account.network)
         result: dict[str, Any] = {"account": name, "network": account.network}
         if not network.publishes:
-            results.append({**result, "ok": True,
+            results.append({**result, "ok": True, "checked": False, "sent": None,
                             "message": f"not checked: cmctl cannot publish to {network.title} "
                             "yet"})
             continue
@@ -36,16 +61,22 @@ def check_accounts(config: Config, names: tuple[str, ...] = (),
             http = Http(secrets=[str(options[f.name]) for f in network.account_fields
                                  if f.secret and options.get(f.name)], transport=transport)
             adapter = network(account, options, http, config.state_dir)
+            partial = callable(getattr(adapter, "send_test", None))
+            sent = None
             try:
                 message = adapter.check()
+                if name in send_test:
+                    sent = message = adapter.send_test()  # type: ignore[attr-defined]
             finally:
                 adapter.close()
-            results.append({**result, "ok": True, "message": message})
+            results.append({**result, "ok": True, "checked": not partial or sent is not None,
+                            "sent": http.redact(sent) if sent else None,
+                            "message": http.redact(message)})
         except (CmctlError, SendError) as exc:
             text = exc.message + (f" ({exc.hint})" if isinstance(exc, CmctlError)
                                   and exc.hint else "")
-            results.append({**result, "ok": False,
-                            "message": http.redact(text) if http else text})
+            results.append({**result, "ok": False, "checked": False, "sent": None,
+                            "message": http.redact(text) if http else scrub(text) or text})
         finally:
             if http is not None:
                 http.close()

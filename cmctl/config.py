@@ -102,10 +102,22 @@ class Config:
         return absolute.stem
 
     def resolve(self, account: Account, key: str) -> Any:
-        """An account option with ``${VAR}`` filled in from the environment or .env."""
+        """An account option with ``${VAR}`` filled in from the environment or .env.
+
+        A variable's value loses its surrounding whitespace (a secret file's final
+        newline). A secret field must then be clean text of at least
+        ``MIN_SECRET_LENGTH`` characters, or this raises a ConfigError that names the
+        key and the variables, never the value. Every secret, and every value that came
+        from a variable, is remembered so that no message ever shows it.
+        """
+        from cmctl import redact
+        from cmctl.networks import registry
+
         value = account.options.get(key)
         if not isinstance(value, str):
             return value
+        used: list[str] = []
+        filled: list[str] = []
 
         def fill(m: re.Match[str]) -> str:
             name = m.group(1)
@@ -115,9 +127,53 @@ class Config:
                     f"account '{account.name}': {key} uses ${{{name}}}, which is not set",
                     hint=f"export {name}=… or add it to {display(self.root / '.env')}",
                 )
-            return found
+            used.append(name)
+            filled.append(found.strip())
+            return found.strip()
 
-        return _VAR.sub(fill, value)
+        resolved = _VAR.sub(fill, value)
+        spec = registry.get(account.network).field(key) if account.network in \
+            registry.names() else None
+        if spec is not None and spec.secret:
+            resolved = resolved.strip()
+            problem = secret_problem(resolved)
+            if problem is not None:
+                where = (" (from " + ", ".join(f"${{{n}}}" for n in dict.fromkeys(used)) + ")"
+                         if used else " (written in cmctl.yaml)")
+                raise ConfigError(f"account '{account.name}': {key}{where} {problem}",
+                                  hint=_SECRET_HINT)
+            redact.remember(resolved)
+        for part in filled:  # a value kept out of the file is treated as a secret too
+            if len(part) >= 4:
+                redact.remember(part, partial=False)
+        return resolved
+
+
+_SECRET_HINT = ("the value is never shown; only surrounding whitespace (a final newline) is "
+                "removed. Put the exact credential in the variable or in .env")
+
+
+def secret_problem(value: str) -> str | None:
+    """What makes ``value`` unusable as a secret, in words that never quote it (or None).
+
+    Refused: an empty value, a control or invisible character anywhere (a newline or tab
+    inside, a zero-width space) and anything shorter than ``MIN_SECRET_LENGTH``: no real
+    token, app password or signing secret is that short, and a secret that short
+    cannot be redacted from messages without mangling them.
+    """
+    import unicodedata
+
+    from cmctl.redact import MIN_SECRET_LENGTH
+
+    if not value:
+        return "is empty"
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value):
+        return ("holds a control or invisible character (a line break, a tab, a "
+                "zero-width space…)")
+    if len(value) < MIN_SECRET_LENGTH:
+        return (f"is too short to be a real credential (fewer than {MIN_SECRET_LENGTH} "
+                "characters)")
+    return None
 
 
 def display(path: Path) -> str:
@@ -251,12 +307,27 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
         "required": [f.name for f in declared.account_fields if f.required],
         "properties": {
             "network": {"type": "string"},
-            **{f.name: {"type": f.type, "minLength": 1} if f.type == "string"
-               else {"type": f.type, "minimum": 1} for f in declared.account_fields},
+            # secret fields are checked below, by messages that never quote the value
+            **{f.name: {} if f.secret else {"type": f.type, "minLength": 1}
+               if f.type == "string" else {"type": f.type, "minimum": 1}
+               for f in declared.account_fields},
         },
     }
     before = len(sink.items)
     Checker(schema).check(node, sink, f"accounts.{name}")
+    for spec in declared.account_fields:
+        value = node.items.get(spec.name) if spec.secret else None
+        if value is None:
+            continue
+        label = f"'accounts.{name}.{spec.name}'"
+        if not isinstance(value, Scalar) or not isinstance(value.value, str):
+            sink.error(value.line, value.col, f"{label} must be text (its value is not shown)",
+                       "type", f"write {spec.name}: ${{VARIABLE}} and set VARIABLE in the "
+                       "environment or in .env (a value written in the file must be quoted)")
+            continue
+        problem = None if _VAR.search(value.value) else secret_problem(value.value.strip())
+        if problem is not None:
+            sink.error(value.line, value.col, f"{label} {problem}", "value", _SECRET_HINT)
     if len(sink.items) > before:
         return None
     options: dict[str, Any] = {}

@@ -14,7 +14,7 @@ def command(ctx: click.Context, as_json: bool) -> None:
     """List the accounts configured in cmctl.yaml, with their network and limits.
 
     Secret fields are never shown: only whether they are set.
-    `cmctl accounts check` proves each account's credentials with a harmless call.
+    `cmctl accounts check` checks each account's credentials without posting.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -65,10 +65,21 @@ def _vars(value: str) -> list[str]:
 
 @command.command("check")
 @click.argument("names", nargs=-1)
+@click.option("--send-test", "send_test", multiple=True, metavar="NAME",
+              help="Also deliver a test event to this account (webhooks: a cmctl.ping "
+              "event, which a receiver wired to a network may publish). Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_context
-def check(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
-    """Prove each account's credentials with a harmless call (nothing is posted).
+def check(ctx: click.Context, names: tuple[str, ...], send_test: tuple[str, ...],
+          as_json: bool) -> None:
+    """Check each account's credentials without posting or sending anything.
+
+    Mastodon and Bluesky: a read-only call proves the credentials. A webhook cannot be
+    proved without delivering an event, and a receiver may publish whatever it gets, so
+    by default nothing is sent to it: cmctl checks the URL, the signing secret's format
+    and that the host answers a TCP/TLS handshake (no HTTP request), and says "not
+    proved". `--send-test NAME` delivers one test event
+    ({"type": "cmctl.ping", "data": {"account": NAME}}) to that account.
 
     Exit status 1 when any account fails.
     """
@@ -76,7 +87,13 @@ def check(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
     from cmctl.accounts import check_accounts
 
     config = load_config(ctx)
-    results = check_accounts(config, names)
+    if send_test and not as_json:
+        import sys
+
+        for name in dict.fromkeys(send_test):
+            click.echo(f"{name}: sending a cmctl.ping test event (a receiver that publishes "
+                       "what it gets may publish it)", file=sys.stderr)
+    results = check_accounts(config, names, send_test=send_test)
     if as_json:
         output.echo_json({"accounts": results})
     else:
@@ -84,7 +101,8 @@ def check(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
 
         out = output.console()
         for r in results:
-            mark = "[green]✓[/]" if r["ok"] else "[red]✗[/]"
+            mark = ("[red]✗[/]" if not r["ok"] else "[green]✓[/]" if r["checked"]
+                    else "[yellow]~[/]")
             out.print(f"{mark} {escape(r['account'])} [dim]({r['network']})[/]  "
                       f"{escape(r['message'])}")
     ctx.exit(0 if all(r["ok"] for r in results) else 1)

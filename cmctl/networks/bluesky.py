@@ -410,15 +410,13 @@ class Bluesky(Network):
     # --- how Bluesky's errors map ---------------------------------------------------
     def _problem(self, response: Response) -> tuple[str, str]:
         """(XRPC error name, safe message) of an error response."""
-        from cmctl.networks.http import error_message
-
         try:
             body = response.json()
         except ValueError:
             body = None
         name = body.get("error") if isinstance(body, dict) else None
         where = f"{response.request.method} {response.request.url.path}"
-        said = self.http.redact(error_message(response))
+        said = self.http.error_message(response)  # redacted, then cut
         return (name if isinstance(name, str) else ""), f"{where}: {response.status_code} {said}"
 
     def _classify_auth(self, response: Response) -> SendError | None:

@@ -22,9 +22,12 @@ import httpx
 
 from cmctl import __version__, clock
 from cmctl.networks.base import Ambiguous, Permanent, SendError, Transient
+from cmctl.redact import REDACTED, Redactor, process_redactor, remember
+
+__all__ = ["REDACTED", "Http", "error_message", "retry_after"]
 
 USER_AGENT = f"cmctl/{__version__} (+https://github.com/cmctl/cmctl)"
-REDACTED = "***"
+MAX_SAID = 300  # characters of a network's error message kept (after redaction)
 
 Classifier = Callable[[httpx.Response], SendError | None]
 
@@ -57,7 +60,10 @@ class Http:
     def __init__(self, *, secrets: Iterable[str] = (), timeout: float | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:
         timeout = timeout if timeout is not None else default_timeout()
-        self._secrets: set[str] = {s for s in secrets if s}
+        self._redactor = Redactor()
+        self._own_transport = transport is not None
+        for secret in secrets:
+            self.add_secret(secret)
         self.client = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
             headers={"User-Agent": USER_AGENT},
@@ -66,15 +72,63 @@ class Http:
             verify=ssl_context(),
         )
 
-    def add_secret(self, value: str | None) -> None:
+    def add_secret(self, value: str | None, *, partial: bool = True) -> None:
+        """Redact ``value`` (in every encoding, see cmctl/redact.py) from every message."""
         if value:
-            self._secrets.add(value)
+            self._redactor.add(value, partial=partial)
+            remember(value, partial=partial)
+
+    def add_url(self, url: str) -> None:
+        """Redact the credentials of a URL's userinfo (user:pass@), and their Basic form."""
+        self._redactor.add_url(url)
+        process_redactor().add_url(url)
 
     def redact(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            if len(secret) >= 4:
-                text = text.replace(secret, REDACTED)
-        return text
+        """``text`` without this client's secrets, nor any other this process resolved."""
+        return process_redactor()(self._redactor(text))
+
+    def error_message(self, response: httpx.Response) -> str:
+        """The network's own words about an error, redacted, then cut to 300 characters."""
+        return error_message(response, self.redact)
+
+    def reach(self, url: str) -> str:
+        """Open (and close) a TCP connection to the URL's host, with a TLS handshake for
+        https: DNS, routing and the certificate are checked, and no HTTP request is
+        sent, so a receiver has nothing to act on. Returns what was proved; raises
+        Transient (unreachable) or Permanent (a certificate that does not verify).
+
+        Not attempted when a proxy is configured (the connection would not be the one
+        cmctl uses) or when this client was given its own transport (tests)."""
+        import socket
+        import urllib.request
+
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        secure = parts.scheme == "https"
+        try:
+            port = parts.port or (443 if secure else 80)
+        except ValueError:
+            raise Permanent(self.redact(f"{_path(url)}: the port is not a number")) from None
+        where = f"{host}:{port}"
+        if self._own_transport:
+            return f"{where} not probed (custom transport)"
+        proxies = urllib.request.getproxies_environment()
+        if parts.scheme in proxies or "all" in proxies:
+            return f"{where} not probed (a proxy is configured)"
+        timeout = min(10.0, default_timeout())
+        try:
+            with socket.create_connection((host, port), timeout=timeout) as raw:
+                if secure:
+                    with ssl_context().wrap_socket(raw, server_hostname=host):
+                        pass
+        except ssl.SSLCertVerificationError as exc:
+            raise Permanent(self.redact(
+                f"{where}: the TLS certificate does not verify ({exc.verify_message})")) from None
+        except (OSError, UnicodeError) as exc:
+            raise Transient(self.redact(
+                f"{where}: cannot connect ({type(exc).__name__}: {exc.strerror or exc})"
+                if isinstance(exc, OSError) else f"{where}: not a valid host name")) from None
+        return f"{where} reachable" + (" (TLS certificate verified)" if secure else " (plain HTTP)")
 
     def close(self) -> None:
         self.client.close()
@@ -93,15 +147,24 @@ class Http:
         ``creates``: the request publishes something, so a failure after sending it is
         Ambiguous; any other request (a read, an upload) is simply retried.
         """
+        self.add_url(url)
         where = f"{method} {_path(url)}"
         risky = creates
         try:
             response = self.client.request(method, url, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise Transient(self.redact(f"{where}: cannot connect ({_reason(exc)})")) from None
-        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError,
-                httpx.InvalidURL) as exc:  # refused before anything was sent: a config error
+        except httpx.LocalProtocolError as exc:  # its text quotes the header: never show it
+            raise Permanent(self.redact(
+                f"{where}: {_reason(exc)}: a header or the URL holds a character HTTP does "
+                "not allow (a newline or control character in a token or URL?)")) from None
+        except (httpx.UnsupportedProtocol, httpx.ProxyError, httpx.InvalidURL,
+                httpx.CookieConflict) as exc:  # refused before anything was sent
             raise Permanent(self.redact(f"{where}: {_reason(exc)}: {exc}")) from None
+        except UnicodeEncodeError as exc:  # a non-ASCII header value: nothing was sent
+            raise Permanent(self.redact(
+                f"{where}: {_reason(exc)}: a header cannot be sent as it is "
+                "(a non-ASCII character in a token?)")) from None
         except httpx.TransportError as exc:  # sent, but no (complete) answer
             message = self.redact(f"{where}: no answer after sending ({_reason(exc)})")
             if risky:
@@ -116,7 +179,7 @@ class Http:
                 problem.args = (problem.message,)
                 raise problem
         status = response.status_code
-        message = self.redact(f"{where}: {status} {error_message(response)}")
+        message = self.redact(f"{where}: {status} {self.error_message(response)}")
         if status == 429 or status == 503:
             raise Transient(message, retry_after(response))
         if status >= 500:
@@ -131,31 +194,47 @@ class Http:
 
 
 def _path(url: str) -> str:
-    """The URL without query string (where tokens sometimes hide)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path
+    """The URL without userinfo nor query string (where tokens sometimes hide)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+    except ValueError:
+        return REDACTED
+    return f"{parts.scheme}://{host}{parts.path}" if host else parts.path
 
 
 def _reason(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def error_message(response: httpx.Response) -> str:
-    """The network's own words: `error`, `message`, `error_description`, or the text."""
+def error_message(response: httpx.Response,
+                  redact: Callable[[str], str] | None = None) -> str:
+    """The network's own words: `error`, `message`, `error_description`, or the text.
+
+    Redacted by ``redact`` *before* it is cut to 300 characters: a secret the network
+    echoes must not survive as a fragment that no longer matches it.
+    """
+    clean = redact or (lambda text: text)
     try:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        text = response.text.strip()
-        return text[:300] if text else response.reason_phrase
-    if isinstance(body, dict):
-        parts = [str(body[k]) for k in ("error", "message", "error_description", "detail")
-                 if isinstance(body.get(k), (str, int)) and body.get(k) != ""]
-        details = body.get("details")
-        if isinstance(details, dict):
-            parts += [f"{k}: {v}" for k, v in details.items()][:3]
-        if parts:
-            return ": ".join(dict.fromkeys(parts))
-    return json.dumps(body)[:300]
+        try:
+            text = response.text.strip()
+        except (UnicodeDecodeError, LookupError):
+            text = ""
+        said = clean(text) if text else response.reason_phrase
+    else:
+        said = ""
+        if isinstance(body, dict):
+            parts = [str(body[k]) for k in ("error", "message", "error_description", "detail")
+                     if isinstance(body.get(k), (str, int)) and body.get(k) != ""]
+            details = body.get("details")
+            if isinstance(details, dict):
+                parts += [f"{k}: {v}" for k, v in details.items()][:3]
+            said = clean(": ".join(dict.fromkeys(parts)))
+        if not said:
+            said = clean(json.dumps(body))
+    return said if len(said) <= MAX_SAID else said[:MAX_SAID] + "…"
 
 
 MAX_RETRY_AFTER = 24 * 3600.0  # seconds; anything longer (or not a number) is nonsense

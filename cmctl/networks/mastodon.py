@@ -313,11 +313,9 @@ class Mastodon(Network):
 
     def _classify(self, response: Response) -> SendError | None:
         """Mastodon's answers that the generic mapping would get wrong or leave unexplained."""
-        from cmctl.networks.http import error_message
-
         where = f"{response.request.method} {response.request.url.path}"
         # Redacted here too: the instance's words could echo what we sent.
-        said = self.http.redact(error_message(response))
+        said = self.http.error_message(response)  # redacted, then cut
         status = response.status_code
         if status == 401:
             return Permanent(

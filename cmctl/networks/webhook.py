@@ -55,8 +55,11 @@
 #   Any 2xx is success. If the answer is a JSON object with a string "url" (where the
 #   receiver put the post), cmctl records that URL. 429/5xx: retried later; other
 #   statuses: the receiver refused the post (redirects are not followed).
-#   `cmctl accounts check` sends {"type": "cmctl.ping", "timestamp", "data": {"account"}}
-#   with a fresh webhook-id; a receiver should answer 2xx and ignore unknown types.
+#   `cmctl accounts check` sends nothing: a receiver wired to a network may publish
+#   whatever it gets. It checks the URL, the secret's format and a TCP/TLS handshake
+#   with the host. Only `cmctl accounts check --send-test NAME` delivers an event:
+#   {"type": "cmctl.ping", "timestamp", "data": {"account"}} with a fresh webhook-id;
+#   a receiver should answer 2xx and ignore unknown types.
 #
 # Idempotency (idempotency_window = None)
 #   The webhook-id "is a unique identifier associated with a specific event
@@ -77,6 +80,7 @@ import json
 import re
 from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
+from urllib.parse import parse_qsl, urlsplit
 
 from cmctl import clock
 from cmctl.networks.base import (
@@ -88,6 +92,7 @@ from cmctl.networks.base import (
     Permanent,
     Sent,
 )
+from cmctl.redact import MIN_SECRET_LENGTH
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -137,11 +142,17 @@ class Webhook(Network):
         url = str(self.options.get("url") or "").strip()
         if not url.startswith(("https://", "http://")):
             raise Permanent("the account's `url` must be an http(s) URL")
-        # Receivers often put a token in the path (Zapier, n8n, Discord-style hooks):
-        # treat everything after the host as a secret in every message.
+        # Receivers often put a token in the path or the query (Zapier, n8n,
+        # Discord-style hooks), or credentials in the userinfo: treat everything after
+        # the host, and each piece of it long enough to be a token, as a secret.
+        self.http.add_url(url)
+        parts = urlsplit(url)
         rest = url.split("://", 1)[1].partition("/")[2]
-        if len(rest) >= 4:
-            self.http.add_secret(rest)
+        pieces = [rest, parts.path.strip("/"), parts.query, parts.fragment]
+        pieces += [v for _, v in parse_qsl(parts.query, keep_blank_values=True)]
+        for piece in pieces:
+            if len(piece) >= MIN_SECRET_LENGTH:
+                self.http.add_secret(piece)
         return url
 
     def publish(self, out: Outgoing) -> Sent:
@@ -155,13 +166,35 @@ class Webhook(Network):
         return Sent(remote_id=msg_id, url=_answered_url(response), ref={"id": msg_id})
 
     def check(self) -> str:
+        """What can be checked without delivering anything: a receiver may publish any
+        request it gets, so none is sent. The URL's syntax, the signing secret's
+        format, and a TCP (and TLS, for https) handshake with the receiver's host."""
+        url = self.url
+        parts = urlsplit(url)
+        if not parts.hostname:
+            raise Permanent("the account's `url` has no host")
+        secret = self.options.get("secret")
+        if secret:
+            secret_key(str(secret))  # raises on a malformed secret, never quoting it
+        reached = self.http.reach(url)
+        signed = "signing secret well-formed" if secret else "no signing secret (unsigned)"
+        name = getattr(self.account, "name", self.account)
+        return self.http.redact(
+            f"{reached}; {signed}; nothing sent: a webhook cannot be proved without "
+            f"delivering an event (`cmctl accounts check --send-test {name}` sends a "
+            f"{PING_TYPE} test event)")
+
+    def send_test(self) -> str:
+        """Deliver one ``cmctl.ping`` event (asked for with `accounts check --send-test`)."""
         now = clock.now()
         name = getattr(self.account, "name", self.account)
         stamp = hashlib.sha256(f"{name}:{now.timestamp()}".encode()).hexdigest()[:24]
+        msg_id = f"msg_ping_{stamp}"
         event = {"type": PING_TYPE, "timestamp": _iso(now), "data": {"account": str(name)}}
-        response = self._send(f"msg_ping_{stamp}", event, creates=False)
+        response = self._send(msg_id, event, creates=False)
         signed = "signed" if self.options.get("secret") else "unsigned"
-        return self.http.redact(f"{self.url} answered {response.status_code} to a {signed} ping")
+        return self.http.redact(f"sent a {signed} {PING_TYPE} test event ({msg_id}) to "
+                                f"{self.url}: it answered {response.status_code}")
 
     def _send(self, msg_id: str, event: dict[str, Any], *, creates: bool) -> Response:
         body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
