@@ -41,6 +41,7 @@ from cmctl.networks.base import (
     Sent,
     Transient,
 )
+from cmctl.redact import scrub
 
 if TYPE_CHECKING:
     from cmctl.compile import Job
@@ -265,6 +266,8 @@ class Publisher:
     def _emit(self, result: PublishResult, outcome: Outcome) -> None:
         if self.dry_run:
             outcome.state = DRY_NAMES.get(outcome.state, outcome.state)
+        outcome.message = scrub(outcome.message)  # whatever an adapter forgot to redact
+        outcome.url = scrub(outcome.url)
         with self._lock:
             result.outcomes.append(outcome)
         if self.listener is not None:

@@ -38,6 +38,11 @@ def _isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     monkeypatch.setenv("COLUMNS", "200")
     for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(proxy, raising=False)
+    # Each test starts with no secret remembered: a redaction must come from the test's
+    # own configuration, never from a secret an earlier test happened to resolve.
+    from cmctl import redact
+
+    monkeypatch.setattr(redact, "_process", redact.Redactor())
 
 
 @pytest.fixture

@@ -520,3 +520,28 @@ def test_a_held_calendar_makes_status_exit_1(project: Any, run: Any, now: Any) -
     project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[feed]"))
     assert publish(run)[0] == 0
     assert run("status").exit_code == 0
+
+
+# ---------------------------------------------------------------- 21. the last line
+
+def test_a_secret_in_an_adapters_own_message_never_reaches_the_ledger(
+        project: Any, run: Any, now: Any, monkeypatch: Any) -> None:
+    """Item 21: even an adapter that forgets to redact (a third-party one) cannot write
+    a secret into the ledger or print it: every secret cmctl resolved is scrubbed."""
+    from cmctl.networks import mastodon
+
+    token = "tok-Zx9/Qq+e4RkL2mNp"
+    monkeypatch.setenv("MASTO_TOKEN", token)
+
+    def leaky(self: Any, out: Any) -> Sent:
+        raise Permanent(f"the server said: invalid token {token} for {out.key}")
+
+    monkeypatch.setattr(mastodon.Mastodon, "publish", leaky)
+    project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[masto]"))
+    now.move_to("2026-12-01T08:31:00Z")
+    result = run("publish", "--json")
+    assert result.exit_code == 1 and "invalid token" in result.stdout
+    shown = result.stdout + result.stderr + run("log", "--events").stdout + \
+        run("status", "--json").stdout
+    assert token not in shown
+    assert token.encode() not in ledger_bytes(project)

@@ -78,8 +78,10 @@ class CmctlGroup(click.Group):
         except Exception as exc:  # the boundary: never show a traceback to a user
             if os.environ.get("CMCTL_DEBUG"):
                 raise
+            from cmctl.redact import scrub
+
             click.echo(
-                f"cmctl: internal error: {type(exc).__name__}: {exc}\n"
+                f"cmctl: internal error: {type(exc).__name__}: {scrub(str(exc))}\n"
                 "  This is a bug in cmctl. Re-run with CMCTL_DEBUG=1 for details and report it.",
                 err=True,
             )
@@ -93,7 +95,9 @@ def _report(exc: Exception) -> None:
         from cmctl.output import render_diagnostics_text
 
         render_diagnostics_text(exc.diagnostics, err=True)
-    click.echo(f"cmctl: {exc}", err=True)
+    from cmctl.redact import scrub
+
+    click.echo(f"cmctl: {scrub(str(exc))}", err=True)
 
 
 @click.group(

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from cmctl.errors import CmctlError
 from cmctl.ledger.reconcile import Known, Planned, Reconciliation, reconcile
 from cmctl.ledger.schema import MIGRATIONS
+from cmctl.redact import scrub
 
 LEDGER_NAME = "ledger.sqlite3"
 # Rows written by an older cmctl may hold any catch-up; read them within what cmctl
@@ -351,6 +352,13 @@ class Row:
             updated_at=parse_iso(r["updated_at"]),  # type: ignore[arg-type]
             decided_by=r["decided_by"],
         )
+
+
+def _scrub_text(values: dict[str, Any]) -> None:
+    """Free text that reaches the ledger (reasons, URLs) never carries a secret."""
+    for name in ("reason", "url"):
+        if isinstance(values.get(name), str):
+            values[name] = scrub(values[name])
 
 
 def idempotency_key(job_key: str) -> str:
@@ -697,8 +705,9 @@ class Ledger:
     @staticmethod
     def log(db: sqlite3.Connection, now: datetime, key: str, event: str,
             detail: str | None = None) -> None:
+        # The last line of defence: no secret this process has seen is ever written.
         db.execute("INSERT INTO events (at, key, event, detail) VALUES (?, ?, ?, ?)",
-                   (iso(now), key, event, detail))
+                   (iso(now), key, scrub(event), scrub(detail)))
 
     def insert(self, db: sqlite3.Connection, now: datetime, **values: Any) -> None:
         values.setdefault("created_at", iso(now))
@@ -710,6 +719,7 @@ class Ledger:
     def update(self, db: sqlite3.Connection, now: datetime, key: str, *,
                expect: Iterable[str] | None = None, **values: Any) -> bool:
         """Set ``values`` on job ``key`` (only if its state is in ``expect``)."""
+        _scrub_text(values)
         values["updated_at"] = iso(now)
         sets = ", ".join(f"{c} = ?" for c in values)
         sql = f"UPDATE jobs SET {sets} WHERE key = ?"
@@ -796,6 +806,7 @@ class Ledger:
     def finish(self, key: str, owner: str, now: datetime, state: str, *,
                event: str, detail: str | None = None, **values: Any) -> bool:
         """Record the outcome of a claimed job (only by the process that claimed it)."""
+        _scrub_text(values)
         values.update(state=state, claim_owner=None, claimed_at=None, claim_expires_at=None,
                       updated_at=iso(now))
         sets = ", ".join(f"{c} = ?" for c in values)
