@@ -55,4 +55,11 @@ MIGRATIONS: tuple[str, ...] = (
         value  TEXT NOT NULL
     );
     """,
+    # 2: who set a job's state. NULL: cmctl itself. 'human': `cmctl resolve` or
+    # `cmctl retry` named this job. 'human via <job key>': a consequence of a human
+    # decision on that job (the later parts of a thread whose part was settled by
+    # hand). A human decision is final until a human reopens it (cmctl/settle.py).
+    """
+    ALTER TABLE jobs ADD COLUMN decided_by TEXT
+    """,
 )
