@@ -448,3 +448,51 @@ def test_a_network_that_is_down_gives_a_clean_error(
     assert "Traceback" not in result.output
     assert _jobs(project)["dec:t@masto"].state == "failed"
 
+
+
+# ---------------------------------------------------------------------------- adapters
+def _adapter(name: str, options: dict[str, Any], tmp_path: Path) -> Any:
+    from cmctl.networks import registry
+    from cmctl.networks.http import Http
+
+    return registry.get(name)(name, options, Http(), tmp_path)
+
+
+def test_networks_without_a_lookup_answer_none(tmp_path: Path) -> None:
+    from cmctl.networks.base import Network
+
+    assert _adapter("webhook", {"url": "https://h.example/x"}, tmp_path).reference(
+        "https://h.example/p/1") is None
+    assert Network.reference is _adapter("x", {}, tmp_path).reference.__func__
+
+
+@pytest.mark.parametrize("name", ["feed.xml", "feed.json"])
+def test_feed_finds_an_entry_by_id_or_link(tmp_path: Path, name: str) -> None:
+    from cmctl.networks.base import Permanent
+    from tests.networks.helpers import make_outgoing
+
+    feed = _adapter("feed", {"path": str(tmp_path / name)}, tmp_path)
+    with pytest.raises(Permanent):  # no file yet
+        feed.reference("urn:cmctl:dec:launch@feed")
+    feed.publish(make_outgoing("dec:launch@feed", "Bonjour"))
+    sent = feed.reference("urn:cmctl:dec:launch@feed")
+    assert (sent.remote_id, sent.ref) == ("urn:cmctl:dec:launch@feed",
+                                          {"id": "urn:cmctl:dec:launch@feed"})
+    with pytest.raises(Permanent, match="no entry"):
+        feed.reference("https://example.com/nothing")
+
+
+def test_bluesky_takes_an_at_uri_and_refuses_other_links(
+        tmp_path: Path, fake_bluesky: Any) -> None:
+    from cmctl.networks.base import Permanent
+
+    uri, cid = fake_bluesky.seed_record("app.bsky.feed.post", "3kabcdefghij2", {
+        "text": "Un", "createdAt": "2026-12-01T08:40:00.000Z"})
+    bsky = _adapter("bluesky", {"handle": "brand.test", "app_password": "app-pass-1234",
+                                "service": fake_bluesky.url}, tmp_path)
+    sent = bsky.reference(uri)
+    assert (sent.remote_id, sent.ref) == (uri, {"uri": uri, "cid": cid})
+    for bad in ("https://example.com/x", f"{uri[:-13]}..", "bsky.app/profile/a/post/b"):
+        with pytest.raises(Permanent):
+            bsky.reference(bad)
+    assert not fake_bluesky.requests_to("com.atproto.server.createSession")
