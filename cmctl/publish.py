@@ -491,6 +491,14 @@ class Publisher:
                 before = self.ledger.get(_key(row, row.part - 1))
                 if before is None or before.state != "published":
                     return False
+                if before.remote_id is None:  # settled by hand without a reference
+                    reason = (f"part #{before.part} was resolved by hand without a "
+                              f"reference cmctl can reply to on {adapter.title}")
+                    if self.ledger.set_state(row.key, self.clock.now(), "failed",
+                                             expect=("pending",), event="failed",
+                                             reason=reason):
+                        self._emit(result, self._outcome(row, "failed", message=reason))
+                    return False
             now = self.clock.now()
             if waited and row.next_attempt_at is not None:
                 now = max(now, row.next_attempt_at)  # we waited for it on purpose

@@ -12,9 +12,11 @@ from cmctl.cli.options import load_config
 @click.option("--all-failed", is_flag=True, help="Every failed job.")
 @click.pass_context
 def command(ctx: click.Context, jobs: tuple[str, ...], all_failed: bool) -> None:
-    """Put failed or missed jobs back in the queue; the next publish sends them.
+    """Put failed, missed or skipped-by-hand jobs back in the queue; the next publish
+    sends them.
 
-    JOBS are job keys or posts (post id or calendar:post). An `unknown` job is not
+    JOBS are job keys or posts (post id or calendar:post). A thread part is queued
+    with the parts before it that are not published yet. An `unknown` job is not
     retried blindly (it may be online already): settle it with `cmctl resolve`.
     """
     from cmctl import clock

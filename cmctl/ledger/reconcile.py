@@ -69,6 +69,11 @@ class Known:
         return self.state in STARTED or self.maybe_sent_at is not None
 
     @property
+    def by_human(self) -> bool:
+        """Set by a human (resolve, retry, cancel), or a consequence of such a decision."""
+        return self.decided_by is not None and self.decided_by.startswith("human")
+
+    @property
     def shown_hash(self) -> str:
         """The content the network has (or may have) for this job."""
         return self.sent_hash if self.state == "published" and self.sent_hash \
@@ -158,7 +163,7 @@ def reconcile(known: Iterable[Known], planned: Iterable[Planned], *,
             if row.state in ("pending", "sending"):
                 out.vanished[row.calendar] = out.vanished.get(row.calendar, 0) + 1
             continue
-        if row.state != "pending" or row.decided_by == "human":
+        if row.state != "pending":  # (a human's "send it" ends with its post too)
             continue
         if row.maybe_sent_at is not None:  # it may be online: never forget it quietly
             out.updates.append(Change(key, {
@@ -206,7 +211,7 @@ def _update(out: Reconciliation, row: Known, job: Planned) -> None:
     if edited:
         values["content_hash"] = job.content_hash
     event = None
-    if row.state in REOPENABLE and row.decided_by != "human":
+    if row.state in REOPENABLE and not row.by_human:
         if moved:
             values["scheduled_at"] = job.scheduled_at
         if row.catch_up_s != job.catch_up_s:

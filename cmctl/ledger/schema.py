@@ -55,8 +55,10 @@ MIGRATIONS: tuple[str, ...] = (
         value  TEXT NOT NULL
     );
     """,
-    # 2: who decided a job's state. 'human' (resolve, retry, cancel) is final: the
-    # plan's edits never undo it; only a human reopens it with `cmctl retry`.
+    # 2: who set a job's state. NULL: cmctl itself. 'human': `cmctl resolve`, `retry` or
+    # `cancel` named this job. 'human via <job key>': a consequence of a human decision
+    # on that job (the later parts of a thread whose part was settled by hand). A human
+    # decision is final: the plan's edits never undo it; only a human reopens it.
     """
     ALTER TABLE jobs ADD COLUMN decided_by TEXT
     """,

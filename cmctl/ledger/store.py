@@ -782,8 +782,10 @@ class Ledger:
         the text about to be sent is still the plan's; ``due_by``: still due then).
         One conditional UPDATE: of two racing claims, exactly one matches."""
         stamp = iso(now)
+        # Once cmctl sends a job (even one a human queued), its outcome is cmctl's.
         sql = ("UPDATE jobs SET state = 'sending', claim_owner = ?, claimed_at = ?, "
-               "claim_expires_at = ?, attempts = attempts + 1, updated_at = ? "
+               "claim_expires_at = ?, attempts = attempts + 1, updated_at = ?, "
+               "decided_by = NULL "
                "WHERE key = ? AND state = 'pending'")
         args: list[Any] = [owner, stamp, iso(now + lease), stamp, key]
         if content_hash is not None:

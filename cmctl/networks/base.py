@@ -183,6 +183,21 @@ class Network:
         """Refresh an expired session; False when the network has no such thing."""
         return False
 
+    def reference(self, url: str) -> Sent | None:
+        """The network's reference to a post a human says is online at ``url``.
+
+        `cmctl resolve JOB --published URL` asks for it when later parts of the thread
+        still have to go out as replies to that post: the answer holds what the
+        publisher needs to reply (``remote_id``, the post's ``url``, and ``ref``, the
+        same data ``publish`` returns for a part it sent). Read-only: it never posts.
+
+        None: this network cannot find a post from a link (the default), so cmctl
+        cannot reply to a part settled by hand. Raise ``Permanent`` when ``url`` is not
+        a link to a post of this account, or the network does not find it (the message
+        says which link is expected), ``Transient`` when the network cannot be reached.
+        """
+        return None
+
     def close(self) -> None:
         """Release what the adapter holds (sessions, files, its HTTP client)."""
         self.http.close()

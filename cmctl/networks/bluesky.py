@@ -442,6 +442,61 @@ class Bluesky(Network):
             return Permanent(f"{message}: use an app password, not the account password")
         return None
 
+    # ------------------------------------------------------------------ settled by hand
+    # A post's link as the app shows it, https://bsky.app/profile/HANDLE_OR_DID/post/RKEY
+    # (other clients use the same path), or its AT-URI at://DID/app.bsky.feed.post/RKEY.
+    post_link: ClassVar[str] = (
+        r"^(?:https://[^/?#]+/profile/([^/?#]+)/post/([^/?#]+)/?(?:[?#].*)?"
+        r"|at://([^/?#]+)/app\.bsky\.feed\.post/([^/?#]+))$"
+    )
+
+    def reference(self, url: str) -> Sent | None:
+        """The post at ``url`` (a part a human published or found online), to reply to.
+
+        The handle in the link is resolved with com.atproto.identity.resolveHandle (a
+        DID is taken as it is), then the record is read with com.atproto.repo.getRecord
+        {repo: DID, collection: app.bsky.feed.post, rkey}, whose answer has the uri and
+        cid a reply's strong ref needs (app.bsky.feed.post#replyRef). Both are public
+        queries: no session is opened. The post must be the account's own (its handle
+        resolved the same way): a thread never continues under someone else's post.
+        Record key syntax: https://atproto.com/specs/record-key.
+        """
+        import re
+
+        link = url.strip()
+        match = re.match(self.post_link, link)
+        example = "https://bsky.app/profile/you.bsky.social/post/3kabcdefghij2"
+        if match is None:
+            raise Permanent(f"{link!r} is not a link to a Bluesky post (e.g. {example})")
+        actor = match.group(1) or match.group(3)
+        rkey = match.group(2) or match.group(4)
+        if rkey in (".", "..") or not re.match(r"^[A-Za-z0-9._:~-]{1,512}$", rkey):
+            raise Permanent(f"{link!r} does not end with a Bluesky record key (e.g. {example})")
+        did = actor if actor.startswith("did:") else self.resolve_handle(actor)
+        if did is None:
+            raise Permanent(f"Bluesky does not know the handle {actor!r} of {link}")
+        own = str(self.options.get("handle") or "").strip().lstrip("@")
+        mine = own if own.startswith("did:") else self.resolve_handle(own) if own else None
+        if mine is not None and did != mine:
+            raise Permanent(f"{link} is a post of {actor}, not of this account (@{own})")
+        try:
+            response = self.http.request(
+                "GET",
+                self._xrpc("com.atproto.repo.getRecord"),
+                params={"repo": did, "collection": POST, "rkey": rkey},
+            )
+        except Permanent as exc:  # RecordNotFound, or a repo this PDS does not host
+            raise Permanent(f"Bluesky has no post at {link} ({exc.message})") from None
+        body = _json_object(response, "getRecord")
+        uri, cid = body.get("uri"), body.get("cid")
+        if not isinstance(uri, str) or not isinstance(cid, str):
+            raise Permanent(f"getRecord: Bluesky answered without the uri and cid of {link}")
+        return Sent(
+            remote_id=uri,
+            url=f"https://bsky.app/profile/{actor}/post/{rkey}",
+            ref={"uri": uri, "cid": cid},
+        )
+
 
 class _AlreadyWritten(Permanent):
     """putRecord's InvalidSwap: a record exists at our key (an earlier attempt)."""

@@ -287,6 +287,40 @@ class Feed(Network):
             return str(title)
         return f"{getattr(self.account, 'name', self.account)} (cmctl)"
 
+    # ------------------------------------------------------------------ settled by hand
+    def reference(self, url: str) -> Sent | None:
+        """The entry a human says is this part: found in the feed file by its id (the
+        urn:cmctl:... cmctl writes, or any id an entry added by hand has) or by one of
+        its links (Atom <link href>, JSON Feed ``url`` / ``external_url``). A reply
+        refers to the entry id (thr:in-reply-to ref, RFC 4685; ``_cmctl.in_reply_to``)."""
+        path, fmt = self.path, self.format
+        wanted = url.strip()
+        try:
+            existing = _read(path)
+        except OSError as exc:
+            raise Transient(f"cannot read the feed {path}: {exc.strerror or exc}") from None
+        found: tuple[str, str | None] | None = None
+        if existing is not None and fmt == "json":
+            for item in self._json_feed(path, existing)["items"]:
+                if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                    continue
+                links = [item.get("url"), item.get("external_url")]
+                if wanted == item["id"] or wanted in links:
+                    link = item.get("url")
+                    found = (item["id"], link if isinstance(link, str) else None)
+                    break
+        elif existing is not None:
+            for entry in self._atom_feed(path, existing).iter(f"{{{ATOM}}}entry"):
+                entry_id = (entry.findtext(f"{{{ATOM}}}id") or "").strip()
+                hrefs = [link.get("href") for link in entry.iter(f"{{{ATOM}}}link")
+                         if link.get("rel", "alternate") == "alternate"]
+                if entry_id and (wanted == entry_id or wanted in hrefs):
+                    found = (entry_id, next((h for h in hrefs if h), None))
+                    break
+        if found is None:
+            raise Permanent(f"the feed {path} has no entry whose id or link is {wanted!r}")
+        return Sent(remote_id=found[0], url=found[1] or wanted, ref={"id": found[0]})
+
 
 def entry_id_for(key: str) -> str:
     """``urn:cmctl:{key}``, with spaces and the characters an IRI forbids %-escaped."""

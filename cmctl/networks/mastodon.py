@@ -332,6 +332,98 @@ class Mastodon(Network):
             return Transient(f"{where}: 422 {said}", retry_after=5.0)
         return None
 
+    # ------------------------------------------------------------------ settled by hand
+    # A status on its own instance: /@user/ID (/@user@domain/ID: a remote author's post
+    # as this instance shows it) or the status URI /users/user/statuses/ID.
+    local_status: ClassVar[str] = r"^/(?:@[^/]+|users/[^/]+/statuses)/([^/]+)/?$"
+
+    def reference(self, url: str) -> Sent | None:
+        """The status at ``url`` (a part a human published or found online), to reply to.
+
+        A link on this instance, https://INSTANCE/@user/ID (also /@user@domain/ID, a
+        remote post as the instance shows it) or the status URI
+        https://INSTANCE/users/user/statuses/ID, is read with GET /api/v1/statuses/:id
+        (https://docs.joinmastodon.org/methods/statuses/#get). A link on another server
+        is looked up with GET /api/v2/search?q=URL&type=statuses&resolve=true, which
+        needs a user token with read:search ("Public (without resolve or offset), or
+        User token + read:search", https://docs.joinmastodon.org/methods/search/#v2).
+        The status must belong to the account (verify_credentials, when the token may
+        read it): a thread never continues under someone else's post.
+        """
+        import re
+        from urllib.parse import urlsplit
+
+        headers = self._headers()
+        example = f"{self.base_url}/@you/123456789"
+        link = url.strip()
+        parts = urlsplit(link)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise Permanent(f"{link!r} is not a link to a Mastodon post (e.g. {example})")
+        here = urlsplit(self.base_url).netloc.lower()
+        match = re.match(self.local_status, parts.path) if parts.netloc.lower() == here else None
+        if match is not None:
+            status_id = match.group(1)
+            try:
+                response = self.http.request(
+                    "GET",
+                    f"{self.base_url}/api/v1/statuses/{quote(status_id, safe='')}",
+                    classify=self._classify,
+                    headers=headers,
+                )
+            except Permanent as exc:
+                raise Permanent(f"{here} has no post {status_id} ({exc.message})") from None
+            status = _json_object(response, "GET /api/v1/statuses/:id")
+        else:
+            response = self.http.request(
+                "GET",
+                f"{self.base_url}/api/v2/search",
+                classify=self._classify_search,
+                headers=headers,
+                params={"q": link, "type": "statuses", "resolve": "true", "limit": "1"},
+            )
+            found = _json_object(response, "GET /api/v2/search").get("statuses")
+            if not isinstance(found, list) or not found or not isinstance(found[0], dict):
+                raise Permanent(f"{here} finds no post at {link}; give the post's own link "
+                                f"(e.g. {example})")
+            status = found[0]
+        status_id = status.get("id")
+        if not isinstance(status_id, (str, int)) or status_id == "":
+            raise Permanent(f"{here} answered without a status id for {link}")
+        self._check_owner(status, link)
+        found_url = status.get("url") or status.get("uri")
+        return Sent(
+            remote_id=str(status_id),
+            url=found_url if isinstance(found_url, str) else link,
+            ref={"id": str(status_id), "uri": status.get("uri")},
+        )
+
+    def _check_owner(self, status: dict[str, Any], link: str) -> None:
+        """Refuse a status of another account (when the token may say who it is)."""
+        author = status.get("account")
+        author_id = author.get("id") if isinstance(author, dict) else None
+        try:
+            response = self.http.request(
+                "GET",
+                f"{self.base_url}/api/v1/accounts/verify_credentials",
+                classify=self._classify,
+                headers=self._headers(),
+            )
+            me = _json_object(response, "GET /api/v1/accounts/verify_credentials").get("id")
+        except SendError:  # no read:accounts scope: the link is taken on trust
+            return
+        if author_id is not None and me is not None and str(author_id) != str(me):
+            who = author.get("acct") if isinstance(author, dict) else None
+            raise Permanent(f"{link} is a post of @{who or author_id}, not of this account")
+
+    def _classify_search(self, response: Response) -> SendError | None:
+        if response.status_code == 403:
+            return Permanent(
+                f"GET /api/v2/search: 403: the token lacks the read:search scope needed to "
+                f"look up a link from another server; give the post's link on "
+                f"{self.base_url} instead (e.g. {self.base_url}/@you/123456789)"
+            )
+        return self._classify(response)
+
 
 def _json_object(
     response: Response, where: str, error: type[SendError] = Permanent

@@ -214,6 +214,13 @@ class Webhook(Network):
             "POST", self.url, creates=creates, headers=headers, content=body
         )
 
+    # ------------------------------------------------------------------ settled by hand
+    def reference(self, url: str) -> Sent | None:
+        """None: a receiver is only ever told about posts; cmctl cannot ask it which
+        message a link is, so a part settled by hand ends its thread on a webhook (the
+        later parts' `in_reply_to` would name a message the receiver never got)."""
+        return None
+
 
 def webhook_id(idempotency_key: str) -> str:
     """``msg_`` + the idempotency key (hashed if it holds anything but [A-Za-z0-9_-])."""

@@ -52,6 +52,11 @@ Sources, per endpoint and error body (read 2026-08; docs = mastodon/documentatio
      ``statuses.over_character_limit``), counted by
      ``cmctl.text.mastodon.mastodon_length`` (spoiler + text, URLs as 23, remote
      mention domains free).
+- ``GET /api/v2/search?q=LINK&type=statuses&resolve=true``: the status a link names
+  (local ``url``/``uri``, or a link registered in ``remote_links`` as if fetched from
+  another server); 403 "This action is outside the authorized scopes" when
+  ``scopes`` lacks read and read:search, https://docs.joinmastodon.org/methods/search/#v2
+  and SearchService#url_query? (app/services/search_service.rb).
 - ``GET /api/v1/statuses/:id``, ``DELETE /api/v1/statuses/:id`` and
   ``GET /api/v1/accounts/:id/statuses`` for recovery checks; 404
   ``{"error": "Record not found"}`` (https://docs.joinmastodon.org/entities/Error/).
@@ -175,6 +180,11 @@ class FakeMastodon(FakeServer):
         self._windows: dict[tuple[str, str], tuple[int, int]] = {}
         self._status_times: list[datetime] = []
         self._last_id = 0
+        #: Scopes of the token; GET /api/v2/search with resolve needs read or read:search.
+        self.scopes: set[str] = {"read", "write"}
+        #: Links of posts as other servers show them, by the local status id they
+        #: resolve to (what ResolveURLService finds by fetching the link).
+        self.remote_links: dict[str, str] = {}
 
     # -- test helpers ----------------------------------------------------------------
 
@@ -252,6 +262,8 @@ class FakeMastodon(FakeServer):
                 return self._delete_status(match.group(1))
         if (match := self._ACCOUNT_STATUSES.match(path)) and method == "GET":
             return self._account_statuses(match.group(1), request)
+        if path == "/api/v2/search" and method == "GET":
+            return self._search(request)
         return Reply(404, {"error": NOT_FOUND})
 
     def decorate(self, request: RecordedRequest, reply: Reply) -> None:
@@ -646,6 +658,34 @@ class FakeMastodon(FakeServer):
         body = self._status_json(status)
         body["text"] = status["text"]
         return Reply(200, body)
+
+    def _search(self, request: RecordedRequest) -> Reply:
+        """GET /api/v2/search: only what a link query finds (no full-text index).
+
+        A query that is an http(s) link, with ``resolve=true``, is resolved to one
+        status (SearchService#url_query?, ResolveURLService): a local status by its
+        ``url`` or ``uri``, or a status registered in ``remote_links``; anything else
+        finds nothing (empty lists, 200). ``resolve`` needs a token with ``read`` or
+        ``read:search`` (Doorkeeper's 403 "This action is outside the authorized
+        scopes" otherwise), https://docs.joinmastodon.org/methods/search/#v2.
+        """
+        query = (request.param("q") or "").strip()
+        if not query:
+            return Reply(400, {"error": "Validation failed: q is missing"})
+        results: dict[str, list[Any]] = {"accounts": [], "statuses": [], "hashtags": []}
+        resolve = (request.param("resolve") or "").lower() in ("true", "1")
+        if resolve and not self.scopes & {"read", "read:search"}:
+            return Reply(403, {"error": "This action is outside the authorized scopes"})
+        wanted = request.param("type")
+        if resolve and re.match(r"^https?://", query) and wanted in (None, "", "statuses"):
+            for status in self.statuses:
+                if status["id"] in self.deleted:
+                    continue
+                if query in (status["url"], status["uri"]) or \
+                        self.remote_links.get(query) == status["id"]:
+                    results["statuses"].append(self._status_json(status))
+                    break
+        return Reply(200, results)
 
     def _account_statuses(self, account_id: str, request: RecordedRequest) -> Reply:
         if account_id != self.account_id:

@@ -42,9 +42,12 @@ def test_a_human_decision_is_final() -> None:
     skipped = row(state="skipped", decided_by="human")
     result = reconcile([skipped], [job(digest="h1", at=T2)], present={"c"})
     assert changes(result) == {"c:p@a": {"content_hash": "h1"}}
-    # a removal does not touch a human-decided pending job either
+    # ...and so are its consequences (later parts of a thread)
+    via = row(part=1, state="skipped", decided_by="human via c:p@a")
+    assert reconcile([via], [job(part=1)], present={"c"}).updates == []
+    # a human's "send it" (pending) ends with its post: removed from the calendar
     chosen = row(state="pending", decided_by="human")
-    assert reconcile([chosen], [], present={"c"}).updates == []
+    assert changes(reconcile([chosen], [], present={"c"}))["c:p@a"]["state"] == "skipped"
 
 
 def test_skipped_by_plan_is_restored_unless_it_may_be_online() -> None:
