@@ -7,8 +7,10 @@ network that fails in a precise way.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,6 +30,23 @@ def ledger_rows(project: Any) -> dict[str, sqlite3.Row]:
         return {r["key"]: r for r in db.execute("SELECT * FROM jobs")}
     finally:
         db.close()
+
+
+@contextlib.contextmanager
+def feed_refuses(part: int) -> Iterator[None]:
+    """While inside: the feed refuses thread part ``part`` (a permanent 4xx)."""
+    from cmctl.networks import feed
+
+    original = feed.Feed.publish
+
+    def publish_(self: Any, out: Any) -> Sent:
+        if out.part == part:
+            raise Permanent("HTTP 422: refused")
+        return original(self, out)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(feed.Feed, "publish", publish_)
+        yield
 
 
 def ledger_bytes(project: Any) -> bytes:
@@ -245,19 +264,8 @@ def test_reshaping_a_started_thread_is_held(project: Any, run: Any, now: Any,
     project.calendar(calendar(post("t", at="2026-12-01 09:30", text="A",
                                    thread=["B", "C"]), accounts="[feed]"))
     now.move_to("2026-12-01T08:31:00Z")
-    from cmctl.networks import feed
-
-    original = feed.Feed.publish
-
-    def fail_part_2(self: Any, out: Any) -> Sent:
-        if out.part == 2:
-            raise Permanent("refused")
-        return original(self, out)
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(feed.Feed, "publish", fail_part_2)
-    publish(run)  # A and B out, C failed
-    mp.undo()
+    with feed_refuses(2):
+        publish(run)  # A and B out, C failed
     sent = feed_ids(project)
     assert len(sent) == 2
     first, *rest = new_parts
@@ -275,19 +283,8 @@ def test_editing_a_thread_halfway_is_fine(project: Any, run: Any, now: Any) -> N
     project.calendar(calendar(post("t", at="2026-12-01 09:30", text="A", thread=["B"]),
                               accounts="[feed]"))
     now.move_to("2026-12-01T08:31:00Z")
-    from cmctl.networks import feed
-
-    original = feed.Feed.publish
-
-    def fail_part_1(self: Any, out: Any) -> Sent:
-        if out.part == 1:
-            raise Permanent("refused")
-        return original(self, out)
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(feed.Feed, "publish", fail_part_1)
-    publish(run)
-    mp.undo()
+    with feed_refuses(1):
+        publish(run)
     project.calendar(calendar(post("t", at="2026-12-01 09:30", text="A, corrected",
                                    thread=["B, shorter"]), accounts="[feed]"))
     assert run("validate").exit_code == 0
@@ -483,18 +480,9 @@ def test_a_failed_middle_part_fails_the_later_parts_visibly(project: Any, run: A
                                                             monkeypatch: Any) -> None:
     project.calendar(calendar(post("t", at="2026-12-01 09:30", thread=["b", "c", "d"]),
                               accounts="[feed]"))
-    from cmctl.networks import feed
-
-    original = feed.Feed.publish
-
-    def refuse_part_1(self: Any, out: Any) -> Sent:
-        if out.part == 1:
-            raise Permanent("HTTP 422: too long")
-        return original(self, out)
-
-    monkeypatch.setattr(feed.Feed, "publish", refuse_part_1)
     now.move_to("2026-12-01T08:31:00Z")
-    code, data = publish(run)
+    with feed_refuses(1):
+        code, data = publish(run)
     assert code == 1
     final = {o["key"]: o["state"] for o in data["outcomes"]}
     assert final == {"dec:t@feed": "published", "dec:t@feed#1": "failed",
