@@ -151,6 +151,7 @@ class FakeServer:
         self._requests: list[RecordedRequest] = []
         self._faults: list[Fault] = []
         self._random_faults: list[tuple[Fault, float, random.Random]] = []
+        self.random_faults_served = 0  # how many requests fail_randomly misbehaved on
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -305,20 +306,23 @@ class FakeServer:
         hang: float = 0.0,
         commit: bool = True,
         seed: int | None = None,
+        times: int | None = None,
     ) -> None:
         """Misbehave on a random share (``probability``) of the requests ending with ``path``,
         until ``clear_faults()``: answer ``status``/``body``, or with ``hang`` > 0 sit on the
         answer that long (as ``hang_next``). ``commit=True`` (the default) processes each
         such request first: the ambiguous "the post exists, the answer says otherwise".
-        Draws come from ``random.Random(seed)``; one-shot faults (``fail_next``,
-        ``hang_next``) are served first.
+        Draws come from ``random.Random(seed)``; ``times`` caps how many requests misbehave
+        in all (None: no cap). One-shot faults (``fail_next``, ``hang_next``) are served
+        first.
         """
+        budget = times if times is not None else 2**62
         if hang > 0:
-            fault = Fault(path=path, times=1, commit=commit, hang=hang)
+            fault = Fault(path=path, times=budget, commit=commit, hang=hang)
         else:
             reply_body: Any = dict(body) if isinstance(body, Mapping) else body
             reply = Reply(status, reply_body, self.fault_headers(status))
-            fault = Fault(path=path, times=1, commit=commit, reply=reply)
+            fault = Fault(path=path, times=budget, commit=commit, reply=reply)
         with self._lock:
             self._random_faults.append((fault, probability, random.Random(seed)))
 
@@ -360,7 +364,9 @@ class FakeServer:
                     self._faults.remove(fault)
                 return fault
         for template, probability, rng in self._random_faults:
-            if path.endswith(template.path) and rng.random() < probability:
+            if template.matches(path) and rng.random() < probability:
+                template.times -= 1
+                self.random_faults_served += 1
                 reply = template.reply
                 return Fault(template.path, 1, template.commit, hang=template.hang,
                              reply=None if reply is None else Reply(

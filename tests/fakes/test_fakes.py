@@ -123,6 +123,15 @@ def test_fail_randomly_can_hang_after_the_commit(fake_mastodon: FakeMastodon) ->
     assert fake_mastodon.texts == ["stored anyway"]
 
 
+def test_fail_randomly_stops_after_its_budget(fake_mastodon: FakeMastodon) -> None:
+    fake_mastodon.fail_randomly("/api/v1/statuses", 1.0, 502, times=2)
+    with masto_client(fake_mastodon) as client:
+        codes = [client.post("/api/v1/statuses", json={"status": f"s{i}"}).status_code
+                 for i in range(4)]
+    assert codes == [502, 502, 200, 200]
+    assert fake_mastodon.random_faults_served == 2
+
+
 def test_hang_next_times_out_the_client_after_the_commit(fake_mastodon: FakeMastodon) -> None:
     fake_mastodon.hang_next("/api/v1/statuses", 1.0)
     with masto_client(fake_mastodon, timeout=0.2) as client:
