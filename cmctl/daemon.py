@@ -1,12 +1,24 @@
 """cmctl daemon: an alarm clock around publish_due (APScheduler 3.x).
 
 One job, "tick", runs the publisher and sets the alarm for the next moment something
-becomes due (a post's time, or a retry); between alarms the process sleeps. Around it:
-- a lock: one daemon per state folder (a second one exits 2);
+becomes due (a post's time, a retry, the lease expiry of another machine's claim);
+between alarms the process sleeps. Around it, a monitor thread whose intervals are
+measured on the monotonic clock (cmctl.clock.monotonic), so that a wall-clock step
+(NTP, a VM restore) never stops it:
 - a heartbeat in the ledger every 30 s, which `cmctl status` shows;
-- reload: SIGHUP, or a change to cmctl.yaml, .env or a calendar file (checked by a
-  cheap stat every few seconds), re-reads the calendars and re-arms the alarm;
+- every few seconds, a cheap look at the files, the claims and the alarm:
+  - a change to cmctl.yaml, .env or a calendar file re-reads the calendars (also on
+    SIGHUP) and re-arms the alarm;
+  - a claim whose owner died on this machine (a `cmctl publish` killed mid-send) wakes
+    the publisher at once, whose recovery resends it or marks it `unknown`;
+  - something due that the alarm did not fire for (the wall clock jumped ahead, another
+    process queued a retry) wakes the publisher;
+  - a wall-clock step (the two clocks disagree) is logged and the alarm re-evaluated;
+- a held calendar or a broken account is retried a minute later (monotonic);
+- a lock: one daemon per state folder (a second one exits 2);
 - SIGTERM / SIGINT: no new send starts, sends in flight finish, the process exits 0.
+
+The wall clock only answers "what time is it for the calendar".
 """
 
 from __future__ import annotations
@@ -25,11 +37,50 @@ from typing import IO, Any
 
 from cmctl import clock
 from cmctl.errors import CmctlError
-from cmctl.ledger.store import Ledger, iso
+from cmctl.ledger import owner as owner_mod
+from cmctl.ledger.store import Ledger, iso, parse_iso
 
-HEARTBEAT_SECONDS = 30
+HEARTBEAT_SECONDS = 30.0
 WATCH_SECONDS = 2.0
-RETRY_PROBLEMS = timedelta(seconds=60)  # re-check held calendars / broken accounts
+RETRY_PROBLEMS_SECONDS = 60.0  # re-check held calendars / broken accounts
+RETRY_PROBLEMS = timedelta(seconds=RETRY_PROBLEMS_SECONDS)
+CLOCK_STEP_SECONDS = 2.0  # the wall clock moved this much more (or less) than the monotonic one
+ALARM_SLACK = timedelta(seconds=1)  # an alarm this late has not fired: wake by hand
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A job in `sending`: who holds it and until when."""
+
+    key: str
+    owner: str
+    expires_at: datetime | None
+
+    def alive(self) -> bool | None:
+        """True/False for a process of this machine; None for another machine's."""
+        return owner_mod.alive(self.owner)
+
+    def recoverable(self, now: datetime) -> bool:
+        """Would the publisher's recovery take it over now?"""
+        alive = self.alive()
+        return alive is False or (alive is None and (self.expires_at is None
+                                                     or self.expires_at <= now))
+
+
+def claims(ledger: Ledger) -> list[Claim]:
+    """Every claim in the ledger (one indexed query: cheap enough every few seconds)."""
+    rows = ledger.db.execute(
+        "SELECT key, claim_owner, claim_expires_at FROM jobs WHERE state = 'sending'")
+    return [Claim(r["key"], r["claim_owner"] or "", parse_iso(r["claim_expires_at"]))
+            for r in rows]
+
+
+def next_claim_expiry(ledger: Ledger, after: datetime) -> datetime | None:
+    """The earliest lease expiry (after ``after``) of a claim whose owner this machine
+    cannot judge (another machine's): the moment its recovery becomes possible."""
+    moments = [c.expires_at for c in claims(ledger)
+               if c.expires_at is not None and c.expires_at > after and c.alive() is None]
+    return min(moments) if moments else None
 
 
 class DaemonRunning(CmctlError):
@@ -69,12 +120,22 @@ class Daemon:
         self._tick_lock = threading.Lock()
         self._snapshot = self._files_snapshot()
         self._reload_requested = False
+        self._again = False  # woken while a tick ran: tick again when it ends
         self.scheduler: Any = None
         self._lock_file: IO[str] | None = None
         # Every call into the scheduler goes through this lock, and none is made once
         # stopping began: shutdown holds the scheduler's own locks while it waits.
         self._arm_lock = threading.Lock()
         self._alarm: datetime | None = None
+        self._last_tick: datetime | None = None  # wall time the last tick started
+        # The monitor's timers, all on the monotonic clock.
+        mono = clock.monotonic()
+        self._last_beat: float | None = None
+        self._last_watch = mono
+        self._retry_at: float | None = None  # held calendars / account problems
+        self._offset = self.started.timestamp() - mono  # wall minus monotonic
+        self._claims_seen: set[tuple[str, str]] = set()
+        self._monitor: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def run(self) -> int:
@@ -89,17 +150,19 @@ class Daemon:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self.scheduler.add_job(self.tick, "date", run_date=clock.now(), id="tick")
-        self.scheduler.add_job(self.heartbeat, "interval", seconds=HEARTBEAT_SECONDS,
-                               id="heartbeat", next_run_time=clock.now())
-        self.scheduler.add_job(self.watch, "interval", seconds=WATCH_SECONDS, id="watch")
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
         self.log("started", pid=os.getpid(), state_dir=str(self.config.state_dir),
                  jobs=len(self.project.jobs))
+        self._monitor = threading.Thread(target=self._monitor_loop, name="cmctl-monitor",
+                                         daemon=True)
+        self._monitor.start()
         try:
             self.scheduler.start()  # blocks until shutdown
         finally:
+            self.stopping.set()
+            self._monitor.join(timeout=10)
             self._write_heartbeat("stopped")
             self.ledger.close()
             self.log("stopped", pid=os.getpid())
@@ -160,33 +223,43 @@ class Daemon:
 
     # ------------------------------------------------------------------ jobs
     def tick(self) -> None:
-        """Publish what is due, then set the alarm for the next due moment."""
+        """Publish what is due (recovering dead claims first), then set the alarm."""
         from cmctl.publish import Publisher
 
         if self.stopping.is_set():
             return
         with self._tick_lock:
+            self._again = False
             if self._reload_requested:
                 self._reload()
             started = clock.now()
+            self._last_tick = started
+            self._retry_at = None
             try:
                 publisher = Publisher(self.project, self.ledger, listener=self._outcome,
                                       should_stop=self.stopping.is_set)
                 result = publisher.run()
             except CmctlError as exc:
                 self.log("error", message=exc.message)
-                self._arm(clock.now() + RETRY_PROBLEMS)
+                self._retry_problems()
+                self._arm(self._safe_next_alarm(started))
                 return
             except Exception as exc:  # never let one bad tick kill the daemon
                 self.log("internal-error", message=f"{type(exc).__name__}: {exc}")
-                self._arm(clock.now() + RETRY_PROBLEMS)
+                self._retry_problems()
+                self._arm(self._safe_next_alarm(started))
                 return
             for line in result.attention():
                 self.log("needs-human", message=line)
-            if self._reload_requested:  # asked for while this tick ran: go again now
+            if result.attention():
+                self._retry_problems()
+            if self._reload_requested or self._again:  # woken while this tick ran
                 self._arm(clock.now())
             else:
-                self._arm(self._next_alarm(started, bool(result.attention())))
+                self._arm(self._next_alarm(started))
+
+    def _retry_problems(self) -> None:
+        self._retry_at = clock.monotonic() + RETRY_PROBLEMS_SECONDS
 
     def _outcome(self, outcome: Any) -> None:
         self.log(outcome.state, key=outcome.key, network=outcome.network, url=outcome.url,
@@ -194,15 +267,20 @@ class Daemon:
                  next_attempt=outcome.next_attempt_at.isoformat()
                  if outcome.next_attempt_at else None)
 
-    def _next_alarm(self, started: datetime, problems: bool) -> datetime | None:
-        """The next moment something is due. Counted from when the tick *started*: a post
-        that fell due while it ran (a slow send on another account) is due now."""
+    def _next_alarm(self, started: datetime) -> datetime | None:
+        """The next moment something is due: a pending job, or the lease expiry of a
+        claim only that expiry lets us recover. Counted from when the tick *started*: a
+        post that fell due while it ran (a slow send on another account) is due now."""
         now = clock.now()
-        upcoming = self.ledger.next_wakeup(after=started)
-        candidates = [max(upcoming, now)] if upcoming else []
-        if problems:
-            candidates.append(now + RETRY_PROBLEMS)
-        return min(candidates) if candidates else None
+        moments = [m for m in (self.ledger.next_wakeup(after=started),
+                               next_claim_expiry(self.ledger, after=started)) if m]
+        return max(min(moments), now) if moments else None
+
+    def _safe_next_alarm(self, started: datetime) -> datetime | None:
+        try:
+            return self._next_alarm(started)
+        except Exception:  # the ledger itself is the problem: the retry timer comes back
+            return None
 
     def _arm(self, when: datetime | None) -> None:
         with self._arm_lock:
@@ -216,15 +294,68 @@ class Daemon:
             else:
                 self.scheduler.add_job(self.tick, "date", run_date=when, id="tick",
                                        replace_existing=True)
-        if when is None:
+        retry = (round(self._retry_at - clock.monotonic())
+                 if self._retry_at is not None else None)
+        if when is None and retry is None:
             self.log("idle", reason="nothing scheduled")
         else:
-            self.log("sleeping", until=when.isoformat())
+            self.log("sleeping", until=when.isoformat() if when else None, retry_in_s=retry)
 
-    def _wake(self) -> None:
-        if self.scheduler is None or self.stopping.is_set():
+    def _wake(self, reason: str | None = None) -> None:
+        """Tick now (or, if a tick is running, again as soon as it ends)."""
+        self._again = True
+        if reason is not None:
+            self.log("waking", reason=reason)
+        if self.scheduler is None or self.stopping.is_set() or self._tick_lock.locked():
             return
         self._arm(clock.now())
+
+    # ------------------------------------------------------------------ the monitor
+    def _monitor_loop(self) -> None:
+        """pulse() every so often; waits are on the monotonic clock (Event.wait)."""
+        self.pulse()
+        while not self.stopping.wait(self._pulse_wait()):
+            try:
+                self.pulse()
+            except Exception as exc:  # keep watching whatever one look ran into
+                self.log("internal-error", message=f"monitor: {type(exc).__name__}: {exc}")
+
+    def _pulse_wait(self) -> float:
+        mono = clock.monotonic()
+        timers = [self._last_watch + WATCH_SECONDS]
+        if self._last_beat is not None:
+            timers.append(self._last_beat + HEARTBEAT_SECONDS)
+        if self._retry_at is not None:
+            timers.append(self._retry_at)
+        return min(max(min(timers) - mono, 0.05), WATCH_SECONDS)
+
+    def pulse(self) -> None:
+        """One look: heartbeat, watch and timers, each when its monotonic interval is up."""
+        if self.stopping.is_set():
+            return
+        mono = clock.monotonic()
+        wall = clock.now()
+        offset = wall.timestamp() - mono
+        step = offset - self._offset
+        self._offset = offset
+        stepped = abs(step) >= CLOCK_STEP_SECONDS
+        if stepped:
+            self.log("clock-step", seconds=round(step, 1),
+                     direction="forward" if step > 0 else "back")
+        if stepped or self._last_beat is None or mono - self._last_beat >= HEARTBEAT_SECONDS:
+            self._last_beat = mono
+            self.heartbeat()
+        if stepped or mono - self._last_watch >= WATCH_SECONDS:
+            self._last_watch = mono
+            self.watch()
+        if stepped:
+            self._wake("the wall clock stepped: re-evaluating what is due")
+        elif self._retry_at is not None and mono >= self._retry_at:
+            self._retry_at = None
+            self._wake("retrying held calendars and account problems")
+        elif (self._again and self.scheduler is not None and not self._tick_lock.locked()
+              and (self._alarm is None or self._alarm > wall)):
+            self._wake()  # a wake that came as a tick was ending: not lost
 
     def heartbeat(self) -> None:
         self._write_heartbeat("running")
@@ -239,12 +370,38 @@ class Daemon:
             }))
 
     def watch(self) -> None:
+        """Files changed? A claim to recover? Something due the alarm missed?"""
         snapshot = self._files_snapshot()
         if snapshot != self._snapshot:
             self._snapshot = snapshot
             self.log("reload requested", reason="files changed")
             self._reload_requested = True
             self._wake()
+            return
+        if self._last_tick is None or self._tick_lock.locked():
+            return  # the first tick, or the one running, looks at everything anyway
+        now = clock.now()
+        try:
+            current = claims(self.ledger)
+            upcoming = self.ledger.next_wakeup(after=self._last_tick)
+        except Exception as exc:
+            self.log("error", message=f"cannot read the ledger: {exc}")
+            return
+        # Each dead claim wakes the publisher once: if its recovery fails, the retry
+        # timer comes back to it, not a wake every few seconds.
+        ids = {(c.key, c.owner) for c in current}
+        self._claims_seen &= ids
+        dead = [c for c in current if (c.key, c.owner) not in self._claims_seen
+                and c.recoverable(now)]
+        if dead:
+            self._claims_seen |= {(c.key, c.owner) for c in dead}
+            self._wake(f"recovering {len(dead)} claim(s) whose owner died: "
+                       + ", ".join(c.key for c in dead[:5]))
+            return
+        alarm = self._alarm
+        if upcoming is not None and upcoming <= now and (
+                alarm is None or alarm > now or alarm < now - ALARM_SLACK):
+            self._wake(f"{upcoming.isoformat()} is due and the alarm did not fire")
 
     def _files_snapshot(self) -> dict[str, tuple[int, int]]:
         files = [self.config.path, self.config.root / ".env", *self.config.calendar_files()]

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -66,12 +67,13 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
 
 
 class DaemonProc:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, cmd: list[str] | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.root = root
-        env = {**os.environ, "NO_COLOR": "1", "HOME": str(root)}
+        env = {**os.environ, "NO_COLOR": "1", "HOME": str(root), **(env or {})}
         self.stderr_path = root / "daemon.log"
         self.proc = subprocess.Popen(
-            [*cmctl_cmd(), "daemon", "--log-format", "json"], cwd=root, env=env,
+            [*(cmd or cmctl_cmd()), "daemon", "--log-format", "json"], cwd=root, env=env,
             stdout=subprocess.DEVNULL, stderr=self.stderr_path.open("w"))
 
     def events(self) -> list[dict[str, Any]]:
@@ -248,3 +250,111 @@ def test_a_post_falling_due_during_a_slow_tick_is_not_forgotten(tmp_path: Path) 
                             timeout=25), d.stderr_path.read_text()
         finally:
             d.stop()
+
+
+def ledger_row(root: Path, key: str) -> dict[str, Any] | None:
+    import sqlite3
+
+    path = root / ".cmctl" / "ledger.sqlite3"
+    if not path.exists():
+        return None
+    conn = sqlite3.connect(path, timeout=10)
+    conn.row_factory = sqlite3.Row
+    try:
+        row = conn.execute("SELECT * FROM jobs WHERE key = ?", (key,)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        conn.close()
+    return dict(row) if row else None
+
+
+def shifted_cmd(seconds: int) -> tuple[list[str], dict[str, str]]:
+    """A cmctl whose clock runs ``seconds`` away from this test's (session shift kept)."""
+    from tests.clockshift import ENV, parse_offset
+    from tests.process import SHIFTED
+
+    base = parse_offset(os.environ[ENV]) if os.environ.get(ENV) else timedelta(0)
+    total = int(base.total_seconds()) + seconds
+    return [sys.executable, str(SHIFTED)], {ENV: f"{total}s"}
+
+
+@pytest.mark.parametrize("claim_age, outcome", [
+    (0, "published"),  # Mastodon remembers the idempotency key for an hour: resent
+    (2 * 3600, "unknown"),  # claimed 2 h ago: a resend could post twice, a human looks
+])
+def test_daemon_recovers_the_claim_of_a_killed_publish(
+        tmp_path: Path, claim_age: int, outcome: str) -> None:
+    """`cmctl publish` is killed (SIGKILL) while the fake holds its request; the running
+    daemon recovers the dead claim within seconds, not at the 10-minute lease."""
+    from tests.fakes.mastodon import FakeMastodon
+
+    root = tmp_path / "proj"
+    (root / "calendars").mkdir(parents=True)
+    key = "c:p@masto"
+    with FakeMastodon() as masto:
+        (root / "cmctl.yaml").write_text(
+            f"accounts:\n  masto:\n    network: mastodon\n    instance: {masto.url}\n"
+            "    token: good-token\ndefaults:\n  timezone: UTC\n", encoding="utf-8")
+        (root / "calendars" / "c.yaml").write_text(
+            f"posts:\n  - id: p\n    at: {at(-claim_age - 5)}\n    accounts: [masto]\n"
+            "    catch_up: 3h\n    text: once only\n", encoding="utf-8")
+        masto.hang_next("/api/v1/statuses", 60, commit=True)  # stored, then no answer
+        env = {**os.environ, "NO_COLOR": "1", "HOME": str(root)}
+        cmd = cmctl_cmd()
+        if claim_age:  # the cron run's clock is claim_age behind: its claim looks old
+            cmd, extra = shifted_cmd(-claim_age)
+            env.update(extra)
+        cron = subprocess.Popen([*cmd, "publish"], cwd=root, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        d: DaemonProc | None = None
+        try:
+            assert wait_for(lambda: len(masto.statuses) == 1
+                            and (ledger_row(root, key) or {}).get("state") == "sending")
+            d = DaemonProc(root)
+            assert wait_for(lambda: any(e["event"] in ("sleeping", "idle")
+                                        for e in d.events())), d.stderr_path.read_text()
+            assert (ledger_row(root, key) or {})["state"] == "sending"  # the cron is alive
+            cron.kill()  # SIGKILL mid-send
+            cron.wait()
+            killed = time.monotonic()
+            assert wait_for(lambda: (ledger_row(root, key) or {}).get("state") == outcome,
+                            timeout=15), d.stderr_path.read_text()
+            assert time.monotonic() - killed < 10, "within seconds, not at the lease"
+            time.sleep(0.5)  # a second copy would show up now
+            assert d.stop() == 0
+        finally:
+            if cron.poll() is None:
+                cron.kill()
+                cron.wait()
+            if d is not None and d.proc.poll() is None:
+                d.proc.kill()
+                d.proc.wait()
+        assert masto.texts == ["once only"], "never twice"
+        events = d.events()
+        assert any(e["event"] == "waking" and "owner died" in e.get("reason", "")
+                   for e in events)
+        if outcome == "unknown":
+            assert any(e["event"] == "unknown" and e["key"] == key for e in events)
+
+
+def test_a_wall_clock_step_back_does_not_stop_the_watch(daemon_project: Any) -> None:
+    """The wall clock steps back an hour (NTP, a VM restore) while the daemon runs: a
+    calendar merged just after is still picked up and published at its time."""
+    from tests.process import SHIFTED
+
+    root, started = daemon_project
+    write_calendar(root, [("a", at(7200))])
+    marker = root / "stepped"
+    d = DaemonProc(root, cmd=[sys.executable, str(SHIFTED.with_name("stepped_cmctl.py"))],
+                   env={"CMCTL_TEST_CLOCK_STEP": f"3:-3600:{marker}"})
+    started.append(d)
+    assert wait_for(lambda: marker.exists()), d.stderr_path.read_text()
+    # What the daemon's wall clock now says, plus 3 s.
+    when = (datetime.now(UTC) - timedelta(seconds=3600 - 3)).strftime("%Y-%m-%d %H:%M:%S")
+    write_calendar(root, [("a", at(7200)), ("merged", when)])
+    assert wait_for(lambda: published_ids(root) == ["urn:cmctl:c:merged@feed"],
+                    timeout=15), d.stderr_path.read_text()
+    events = d.events()
+    assert any(e["event"] == "clock-step" for e in events)
+    assert d.stop() == 0

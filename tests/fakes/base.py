@@ -12,7 +12,9 @@
 - ``latency``: seconds to wait before answering every request (benchmarks);
 - fault injection: ``fail_next`` (answer an error, optionally *after* processing the
   request normally, i.e. a 5xx after the network committed) and ``hang_next``
-  (process, then sit on the answer so the client times out after the commit);
+  (process, then sit on the answer so the client times out after the commit), and
+  ``fail_randomly`` (either of those on a random share of the requests, from a seed:
+  chaos runs);
 - a clock of its own (``now()``), real UTC time plus an offset tests move with
   ``advance_clock`` (``time_machine`` freezing the process clock moves it too);
 - ``stop()`` returns in well under a second even while a handler hangs: the sleeps
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import socket
 import threading
 import time
@@ -147,6 +150,8 @@ class FakeServer:
         self._log_lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._faults: list[Fault] = []
+        self._random_faults: list[tuple[Fault, float, random.Random]] = []
+        self.random_faults_served = 0  # how many requests fail_randomly misbehaved on
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -291,9 +296,40 @@ class FakeServer:
         with self._lock:
             self._faults.append(Fault(path=path, times=times, commit=commit, hang=seconds))
 
+    def fail_randomly(
+        self,
+        path: str,
+        probability: float,
+        status: int = 500,
+        body: Mapping[str, Any] | str | None = None,
+        *,
+        hang: float = 0.0,
+        commit: bool = True,
+        seed: int | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Misbehave on a random share (``probability``) of the requests ending with ``path``,
+        until ``clear_faults()``: answer ``status``/``body``, or with ``hang`` > 0 sit on the
+        answer that long (as ``hang_next``). ``commit=True`` (the default) processes each
+        such request first: the ambiguous "the post exists, the answer says otherwise".
+        Draws come from ``random.Random(seed)``; ``times`` caps how many requests misbehave
+        in all (None: no cap). One-shot faults (``fail_next``, ``hang_next``) are served
+        first.
+        """
+        budget = times if times is not None else 2**62
+        if hang > 0:
+            fault = Fault(path=path, times=budget, commit=commit, hang=hang)
+        else:
+            reply_body: Any = dict(body) if isinstance(body, Mapping) else body
+            reply = Reply(status, reply_body, self.fault_headers(status))
+            fault = Fault(path=path, times=budget, commit=commit, reply=reply)
+        with self._lock:
+            self._random_faults.append((fault, probability, random.Random(seed)))
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._random_faults.clear()
 
     def fault_headers(self, status: int) -> dict[str, str]:
         """Headers the network adds to an error of ``status`` (subclasses override)."""
@@ -327,6 +363,14 @@ class FakeServer:
                 if fault.times <= 0:
                     self._faults.remove(fault)
                 return fault
+        for template, probability, rng in self._random_faults:
+            if template.matches(path) and rng.random() < probability:
+                template.times -= 1
+                self.random_faults_served += 1
+                reply = template.reply
+                return Fault(template.path, 1, template.commit, hang=template.hang,
+                             reply=None if reply is None else Reply(
+                                 reply.status, reply.body, dict(reply.headers)))
         return None
 
     def _serve(self, handler: _Handler) -> None:

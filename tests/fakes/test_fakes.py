@@ -99,6 +99,39 @@ def test_fail_next_with_commit_stores_then_fails(fake_mastodon: FakeMastodon) ->
     assert len(fake_mastodon.statuses) == 1
 
 
+def test_fail_randomly_commits_then_fails_a_seeded_share(fake_mastodon: FakeMastodon) -> None:
+    fake_mastodon.fail_randomly("/api/v1/statuses", 0.5, 500, {"error": "boom"}, seed=7)
+    with masto_client(fake_mastodon) as client:
+        codes = [client.post("/api/v1/statuses", json={"status": f"s{i}"}).status_code
+                 for i in range(40)]
+        assert 5 < codes.count(500) < 35 and set(codes) == {200, 500}
+        assert len(fake_mastodon.statuses) == 40  # each one committed first
+        fake_mastodon.clear_faults()
+        assert client.post("/api/v1/statuses", json={"status": "ok"}).status_code == 200
+    again = FakeMastodon()
+    again.fail_randomly("/api/v1/statuses", 0.5, 500, seed=7)
+    with again, masto_client(again) as client:
+        replay = [client.post("/api/v1/statuses", json={"status": f"s{i}"}).status_code
+                  for i in range(40)]
+    assert replay == codes, "the same seed gives the same sequence"
+
+
+def test_fail_randomly_can_hang_after_the_commit(fake_mastodon: FakeMastodon) -> None:
+    fake_mastodon.fail_randomly("/api/v1/statuses", 1.0, hang=1.0)
+    with masto_client(fake_mastodon, timeout=0.2) as client, pytest.raises(httpx.ReadTimeout):
+        client.post("/api/v1/statuses", json={"status": "stored anyway"})
+    assert fake_mastodon.texts == ["stored anyway"]
+
+
+def test_fail_randomly_stops_after_its_budget(fake_mastodon: FakeMastodon) -> None:
+    fake_mastodon.fail_randomly("/api/v1/statuses", 1.0, 502, times=2)
+    with masto_client(fake_mastodon) as client:
+        codes = [client.post("/api/v1/statuses", json={"status": f"s{i}"}).status_code
+                 for i in range(4)]
+    assert codes == [502, 502, 200, 200]
+    assert fake_mastodon.random_faults_served == 2
+
+
 def test_hang_next_times_out_the_client_after_the_commit(fake_mastodon: FakeMastodon) -> None:
     fake_mastodon.hang_next("/api/v1/statuses", 1.0)
     with masto_client(fake_mastodon, timeout=0.2) as client:
