@@ -120,6 +120,7 @@ class Daemon:
         self._tick_lock = threading.Lock()
         self._snapshot = self._files_snapshot()
         self._reload_requested = False
+        self._reload_error: str | None = None  # the last reload that failed, for status
         self._again = False  # woken while a tick ran: tick again when it ends
         self.scheduler: Any = None
         self._lock_file: IO[str] | None = None
@@ -360,13 +361,17 @@ class Daemon:
     def heartbeat(self) -> None:
         self._write_heartbeat("running")
 
+    def _reload_failed(self, message: str) -> None:
+        self._reload_error = message
+        self._write_heartbeat("running")
+
     def _write_heartbeat(self, state: str) -> None:
         with contextlib.suppress(Exception):
             wake = self._alarm.isoformat() if self._alarm else None
             self.ledger.set_meta("daemon", json.dumps({
                 "pid": os.getpid(), "host": socket.gethostname(), "state": state,
                 "started": self.started.isoformat(), "heartbeat": iso(clock.now()),
-                "next_wakeup": wake,
+                "next_wakeup": wake, "reload_error": self._reload_error,
             }))
 
     def watch(self) -> None:
@@ -418,12 +423,19 @@ class Daemon:
             project = self.load()
         except CmctlError as exc:
             self.log("reload-failed", message=exc.message, hint=exc.hint)
-            return  # keep the previous plan: a broken config never stops posting
+            # keep the previous plan: a broken config never stops posting; and say so
+            # where `cmctl status` looks
+            self._reload_failed(exc.message)
+            return
         if project.config.state_dir != self.config.state_dir:
             self.log("reload-failed", message="the state folder changed; restart the daemon")
+            self._reload_failed("the state folder changed; restart the daemon")
             return
         self.project = project
         self.config = project.config
+        if self._reload_error is not None:
+            self._reload_error = None
+            self._write_heartbeat("running")
         self.log("reloaded", jobs=len(project.jobs),
                  errors=project.report.errors or None)
 

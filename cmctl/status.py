@@ -36,11 +36,16 @@ def gather(ledger: Ledger | None, now: datetime) -> dict[str, Any]:
         for r in ledger.rows(states=("pending",)) if r.attempts > 0
     ]
     wake = ledger.next_wakeup()
+    daemon = daemon_status(ledger, now)
+    stuck = blocked(ledger)
+    if daemon and daemon.get("alive") and daemon.get("reload_error"):
+        stuck.append(f"the daemon could not reload ({daemon['reload_error']}); it goes on "
+                     "with the plan it had: fix it, and it reloads by itself")
     return {
         "ledger": True,
         "counts": counts,
-        "blocked": blocked(ledger),
-        "daemon": daemon_status(ledger, now),
+        "blocked": stuck,
+        "daemon": daemon,
         "attention": attention,
         "retrying": retrying,
         "next": wake.isoformat() if wake else None,

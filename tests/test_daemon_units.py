@@ -236,3 +236,23 @@ def test_a_claim_of_a_live_local_process_is_left_alone(
     now.shift(daemon_mod.WATCH_SECONDS + 0.1)
     d.pulse()
     assert not harness.events("waking")
+
+
+def test_a_reload_that_fails_is_said_by_status(harness: Harness, project: Project,
+                                              run: Any) -> None:
+    """Item 13: the daemon goes on with its previous plan when cmctl.yaml breaks (a
+    glob that matches nothing), and `cmctl status` says so (exit 1) until it is fixed."""
+    good = (project.root / "cmctl.yaml").read_text(encoding="utf-8")
+    project.config(good + "calendars: calendrs/*.yaml\n")
+    d = harness.daemon
+    d._reload_requested = True
+    d.tick()
+    assert harness.events("reload-failed")
+    status = run("status", "--json")
+    assert status.exit_code == 1
+    assert any("could not reload" in line and "calendrs/*.yaml" in line
+               for line in json.loads(status.stdout)["blocked"])
+    project.config(good)
+    d._reload_requested = True
+    d.tick()
+    assert run("status").exit_code == 0
