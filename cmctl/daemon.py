@@ -173,9 +173,19 @@ class Daemon:
 
     def _acquire_lock(self) -> None:
         import fcntl
+        import stat
 
         path = self.config.state_dir / "daemon.lock"
-        handle = path.open("a+", encoding="utf-8")
+        try:  # never follow a link, never block on a FIFO put in its place
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+        except OSError as exc:
+            raise DaemonRunning(f"cannot use {path}: {exc.strerror}",
+                                hint="it must be a regular file (or absent)") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise DaemonRunning(f"{path} is not a regular file",
+                                hint="remove it; cmctl creates it")
+        handle = os.fdopen(fd, "a+", encoding="utf-8")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -256,3 +256,30 @@ def test_a_reload_that_fails_is_said_by_status(harness: Harness, project: Projec
     d._reload_requested = True
     d.tick()
     assert run("status").exit_code == 0
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dir", "link"])
+def test_a_daemon_lock_that_is_not_a_file_is_a_clean_error(project: Project, run: Any,
+                                                           kind: str) -> None:
+    """Item 20: a FIFO, a folder or a symbolic link in place of daemon.lock: exit 2, no
+    hang, no traceback, and nothing written through the link."""
+    import os
+
+    project.config(CONFIG)
+    project.calendar(calendar(("later", DEFAULT_NOW + timedelta(days=1))), name="c.yaml")
+    state = project.root / ".cmctl"
+    assert run("publish").exit_code == 0
+    lock = state / "daemon.lock"
+    target = project.root / "elsewhere.txt"
+    if kind == "fifo":
+        os.mkfifo(lock)
+    elif kind == "dir":
+        lock.mkdir()
+    else:
+        target.write_text("keep me\n", encoding="utf-8")
+        lock.symlink_to(target)
+    result = run("daemon")
+    assert result.exit_code == 2, result.output
+    assert "daemon.lock" in result.stderr
+    if kind == "link":
+        assert target.read_text(encoding="utf-8") == "keep me\n"
