@@ -443,7 +443,7 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=5.0,
                         help="seconds the daemon idles before its RSS is read")
     parser.add_argument("--profile", action="store_true",
-                        help="also print cProfile's top functions of plan --json and publish")
+                        help="also print cProfile's top functions of plan --json, publish, status")
     parser.add_argument("--top", type=int, default=10)
     args = parser.parse_args()
 
