@@ -33,7 +33,7 @@ def gather(ledger: Ledger | None, now: datetime) -> dict[str, Any]:
     retrying = [
         {"key": r.key, "attempts": r.attempts, "reason": r.reason,
          "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None}
-        for r in ledger.rows(states=("pending",)) if r.attempts > 0
+        for r in ledger.retrying()
     ]
     wake = ledger.next_wakeup()
     daemon = daemon_status(ledger, now)

@@ -629,6 +629,12 @@ class Ledger:
         sql += " ORDER BY scheduled_at, calendar, post_id, account, part"
         return [self._row(r) for r in self.db.execute(sql, args)]
 
+    def retrying(self) -> list[Row]:
+        """Pending jobs that were tried already (waiting for their next attempt)."""
+        return [self._row(r) for r in self.db.execute(
+            "SELECT * FROM jobs WHERE state = 'pending' AND attempts > 0 "
+            "ORDER BY scheduled_at, calendar, post_id, account, part")]
+
     def get(self, key: str) -> Row | None:
         r = self.db.execute("SELECT * FROM jobs WHERE key = ?", (key,)).fetchone()
         return self._row(r) if r else None
