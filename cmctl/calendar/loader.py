@@ -196,7 +196,7 @@ class _Reader:
                 continue
             source = str(path_node.value)  # type: ignore[attr-defined]
             items.append(Media(source, (self.folder / source).absolute(),
-                               _str(item.get("alt")), self.pos(path_node)))
+                               _str(item.get("alt")), self.pos(path_node), self.config.root))
         return tuple(items)
 
     def duration(self, node: Node | None, default: timedelta) -> timedelta:

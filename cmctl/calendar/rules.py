@@ -7,9 +7,7 @@ a draft never publishes, but it should be ready when it is approved.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
-from pathlib import Path
 
 from cmctl import media as media_facts
 from cmctl.calendar.model import Calendar, Media, Pos, Post
@@ -112,28 +110,20 @@ def _post(post: Post, config: Config, now: datetime, out: _Out) -> None:
 
 def _media_file(item: Media, config: Config, out: _Out,
                 severity: Severity) -> MediaFacts | None:
-    root = config.root
+    """Check a media file's name, place and type before reading it (cmctl.media)."""
     try:
-        real = item.path.resolve()
-    except (OSError, RuntimeError):
-        out.add(severity, item.pos, f"cannot resolve media path '{item.source}'", "media")
+        media_facts.check_name(item.source)
+        found = media_facts.facts(item.path, item.root or config.root)
+    except media_facts.MediaProblem as p:
+        level: Severity = "error" if p.rule == "media-path" else severity
+        hint = f"keep media inside {config.root}" if "outside" in p.message else None
+        out.add(level, item.pos, p.message, p.rule, hint)
         return None
-    if not real.is_relative_to(root):
-        lexical = Path(os.path.normpath(item.path.absolute()))
-        via = " (through a symbolic link)" if lexical.is_relative_to(root) else ""
-        out.add("error", item.pos,
-                f"media '{item.source}' is outside the project folder{via}", "media-path",
-                f"keep media inside {root}")
-        return None
-    if not real.is_file():
-        out.add(severity, item.pos, f"media file '{item.source}' does not exist", "media-missing")
-        return None
-    if item.alt is None or not item.alt.strip():
-        out.add("warning", item.pos, f"media '{item.source}' has no alt text", "alt-text",
-                "describe the image for people who cannot see it: alt: \"...\"")
-    try:
-        return media_facts.facts(real)
     except OSError as exc:
         out.add(severity, item.pos, f"cannot read media '{item.source}': {exc.strerror}",
                 "media")
         return None
+    if item.alt is None or not item.alt.strip():
+        out.add("warning", item.pos, f"media '{item.source}' has no alt text", "alt-text",
+                "describe the image for people who cannot see it: alt: \"...\"")
+    return found

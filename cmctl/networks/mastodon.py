@@ -228,20 +228,24 @@ class Mastodon(Network):
         )
 
     def _upload(self, item: Media, headers: dict[str, str]) -> str:
-        from cmctl.media import facts
+        from cmctl.media import MediaProblem, open_checked
 
-        mime = facts(item.path).mime_type or "application/octet-stream"
         data = {"description": item.alt} if item.alt else {}
-        with item.path.open("rb") as f:
-            response = self.http.request(
-                "POST",
-                f"{self.base_url}/api/v2/media",
-                creates=False,
-                classify=self._classify,
-                headers=headers,
-                files={"file": (item.path.name, f, mime)},
-                data=data,
-            )
+        limit = max(kind.max_bytes for kind in self.media_kinds)
+        try:
+            with open_checked(item.path, item.root, limit) as (f, found):
+                mime = found.mime_type or "application/octet-stream"
+                response = self.http.request(
+                    "POST",
+                    f"{self.base_url}/api/v2/media",
+                    creates=False,
+                    classify=self._classify,
+                    headers=headers,
+                    files={"file": (item.path.name, f, mime)},
+                    data=data,
+                )
+        except MediaProblem as p:  # checked again at send time: the file may have changed
+            raise Permanent(p.message) from None
         attachment = _json_object(response, "POST /api/v2/media")
         media_id = attachment.get("id")
         if not isinstance(media_id, (str, int)) or media_id == "":
