@@ -172,9 +172,12 @@ def _select(config: Config, paths: tuple[str, ...]) -> list[Path]:
         if path.is_dir():
             for pattern in ("**/*.yaml", "**/*.yml"):
                 for found in sorted(path.glob(pattern)):
-                    if found.is_file():
+                    if config.is_calendar_file(found):
                         files.setdefault(found, None)
         elif path.is_file():
+            if not config.is_calendar_file(path):
+                raise UsageError(f"{given} is not a calendar file (cmctl never reads "
+                                 "cmctl.yaml, dotfiles or the state folder as calendars)")
             files.setdefault(path, None)
         else:
             raise UsageError(f"{given}: no such file or folder")

@@ -13,7 +13,10 @@ and composes its own small nodes, iteratively, so that:
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from dataclasses import dataclass
 from typing import Any
 
@@ -318,6 +321,40 @@ def _attach(
         return  # the first occurrence wins; the duplicate is reported
     parent.keys[name] = key
     parent.items[name] = node
+
+
+def read_bounded(path: str | os.PathLike[str], limit: int = MAX_BYTES) -> bytes:
+    """A regular file's bytes, at most ``limit`` of them, never blocking.
+
+    Opened with O_NONBLOCK so that a FIFO cannot hang cmctl, checked with fstat to be
+    a regular file (not a device such as /dev/zero, a folder or a socket) and read up
+    to ``limit + 1`` bytes. Raises OSError (errno set, strerror says why) otherwise.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) \
+        | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if st.st_size > limit:
+            raise OSError(errno.EFBIG, f"file is larger than {limit:,} bytes")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        chunks = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1024 * 1024))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"file is larger than {limit:,} bytes")
+    return data
 
 
 def load_file(data: bytes) -> Document:

@@ -5,6 +5,7 @@ Every case here once ended in a traceback (exit 70), a hang or memory exhaustion
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -82,7 +83,9 @@ def test_media_names_cmctl_cannot_use_are_errors(project: Any, run: Any, name: s
 @pytest.mark.parametrize("target", [".env", "cmctl.yaml", ".cmctl/ledger.db", ".git/config"])
 def test_media_never_names_dotfiles_config_or_state(project: Any, run: Any,
                                                      target: str) -> None:
-    if target != "cmctl.yaml":
+    if target == ".env":
+        project.write(target, "A=b\n")
+    elif target != "cmctl.yaml":
         project.write(target, png())  # even when it looks like an image
     project.calendar(calendar(post("a", media=[{"path": f"../{target}", "alt": "x"}])))
     code, d = diags(run)
@@ -166,3 +169,151 @@ def test_bluesky_does_not_upload_a_file_swapped_for_a_link(tmp_path: Path) -> No
     bsky.http = None  # type: ignore[assignment]  # never reached
     with pytest.raises(Permanent, match="hidden or configuration file"):
         bsky._upload(item, {})
+
+
+# ---------------------------------------------------------------------- dates and durations
+@pytest.mark.parametrize(("tz", "at"), [
+    ("UTC", "9999-12-31 23:30"),
+    ("America/New_York", "9999-12-31 23:30"),
+    ("Asia/Tokyo", "0001-01-01 00:30"),
+    ("UTC", "1999-12-31 23:59"),
+    ("UTC", "2200-01-01 00:00"),
+    ("Pacific/Kiritimati", "0001-01-01T00:30+14:00"),
+    ("UTC", "9999-12-31T23:59-12:00"),
+])
+def test_dates_out_of_range_are_errors_at_their_position(project: Any, run: Any, tz: str,
+                                                         at: str) -> None:
+    project.calendar(calendar(post("far", at=at), post("ok", at="2026-12-02 10:00"), tz=tz))
+    code, d = diags(run)
+    assert code == 1
+    assert where(d, "time-range") == [(6, 9, "error")]
+    assert "between 2000 and 2199" in d[0]["message"]
+
+
+@pytest.mark.parametrize("value", ["99999999d", "366d", "8761h", "100000000000000000000000s",
+                                   "9" * 5000 + "s", "364d24h1s"])
+def test_durations_out_of_range_are_errors(project: Any, run: Any, value: str) -> None:
+    project.calendar("timezone: UTC\ndefaults:\n  accounts: [masto]\n  catch_up: 1h\n"
+                     "posts:\n" + post("a", catch_up=value))
+    code, d = diags(run)
+    assert code == 1
+    assert where(d, "duration-range") == [(9, 15, "error")]
+    project.calendar(f"timezone: UTC\ndefaults:\n  accounts: [masto]\n  catch_up: {value}\n"
+                     "posts:\n" + post("a"))
+    code, d = diags(run)
+    assert code == 1 and where(d, "duration-range") == [(4, 13, "error")]
+
+
+def test_config_catch_up_out_of_range_is_a_config_error(project: Any, run: Any) -> None:
+    project.config("defaults:\n  timezone: UTC\n  catch_up: 100000000000000000000000s\n")
+    result = run("validate")
+    assert result.exit_code == 2
+    assert "too long" in result.stderr and "internal error" not in result.stderr
+
+
+def test_the_edges_of_the_range_compute_everywhere(project: Any, run: Any, now: Any) -> None:
+    """The latest date in the zone with the largest offset, the longest catch-up, a
+    thread: validate, plan, agenda, status, publish all work."""
+    project.config("accounts:\n  feed:\n    network: feed\n    path: public/feed.xml\n"
+                   "defaults:\n  timezone: Pacific/Kiritimati\n  catch_up: 365d\n")
+    project.calendar(calendar(
+        post("last", at="2199-12-31 23:59", thread=["two"]),
+        post("latest", at="2199-12-31T23:59-12:00"),
+        post("first", at="2000-01-01 00:00"),
+        accounts="[feed]", tz="Pacific/Kiritimati"))
+    assert run("validate").exit_code == 0  # "first" is in the past: a warning
+    for args in (("plan",), ("plan", "--from", "2000-01-01", "--to", "2199-12-31"),
+                 ("agenda", "--date", "2199-12-31"), ("agenda", "--week", "--date",
+                                                       "2199-12-31"),
+                 ("agenda", "--date", "2000-01-01"), ("publish",), ("status",)):
+        result = run(*args)
+        assert result.exit_code in (0, 1), (args, result.output)
+        assert "internal error" not in result.stderr
+    now.move_to("2199-12-31T12:00:00Z")
+    for args in (("publish",), ("status",), ("plan",)):
+        result = run(*args)
+        assert "internal error" not in result.stderr, (args, result.stderr)
+
+
+@pytest.mark.parametrize("args", [("plan", "--to", "9999-12-31"),
+                                  ("plan", "--from", "0001-01-01"),
+                                  ("plan", "--to", "9999-12-31 23:59"),
+                                  ("agenda", "--date", "9999-12-31"),
+                                  ("agenda", "--week", "--date", "0001-01-01"),
+                                  ("plan", "a\0b"), ("agenda", "x" * 300)])
+def test_cli_dates_out_of_range_exit_2(project: Any, run: Any, args: tuple[str, ...]) -> None:
+    project.calendar(calendar(post("a")))
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert "between 2000 and 2199" in result.stderr or "no such file" in result.stderr
+
+
+# ---------------------------------------------------------------------- files the CLI writes
+@pytest.mark.parametrize("target", ["missing/folder/schema.json", "/dev/full", "a\0b.json",
+                                    ".", "x" * 300])
+def test_schema_output_errors_exit_2(project: Any, run: Any, target: str) -> None:
+    if target == "/dev/full" and not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full")
+    result = run("schema", "-o", target)
+    assert result.exit_code == 2, result.output
+    assert "cannot write" in result.stderr
+
+
+@pytest.mark.parametrize("state", ['"a\\0b"', "x" * 300, '"tab\\there"', "/dev/full/state"])
+def test_unusable_state_folder_is_a_clean_error(project: Any, run: Any, state: str) -> None:
+    project.config(f"state: {state}\naccounts:\n  feed:\n    network: feed\n"
+                   "    path: feed.xml\ndefaults:\n  timezone: UTC\n")
+    project.calendar(calendar(post("a", at="2026-11-20 12:00"), accounts="[feed]"))
+    for args in (("validate",), ("plan",), ("status",), ("publish",)):
+        result = run(*args)
+        assert "internal error" not in result.stderr
+        if args == ("publish",) or not state.startswith("/dev"):
+            assert result.exit_code == 2, (args, result.output)
+
+
+# ---------------------------------------------------------------------- what is a calendar
+SECRET = "s3cr3t-value-never-shown"
+
+
+@pytest.mark.parametrize("glob", ["*", "**/*", ".*", "*.yaml", "**/.*"])
+def test_calendar_globs_never_read_config_dotfiles_or_state(project: Any, run: Any,
+                                                            glob: str) -> None:
+    project.config(f"calendars: {json.dumps(glob)}\n"
+                   "accounts:\n  masto:\n    network: mastodon\n"
+                   "    instance: https://m.example\n    token: ${MASTO_TOKEN}\n"
+                   f"    # {SECRET}\ndefaults:\n  timezone: UTC\n")
+    project.write(".env", f"MASTO_TOKEN={SECRET}\n")
+    project.write(".secrets.yaml", f"token: {SECRET}\n")
+    project.write(".cmctl/notes.yaml", f"{SECRET}: [\n")
+    project.write("dec.yaml", calendar(post("a")))
+    result = run("validate")
+    assert SECRET not in result.output
+    assert "internal error" not in result.stderr
+    result = run("validate", ".")
+    assert SECRET not in result.output
+    result = run("validate", "cmctl.yaml")
+    assert result.exit_code == 2 and SECRET not in result.output
+
+
+def test_dotenv_that_is_not_a_regular_file_is_a_clean_error(project: Any, run: Any) -> None:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("needs FIFOs")
+    project.calendar(calendar(post("a")))
+    os.mkfifo(project.root / ".env")
+    started = time.monotonic()
+    result = run("validate")
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 2
+    assert ".env" in result.stderr and "not a regular file" in result.stderr
+    os.unlink(project.root / ".env")
+    os.mkdir(project.root / ".env")
+    assert run("validate").exit_code == 2
+
+
+def test_calendar_that_is_a_fifo_or_device_is_not_read(project: Any, run: Any,
+                                                       fifo: Path) -> None:
+    os.rename(fifo, project.root / "calendars" / "pipe.yaml")
+    project.calendar(calendar(post("a")))
+    started = time.monotonic()
+    assert run("validate").exit_code == 0
+    assert time.monotonic() - started < 10

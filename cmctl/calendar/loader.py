@@ -17,7 +17,7 @@ from cmctl.calendar.schema import SCHEMA
 from cmctl.config import Config, display
 from cmctl.diagnostics import Sink
 from cmctl.shape import Checker, suggest
-from cmctl.yamlsrc import Map, Node, Scalar, Seq, YamlProblem, load_file
+from cmctl.yamlsrc import Map, Node, Scalar, Seq, YamlProblem, load_file, read_bounded
 
 _EMPTY = Content()
 
@@ -30,9 +30,9 @@ def _checker() -> Checker:
 def load_calendar(path: Path, config: Config, sink: Sink) -> Calendar | None:
     """Read one calendar file. Problems go to ``sink``; None when nothing usable was read."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        sink.error(1, 1, f"cannot read file: {exc.strerror}", "file")
+        data = read_bounded(path)
+    except (OSError, ValueError) as exc:
+        sink.error(1, 1, f"cannot read file: {getattr(exc, 'strerror', None) or exc}", "file")
         return None
     try:
         document = load_file(data)
@@ -204,7 +204,9 @@ class _Reader:
             return default
         try:
             return timeutil.parse_duration(node.value)
-        except timeutil.TimeProblem:  # reported by the schema check already
+        except timeutil.TimeProblem as p:
+            if p.rule == "duration-range":  # the schema checks the form, not the range
+                self.sink.error(node.line, node.col, p.message, p.rule, p.hint)
             return default
 
     def variant_keys(self, post: Post, node: Node | None) -> None:
