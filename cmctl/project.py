@@ -169,6 +169,12 @@ def _select(config: Config, paths: tuple[str, ...]) -> list[Path]:
     files: dict[Path, None] = {}
     for given in paths:
         path = Path(given)
+        try:
+            path.stat()
+        except (OSError, ValueError) as exc:  # missing, name too long, NUL...
+            raise UsageError(f"{given[:100]!r}: no such file or folder"
+                             + (f" ({exc.strerror})" if getattr(exc, "strerror", None)
+                                and not isinstance(exc, FileNotFoundError) else "")) from None
         if path.is_dir():
             for pattern in ("**/*.yaml", "**/*.yml"):
                 for found in sorted(path.glob(pattern)):
