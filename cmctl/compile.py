@@ -116,7 +116,7 @@ def compile_jobs(calendars: list[Calendar], config: Config) -> list[Job]:
         # Accounts without a variant share the post's content: compose it, count it
         # and hash it once per network, not once per account.
         counted: dict[tuple[int, str], list[tuple[Part, int, int | None, list[str], str]]] = {}
-        for account_name in sorted(post.accounts):
+        for account_name in sorted(set(post.accounts)):  # job keys unique whatever the input
             account = config.accounts.get(account_name)
             if account is None:
                 continue  # reported by the rules

@@ -324,3 +324,43 @@ def test_calendar_that_is_a_fifo_is_not_read(project: Any, run: Any) -> None:
         started = time.monotonic()
         assert run("validate").exit_code == 0
         assert time.monotonic() - started < 10
+
+
+# ---------------------------------------------------------------------- accounts listed twice
+def test_an_account_listed_twice_is_an_error(project: Any, run: Any) -> None:
+    project.calendar(calendar(post("a", accounts=["masto", "bsky", "masto"]),
+                              post("b", at="2026-12-02 10:00"), accounts="[bsky, bsky]"))
+    code, d = diags(run)
+    assert code == 1
+    assert where(d, "duplicate-account") == [(3, 20, "error"), (8, 33, "error")]
+    assert "first at line 8, column 16" in d[1]["message"]
+
+
+def test_an_account_listed_twice_publishes_once(project: Any, run: Any) -> None:
+    project.config("accounts:\n  feed:\n    network: feed\n    path: feed.xml\n"
+                   "defaults:\n  timezone: UTC\n")
+    project.calendar(calendar(post("a", at="2026-11-20 11:59"), accounts="[feed, feed]",
+                              tz="UTC"))
+    result = run("publish")
+    assert "internal error" not in result.stderr
+    assert result.exit_code in (0, 1)
+
+
+def test_compile_makes_unique_job_keys_whatever_the_input(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cmctl.calendar.model import Calendar, Content, Pos, Post
+    from cmctl.compile import compile_jobs
+    from cmctl.config import Account, Config
+
+    pos = Pos("dec.yaml", 1, 1)
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    post_ = Post("dec", "a", at, at, ("m", "m", "b", "m"),
+                 Content(text="hi", thread=(), pos=pos), {}, "approved", timedelta(hours=1),
+                 (), pos, pos, pos)
+    config = Config(tmp_path / "cmctl.yaml", tmp_path, {
+        "m": Account("m", "mastodon", {}), "b": Account("b", "bluesky", {})})
+    jobs = compile_jobs([Calendar("dec", tmp_path / "dec.yaml", "dec.yaml", "UTC", [post_])],
+                        config)
+    keys = [j.key for j in jobs]
+    assert keys == ["dec:a@b", "dec:a@m"]
