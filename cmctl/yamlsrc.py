@@ -31,6 +31,11 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 MAX_BYTES = 8 * 1024 * 1024  # a calendar larger than this is a mistake, not a calendar
 MAX_DEPTH = 64
 MAX_ALIASES = 1000
+# What aliases may expand to, counted in characters of the scalars reached through
+# them (a tree alias counts every scalar under it, keys included). A calendar that
+# repeats a long text through aliases would otherwise cost time and memory per use in
+# every later stage (counting, hashing, the ledger): a few uses of a few KB are fine.
+MAX_ALIAS_EXPANSION = 1_000_000
 
 
 class YamlProblem(Exception):
@@ -193,6 +198,8 @@ def _compose(loader: Any) -> Document:
     duplicates: list[Duplicate] = []
     anchors: dict[str, Node] = {}
     aliases = 0
+    expanded = 0  # characters reached through aliases so far
+    sizes: dict[int, int] = {}  # id(node) -> characters under it, for anchored nodes
     root: Node | None = None
     stack: list[Node] = []  # open containers
     pending_keys: list[Scalar | None] = []  # for a mapping on the stack: its pending key
@@ -268,6 +275,17 @@ def _compose(loader: Any) -> Document:
                 raise YamlProblem(
                     f"alias *{event.anchor} has no anchor", mark.line + 1, mark.column + 1
                 )
+            if any(open_node is target for open_node in stack):
+                raise YamlProblem(
+                    f"alias *{event.anchor} is inside the node it names (a loop)",
+                    mark.line + 1, mark.column + 1, "structure",
+                )
+            expanded += _size(target, sizes)
+            if expanded > MAX_ALIAS_EXPANSION:
+                raise YamlProblem(
+                    f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} characters "
+                    f"(at *{event.anchor})", mark.line + 1, mark.column + 1, "structure",
+                )
             node = target
             if not stack:
                 root = node
@@ -287,6 +305,36 @@ def _compose(loader: Any) -> Document:
             continue
         _attach(stack, pending_keys, node, duplicates)
     return Document(root, duplicates)
+
+
+def _size(node: Node, sizes: dict[int, int]) -> int:
+    """Characters of the scalars under ``node`` (keys included), memoised per node.
+
+    An anchored mapping or sequence is complete when an alias names it (an alias to a
+    node still open is refused), so its size does not change once computed."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    total = 0
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        t = type(current)
+        if t is Scalar:
+            total += len(current.text) + 1  # type: ignore[attr-defined]
+        else:
+            memo = sizes.get(id(current))
+            if memo is not None:
+                total += memo
+            elif t is Map:
+                stack.extend(current.keys.values())  # type: ignore[attr-defined]
+                stack.extend(current.items.values())  # type: ignore[attr-defined]
+            else:
+                stack.extend(current.items)  # type: ignore[attr-defined]
+        if total > MAX_ALIAS_EXPANSION:
+            break  # enough to refuse it
+    sizes[id(node)] = total
+    return total
 
 
 def _attach(

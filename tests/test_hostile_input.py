@@ -364,3 +364,39 @@ def test_compile_makes_unique_job_keys_whatever_the_input(tmp_path: Path) -> Non
                         config)
     keys = [j.key for j in jobs]
     assert keys == ["dec:a@b", "dec:a@m"]
+
+
+# ---------------------------------------------------------------------- alias amplification
+def test_alias_amplification_is_refused_quickly(project: Any, run: Any) -> None:
+    big = "x" * 2_000_000
+    aliases = "".join(f"  - id: p{i}\n    at: 2026-12-01 09:30\n    text: *big\n"
+                      for i in range(900))
+    project.calendar(f"timezone: UTC\ndefaults:\n  accounts: [masto]\n  text: &big {big}\n"
+                     f"posts:\n{aliases}")
+    started = time.monotonic()
+    code, d = diags(run)
+    assert time.monotonic() - started < 20
+    assert code == 1
+    assert [(x["rule"], x["line"]) for x in d] == [("structure", 8)]
+    assert "aliases expand to more than" in d[0]["message"]
+
+
+def test_nested_alias_trees_are_counted_whole(project: Any) -> None:
+    from cmctl.yamlsrc import YamlProblem, parse
+
+    lines = ["a0: &a0 [" + ", ".join(["'" + "y" * 100 + "'"] * 10) + "]"]
+    for i in range(1, 8):  # each level: ten aliases of the level below (10^7 scalars)
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    with pytest.raises(YamlProblem, match="aliases expand"):
+        parse("\n".join(lines))
+    with pytest.raises(YamlProblem, match="loop"):
+        parse("posts: &a\n  - *a\n")
+    # ordinary use of aliases is fine
+    doc = parse("d: &t {text: hello}\nposts: [*t, *t, *t]\n")
+    assert doc.root is not None
+
+
+def test_recursive_alias_validates_cleanly(project: Any, run: Any) -> None:
+    project.calendar("timezone: UTC\nposts: &a\n  - *a\n")
+    code, d = diags(run)
+    assert code == 1 and d[0]["rule"] == "structure"
