@@ -400,3 +400,82 @@ def test_recursive_alias_validates_cleanly(project: Any, run: Any) -> None:
     project.calendar("timezone: UTC\nposts: &a\n  - *a\n")
     code, d = diags(run)
     assert code == 1 and d[0]["rule"] == "structure"
+
+
+# ---------------------------------------------------------------------- per-field limits
+def test_alt_text_over_the_network_limit(project: Any, run: Any) -> None:
+    project.write("calendars/a.png", png())
+    long_alt = "a" * 1501
+    project.calendar(calendar(
+        post("a", media=[{"path": "a.png", "alt": long_alt}]),
+        post("b", at="2026-12-02 10:00", media=[{"path": "a.png", "alt": "b" * 1500}]),
+        accounts="[masto, bsky]"))
+    code, d = diags(run)
+    assert code == 1
+    [problem] = d
+    assert problem["rule"] == "alt-text-length" and problem["line"] == 8
+    assert "1501/1500 characters for mastodon" in problem["message"]
+    # X: 1000; in a variant's media too
+    project.calendar(calendar(post("a", variants={"x": {"media": [{"path": "a.png",
+                                                                   "alt": "c" * 1001}]}}),
+                              accounts="[masto, xacct]"))
+    code, d = diags(run)
+    assert code == 1 and "1001/1000 characters for x" in d[0]["message"]
+
+
+def test_alt_text_limit_follows_the_instance(project: Any, run: Any) -> None:
+    project.config("accounts:\n  masto:\n    network: mastodon\n"
+                   "    instance: https://m.example\n    token: ${T}\n"
+                   "    description_limit: 3000\ndefaults:\n  timezone: UTC\n")
+    project.write("calendars/a.png", png())
+    project.calendar(calendar(post("a", media=[{"path": "a.png", "alt": "a" * 2500}])))
+    assert diags(run) == (0, [])
+
+
+def test_accounts_check_warns_when_description_limit_exceeds_the_instance(tmp_path: Path
+                                                                        ) -> None:
+    import httpx
+
+    from cmctl.networks.http import Http
+    from cmctl.networks.mastodon import Mastodon
+    from tests.networks.helpers import Recorder
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("verify_credentials"):
+            return httpx.Response(200, json={"acct": "brand"})
+        return httpx.Response(200, json={"configuration": {
+            "statuses": {"max_characters": 500},
+            "media_attachments": {"description_limit": 1500}}})
+
+    server = Recorder(answer)
+    masto = Mastodon("masto", {"instance": "https://m.example", "token": "t0k",
+                               "description_limit": 4000},
+                     Http(transport=httpx.MockTransport(server)), tmp_path)
+    who = masto.check()
+    assert "description_limit is 4000 but the instance allows 1500" in who
+    assert [r.url.path for r in server.requests].count("/api/v2/instance") == 1
+
+
+def test_empty_variant_and_empty_variant_thread_part(project: Any, run: Any) -> None:
+    project.calendar(calendar(post("a", variants={"bluesky": {"text": ""}}),
+                              post("b", at="2026-12-02 10:00",
+                                   variants={"masto": {"thread": ["deux", "  "]}}),
+                              accounts="[masto, bsky]"))
+    code, d = diags(run)
+    assert code == 1
+    empties = [(x["line"], x["message"]) for x in d if x["rule"] == "empty"]
+    assert len(empties) == 2, d
+    assert "account 'bsky'" in empties[0][1]
+    assert "thread part 2" in empties[1][1] and "account 'masto'" in empties[1][1]
+
+
+@pytest.mark.parametrize(("lang", "ok"), [("fr", True), ("pt-BR", True), ("zh-Hant-TW", True),
+                                          ("es-419", True), (["fr", "en"], True),
+                                          ("francais", False), ("fr_FR", False),
+                                          (["fr", "english"], False), ("", False)])
+def test_lang_must_be_a_bcp47_tag(project: Any, run: Any, lang: Any, ok: bool) -> None:
+    project.calendar(calendar(post("a", lang=lang)))
+    code, d = diags(run)
+    assert code == (0 if ok else 1), d
+    if not ok:
+        assert "BCP 47" in d[0]["message"]

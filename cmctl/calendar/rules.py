@@ -7,7 +7,9 @@ a draft never publishes, but it should be ready when it is approved.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from cmctl import media as media_facts
 from cmctl.calendar.model import Calendar, Media, Pos, Post
@@ -15,7 +17,7 @@ from cmctl.compile import Job
 from cmctl.config import Config, display
 from cmctl.diagnostics import Diagnostic, Severity
 from cmctl.networks import registry
-from cmctl.networks.base import MediaFacts
+from cmctl.networks.base import MediaFacts, Network
 from cmctl.shape import suggest
 
 
@@ -41,21 +43,53 @@ def check(calendars: list[Calendar], jobs: list[Job], config: Config,
             for item in _all_media(post):
                 if item not in media:
                     media[item] = _media_file(item, config, out, severity)
+    # What the post's own content already reported as empty, per position: a variant
+    # (or a variant's thread) that empties a part is reported once more, where written.
+    empty = {(d.path, d.line, d.col) for d in out.items if d.rule == "empty"}
+    alts: set[tuple[Pos, str, int]] = set()
     for job in jobs:
         post = posts[(job.calendar, job.post_id)]
         severity = "warning" if post.status == "draft" else "error"
         suffix = " (draft)" if post.status == "draft" else ""
         where = f" in thread part {job.part}" if job.part else ""
+        network = registry.get(job.network)
         for problem in job.problems:
             out.add(severity, job.pos, f"{problem}{where}{suffix}", "length",
                     _length_hint(job))
+        if not job.text.strip() and not job.media and tuple(job.pos) not in empty \
+                and post.content_for(job.account, job.network) is not post.content:
+            empty.add(tuple(job.pos))  # type: ignore[arg-type]
+            what = f"thread part {job.part}" if job.part else f"post '{job.post_id}'"
+            out.add(severity, job.pos,
+                    f"{what} has no text and no media for account '{job.account}'{suffix}",
+                    "empty", "give this variant a text, or remove its empty 'text:'")
+        account = config.accounts.get(job.account)
+        _fields(network, account.options if account else None, job, severity, suffix,
+                alts, out)
         facts = [f for f in (media.get(item) for item in job.media) if f is not None]
         if len(facts) == len(job.media):  # judge the set only when every file was read
-            network = registry.get(job.network)
             for index, message in network.check_media(facts):
                 pos = job.media[index].pos if index is not None else job.pos
                 out.add(severity, pos, f"{message}{where}{suffix}", "media")
     return out.items
+
+
+def _fields(network: type[Network], options: Mapping[str, Any] | None, job: Job,
+            severity: Severity, suffix: str, seen: set[tuple[Pos, str, int]],
+            out: _Out) -> None:
+    """Per-field limits the network declares (alt text, ...), beyond the post's text."""
+    limit = network.alt_limit(options)
+    if limit is None:
+        return
+    for item in job.media:
+        if item.alt is None or (item.pos, network.name, limit) in seen:
+            continue
+        length = len(item.alt)
+        if length > limit:
+            seen.add((item.pos, network.name, limit))
+            out.add(severity, item.pos,
+                    f"alt text is {length}/{limit} characters for {network.name}{suffix}",
+                    "alt-text-length", "shorten the alt text")
 
 
 def _all_media(post: Post) -> list[Media]:
