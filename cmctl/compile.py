@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
+from cmctl import media as media_files
 from cmctl.calendar.model import Calendar, Media, Part, Pos, Post
 from cmctl.config import Config
 from cmctl.networks import registry
@@ -75,19 +76,23 @@ def job_key(calendar: str, post_id: str, account: str, part: int = 0) -> str:
     return f"{base}#{part}" if part else base
 
 
-def _file_digest(path: Path) -> str:
-    """Digest of a media file, recomputed when the file changes (the daemon lives long)."""
+def _file_digest(path: Path, root: Path | None) -> str:
+    """Digest of a media file, recomputed when the file changes (the daemon lives long).
+
+    Read through cmctl.media's checks (no FIFO, device, link out of the project...):
+    a file cmctl must not read digests as "missing"; the rules report why.
+    """
     try:
         st = path.stat()
-    except OSError:
+    except (OSError, ValueError):
         return "missing"
-    return _digest(path, st.st_size, st.st_mtime_ns, st.st_ino)
+    return _digest(path, root, st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 @cache
-def _digest(path: Path, size: int, mtime_ns: int, inode: int) -> str:
+def _digest(path: Path, root: Path | None, size: int, mtime_ns: int, inode: int) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return media_files.digest(path, root)
     except OSError:
         return "missing"
 
@@ -96,7 +101,8 @@ def content_hash(text: str, media: tuple[Media, ...]) -> str:
     """What was (or will be) sent: text, and each attachment's bytes and alt text."""
     h = hashlib.sha256(text.encode("utf-8"))
     for m in media:
-        h.update(b"\0media\0" + _file_digest(m.path).encode() + b"\0" + (m.alt or "").encode())
+        h.update(b"\0media\0" + _file_digest(m.path, m.root).encode() + b"\0"
+                 + (m.alt or "").encode())
     return h.hexdigest()[:16]
 
 
@@ -110,7 +116,7 @@ def compile_jobs(calendars: list[Calendar], config: Config) -> list[Job]:
         # Accounts without a variant share the post's content: compose it, count it
         # and hash it once per network, not once per account.
         counted: dict[tuple[int, str], list[tuple[Part, int, int | None, list[str], str]]] = {}
-        for account_name in sorted(post.accounts):
+        for account_name in sorted(set(post.accounts)):  # job keys unique whatever the input
             account = config.accounts.get(account_name)
             if account is None:
                 continue  # reported by the rules

@@ -82,13 +82,37 @@ class Config:
         return display(self.path)
 
     def calendar_files(self) -> list[Path]:
-        """Every calendar file the globs match, sorted, each once."""
+        """Every calendar file the globs match, sorted, each once.
+
+        Never cmctl.yaml, .env or any other dotfile or file in a hidden folder, nor
+        anything in the state folder, whatever the globs say (see is_calendar_file).
+        """
         found: dict[Path, None] = {}
         for pattern in self.calendar_globs:
             for path in sorted(self.root.glob(pattern)):
-                if path.is_file():
+                if self.is_calendar_file(path):
                     found.setdefault(path, None)
         return list(found)
+
+    def is_calendar_file(self, path: Path) -> bool:
+        """May ``path`` be read as a calendar? A regular file that is not cmctl.yaml, not
+        a dotfile or in a hidden folder (.env, .git/), not in the state folder: those
+        hold secrets and must never be quoted in a diagnostic."""
+        try:
+            if not path.is_file():  # follows links: a FIFO or a folder is not one
+                return False
+            real = path.resolve()
+        except (OSError, ValueError, RuntimeError):
+            return False
+        if real == self.path.resolve() or real.name in CONFIG_NAMES or \
+                real.is_relative_to(self.state_dir):
+            return False
+        for candidate in (Path(os.path.abspath(path)), real):
+            inside = candidate.relative_to(self.root).parts \
+                if candidate.is_relative_to(self.root) else (candidate.name,)
+            if any(part.startswith(".") for part in inside):
+                return False
+        return True
 
     def calendar_name(self, path: Path) -> str:
         """A calendar's default name: its path under the calendars folder, no extension."""
@@ -253,7 +277,12 @@ def load(path: Path) -> Config:
         config.calendar_globs = tuple(str(n.value) for n in calendars.items)  # type: ignore[attr-defined]
     state = root_node.get("state")
     if isinstance(state, Scalar):
-        config.state_dir = (config.root / str(state.value)).resolve()
+        problem = _path_problem(str(state.value))
+        if problem:
+            sink.error(state.line, state.col, f"state: {problem}", "value",
+                       "write a folder path such as .cmctl")
+        else:
+            config.state_dir = (config.root / str(state.value)).resolve()
     defaults = root_node.get("defaults")
     if isinstance(defaults, Map):
         tz = defaults.get("timezone")
@@ -265,7 +294,10 @@ def load(path: Path) -> Config:
                 sink.error(tz.line, tz.col, p.message, p.rule, p.hint)
         catch_up = defaults.get("catch_up")
         if isinstance(catch_up, Scalar):
-            config.catch_up = timeutil.parse_duration(catch_up.value)  # shape-checked above
+            try:  # the form is shape-checked above, the range here
+                config.catch_up = timeutil.parse_duration(catch_up.value)
+            except timeutil.TimeProblem as p:
+                sink.error(catch_up.line, catch_up.col, p.message, p.rule, p.hint)
         status = defaults.get("status")
         if isinstance(status, Scalar):
             config.status = str(status.value)
@@ -348,12 +380,38 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
     return Account(name, network, options, key.line, key.col)
 
 
+def _path_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a path cmctl uses, or None."""
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text):
+        return "the path contains a control character"
+    if len(text.encode("utf-8", "surrogatepass")) > 1024:
+        return "the path is longer than 1024 bytes"
+    if any(len(part.encode("utf-8", "surrogatepass")) > 255 for part in Path(text).parts):
+        return "a name in the path is longer than 255 bytes"
+    return None
+
+
+DOTENV_MAX_BYTES = 1024 * 1024
+
+
 def _read_dotenv(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines (optional `export`, quotes, # comments). Missing file: {}."""
+    """KEY=VALUE lines (optional `export`, quotes, # comments). Missing file: {}.
+
+    Read only when it is a regular file of at most 1 MB (a FIFO must not hang cmctl);
+    anything else is a ConfigError.
+    """
+    from cmctl.yamlsrc import read_bounded
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_bounded(path, DOTENV_MAX_BYTES).decode("utf-8")
+    except FileNotFoundError:
         return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read {display(path)}: {exc.strerror}",
+                          hint="make .env a regular file of KEY=VALUE lines, or remove "
+                          "it") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{display(path)} is not UTF-8 text") from None
     values: dict[str, str] = {}
     for raw in text.splitlines():
         line = raw.strip()

@@ -1,7 +1,29 @@
-"""What a media file is, read from its first bytes (never trusted from its extension)."""
+"""What a media file is, read from its first bytes (never trusted from its extension).
+
+Every read of a media file goes through :func:`open_checked` (or :func:`read_checked`,
+:func:`inspect`), which checks the file's name, place and type BEFORE reading a byte:
+
+- the path as written has no NUL or control character, no component longer than
+  255 bytes and is at most 1024 bytes long;
+- once every symbolic link is resolved, the file is inside the project folder, not
+  under a hidden folder or a dotfile (``.env``, ``.git/``, the ``.cmctl`` state folder)
+  and not cmctl.yaml;
+- it is opened without following a link (``O_NOFOLLOW`` on the resolved path) and
+  without blocking (``O_NONBLOCK``: a FIFO cannot hang cmctl), and ``fstat`` of the
+  opened file says it is a regular file (``/dev/zero``, a folder or a socket is refused);
+- reads are bounded by the caller's ceiling (the network's largest accepted size).
+
+The same checks run when `validate` reads a calendar and again when a file is sent, so
+a file swapped for a link (to ``.env``, say) after the calendar was loaded is not sent.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import stat
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -41,13 +63,161 @@ def sniff_bytes(head: bytes) -> str | None:
     return None
 
 
-@cache
-def facts(path: Path) -> MediaFacts:
-    """Type and size of ``path`` (OSError when it cannot be read)."""
-    with path.open("rb") as f:
+MAX_NAME_BYTES = 255  # one path component (NAME_MAX on Linux, macOS and Windows)
+MAX_PATH_BYTES = 1024  # the whole path as written in a calendar
+CONFIG_NAMES = ("cmctl.yaml", "cmctl.yml")
+
+
+class MediaProblem(OSError):
+    """A media file cmctl will not read. ``message`` says why and is safe to show."""
+
+    def __init__(self, message: str, rule: str = "media") -> None:
+        super().__init__(message)
+        self.message = message
+        self.rule = rule
+        self.strerror = message  # type: ignore[assignment]  # callers print strerror
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def check_name(source: str, max_bytes: int = MAX_PATH_BYTES) -> None:
+    """The path as written: no NUL or control character, sane lengths (MediaProblem)."""
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in source):
+        raise MediaProblem(f"media path {source!r} contains a control character", "media-path")
+    try:
+        size = len(source.encode("utf-8"))
+    except UnicodeEncodeError:  # lone surrogates
+        raise MediaProblem(f"media path {source!r} is not valid text", "media-path") from None
+    if size > max_bytes:
+        raise MediaProblem(f"media path is {size} bytes long; cmctl accepts "
+                           f"{max_bytes}", "media-path")
+    for part in source.replace("\\", "/").split("/"):
+        if len(part.encode("utf-8")) > MAX_NAME_BYTES:
+            raise MediaProblem(f"a name in media path '{source[:40]}…' is longer than "
+                               f"{MAX_NAME_BYTES} bytes", "media-path")
+
+
+def _place(path: Path, root: Path | None) -> Path:
+    """The resolved path, checked against the project folder (MediaProblem)."""
+    shown = path.name if root is None else _shown(path, root)
+    check_name(str(path), 4 * MAX_PATH_BYTES)  # absolute here: PATH_MAX
+    try:
+        real = Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:
+        raise MediaProblem(f"media file '{shown}' does not exist", "media-missing") from None
+    except (OSError, RuntimeError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or "cannot resolve it"
+        raise MediaProblem(f"media file '{shown}': {reason}", "media-path") from None
+    if root is None:
+        return real
+    root = Path(os.path.realpath(root))
+    if not real.is_relative_to(root):
+        lexical = Path(os.path.normpath(path.absolute()))
+        via = " (through a symbolic link)" if lexical.is_relative_to(root) else ""
+        raise MediaProblem(f"media '{shown}' is outside the project folder{via}", "media-path")
+    inside = real.relative_to(root).parts
+    if any(part.startswith(".") for part in inside) or inside in {(n,) for n in CONFIG_NAMES}:
+        via = " (through a symbolic link)" if real != Path(os.path.normpath(path)) else ""
+        raise MediaProblem(
+            f"media '{shown}' is a hidden or configuration file{via}; cmctl never sends "
+            "dotfiles, cmctl.yaml or the state folder", "media-path")
+    return real
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.absolute().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+@contextlib.contextmanager
+def open_checked(path: Path, root: Path | None,
+                 max_bytes: int | None = None) -> Iterator[tuple[BinaryIO, MediaFacts]]:
+    """Open a media file for reading after checking its name, place and type.
+
+    Yields the open file (positioned at 0) and its facts (sniffed type, size). Raises
+    MediaProblem (an OSError) when the file must not be read: see the module docstring.
+    ``root`` is the project folder (None only for files cmctl did not get from a
+    calendar: the place check is then skipped, the other checks are not). With
+    ``max_bytes``, a larger file is refused before any read.
+    """
+    real = _place(path, root)
+    shown = path.name if root is None else _shown(path, root)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) \
+        | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(real, flags)
+    except OSError as exc:
+        if exc.errno == getattr(os, "ELOOP", -1):
+            raise MediaProblem(f"media '{shown}' was replaced by a symbolic link",
+                               "media-path") from None
+        raise MediaProblem(f"cannot read media '{shown}': {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise MediaProblem(f"media '{shown}' is not a regular file", "media-path")
+        if max_bytes is not None and st.st_size > max_bytes:
+            raise MediaProblem(f"media '{shown}' is {st.st_size:,} bytes; at most "
+                               f"{max_bytes:,} can be sent")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
         head = f.read(32)
-        size = f.seek(0, 2)
-    return MediaFacts(sniff_bytes(head), size)
+        f.seek(0)
+        yield f, MediaFacts(sniff_bytes(head), st.st_size)
+
+
+def read_checked(path: Path, root: Path | None, max_bytes: int) -> tuple[bytes, MediaFacts]:
+    """The bytes of a media file (at most ``max_bytes``) and its facts; see open_checked."""
+    with open_checked(path, root, max_bytes) as (f, found):
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:  # it grew after the check
+        raise MediaProblem(f"media '{path.name}' is larger than {max_bytes:,} bytes")
+    return data, found
+
+
+def inspect(path: Path, root: Path | None) -> MediaFacts:
+    """Type and size of a media file, checked like open_checked (MediaProblem)."""
+    with open_checked(path, root) as (_f, found):
+        return found
+
+
+def digest(path: Path, root: Path | None) -> str:
+    """SHA-256 of a media file, read in chunks after the checks (MediaProblem)."""
+    with open_checked(path, root) as (f, found):
+        h = hashlib.sha256()
+        left = found.size
+        while left > 0:
+            chunk = f.read(min(1024 * 1024, left))
+            if not chunk:
+                break
+            h.update(chunk)
+            left -= len(chunk)
+    return h.hexdigest()
+
+
+def facts(path: Path, root: Path | None = None) -> MediaFacts:
+    """Type and size of ``path`` (OSError, MediaProblem included, when it cannot be read).
+
+    Cached per file version (inode, size, modification time): a long-lived daemon sees
+    a file that was replaced.
+    """
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return inspect(path, root)  # raises the MediaProblem that says why
+    return _facts(path, root, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@cache
+def _facts(path: Path, root: Path | None, inode: int, size: int, mtime_ns: int) -> MediaFacts:
+    return inspect(path, root)
 
 
 def dimensions(path: Path) -> tuple[int, int] | None:
@@ -59,7 +229,7 @@ def dimensions(path: Path) -> tuple[int, int] | None:
     None for other types, or when the header cannot be read.
     """
     try:
-        with path.open("rb") as f:
+        with open_checked(path, None) as (f, _found):
             head = f.read(64)
             kind = sniff_bytes(head[:32])
             if kind == "image/png":

@@ -212,12 +212,21 @@ def _select(config: Config, paths: tuple[str, ...]) -> list[Path]:
     files: dict[Path, None] = {}
     for given in paths:
         path = Path(given)
+        try:
+            path.stat()
+        except (OSError, ValueError) as exc:  # missing, name too long, NUL...
+            raise UsageError(f"{given[:100]!r}: no such file or folder"
+                             + (f" ({exc.strerror})" if getattr(exc, "strerror", None)
+                                and not isinstance(exc, FileNotFoundError) else "")) from None
         if path.is_dir():
             for pattern in ("**/*.yaml", "**/*.yml"):
                 for found in sorted(path.glob(pattern)):
-                    if found.is_file():
+                    if config.is_calendar_file(found):
                         files.setdefault(found, None)
         elif path.is_file():
+            if not config.is_calendar_file(path):
+                raise UsageError(f"{given} is not a calendar file (cmctl never reads "
+                                 "cmctl.yaml, dotfiles or the state folder as calendars)")
             files.setdefault(path, None)
         else:
             raise UsageError(f"{given}: no such file or folder")

@@ -14,6 +14,16 @@ _AT = re.compile(
 )
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?\Z")
 
+# The range cmctl computes with (docs/calendar-format.md, "Supported range"). Every
+# date and duration a calendar, cmctl.yaml or an option may hold is checked against it
+# where it is read, so nothing downstream can overflow: the latest moment cmctl ever
+# computes is MAX_YEAR-12-31 23:59:59 (UTC-12) + MAX_DURATION + a few hours of grace,
+# far inside Python's datetime range (year 9999).
+MIN_YEAR = 2000
+MAX_YEAR = 2199
+MAX_DURATION = timedelta(days=365)
+RANGE_HINT = f"cmctl works with dates from {MIN_YEAR} to {MAX_YEAR}"
+
 
 class TimeProblem(ValueError):
     def __init__(self, message: str, hint: str | None = None, rule: str = "time") -> None:
@@ -56,6 +66,7 @@ def parse_at(text: str, tz: ZoneInfo) -> At:
         )
     year, month, day, hour, minute = (int(g) for g in m.group(1, 2, 3, 4, 5))
     second = int(m.group(6) or 0)
+    _check_year(year, text)
     try:
         naive = datetime(year, month, day, hour, minute, second)  # noqa: DTZ001 - zoned below
     except ValueError as exc:
@@ -99,6 +110,12 @@ def parse_at(text: str, tz: ZoneInfo) -> At:
     return At(early.astimezone(UTC), early)
 
 
+def _check_year(year: int, text: str) -> None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise TimeProblem(f"'{text.strip()}' is out of range: the year must be between "
+                          f"{MIN_YEAR} and {MAX_YEAR}", RANGE_HINT, "time-range")
+
+
 def _offset(text: str) -> timezone | None:
     if text == "Z":
         return UTC
@@ -127,8 +144,22 @@ def parse_duration(value: str | int) -> timedelta:
             f"'{value}' is not a duration", "write a duration like 90s, 30m, 1h, 2h30m or 1d",
             "duration",
         )
-    d, h, mi, s = (int(g or 0) for g in m.groups())
-    return timedelta(days=d, hours=h, minutes=mi, seconds=s)
+    limit = int(MAX_DURATION.total_seconds())
+    total = 0
+    for group, size in zip(m.groups(), (86400, 3600, 60, 1), strict=True):
+        if group:
+            if len(group) > 12:  # more digits than any duration in range has
+                total = limit + 1
+                break
+            total += int(group) * size
+    if total > limit:
+        raise TimeProblem(
+            f"duration '{value}' is too long: cmctl accepts at most "
+            f"{format_duration(MAX_DURATION)} (a year)",
+            "write a duration like 90s, 30m, 1h, 2h30m or 1d, at most 365d",
+            "duration-range",
+        )
+    return timedelta(seconds=total)
 
 
 def format_duration(delta: timedelta) -> str:
@@ -147,6 +178,7 @@ def parse_bound(text: str, tz: ZoneInfo) -> datetime:
     """A --from/--to value: a date (start of that day) or a date and time, in ``tz``."""
     m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text.strip())
     if m:
+        _check_year(int(m.group(1)), text)
         try:
             day = datetime(*(int(g) for g in m.groups()))  # noqa: DTZ001 - zoned below
         except ValueError as exc:
@@ -156,6 +188,6 @@ def parse_bound(text: str, tz: ZoneInfo) -> datetime:
     try:
         return parse_at(text, tz).local
     except TimeProblem as p:
-        if p.rule in ("dst-gap", "dst-overlap"):
+        if p.rule in ("dst-gap", "dst-overlap", "time-range"):
             raise
         raise TimeProblem(f"'{text}' is not a date", "write it as 2026-12-01") from None

@@ -13,7 +13,10 @@ and composes its own small nodes, iteratively, so that:
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +31,11 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 MAX_BYTES = 8 * 1024 * 1024  # a calendar larger than this is a mistake, not a calendar
 MAX_DEPTH = 64
 MAX_ALIASES = 1000
+# What aliases may expand to, counted in characters of the scalars reached through
+# them (a tree alias counts every scalar under it, keys included). A calendar that
+# repeats a long text through aliases would otherwise cost time and memory per use in
+# every later stage (counting, hashing, the ledger): a few uses of a few KB are fine.
+MAX_ALIAS_EXPANSION = 1_000_000
 
 
 class YamlProblem(Exception):
@@ -190,6 +198,8 @@ def _compose(loader: Any) -> Document:
     duplicates: list[Duplicate] = []
     anchors: dict[str, Node] = {}
     aliases = 0
+    expanded = 0  # characters reached through aliases so far
+    sizes: dict[int, int] = {}  # id(node) -> characters under it, for anchored nodes
     root: Node | None = None
     stack: list[Node] = []  # open containers
     pending_keys: list[Scalar | None] = []  # for a mapping on the stack: its pending key
@@ -265,6 +275,17 @@ def _compose(loader: Any) -> Document:
                 raise YamlProblem(
                     f"alias *{event.anchor} has no anchor", mark.line + 1, mark.column + 1
                 )
+            if any(open_node is target for open_node in stack):
+                raise YamlProblem(
+                    f"alias *{event.anchor} is inside the node it names (a loop)",
+                    mark.line + 1, mark.column + 1, "structure",
+                )
+            expanded += _size(target, sizes)
+            if expanded > MAX_ALIAS_EXPANSION:
+                raise YamlProblem(
+                    f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} characters "
+                    f"(at *{event.anchor})", mark.line + 1, mark.column + 1, "structure",
+                )
             node = target
             if not stack:
                 root = node
@@ -284,6 +305,36 @@ def _compose(loader: Any) -> Document:
             continue
         _attach(stack, pending_keys, node, duplicates)
     return Document(root, duplicates)
+
+
+def _size(node: Node, sizes: dict[int, int]) -> int:
+    """Characters of the scalars under ``node`` (keys included), memoised per node.
+
+    An anchored mapping or sequence is complete when an alias names it (an alias to a
+    node still open is refused), so its size does not change once computed."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    total = 0
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        t = type(current)
+        if t is Scalar:
+            total += len(current.text) + 1  # type: ignore[attr-defined]
+        else:
+            memo = sizes.get(id(current))
+            if memo is not None:
+                total += memo
+            elif t is Map:
+                stack.extend(current.keys.values())  # type: ignore[attr-defined]
+                stack.extend(current.items.values())  # type: ignore[attr-defined]
+            else:
+                stack.extend(current.items)  # type: ignore[attr-defined]
+        if total > MAX_ALIAS_EXPANSION:
+            break  # enough to refuse it
+    sizes[id(node)] = total
+    return total
 
 
 def _attach(
@@ -318,6 +369,40 @@ def _attach(
         return  # the first occurrence wins; the duplicate is reported
     parent.keys[name] = key
     parent.items[name] = node
+
+
+def read_bounded(path: str | os.PathLike[str], limit: int = MAX_BYTES) -> bytes:
+    """A regular file's bytes, at most ``limit`` of them, never blocking.
+
+    Opened with O_NONBLOCK so that a FIFO cannot hang cmctl, checked with fstat to be
+    a regular file (not a device such as /dev/zero, a folder or a socket) and read up
+    to ``limit + 1`` bytes. Raises OSError (errno set, strerror says why) otherwise.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) \
+        | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if st.st_size > limit:
+            raise OSError(errno.EFBIG, f"file is larger than {limit:,} bytes")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        chunks = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1024 * 1024))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"file is larger than {limit:,} bytes")
+    return data
 
 
 def load_file(data: bytes) -> Document:

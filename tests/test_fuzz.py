@@ -23,6 +23,11 @@ NASTY = [
     b"\xe2\x80", b"\xed\xa0\x80", b"'", b'"', b"|\n", b">-\n", b"\r\n", b"\x1b[31m",
     b"at: 2027-03-28 02:30\n", b"id: a\n", b"posts:\n", b"timezone: Mars/Olympus\n",
     "text: 👨‍👩‍👧‍👦\n".encode(), b"media:\n  - path: /etc/passwd\n", b"\xef\xbb\xbf",
+    # values that once passed validate and crashed later (issue #6)
+    b"at: 9999-12-31 23:30\n", b"at: 0001-01-01 00:30\n", b"catch_up: 99999999d\n",
+    b"catch_up: 100000000000000000000000s\n", b"accounts: [masto, masto]\n",
+    b"lang: francais\n", b"media:\n  - path: /dev/zero\n", b"media:\n  - path: \"a\\0b\"\n",
+    b"posts: &p\n  - *p\n",
 ]
 
 mutation = st.one_of(

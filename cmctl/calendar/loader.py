@@ -17,7 +17,7 @@ from cmctl.calendar.schema import SCHEMA
 from cmctl.config import Config, display
 from cmctl.diagnostics import Sink
 from cmctl.shape import Checker, suggest
-from cmctl.yamlsrc import Map, Node, Scalar, Seq, YamlProblem, load_file
+from cmctl.yamlsrc import Map, Node, Scalar, Seq, YamlProblem, load_file, read_bounded
 
 _EMPTY = Content()
 
@@ -30,9 +30,9 @@ def _checker() -> Checker:
 def load_calendar(path: Path, config: Config, sink: Sink) -> Calendar | None:
     """Read one calendar file. Problems go to ``sink``; None when nothing usable was read."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        sink.error(1, 1, f"cannot read file: {exc.strerror}", "file")
+        data = read_bounded(path)
+    except (OSError, ValueError) as exc:
+        sink.error(1, 1, f"cannot read file: {getattr(exc, 'strerror', None) or exc}", "file")
         return None
     try:
         document = load_file(data)
@@ -92,7 +92,7 @@ class _Reader:
         defaults = root.get("defaults")
         d = defaults if type(defaults) is Map else Map(root.line, root.col)
         base = self.content(d) if type(defaults) is Map else _EMPTY
-        default_accounts = _strs(d.get("accounts"))
+        default_accounts = self.accounts(d.get("accounts"))
         default_status = _str(d.get("status")) or self.config.status
         default_catch_up = self.duration(d.get("catch_up"), self.config.catch_up)
         default_lang = _strs(d.get("lang")) or _strs(root.get("lang"))
@@ -135,7 +135,8 @@ class _Reader:
             if not shaped or id_node is None or post_id is None:
                 continue
             accounts_node = node.get("accounts")
-            accounts = _strs(accounts_node) if accounts_node is not None else default_accounts
+            accounts = (self.accounts(accounts_node) if accounts_node is not None
+                        else default_accounts)
             variants: dict[str, Content] = {}
             v_node = node.get("variants")
             if type(v_node) is Map:
@@ -196,15 +197,35 @@ class _Reader:
                 continue
             source = str(path_node.value)  # type: ignore[attr-defined]
             items.append(Media(source, (self.folder / source).absolute(),
-                               _str(item.get("alt")), self.pos(path_node)))
+                               _str(item.get("alt")), self.pos(path_node), self.config.root))
         return tuple(items)
+
+    def accounts(self, node: Node | None) -> tuple[str, ...]:
+        """Account names, each once: a name listed twice is an error at the second one."""
+        names = _strs(node)
+        if len(set(names)) == len(names):
+            return names
+        seen: dict[str, Node] = {}
+        items = node.items if type(node) is Seq else []
+        for item in items:
+            name = str(getattr(item, "value", ""))
+            if name in seen:
+                self.sink.error(item.line, item.col,
+                                f"account '{name}' is listed twice (first at line "
+                                f"{seen[name].line}, column {seen[name].col})",
+                                "duplicate-account", "list each account once")
+            else:
+                seen[name] = item
+        return tuple(dict.fromkeys(names))
 
     def duration(self, node: Node | None, default: timedelta) -> timedelta:
         if type(node) is not Scalar:
             return default
         try:
             return timeutil.parse_duration(node.value)
-        except timeutil.TimeProblem:  # reported by the schema check already
+        except timeutil.TimeProblem as p:
+            if p.rule == "duration-range":  # the schema checks the form, not the range
+                self.sink.error(node.line, node.col, p.message, p.rule, p.hint)
             return default
 
     def variant_keys(self, post: Post, node: Node | None) -> None:

@@ -22,6 +22,9 @@ class Media:
     path: Path  # absolute
     alt: str | None
     pos: Pos
+    # The project folder the file must stay in (cmctl.media.open_checked checks it at
+    # every read, validation and sending alike). None only for media built by hand.
+    root: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,9 @@ a draft never publishes, but it should be ready when it is approved.
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
+from typing import Any
 
 from cmctl import media as media_facts
 from cmctl.calendar.model import Calendar, Media, Pos, Post
@@ -17,7 +17,7 @@ from cmctl.compile import Job
 from cmctl.config import Config, display
 from cmctl.diagnostics import Diagnostic, Severity
 from cmctl.networks import registry
-from cmctl.networks.base import MediaFacts
+from cmctl.networks.base import MediaFacts, Network
 from cmctl.shape import suggest
 
 
@@ -43,21 +43,53 @@ def check(calendars: list[Calendar], jobs: list[Job], config: Config,
             for item in _all_media(post):
                 if item not in media:
                     media[item] = _media_file(item, config, out, severity)
+    # What the post's own content already reported as empty, per position: a variant
+    # (or a variant's thread) that empties a part is reported once more, where written.
+    empty = {(d.path, d.line, d.col) for d in out.items if d.rule == "empty"}
+    alts: set[tuple[Pos, str, int]] = set()
     for job in jobs:
         post = posts[(job.calendar, job.post_id)]
         severity = "warning" if post.status == "draft" else "error"
         suffix = " (draft)" if post.status == "draft" else ""
         where = f" in thread part {job.part}" if job.part else ""
+        network = registry.get(job.network)
         for problem in job.problems:
             out.add(severity, job.pos, f"{problem}{where}{suffix}", "length",
                     _length_hint(job))
+        if not job.text.strip() and not job.media and tuple(job.pos) not in empty \
+                and post.content_for(job.account, job.network) is not post.content:
+            empty.add(tuple(job.pos))  # type: ignore[arg-type]
+            what = f"thread part {job.part}" if job.part else f"post '{job.post_id}'"
+            out.add(severity, job.pos,
+                    f"{what} has no text and no media for account '{job.account}'{suffix}",
+                    "empty", "give this variant a text, or remove its empty 'text:'")
+        account = config.accounts.get(job.account)
+        _fields(network, account.options if account else None, job, severity, suffix,
+                alts, out)
         facts = [f for f in (media.get(item) for item in job.media) if f is not None]
         if len(facts) == len(job.media):  # judge the set only when every file was read
-            network = registry.get(job.network)
             for index, message in network.check_media(facts):
                 pos = job.media[index].pos if index is not None else job.pos
                 out.add(severity, pos, f"{message}{where}{suffix}", "media")
     return out.items
+
+
+def _fields(network: type[Network], options: Mapping[str, Any] | None, job: Job,
+            severity: Severity, suffix: str, seen: set[tuple[Pos, str, int]],
+            out: _Out) -> None:
+    """Per-field limits the network declares (alt text, ...), beyond the post's text."""
+    limit = network.alt_limit(options)
+    if limit is None:
+        return
+    for item in job.media:
+        if item.alt is None or (item.pos, network.name, limit) in seen:
+            continue
+        length = len(item.alt)
+        if length > limit:
+            seen.add((item.pos, network.name, limit))
+            out.add(severity, item.pos,
+                    f"alt text is {length}/{limit} characters for {network.name}{suffix}",
+                    "alt-text-length", "shorten the alt text")
 
 
 def _all_media(post: Post) -> list[Media]:
@@ -112,28 +144,20 @@ def _post(post: Post, config: Config, now: datetime, out: _Out) -> None:
 
 def _media_file(item: Media, config: Config, out: _Out,
                 severity: Severity) -> MediaFacts | None:
-    root = config.root
+    """Check a media file's name, place and type before reading it (cmctl.media)."""
     try:
-        real = item.path.resolve()
-    except (OSError, RuntimeError):
-        out.add(severity, item.pos, f"cannot resolve media path '{item.source}'", "media")
+        media_facts.check_name(item.source)
+        found = media_facts.facts(item.path, item.root or config.root)
+    except media_facts.MediaProblem as p:
+        level: Severity = "error" if p.rule == "media-path" else severity
+        hint = f"keep media inside {config.root}" if "outside" in p.message else None
+        out.add(level, item.pos, p.message, p.rule, hint)
         return None
-    if not real.is_relative_to(root):
-        lexical = Path(os.path.normpath(item.path.absolute()))
-        via = " (through a symbolic link)" if lexical.is_relative_to(root) else ""
-        out.add("error", item.pos,
-                f"media '{item.source}' is outside the project folder{via}", "media-path",
-                f"keep media inside {root}")
-        return None
-    if not real.is_file():
-        out.add(severity, item.pos, f"media file '{item.source}' does not exist", "media-missing")
-        return None
-    if item.alt is None or not item.alt.strip():
-        out.add("warning", item.pos, f"media '{item.source}' has no alt text", "alt-text",
-                "describe the image for people who cannot see it: alt: \"...\"")
-    try:
-        return media_facts.facts(real)
     except OSError as exc:
         out.add(severity, item.pos, f"cannot read media '{item.source}': {exc.strerror}",
                 "media")
         return None
+    if item.alt is None or not item.alt.strip():
+        out.add("warning", item.pos, f"media '{item.source}' has no alt text", "alt-text",
+                "describe the image for people who cannot see it: alt: \"...\"")
+    return found

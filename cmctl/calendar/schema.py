@@ -15,6 +15,15 @@ DURATION_HINT = "write a duration like 90s, 30m, 1h, 2h30m, 1d or 0"
 
 _string = {"type": "string"}
 _strings_or_one: dict[str, Any] = {"anyOf": [_string, {"type": "array", "items": _string}]}
+# A BCP 47 language tag (RFC 5646) whose language is an ISO 639 code (2 or 3 letters:
+# what Mastodon and Bluesky accept), with optional script, region, variants,
+# extensions and private use: fr, pt-BR, zh-Hant-TW, sr-Latn, es-419, en-x-private.
+BCP47 = (r"^[A-Za-z]{2,3}(-[A-Za-z]{3}){0,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?"
+         r"(-([A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*(-[0-9A-WYZa-wyz](-[A-Za-z0-9]{2,8})+)*"
+         r"(-[Xx](-[A-Za-z0-9]{1,8})+)?$")
+_lang_tag = {"type": "string", "pattern": BCP47,
+             "x-hint": "write a BCP 47 language tag such as fr, en, pt-BR"}
+_langs: dict[str, Any] = {"anyOf": [_lang_tag, {"type": "array", "items": _lang_tag}]}
 
 _AT_DOC = (
     "When the post goes out: local time in the calendar's time zone "
@@ -60,7 +69,7 @@ SCHEMA: dict[str, Any] = {
             "x-hint": SLUG_HINT,
             "description": "Name of this calendar (default: its path without extension).",
         },
-        "lang": {**_strings_or_one, "description": "BCP 47 language tag(s) of the posts."},
+        "lang": {**_langs, "description": "BCP 47 language tag(s) of the posts."},
         "defaults": {"$ref": "#/$defs/defaults"},
         "posts": {"type": "array", "items": {"$ref": "#/$defs/post"}},
     },
@@ -119,7 +128,7 @@ SCHEMA: dict[str, Any] = {
                 "accounts": _strings_or_one,
                 "status": {"$ref": "#/$defs/status"},
                 "catch_up": {"$ref": "#/$defs/duration"},
-                "lang": _strings_or_one,
+                "lang": _langs,
             },
         },
         "post": {
@@ -152,7 +161,7 @@ SCHEMA: dict[str, Any] = {
                 },
                 "status": {"$ref": "#/$defs/status"},
                 "catch_up": {"$ref": "#/$defs/duration"},
-                "lang": _strings_or_one,
+                "lang": _langs,
             },
         },
     },

@@ -11,7 +11,7 @@ _SHORT = {"mastodon": "masto", "bluesky": "bsky", "linkedin": "in", "facebook": 
 
 
 @click.command("agenda")
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1)  # checked by the project loader (click.Path crashes on NUL)
 @click.option("--week", "span", flag_value="week", help="Show one week.")
 @click.option("--month", "span", flag_value="month", default=True, help="Show one month.")
 @click.option("--date", "day", metavar="DATE", help="A day in the week or month to show "

@@ -10,7 +10,7 @@ from cmctl.cli.options import open_project
 
 
 @click.command("plan")
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1)  # checked by the project loader (click.Path crashes on NUL)
 @click.option("--from", "start", metavar="DATE", help="Only jobs at or after DATE (2026-12-01).")
 @click.option("--to", "end", metavar="DATE", help="Only jobs before the end of DATE.")
 @click.option("--account", "accounts", multiple=True, metavar="NAME", help="Only this account.")

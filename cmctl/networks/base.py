@@ -150,6 +150,11 @@ class Network:
     mixed_media: ClassVar[bool] = False  # may images and videos share a post?
     media_required: ClassVar[bool] = False  # e.g. Instagram
 
+    # --- other per-field limits ------------------------------------------------
+    alt_max_length: ClassVar[int | None] = None  # characters of a media's alt text
+    # Name of the account field that overrides alt_max_length (an instance's own value).
+    alt_length_field: ClassVar[str | None] = None
+
     # --- abilities ------------------------------------------------------------
     threads: ClassVar[bool] = False  # can a post have follow-up parts as replies?
 
@@ -219,6 +224,15 @@ class Network:
         if has_media and cls.caption_max_length is not None:
             return cls.caption_max_length
         return cls.max_length
+
+    @classmethod
+    def alt_limit(cls, account: Mapping[str, Any] | None = None) -> int | None:
+        """Characters an alt text may have (the account's override first), or None."""
+        if cls.alt_length_field and account:
+            override = account.get(cls.alt_length_field)
+            if isinstance(override, int) and not isinstance(override, bool) and override > 0:
+                return override
+        return cls.alt_max_length
 
     @classmethod
     def check_text(

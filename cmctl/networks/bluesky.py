@@ -369,15 +369,20 @@ class Bluesky(Network):
         return cache[handle]
 
     def _upload(self, item: Media, auth: dict[str, str]) -> dict[str, Any]:
-        from cmctl.media import facts
+        from cmctl.media import MediaProblem, read_checked
 
-        mime = facts(item.path).mime_type or "application/octet-stream"
+        try:
+            content, found = read_checked(item.path, item.root,
+                                          max(k.max_bytes for k in self.media_kinds))
+        except MediaProblem as p:
+            raise Permanent(p.message) from None
+        mime = found.mime_type or "application/octet-stream"
         response = self.http.request(
             "POST",
             self._xrpc("com.atproto.repo.uploadBlob"),
             classify=self._classify_auth,
             headers={**auth, "Content-Type": mime},
-            content=item.path.read_bytes(),
+            content=content,
         )
         blob = _json_object(response, "uploadBlob").get("blob")
         if not isinstance(blob, dict):

@@ -441,7 +441,7 @@ def _facts(media: Media) -> tuple[str, int | None]:
     from cmctl.media import facts
 
     try:
-        found = facts(media.path)
+        found = facts(media.path, media.root)
     except OSError:
         return "application/octet-stream", None
     return found.mime_type or "application/octet-stream", found.size

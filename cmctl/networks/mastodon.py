@@ -144,6 +144,13 @@ class Mastodon(Network):
     )
     max_media: ClassVar[int] = 4
     mixed_media: ClassVar[bool] = False
+    # Alt text ("description" of an upload): MediaAttachment::MAX_DESCRIPTION_LENGTH =
+    # 1_500 (app/models/media_attachment.rb); an instance reports its own value as
+    # configuration.media_attachments.description_limit in GET /api/v2/instance, which
+    # the optional `description_limit` account field mirrors (`accounts check` warns
+    # when it asks for more than the instance allows).
+    alt_max_length: ClassVar[int | None] = 1500
+    alt_length_field: ClassVar[str | None] = "description_limit"
 
     threads: ClassVar[bool] = True  # in_reply_to_id on POST /api/v1/statuses
 
@@ -169,6 +176,12 @@ class Mastodon(Network):
             type="integer",
             help="your instance's post length when it allows more than 500 "
             "(configuration.statuses.max_characters in /api/v2/instance)",
+        ),
+        AccountField(
+            "description_limit",
+            type="integer",
+            help="your instance's alt text length when it allows more than 1500 "
+            "(configuration.media_attachments.description_limit in /api/v2/instance)",
         ),
     )
 
@@ -228,20 +241,24 @@ class Mastodon(Network):
         )
 
     def _upload(self, item: Media, headers: dict[str, str]) -> str:
-        from cmctl.media import facts
+        from cmctl.media import MediaProblem, open_checked
 
-        mime = facts(item.path).mime_type or "application/octet-stream"
         data = {"description": item.alt} if item.alt else {}
-        with item.path.open("rb") as f:
-            response = self.http.request(
-                "POST",
-                f"{self.base_url}/api/v2/media",
-                creates=False,
-                classify=self._classify,
-                headers=headers,
-                files={"file": (item.path.name, f, mime)},
-                data=data,
-            )
+        limit = max(kind.max_bytes for kind in self.media_kinds)
+        try:
+            with open_checked(item.path, item.root, limit) as (f, found):
+                mime = found.mime_type or "application/octet-stream"
+                response = self.http.request(
+                    "POST",
+                    f"{self.base_url}/api/v2/media",
+                    creates=False,
+                    classify=self._classify,
+                    headers=headers,
+                    files={"file": (item.path.name, f, mime)},
+                    data=data,
+                )
+        except MediaProblem as p:  # checked again at send time: the file may have changed
+            raise Permanent(p.message) from None
         attachment = _json_object(response, "POST /api/v2/media")
         media_id = attachment.get("id")
         if not isinstance(media_id, (str, int)) or media_id == "":
@@ -293,20 +310,35 @@ class Mastodon(Network):
                 f" (warning: max_characters is {wanted} but the instance allows "
                 f"{allowed} characters)"
             )
+        alt_allowed = self.instance_limit("media_attachments", "description_limit")
+        alt_wanted = self.options.get("description_limit")
+        if isinstance(alt_wanted, int) and alt_allowed is not None and alt_allowed < alt_wanted:
+            who += (
+                f" (warning: description_limit is {alt_wanted} but the instance allows "
+                f"{alt_allowed} characters of alt text)"
+            )
         return who
 
     def instance_max_characters(self) -> int | None:
         """configuration.statuses.max_characters from GET /api/v2/instance (public)."""
-        token = str(self.options.get("token") or "")
-        headers = self._headers() if token else {}
-        try:
-            response = self.http.request("GET", f"{self.base_url}/api/v2/instance", headers=headers)
-            instance = _json_object(response, "GET /api/v2/instance")
-        except SendError:
-            return None
+        return self.instance_limit("statuses", "max_characters")
+
+    def instance_limit(self, section: str, key: str) -> int | None:
+        """configuration.<section>.<key> from GET /api/v2/instance (read once)."""
+        instance = getattr(self, "_instance", None)
+        if instance is None:
+            token = str(self.options.get("token") or "")
+            headers = self._headers() if token else {}
+            try:
+                response = self.http.request("GET", f"{self.base_url}/api/v2/instance",
+                                             headers=headers)
+                instance = _json_object(response, "GET /api/v2/instance")
+            except SendError:
+                return None
+            self._instance = instance
         configuration = instance.get("configuration")
-        statuses = configuration.get("statuses") if isinstance(configuration, dict) else None
-        value = statuses.get("max_characters") if isinstance(statuses, dict) else None
+        part = configuration.get(section) if isinstance(configuration, dict) else None
+        value = part.get(key) if isinstance(part, dict) else None
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value
         return None

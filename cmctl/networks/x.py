@@ -69,6 +69,9 @@ class X(Network):
     )
     max_media: ClassVar[int] = 4
     mixed_media: ClassVar[bool] = False
+    # media/metadata/create: alt_text.text is at most 1000 characters
+    # (https://developer.x.com/en/docs/media/upload-media/api-reference/post-media-metadata-create)
+    alt_max_length: ClassVar[int | None] = 1000
 
     threads: ClassVar[bool] = True
 
