@@ -479,3 +479,11 @@ def test_lang_must_be_a_bcp47_tag(project: Any, run: Any, lang: Any, ok: bool) -
     assert code == (0 if ok else 1), d
     if not ok:
         assert "BCP 47" in d[0]["message"]
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "agenda"])
+def test_a_nul_in_a_path_argument_is_a_usage_error(project: Any, run: Any,
+                                                   command: str) -> None:
+    result = run(command, "calendars/a\0b.yaml")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output

@@ -8,7 +8,7 @@ from cmctl.cli.options import load_config, open_project
 
 
 @click.command("validate")
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1)  # checked by the project loader (click.Path crashes on NUL)
 @click.option(
     "--format",
     "fmt",

@@ -551,7 +551,7 @@ def _sent(session: dict[str, str], body: dict[str, Any], rkey: str,
 def _embed(blobs: list[tuple[Media, dict[str, Any]]]) -> dict[str, Any]:
     from cmctl.media import dimensions, facts
 
-    if (facts(blobs[0][0].path).mime_type or "").startswith("video/"):
+    if (facts(blobs[0][0].path, blobs[0][0].root).mime_type or "").startswith("video/"):
         item, blob = blobs[0]
         video: dict[str, Any] = {"$type": "app.bsky.embed.video", "video": blob}
         if item.alt:

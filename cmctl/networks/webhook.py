@@ -260,7 +260,7 @@ def payload(out: Outgoing) -> dict[str, Any]:
     media = []
     for item in out.media:
         try:
-            found = facts(item.path)
+            found = facts(item.path, item.root)
             mime, size = found.mime_type, found.size
         except OSError:
             mime, size = None, None
