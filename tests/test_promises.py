@@ -533,3 +533,38 @@ def test_a_secret_in_an_adapters_own_message_never_reaches_the_ledger(
         run("status", "--json").stdout
     assert token not in shown
     assert token.encode() not in ledger_bytes(project)
+
+
+# ---------------------------------------------------------------- 20. a full disk
+
+def test_a_full_disk_mid_send_is_a_clean_error_and_nothing_is_lost(
+        project: Any, run: Any, now: Any, monkeypatch: Any) -> None:
+    """Item 20: the disk fills up while the outcome is recorded: exit 2 with what to do
+    (no traceback, no exit 70); the claim stays; once space is back, the next run
+    recovers it and the post is there exactly once."""
+    import cmctl.ledger.store as store
+    from cmctl.ledger import owner
+
+    project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[feed]"))
+    now.move_to("2026-12-01T08:31:00Z")
+    original = store.Ledger.log
+
+    def full(db: Any, at: Any, key: str, event: str, detail: Any = None) -> None:
+        if event == "published":
+            raise sqlite3.OperationalError("database or disk is full")
+        original(db, at, key, event, detail)
+
+    monkeypatch.setattr(store.Ledger, "log", staticmethod(full))
+    result = run("publish")
+    assert result.exit_code == 2, result.output
+    assert "cannot write the ledger" in result.stderr and "free some space" in result.stderr
+    assert "Traceback" not in result.output
+    monkeypatch.setattr(store.Ledger, "log", staticmethod(original))
+    assert ledger_rows(project)["dec:a@feed"]["state"] == "sending"
+    db = sqlite3.connect(project.root / ".cmctl" / "ledger.sqlite3")
+    with db:  # that process is gone
+        db.execute("UPDATE jobs SET claim_owner = ?", (f"{owner._machine()}/999999/1",))
+    db.close()
+    code, data = publish(run)
+    assert code == 0 and [o["state"] for o in data["outcomes"]] == ["published"]
+    assert feed_ids(project) == ["urn:cmctl:dec:a@feed"]
