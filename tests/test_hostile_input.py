@@ -67,7 +67,7 @@ def test_media_device_is_refused_before_any_read(project: Any, run: Any) -> None
     # /dev/zero is outside the project; through a link inside it, it is not a regular file
     os.symlink("/dev/zero", project.root / "zero.png")
     project.calendar(calendar(post("a", media=[{"path": "/dev/zero", "alt": "x"}]),
-                              post("b", media=[{"path": "../zero.png", "alt": "x"}])))
+                              post("b", text="Salut", media=[{"path": "../zero.png", "alt": "x"}])))
     code, d = diags(run)
     assert code == 1
     assert [x["rule"] for x in d] == ["media-path", "media-path"]
