@@ -88,8 +88,7 @@ class ChaosResult:
             f"  SIGKILL: {kills}; cron runs {self.cron_runs}; daemon starts "
             f"{self.daemon_starts}; create requests {self.create_requests}, ambiguous "
             f"{self.ambiguous}",
-            f"  settled {self.settle_seconds:.1f} s after the kills; {self.seconds:.1f} s "
-            "in all",
+            f"  settled {self.settle_seconds:.1f} s after the kills; {self.seconds:.1f} s in all",
             f"  duplicates: {len(self.duplicates)}; other violations: {len(self.violations)}",
         ]
         lines += [f"  DUPLICATE {d}" for d in self.duplicates]
@@ -105,8 +104,16 @@ def text_of(seed: int, index: int) -> str:
     return f"Chaos post {index} of run {seed}: never twice, never lost"
 
 
-def write_project(root: Path, masto: FakeMastodon, bsky: FakeBluesky, *, posts: int,
-                  accounts: int, seed: int, start: datetime) -> dict[str, str]:
+def write_project(
+    root: Path,
+    masto: FakeMastodon,
+    bsky: FakeBluesky,
+    *,
+    posts: int,
+    accounts: int,
+    seed: int,
+    start: datetime,
+) -> dict[str, str]:
     """cmctl.yaml and one calendar; returns account name → network."""
     networks = {f"a{i}": NETWORKS[i % len(NETWORKS)] for i in range(accounts)}
     lines = ["accounts:"]
@@ -115,8 +122,11 @@ def write_project(root: Path, masto: FakeMastodon, bsky: FakeBluesky, *, posts: 
         if network == "mastodon":
             lines += [f"    instance: {masto.url}", "    token: good-token"]
         elif network == "bluesky":
-            lines += ["    handle: brand.test", "    app_password: app-pass-1234",
-                      f"    service: {bsky.url}"]
+            lines += [
+                "    handle: brand.test",
+                "    app_password: app-pass-1234",
+                f"    service: {bsky.url}",
+            ]
         else:
             lines += [f"    path: public/{name}.xml"]
     lines += ["defaults:", "  timezone: UTC"]
@@ -125,8 +135,12 @@ def write_project(root: Path, masto: FakeMastodon, bsky: FakeBluesky, *, posts: 
     cal = ["defaults:", "  catch_up: 1h", "posts:"]
     for i in range(posts):
         when = start + timedelta(seconds=1 + i * spread)
-        cal += [f"  - id: p{i}", f"    at: {when:%Y-%m-%d %H:%M:%S}",
-                f"    accounts: [a{i % accounts}]", f"    text: {json.dumps(text_of(seed, i))}"]
+        cal += [
+            f"  - id: p{i}",
+            f"    at: {when:%Y-%m-%d %H:%M:%S}",
+            f"    accounts: [a{i % accounts}]",
+            f"    text: {json.dumps(text_of(seed, i))}",
+        ]
     (root / "calendars").mkdir(exist_ok=True)
     (root / "calendars" / "chaos.yaml").write_text("\n".join(cal) + "\n", encoding="utf-8")
     return networks
@@ -171,15 +185,24 @@ class Processes:
         self.cron_runs = 0
 
     def start_daemon(self) -> None:
-        self.daemon = subprocess.Popen([*cmctl_cmd(), "daemon", "--log-format", "json"],
-                                       cwd=self.root, env=self.env, stdout=subprocess.DEVNULL,
-                                       stderr=self.daemon_log)
+        self.daemon = subprocess.Popen(
+            [*cmctl_cmd(), "daemon", "--log-format", "json"],
+            cwd=self.root,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.daemon_log,
+        )
         self.daemon_starts += 1
         self.note(f"start daemon pid {self.daemon.pid}")
 
     def start_cron(self) -> None:
-        proc = subprocess.Popen([*cmctl_cmd(), "publish"], cwd=self.root, env=self.env,
-                                stdout=self.cron_log, stderr=self.cron_log)
+        proc = subprocess.Popen(
+            [*cmctl_cmd(), "publish"],
+            cwd=self.root,
+            env=self.env,
+            stdout=self.cron_log,
+            stderr=self.cron_log,
+        )
         self.crons.append(proc)
         self.cron_runs += 1
         self.note(f"start cron pid {proc.pid}")
@@ -209,10 +232,19 @@ class Processes:
         self.cron_log.close()
 
 
-def run_chaos(*, posts: int = 30, accounts: int = 3, ambiguous: float = 30.0,
-              seed: int = 1, crons: int = 3, kills: int = 8, time_limit: float = 300.0,
-              max_ambiguous: int | None = None, root: Path | None = None,
-              verbose: bool = False) -> ChaosResult:
+def run_chaos(
+    *,
+    posts: int = 30,
+    accounts: int = 3,
+    ambiguous: float = 30.0,
+    seed: int = 1,
+    crons: int = 3,
+    kills: int = 8,
+    time_limit: float = 300.0,
+    max_ambiguous: int | None = None,
+    root: Path | None = None,
+    verbose: bool = False,
+) -> ChaosResult:
     """Run one chaos scenario; ``ambiguous`` is a percentage of create requests, at most
     ``max_ambiguous`` of them per server (each ambiguous answer costs its job a backoff:
     5 s, 10 s, 20 s... so a small run caps them to stay short)."""
@@ -234,22 +266,28 @@ def run_chaos(*, posts: int = 30, accounts: int = 3, ambiguous: float = 30.0,
     with FakeMastodon() as masto, FakeBluesky() as bsky:
         for index, (fake, network) in enumerate(((masto, "mastodon"), (bsky, "bluesky"))):
             path = CREATE_PATHS[network]
-            body = ({"error": "Internal Server Error"} if network == "mastodon" else
-                    {"error": "InternalServerError", "message": "Internal Server Error"})
+            body = (
+                {"error": "Internal Server Error"}
+                if network == "mastodon"
+                else {"error": "InternalServerError", "message": "Internal Server Error"}
+            )
             # The cap is shared between the two kinds; an odd one goes to a 500 on one
             # server and to a held answer on the other.
             cap500 = caphang = None
             if max_ambiguous is not None:
                 cap500 = (max_ambiguous + 1 - index) // 2
                 caphang = max_ambiguous - cap500
-            fake.fail_randomly(path, share / 2, 500, body, seed=seed * 31 + index,
-                               times=cap500)
-            fake.fail_randomly(path, share / 2, hang=HANG, seed=seed * 37 + index,
-                               times=caphang)
-        networks = write_project(root, masto, bsky, posts=posts, accounts=accounts, seed=seed,
-                                 start=datetime.now(UTC))
-        env = {**os.environ, "HOME": str(root), "NO_COLOR": "1",
-               "CMCTL_HTTP_TIMEOUT": str(HTTP_TIMEOUT)}
+            fake.fail_randomly(path, share / 2, 500, body, seed=seed * 31 + index, times=cap500)
+            fake.fail_randomly(path, share / 2, hang=HANG, seed=seed * 37 + index, times=caphang)
+        networks = write_project(
+            root, masto, bsky, posts=posts, accounts=accounts, seed=seed, start=datetime.now(UTC)
+        )
+        env = {
+            **os.environ,
+            "HOME": str(root),
+            "NO_COLOR": "1",
+            "CMCTL_HTTP_TIMEOUT": str(HTTP_TIMEOUT),
+        }
         procs = Processes(root, env, note)
         try:
             procs.start_daemon()
@@ -262,7 +300,8 @@ def run_chaos(*, posts: int = 30, accounts: int = 3, ambiguous: float = 30.0,
                     procs.start_cron()
                 if rng.random() < 0.5:
                     targets: list[tuple[str, subprocess.Popen[bytes]]] = [
-                        ("cron", p) for p in procs.crons]
+                        ("cron", p) for p in procs.crons
+                    ]
                     if procs.daemon is not None and procs.daemon.poll() is None:
                         targets.append(("daemon", procs.daemon))
                     if targets:
@@ -291,8 +330,9 @@ def run_chaos(*, posts: int = 30, accounts: int = 3, ambiguous: float = 30.0,
             procs.close()
         result.cron_runs = procs.cron_runs
         result.daemon_starts = procs.daemon_starts
-        result.create_requests = (len(masto.requests_to(CREATE_PATHS["mastodon"]))
-                                  + len(bsky.requests_to(CREATE_PATHS["bluesky"])))
+        result.create_requests = len(masto.requests_to(CREATE_PATHS["mastodon"])) + len(
+            bsky.requests_to(CREATE_PATHS["bluesky"])
+        )
         result.ambiguous = masto.random_faults_served + bsky.random_faults_served
         check(result, root, networks, masto, bsky, seed=seed, posts=posts)
     result.seconds = time.monotonic() - began
@@ -303,8 +343,16 @@ def run_chaos(*, posts: int = 30, accounts: int = 3, ambiguous: float = 30.0,
     return result
 
 
-def check(result: ChaosResult, root: Path, networks: dict[str, str], masto: FakeMastodon,
-          bsky: FakeBluesky, *, seed: int, posts: int) -> None:
+def check(
+    result: ChaosResult,
+    root: Path,
+    networks: dict[str, str],
+    masto: FakeMastodon,
+    bsky: FakeBluesky,
+    *,
+    seed: int,
+    posts: int,
+) -> None:
     """The invariants, as lists of duplicates and violations on ``result``."""
     rows = {r["key"]: r for r in ledger_rows(root)}
     result.jobs = len(rows)
@@ -342,23 +390,31 @@ def check(result: ChaosResult, root: Path, networks: dict[str, str], masto: Fake
             what = "still retrying at the time limit" if retrying else "stuck"
             result.violations.append(
                 f"{key} is {what} in {row['state']} (attempts {row['attempts']}, next "
-                f"{row['next_attempt_at']}, claim {row['claim_owner']})")
-    status = subprocess.run([*cmctl_cmd(), "status", "--json"], cwd=root, capture_output=True,
-                            text=True, timeout=60,
-                            env={**os.environ, "HOME": str(root), "NO_COLOR": "1"})
+                f"{row['next_attempt_at']}, claim {row['claim_owner']})"
+            )
+    status = subprocess.run(
+        [*cmctl_cmd(), "status", "--json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HOME": str(root), "NO_COLOR": "1"},
+    )
     try:
         shown = json.loads(status.stdout)
     except json.JSONDecodeError:
-        result.violations.append(f"`cmctl status --json` exit {status.returncode}: "
-                                 f"{status.stderr.strip()[:300]}")
+        result.violations.append(
+            f"`cmctl status --json` exit {status.returncode}: {status.stderr.strip()[:300]}"
+        )
         shown = {}
     listed = {a["key"] for a in shown.get("attention", [])}
     for key, row in rows.items():
         if row["state"] in ATTENTION and key not in listed:
             result.violations.append(f"{key} is {row['state']} but `status` does not list it")
     if shown and shown.get("counts") != dict(result.states):
-        result.violations.append(f"`status` counts {shown.get('counts')} != ledger "
-                                 f"{dict(result.states)}")
+        result.violations.append(
+            f"`status` counts {shown.get('counts')} != ledger {dict(result.states)}"
+        )
 
     # 3. Published means online, at the URL the ledger has; 4. online is never failed.
     for key, row in sorted(rows.items()):
@@ -368,20 +424,27 @@ def check(result: ChaosResult, root: Path, networks: dict[str, str], masto: Fake
         if network == "mastodon":
             status_ = masto_by_text.get(text or "")
             is_online = status_ is not None
-            matches = is_online and row["url"] == status_["url"] and \
-                row["remote_id"] == str(status_["id"])
+            matches = (
+                is_online
+                and row["url"] == status_["url"]
+                and row["remote_id"] == str(status_["id"])
+            )
         elif network == "bluesky":
             found = bsky_by_text.get(text or "")
             is_online = found is not None
-            matches = is_online and row["remote_id"] == found[0] and \
-                (row["url"] or "").endswith("/" + found[0].rsplit("/", 1)[-1])
+            matches = (
+                is_online
+                and row["remote_id"] == found[0]
+                and (row["url"] or "").endswith("/" + found[0].rsplit("/", 1)[-1])
+            )
         else:
             is_online = f"urn:cmctl:{key}" in feeds.get(account, set())
             matches = is_online and row["remote_id"] == f"urn:cmctl:{key}"
         if row["state"] == "published" and not matches:
             result.violations.append(
                 f"{key} is published in the ledger (url {row['url']}, id {row['remote_id']}) "
-                "but the server has no such post with its content")
+                "but the server has no such post with its content"
+            )
         if is_online and row["state"] in ("failed", "missed"):
             result.violations.append(f"{key} is online but the ledger says {row['state']}")
 
@@ -389,23 +452,40 @@ def check(result: ChaosResult, root: Path, networks: dict[str, str], masto: Fake
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=int, default=30, help="N posts (one account each)")
-    parser.add_argument("--accounts", type=int, default=3,
-                        help="K accounts: Mastodon, Bluesky and feed in turn")
-    parser.add_argument("--ambiguous", type=float, default=30.0,
-                        help="%% of create requests stored then answered 500 or held")
+    parser.add_argument(
+        "--accounts", type=int, default=3, help="K accounts: Mastodon, Bluesky and feed in turn"
+    )
+    parser.add_argument(
+        "--ambiguous",
+        type=float,
+        default=30.0,
+        help="%% of create requests stored then answered 500 or held",
+    )
     parser.add_argument("--crons", type=int, default=3, help="cron runs at most at once")
     parser.add_argument("--kills", type=int, default=8, help="SIGKILLs to deliver")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--max-ambiguous", type=int, default=None,
-                        help="at most this many ambiguous answers per server")
+    parser.add_argument(
+        "--max-ambiguous",
+        type=int,
+        default=None,
+        help="at most this many ambiguous answers per server",
+    )
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds")
     parser.add_argument("--keep", type=Path, help="run in this folder and keep it")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each action")
     args = parser.parse_args(argv)
-    result = run_chaos(posts=args.posts, accounts=args.accounts, ambiguous=args.ambiguous,
-                       seed=args.seed, crons=args.crons, kills=args.kills,
-                       time_limit=args.time_limit, max_ambiguous=args.max_ambiguous,
-                       root=args.keep, verbose=args.verbose)
+    result = run_chaos(
+        posts=args.posts,
+        accounts=args.accounts,
+        ambiguous=args.ambiguous,
+        seed=args.seed,
+        crons=args.crons,
+        kills=args.kills,
+        time_limit=args.time_limit,
+        max_ambiguous=args.max_ambiguous,
+        root=args.keep,
+        verbose=args.verbose,
+    )
     print(result.summary())
     return 0 if result.ok else 1
 

@@ -23,15 +23,18 @@ LOG: list[str] = []
 KEYS: dict[str, int] = {}
 
 
-async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 latency: float, log_path: str) -> None:
+async def handle(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, latency: float, log_path: str
+) -> None:
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
             method, path, _ = lines[0].split(" ", 2)
-            headers = {k.strip().lower(): v.strip() for k, _, v in
-                       (line.partition(":") for line in lines[1:] if line)}
+            headers = {
+                k.strip().lower(): v.strip()
+                for k, _, v in (line.partition(":") for line in lines[1:] if line)
+            }
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             received = time.time()
             await asyncio.sleep(latency)
@@ -44,14 +47,20 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                     LOG.append(f"{received}\t{text}")
                     if len(LOG) % 200 == 0:
                         flush(log_path)
-                payload = {"id": str(status_id), "url": f"http://bench/@brand/{status_id}",
-                           "uri": f"http://bench/statuses/{status_id}"}
+                payload = {
+                    "id": str(status_id),
+                    "url": f"http://bench/@brand/{status_id}",
+                    "uri": f"http://bench/statuses/{status_id}",
+                }
                 status = "200 OK"
             else:
                 payload, status = {"error": "Record not found"}, "404 Not Found"
             data = json.dumps(payload).encode()
-            writer.write(f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
-                         f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+            writer.write(
+                f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(data)}\r\n\r\n".encode()
+                + data
+            )
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
         pass
@@ -67,7 +76,8 @@ def flush(log_path: str) -> None:
 async def main() -> None:
     latency, log_path = float(sys.argv[1]), sys.argv[2]
     server = await asyncio.start_server(
-        lambda r, w: handle(r, w, latency, log_path), "127.0.0.1", 0)
+        lambda r, w: handle(r, w, latency, log_path), "127.0.0.1", 0
+    )
     port = server.sockets[0].getsockname()[1]
     print(f"http://127.0.0.1:{port}", flush=True)
     stop = asyncio.Event()

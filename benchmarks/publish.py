@@ -33,8 +33,9 @@ def cmctl() -> str:
     return shutil.which("cmctl") or sys.exit("cmctl is not installed (pip install -e .)")
 
 
-def write_project(root: Path, accounts: dict[str, str], posts: list[tuple[str, str, str]],
-                  per_file: int = 100) -> None:
+def write_project(
+    root: Path, accounts: dict[str, str], posts: list[tuple[str, str, str]], per_file: int = 100
+) -> None:
     """accounts: name -> YAML body lines; posts: (id, 'YYYY-MM-DD HH:MM:SS', account)."""
     lines = ["accounts:"]
     for name, body in accounts.items():
@@ -44,13 +45,18 @@ def write_project(root: Path, accounts: dict[str, str], posts: list[tuple[str, s
     (root / "calendars").mkdir(parents=True, exist_ok=True)
     (root / "cmctl.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     for start in range(0, len(posts), per_file):
-        chunk = posts[start:start + per_file]
+        chunk = posts[start : start + per_file]
         body = ["posts:"]
         for post_id, at, account in chunk:
-            body += [f"  - id: {post_id}", f"    at: {at}", f"    accounts: [{account}]",
-                     f"    text: Post {post_id} 🎉 https://example.org/{post_id}"]
+            body += [
+                f"  - id: {post_id}",
+                f"    at: {at}",
+                f"    accounts: [{account}]",
+                f"    text: Post {post_id} 🎉 https://example.org/{post_id}",
+            ]
         (root / "calendars" / f"c{start // per_file:03d}.yaml").write_text(
-            "\n".join(body) + "\n", encoding="utf-8")
+            "\n".join(body) + "\n", encoding="utf-8"
+        )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -68,20 +74,28 @@ def burst(args: argparse.Namespace) -> None:
         root = Path(tmp)
         log_path = root / "server.log"
         server = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("leanserver.py")), str(args.latency),
-             str(log_path)], stdout=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                str(Path(__file__).with_name("leanserver.py")),
+                str(args.latency),
+                str(log_path),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             url = server.stdout.readline().strip()  # type: ignore[union-attr]
             due = (datetime.now(UTC) + timedelta(seconds=8)).replace(microsecond=0)
             at = due.strftime("%Y-%m-%d %H:%M:%S")
-            accounts = {f"a{i:02d}": f"network: mastodon\ninstance: {url}\ntoken: t"
-                        for i in range(n_accounts)}
+            accounts = {
+                f"a{i:02d}": f"network: mastodon\ninstance: {url}\ntoken: t"
+                for i in range(n_accounts)
+            }
             posts = [(f"p{i:04d}", at, f"a{i % n_accounts:02d}") for i in range(n_posts)]
             write_project(root, accounts, posts)
             env = {**os.environ, "NO_COLOR": "1", "T": "token"}
             # Warm the ledger and the plan stamp with a run before the posts are due.
-            subprocess.run([cmctl(), "publish"], cwd=root, env=env, check=True,
-                           capture_output=True)
+            subprocess.run([cmctl(), "publish"], cwd=root, env=env, check=True, capture_output=True)
             if args.mode == "daemon":
                 cpu, wall = _burst_daemon(root, env, due, n_posts, log_path)
             else:
@@ -99,18 +113,26 @@ def burst(args: argparse.Namespace) -> None:
             by_account.setdefault(f"a{int(post_id[1:]) % n_accounts:02d}", []).append(post_id)
         order_ok = all(ids == sorted(ids) for ids in by_account.values())
         how = "the running `cmctl daemon`" if args.mode == "daemon" else "one `cmctl publish`"
-        print(f"burst: {len(received)} posts due at one instant over {n_accounts} accounts, "
-              f"server latency {args.latency * 1000:.0f} ms, {how}")
-        print(f"  lateness p50 {percentile(lateness, 50):.2f} s   p99 "
-              f"{percentile(lateness, 99):.2f} s   max {max(lateness):.2f} s   "
-              f"(ideal {ideal:.2f} s: {per_account} posts x {args.latency * 1000:.0f} ms "
-              "per account)")
+        print(
+            f"burst: {len(received)} posts due at one instant over {n_accounts} accounts, "
+            f"server latency {args.latency * 1000:.0f} ms, {how}"
+        )
+        print(
+            f"  lateness p50 {percentile(lateness, 50):.2f} s   p99 "
+            f"{percentile(lateness, 99):.2f} s   max {max(lateness):.2f} s   "
+            f"(ideal {ideal:.2f} s: {per_account} posts x {args.latency * 1000:.0f} ms "
+            "per account)"
+        )
         ratio = max(lateness) / ideal
-        print(f"  max lateness = {ratio:.2f}x ideal (target <= 1.5x) "
-              f"{'OK' if ratio <= 1.5 else 'MISSED'}; process wall {wall:.2f} s, "
-              f"CPU {cpu:.2f} s")
-        print(f"  each post exactly once: {len(received) == n_posts}; "
-              f"per-account order kept: {order_ok}")
+        print(
+            f"  max lateness = {ratio:.2f}x ideal (target <= 1.5x) "
+            f"{'OK' if ratio <= 1.5 else 'MISSED'}; process wall {wall:.2f} s, "
+            f"CPU {cpu:.2f} s"
+        )
+        print(
+            f"  each post exactly once: {len(received) == n_posts}; "
+            f"per-account order kept: {order_ok}"
+        )
 
 
 def _burst_cron(root: Path, env: dict[str, str], due: datetime) -> tuple[float, float]:
@@ -128,12 +150,18 @@ def _burst_cron(root: Path, env: dict[str, str], due: datetime) -> tuple[float, 
     return (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime), wall
 
 
-def _burst_daemon(root: Path, env: dict[str, str], due: datetime, n_posts: int,
-                  log_path: Path) -> tuple[float, float]:
+def _burst_daemon(
+    root: Path, env: dict[str, str], due: datetime, n_posts: int, log_path: Path
+) -> tuple[float, float]:
     """The daemon is started before the posts are due, as it would be in production."""
     log = root / "daemon.log"
-    proc = subprocess.Popen([cmctl(), "daemon", "--log-format", "json"], cwd=root, env=env,
-                            stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    proc = subprocess.Popen(
+        [cmctl(), "daemon", "--log-format", "json"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+    )
     try:
         while '"sleeping"' not in log.read_text():
             if proc.poll() is not None:
@@ -141,10 +169,24 @@ def _burst_daemon(root: Path, env: dict[str, str], due: datetime, n_posts: int,
             time.sleep(0.05)
         cpu0 = _cpu_seconds(proc.pid)
         if os.environ.get("CMCTL_BENCH_PROFILE_DAEMON"):  # a file for py-spy's raw output
-            subprocess.Popen(["py-spy", "record", "-r", "400", "-f", "raw", "-d", "12", "-o",
-                              os.environ["CMCTL_BENCH_PROFILE_DAEMON"], "--pid",
-                              str(proc.pid)], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+            subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "-r",
+                    "400",
+                    "-f",
+                    "raw",
+                    "-d",
+                    "12",
+                    "-o",
+                    os.environ["CMCTL_BENCH_PROFILE_DAEMON"],
+                    "--pid",
+                    str(proc.pid),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
         started = time.perf_counter()
         while log.read_text().count('"event": "published"') < n_posts:
@@ -176,13 +218,20 @@ def idle(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="cmctl-idle-") as tmp:
         root = Path(tmp)
         start = datetime.now(UTC) + timedelta(days=2)
-        posts = [(f"p{i:05d}", (start + timedelta(minutes=7 * i)).strftime(
-            "%Y-%m-%d %H:%M:%S"), "feed") for i in range(args.jobs)]
+        posts = [
+            (f"p{i:05d}", (start + timedelta(minutes=7 * i)).strftime("%Y-%m-%d %H:%M:%S"), "feed")
+            for i in range(args.jobs)
+        ]
         write_project(root, {"feed": "network: feed\npath: public/feed.xml"}, posts)
         env = {**os.environ, "NO_COLOR": "1"}
         log = (root / "daemon.log").open("w")
-        proc = subprocess.Popen([cmctl(), "daemon", "--log-format", "json"], cwd=root,
-                                env=env, stdout=subprocess.DEVNULL, stderr=log)
+        proc = subprocess.Popen(
+            [cmctl(), "daemon", "--log-format", "json"],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
         try:
             deadline = time.monotonic() + 120
             while '"sleeping"' not in (root / "daemon.log").read_text():
@@ -201,8 +250,10 @@ def idle(args: argparse.Namespace) -> None:
             proc.terminate()
             proc.wait(timeout=30)
         print(f"idle daemon: {args.jobs} future jobs, measured over {args.seconds} s")
-        print(f"  resident memory {rss_mb:.1f} MB (peak {rss_peak / 1024:.1f} MB) "
-              f"(target < 80 MB) {'OK' if rss_mb < 80 else 'MISSED'}")
+        print(
+            f"  resident memory {rss_mb:.1f} MB (peak {rss_peak / 1024:.1f} MB) "
+            f"(target < 80 MB) {'OK' if rss_mb < 80 else 'MISSED'}"
+        )
         print(f"  CPU {cpu:.2f} % of one core (target < 1%) {'OK' if cpu < 1 else 'MISSED'}")
 
 
@@ -211,8 +262,10 @@ def tick(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="cmctl-tick-") as tmp:
         root = Path(tmp)
         start = datetime.now(UTC) + timedelta(days=2)
-        posts = [(f"p{i:05d}", (start + timedelta(minutes=7 * i)).strftime(
-            "%Y-%m-%d %H:%M:%S"), "feed") for i in range(args.jobs)]
+        posts = [
+            (f"p{i:05d}", (start + timedelta(minutes=7 * i)).strftime("%Y-%m-%d %H:%M:%S"), "feed")
+            for i in range(args.jobs)
+        ]
         write_project(root, {"feed": "network: feed\npath: public/feed.xml"}, posts)
         first = time.perf_counter()
         subprocess.run([cmctl(), "publish"], cwd=root, check=True, capture_output=True)
@@ -224,22 +277,29 @@ def tick(args: argparse.Namespace) -> None:
         print(f"cron tick: nothing due, {args.jobs} posts planned")
         print(f"  first run (reads every calendar, fills the ledger) {first * 1000:8.0f} ms")
         print(f"  python -c pass                                     {bare * 1000:8.0f} ms")
-        print(f"  cmctl publish (nothing changed, nothing due)       {tick_time * 1000:8.0f} ms"
-              f"   {ratio:.1f}x bare python (target <= 10x) {'OK' if ratio <= 10 else 'MISSED'}")
+        print(
+            f"  cmctl publish (nothing changed, nothing due)       {tick_time * 1000:8.0f} ms"
+            f"   {ratio:.1f}x bare python (target <= 10x) {'OK' if ratio <= 10 else 'MISSED'}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("which", nargs="*", default=["burst", "idle", "tick"],
-                        choices=["burst", "idle", "tick"])
+    parser.add_argument(
+        "which", nargs="*", default=["burst", "idle", "tick"], choices=["burst", "idle", "tick"]
+    )
     parser.add_argument("--posts", type=int, default=1000)
     parser.add_argument("--accounts", type=int, default=20)
     parser.add_argument("--latency", type=float, default=0.020)
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--mode", choices=["cron", "daemon"], default="cron",
-                        help="burst: sent by a `cmctl publish` run, or by a running daemon")
+    parser.add_argument(
+        "--mode",
+        choices=["cron", "daemon"],
+        default="cron",
+        help="burst: sent by a `cmctl publish` run, or by a running daemon",
+    )
     args = parser.parse_args()
     for name in args.which:
         {"burst": burst, "idle": idle, "tick": tick}[name](args)

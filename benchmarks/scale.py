@@ -49,14 +49,41 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from validate import tiny_png  # noqa: E402  (a sibling script)
 
-MEASURES = ("pass", "parse", "help", "validate", "publish", "tick", "status", "plan-json",
-            "plan", "daemon")
+MEASURES = (
+    "pass",
+    "parse",
+    "help",
+    "validate",
+    "publish",
+    "tick",
+    "status",
+    "plan-json",
+    "plan",
+    "daemon",
+)
 BASELINE_OF = {"help": "pass", "tick": "pass", "validate": "parse"}
 ZONES = ("Europe/Paris", "America/New_York", "UTC", "Asia/Tokyo", "America/Sao_Paulo")
 WORDS = (
-    "community", "manager", "modération", "e-réputation", "veille", "contenu", "audience",
-    "engagement", "calendrier", "éditorial", "marque", "réseau", "fil", "communauté",
-    "🎉", "🚀", "👩\u200d💻", "webinar", "launch", "newsletter",
+    "community",
+    "manager",
+    "modération",
+    "e-réputation",
+    "veille",
+    "contenu",
+    "audience",
+    "engagement",
+    "calendrier",
+    "éditorial",
+    "marque",
+    "réseau",
+    "fil",
+    "communauté",
+    "🎉",
+    "🚀",
+    "👩\u200d💻",
+    "webinar",
+    "launch",
+    "newsletter",
 )
 PARSE_ONLY = (
     "import glob, yaml\n"
@@ -66,15 +93,27 @@ PARSE_ONLY = (
 MB = 1024 * 1024
 STDLIB = sysconfig.get_paths()["stdlib"]
 # Frames every profile starts with (interpreter, runpy, imports, click dispatch): not news.
-WRAPPERS = re.compile(r"<frozen |<string>|built-in method builtins\.(exec|__import__)|/click/"
-                      r"|__main__\.py|cmctl/cli/__init__\.py")
+WRAPPERS = re.compile(
+    r"<frozen |<string>|built-in method builtins\.(exec|__import__)|/click/"
+    r"|__main__\.py|cmctl/cli/__init__\.py"
+)
 
 
 # ------------------------------------------------------------------------------ workload
 def network_of(index: int) -> str:
     """Of 20 accounts: 8 Mastodon, 6 Bluesky, 6 feeds."""
-    return ("mastodon", "mastodon", "bluesky", "feed", "mastodon", "bluesky",
-            "feed", "mastodon", "bluesky", "feed")[index % 10]
+    return (
+        "mastodon",
+        "mastodon",
+        "bluesky",
+        "feed",
+        "mastodon",
+        "bluesky",
+        "feed",
+        "mastodon",
+        "bluesky",
+        "feed",
+    )[index % 10]
 
 
 def write_config(root: Path, accounts: int) -> None:
@@ -86,8 +125,11 @@ def write_config(root: Path, accounts: int) -> None:
         if network == "mastodon":
             lines += ["    instance: http://127.0.0.1:9", "    token: ${SCALE_TOKEN}"]
         elif network == "bluesky":
-            lines += [f"    handle: client{a:02d}.bsky.social",
-                      "    app_password: ${SCALE_PASSWORD}", "    service: http://127.0.0.1:9"]
+            lines += [
+                f"    handle: client{a:02d}.bsky.social",
+                "    app_password: ${SCALE_PASSWORD}",
+                "    service: http://127.0.0.1:9",
+            ]
         else:
             lines.append(f"    path: public/client{a:02d}.xml")
     lines += ["defaults:", "  timezone: Europe/Paris"]
@@ -116,8 +158,13 @@ def generate(root: Path, posts: int, files: int, accounts: int, start: datetime)
         network = network_of(account)
         count = posts // files + (1 if f < posts % files else 0)
         first_day = start.date() + timedelta(days=nth * span_days)
-        lines = [f"timezone: {ZONES[account % len(ZONES)]}", "defaults:",
-                 f"  accounts: [client{account:02d}]", "  hashtags: [cm, agence]", "posts:"]
+        lines = [
+            f"timezone: {ZONES[account % len(ZONES)]}",
+            "defaults:",
+            f"  accounts: [client{account:02d}]",
+            "  hashtags: [cm, agence]",
+            "posts:",
+        ]
         for i in range(count):
             n += 1
             slot = i * span_days * daytime // max(1, count)
@@ -136,8 +183,11 @@ def generate(root: Path, posts: int, files: int, accounts: int, start: datetime)
             if n % 12 == 0:
                 lines += ["    media:", "      - path: media/a.png", "        alt: Un carré 🟦"]
             if n % 20 == 0:
-                lines += ["    thread:", f"      - Suite du fil {n} 🧵 https://example.org/t/{n}",
-                          f"      - Fin du fil {n}, merci 🙏"]
+                lines += [
+                    "    thread:",
+                    f"      - Suite du fil {n} 🧵 https://example.org/t/{n}",
+                    f"      - Fin du fil {n}, merci 🙏",
+                ]
             if network == "bluesky" and n % 7 == 0:
                 lines += ["    variants:", "      bluesky:", f"        text: Version courte {n} 🦋"]
             if n % 50 == 0:
@@ -145,7 +195,8 @@ def generate(root: Path, posts: int, files: int, accounts: int, start: datetime)
             else:
                 jobs += 3 if n % 20 == 0 else 1
         (root / "calendars" / f"client{account:02d}-{nth:03d}.yaml").write_text(
-            "\n".join(lines) + "\n", encoding="utf-8")
+            "\n".join(lines) + "\n", encoding="utf-8"
+        )
     return jobs
 
 
@@ -167,12 +218,21 @@ class Workload:
         home = root / "home"
         # PYTHONDONTWRITEBYTECODE would make every process compile cmctl's modules again
         # (~90 ms a start); installed, cmctl has its bytecode cached like any package.
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("CMCTL_", "XDG_")) and k != "PYTHONDONTWRITEBYTECODE"}
-        env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
-                   XDG_CACHE_HOME=str(home / ".cache"), XDG_DATA_HOME=str(home / ".local/share"),
-                   XDG_STATE_HOME=str(home / ".local/state"), NO_COLOR="1",
-                   SCALE_TOKEN="not-a-token", SCALE_PASSWORD="not-a-password")
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("CMCTL_", "XDG_")) and k != "PYTHONDONTWRITEBYTECODE"
+        }
+        env.update(
+            HOME=str(home),
+            XDG_CONFIG_HOME=str(home / ".config"),
+            XDG_CACHE_HOME=str(home / ".cache"),
+            XDG_DATA_HOME=str(home / ".local/share"),
+            XDG_STATE_HOME=str(home / ".local/state"),
+            NO_COLOR="1",
+            SCALE_TOKEN="not-a-token",
+            SCALE_PASSWORD="not-a-password",
+        )
         home.mkdir()
         size = sum(p.stat().st_size for p in (root / "calendars").glob("*.yaml"))
         return cls(root, env, posts, files, jobs, size)
@@ -209,14 +269,20 @@ class Sample:
     first_row: float | None = None
 
 
-def run(cmd: list[str], work: Workload, ok: tuple[int, ...] = (0,),
-        row_marker: bytes | None = None) -> Sample:
+def run(
+    cmd: list[str], work: Workload, ok: tuple[int, ...] = (0,), row_marker: bytes | None = None
+) -> Sample:
     """Run ``cmd`` once in the workload; stdout to /dev/null, or read as it comes when
     ``row_marker`` is given (first byte, first line containing the marker)."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=work.root, env=work.env, stderr=err,
-                                stdout=subprocess.PIPE if row_marker else subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=work.root,
+            env=work.env,
+            stderr=err,
+            stdout=subprocess.PIPE if row_marker else subprocess.DEVNULL,
+        )
         first_byte = first_row = None
         if row_marker is not None:
             assert proc.stdout is not None
@@ -234,8 +300,10 @@ def run(cmd: list[str], work: Workload, ok: tuple[int, ...] = (0,),
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode not in ok:
             err.seek(0)
-            sys.exit(f"{' '.join(cmd)} exited {proc.returncode}:\n"
-                     f"{err.read()[-3000:].decode(errors='replace')}")
+            sys.exit(
+                f"{' '.join(cmd)} exited {proc.returncode}:\n"
+                f"{err.read()[-3000:].decode(errors='replace')}"
+            )
     return Sample(wall, usage.ru_maxrss * 1024, first_byte, first_row)
 
 
@@ -244,9 +312,12 @@ def median(samples: list[Sample]) -> Sample:
         known = [v for v in values if v is not None]
         return statistics.median(known) if known else None
 
-    return Sample(statistics.median(s.wall for s in samples),
-                  int(statistics.median(s.rss for s in samples)),
-                  mid([s.first_byte for s in samples]), mid([s.first_row for s in samples]))
+    return Sample(
+        statistics.median(s.wall for s in samples),
+        int(statistics.median(s.rss for s in samples)),
+        mid([s.first_byte for s in samples]),
+        mid([s.first_row for s in samples]),
+    )
 
 
 def repeated(times: int, once: Callable[[], Sample], warm_up: bool = False) -> Sample:
@@ -270,8 +341,13 @@ def idle_daemon(work: Workload, settle: float) -> tuple[float, int, int]:
     log = work.root / "daemon.log"
     start = time.perf_counter()
     with log.open("w") as sink:
-        proc = subprocess.Popen([cmctl(), "daemon", "--log-format", "json"], cwd=work.root,
-                                env=work.env, stdout=subprocess.DEVNULL, stderr=sink)
+        proc = subprocess.Popen(
+            [cmctl(), "daemon", "--log-format", "json"],
+            cwd=work.root,
+            env=work.env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
     try:
         while '"sleeping"' not in log.read_text(encoding="utf-8"):
             if proc.poll() is not None or time.perf_counter() - start > 600:
@@ -300,12 +376,16 @@ class Row:
 class Report:
     rows: list[Row] = field(default_factory=list)
 
-    def add(self, measure: str, today: str, baseline: str = "", target: str = "",
-            ok: bool | None = None) -> None:
+    def add(
+        self, measure: str, today: str, baseline: str = "", target: str = "", ok: bool | None = None
+    ) -> None:
         self.rows.append(Row(measure, today, baseline, target, ok))
         mark = "" if ok is None else (" ✓" if ok else " ✗")
-        print(f"  {measure}: {today}{'  [' + baseline + ']' if baseline else ''}"
-              f"{'  target ' + target + mark if target else ''}", flush=True)
+        print(
+            f"  {measure}: {today}{'  [' + baseline + ']' if baseline else ''}"
+            f"{'  target ' + target + mark if target else ''}",
+            flush=True,
+        )
 
     def table(self) -> str:
         lines = ["| measure | today | baseline (same run) | target |", "|---|---:|---|---|"]
@@ -324,8 +404,9 @@ def mb(size: int) -> str:
 
 
 # ------------------------------------------------------------------------------ measures
-def measure_all(args: argparse.Namespace, big: Workload, small: Callable[[], Workload],
-                report: Report) -> None:
+def measure_all(
+    args: argparse.Namespace, big: Workload, small: Callable[[], Workload], report: Report
+) -> None:
     wanted = set(args.only or MEASURES)
     wanted |= {BASELINE_OF[m] for m in wanted if m in BASELINE_OF}
     heavy, light = args.repeat, args.repeat * 5
@@ -337,21 +418,21 @@ def measure_all(args: argparse.Namespace, big: Workload, small: Callable[[], Wor
         got["pass"] = repeated(light, lambda: run([python, "-c", "pass"], big), warm_up=True)
         report.add("`python -c pass`", ms(got["pass"].wall), "floor")
     if "parse" in wanted:
-        got["parse"] = repeated(heavy, lambda: run([python, "-c", PARSE_ONLY], big),
-                                warm_up=True)
+        got["parse"] = repeated(heavy, lambda: run([python, "-c", PARSE_ONLY], big), warm_up=True)
         s = got["parse"]
         report.add("parse only, `yaml.CSafeLoader`", f"{ms(s.wall)}, {mb(s.rss)}", "floor")
     if "help" in wanted:
         s = repeated(light, lambda: run([cm, "--help"], big), warm_up=True)
         r = s.wall / got["pass"].wall
-        report.add("`cmctl --help`", f"{ms(s.wall)}, {r:.2f}x", "`python -c pass`", "≤ 4x",
-                   r <= 4)
+        report.add("`cmctl --help`", f"{ms(s.wall)}, {r:.2f}x", "`python -c pass`", "≤ 4x", r <= 4)
     if "validate" in wanted:
         s = repeated(heavy, lambda: run([cm, "validate", "--format", "json"], big))
         r = s.wall / got["parse"].wall
-        report.add("`cmctl validate`", f"{ms(s.wall)}, {r:.2f}x, {mb(s.rss)}", "parse only",
-                   "≤ 3x", r <= 3)
+        report.add(
+            "`cmctl validate`", f"{ms(s.wall)}, {r:.2f}x, {mb(s.rss)}", "parse only", "≤ 3x", r <= 3
+        )
     if "publish" in wanted:
+
         def first() -> Sample:
             big.reset_state()
             return run([cm, "publish"], big)
@@ -359,67 +440,97 @@ def measure_all(args: argparse.Namespace, big: Workload, small: Callable[[], Wor
         s = repeated(heavy, first)
         big.ledger_filled = True
         time.sleep(2.5)  # past the stamp's racy window
-        report.add(f"first `cmctl publish` (sync of {big.jobs:,} jobs, new ledger)",
-                   f"{ms(s.wall)}, {mb(s.rss)}", "", "≤ 5 s, ≤ 150 MB",
-                   s.wall <= 5 and s.rss <= 150 * MB)
+        report.add(
+            f"first `cmctl publish` (sync of {big.jobs:,} jobs, new ledger)",
+            f"{ms(s.wall)}, {mb(s.rss)}",
+            "",
+            "≤ 5 s, ≤ 150 MB",
+            s.wall <= 5 and s.rss <= 150 * MB,
+        )
     if "tick" in wanted:
         big.ensure_ledger()
         s = repeated(light, lambda: run([cm, "publish"], big), warm_up=True)
         r = s.wall / got["pass"].wall
-        report.add("idle cron tick (`cmctl publish`, nothing changed or due)",
-                   f"{ms(s.wall)}, {r:.1f}x", "`python -c pass`", "≤ 10x", r <= 10)
+        report.add(
+            "idle cron tick (`cmctl publish`, nothing changed or due)",
+            f"{ms(s.wall)}, {r:.1f}x",
+            "`python -c pass`",
+            "≤ 10x",
+            r <= 10,
+        )
     if "status" in wanted:
         big.ensure_ledger()
         s = repeated(light, lambda: run([cm, "status"], big, ok=(0, 1)), warm_up=True)
-        report.add(f"`cmctl status` ({big.jobs:,}-job ledger)", f"{ms(s.wall)}, {mb(s.rss)}",
-                   "", "≤ 0.3 s", s.wall <= 0.3)
+        report.add(
+            f"`cmctl status` ({big.jobs:,}-job ledger)",
+            f"{ms(s.wall)}, {mb(s.rss)}",
+            "",
+            "≤ 0.3 s",
+            s.wall <= 0.3,
+        )
     if "plan-json" in wanted:
         big.ensure_ledger()
         s = repeated(heavy, lambda: run([cm, "plan", "--json"], big))
-        report.add("`cmctl plan --json` > /dev/null", f"{ms(s.wall)}, {mb(s.rss)}", "",
-                   "≤ 3 s, ≤ 150 MB", s.wall <= 3 and s.rss <= 150 * MB)
+        report.add(
+            "`cmctl plan --json` > /dev/null",
+            f"{ms(s.wall)}, {mb(s.rss)}",
+            "",
+            "≤ 3 s, ≤ 150 MB",
+            s.wall <= 3 and s.rss <= 150 * MB,
+        )
     if "plan" in wanted:
         big.ensure_ledger()
         s = repeated(heavy, lambda: run([cm, "plan"], big, row_marker=b"client"))
         first_row = s.first_row if s.first_row is not None else s.wall
-        report.add("`cmctl plan` to a pipe: first row / all",
-                   f"{ms(first_row)} / {ms(s.wall)}, {mb(s.rss)}",
-                   f"first byte {ms(s.first_byte or s.wall)}",
-                   "first rows at once, ≤ 5 s, ≤ 150 MB",
-                   first_row <= 0.5 and s.wall <= 5 and s.rss <= 150 * MB)
+        report.add(
+            "`cmctl plan` to a pipe: first row / all",
+            f"{ms(first_row)} / {ms(s.wall)}, {mb(s.rss)}",
+            f"first byte {ms(s.first_byte or s.wall)}",
+            "first rows at once, ≤ 5 s, ≤ 150 MB",
+            first_row <= 0.5 and s.wall <= 5 and s.rss <= 150 * MB,
+        )
     if "daemon" in wanted:
         tenth = small()
         _, base_rss, base_peak = idle_daemon(tenth, args.settle)
         ready, rss, peak = idle_daemon(big, args.settle)
-        report.add(f"`cmctl daemon` idle, {big.jobs:,} future jobs: RSS (peak)",
-                   f"{mb(rss)} ({mb(peak)}), asleep after {ms(ready)}",
-                   f"{mb(base_rss)} ({mb(base_peak)}) at {tenth.jobs:,} jobs",
-                   "≤ 60 MB whatever the count", rss <= 60 * MB)
+        report.add(
+            f"`cmctl daemon` idle, {big.jobs:,} future jobs: RSS (peak)",
+            f"{mb(rss)} ({mb(peak)}), asleep after {ms(ready)}",
+            f"{mb(base_rss)} ({mb(base_peak)}) at {tenth.jobs:,} jobs",
+            "≤ 60 MB whatever the count",
+            rss <= 60 * MB,
+        )
 
 
 def profile(big: Workload, top: int) -> None:
     """cProfile of `plan --json`, the first publish and `status`: the top functions by
     cumulative and by own time (the profiler slows pure-Python code down: read the shares,
     not the seconds)."""
-    for name, argv, fresh in (("cmctl plan --json", ["plan", "--json"], False),
-                              ("first cmctl publish", ["publish"], True),
-                              ("cmctl status", ["status"], False)):
+    for name, argv, fresh in (
+        ("cmctl plan --json", ["plan", "--json"], False),
+        ("first cmctl publish", ["publish"], True),
+        ("cmctl status", ["status"], False),
+    ):
         if fresh:
             big.reset_state()
         else:
             big.ensure_ledger()
         out = big.root / "profile.out"
-        run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "cmctl", *argv], big,
-            ok=(0, 1))
+        run(
+            [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "cmctl", *argv], big, ok=(0, 1)
+        )
         stats = pstats.Stats(str(out), stream=io.StringIO())
-        rows = sorted(stats.stats.items(),  # type: ignore[attr-defined]
-                      key=lambda item: -item[1][3])
+        rows = sorted(
+            stats.stats.items(),  # type: ignore[attr-defined]
+            key=lambda item: -item[1][3],
+        )
         print(f"\n### cProfile: {name} ({rows[0][1][3]:.2f} s in all under the profiler)")
         for title, order in (("cumulative", 3), ("own", 2)):
             print(f"by {title} time:\n{'cumulative':>10} {'own':>8} {'calls':>9}  function")
             shown = 0
             for (path, line, function), (_, calls, own, cumulative, _) in sorted(
-                    rows, key=lambda item: -item[1][order]):
+                rows, key=lambda item: -item[1][order]
+            ):
                 if WRAPPERS.search(f"{path}:{function}"):
                     continue
                 where = path.removeprefix(f"{REPO}/").removeprefix(f"{STDLIB}/")
@@ -436,39 +547,64 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--files", type=int, default=1_000)
     parser.add_argument("--accounts", type=int, default=20)
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="runs of each heavy measure (light ones: 5x that), medians")
-    parser.add_argument("--only", action="append", choices=MEASURES, metavar="NAME",
-                        help=f"run only this measure (and its baseline): {', '.join(MEASURES)}")
-    parser.add_argument("--settle", type=float, default=5.0,
-                        help="seconds the daemon idles before its RSS is read")
-    parser.add_argument("--profile", action="store_true",
-                        help="also print cProfile's top functions of plan --json, publish, status")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of each heavy measure (light ones: 5x that), medians",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=MEASURES,
+        metavar="NAME",
+        help=f"run only this measure (and its baseline): {', '.join(MEASURES)}",
+    )
+    parser.add_argument(
+        "--settle", type=float, default=5.0, help="seconds the daemon idles before its RSS is read"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also print cProfile's top functions of plan --json, publish, status",
+    )
     parser.add_argument("--top", type=int, default=10)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="cmctl-scale-") as tmp:
         started = time.perf_counter()
         big = Workload.build(Path(tmp) / "full", args.posts, args.files, args.accounts)
-        print(f"workload: {big.posts:,} posts in {big.files:,} files ({big.size / 1e6:.1f} MB "
-              f"of YAML), {args.accounts} accounts, {big.jobs:,} approved jobs, from "
-              f"{datetime.now(UTC) + timedelta(days=2):%Y-%m-%d} for a year; built in "
-              f"{time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"workload: {big.posts:,} posts in {big.files:,} files ({big.size / 1e6:.1f} MB "
+            f"of YAML), {args.accounts} accounts, {big.jobs:,} approved jobs, from "
+            f"{datetime.now(UTC) + timedelta(days=2):%Y-%m-%d} for a year; built in "
+            f"{time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
         tenths: list[Workload] = []
 
         def small() -> Workload:
             if not tenths:
-                tenths.append(Workload.build(Path(tmp) / "tenth", args.posts // 10,
-                                             max(1, args.files // 10), args.accounts))
+                tenths.append(
+                    Workload.build(
+                        Path(tmp) / "tenth",
+                        args.posts // 10,
+                        max(1, args.files // 10),
+                        args.accounts,
+                    )
+                )
             return tenths[0]
 
         # cmctl's own bytecode, as an installed package has it (pip compiles on install).
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(package_dir())],
-                       env=big.env, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", str(package_dir())], env=big.env, check=True
+        )
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        print(f"{cpus} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-              f"heavy measures: median of {args.repeat}, light ones of {args.repeat * 5}",
-              flush=True)
+        print(
+            f"{cpus} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+            f"heavy measures: median of {args.repeat}, light ones of {args.repeat * 5}",
+            flush=True,
+        )
         report = Report()
         measure_all(args, big, small, report)
         print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")

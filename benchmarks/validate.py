@@ -35,9 +35,23 @@ defaults:
   timezone: Europe/Paris
 """
 WORDS = (
-    "community", "manager", "modération", "e-réputation", "veille", "contenu", "audience",
-    "engagement", "calendrier", "éditorial", "marque", "réseau", "fil", "communauté",
-    "🎉", "🚀", "👩\u200d💻",
+    "community",
+    "manager",
+    "modération",
+    "e-réputation",
+    "veille",
+    "contenu",
+    "audience",
+    "engagement",
+    "calendrier",
+    "éditorial",
+    "marque",
+    "réseau",
+    "fil",
+    "communauté",
+    "🎉",
+    "🚀",
+    "👩\u200d💻",
 )
 
 
@@ -59,9 +73,13 @@ def generate(root: Path, posts: int, files: int) -> list[Path]:
     paths = []
     n = 0
     for f in range(files):
-        lines = ["timezone: Europe/Paris", "defaults:",
-                 f"  accounts: [{ACCOUNTS[f % 4]}, {ACCOUNTS[(f + 1) % 4]}]",
-                 "  hashtags: [cm]", "posts:"]
+        lines = [
+            "timezone: Europe/Paris",
+            "defaults:",
+            f"  accounts: [{ACCOUNTS[f % 4]}, {ACCOUNTS[(f + 1) % 4]}]",
+            "  hashtags: [cm]",
+            "posts:",
+        ]
         for i in range(per_file):
             n += 1
             day = 1 + (n % 28)
@@ -95,8 +113,10 @@ def timed(cmd: list[str], cwd: Path, repeat: int, ok: tuple[int, ...] = (0,)) ->
         done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
         if done.returncode not in ok:
-            sys.exit(f"{' '.join(cmd)} exited {done.returncode}:\n{done.stdout[-2000:]}"
-                     f"{done.stderr[-2000:]}")
+            sys.exit(
+                f"{' '.join(cmd)} exited {done.returncode}:\n{done.stdout[-2000:]}"
+                f"{done.stderr[-2000:]}"
+            )
         if i:
             samples.append(elapsed)
     return statistics.median(samples)
@@ -115,8 +135,10 @@ def main() -> None:
         root = Path(tmp)
         paths = generate(root, args.posts, args.files)
         size = sum(p.stat().st_size for p in paths)
-        print(f"workload: {args.posts} posts in {args.files} files ({size / 1e6:.1f} MB), "
-              f"{len(ACCOUNTS)} networks; median of {args.repeat} runs")
+        print(
+            f"workload: {args.posts} posts in {args.files} files ({size / 1e6:.1f} MB), "
+            f"{len(ACCOUNTS)} networks; median of {args.repeat} runs"
+        )
 
         parse_only = (
             "import glob, yaml\n"
@@ -129,30 +151,43 @@ def main() -> None:
         ratio = validate / floor
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         print(f"  bare yaml.CSafeLoader parse (floor)   {floor * 1000:8.0f} ms")
-        print(f"  cmctl validate ({cpus} CPUs)              {validate * 1000:8.0f} ms   "
-              f"{ratio:.2f}x floor (target <= 3x) {'OK' if ratio <= 3 else 'MISSED'}")
-        print(f"  cmctl validate -j 1 (one CPU)         {single * 1000:8.0f} ms   "
-              f"{single / floor:.2f}x floor")
+        print(
+            f"  cmctl validate ({cpus} CPUs)              {validate * 1000:8.0f} ms   "
+            f"{ratio:.2f}x floor (target <= 3x) {'OK' if ratio <= 3 else 'MISSED'}"
+        )
+        print(
+            f"  cmctl validate -j 1 (one CPU)         {single * 1000:8.0f} ms   "
+            f"{single / floor:.2f}x floor"
+        )
 
         peer_bin = shutil.which("check-jsonschema")
         if peer_bin:
             schema = root / "calendar.schema.json"
             subprocess.run([cmctl, "schema", "-o", str(schema)], check=True)
-            peer = timed([peer_bin, "--schemafile", str(schema), *map(str, paths)], root,
-                         max(1, args.repeat // 2))
-            print(f"  check-jsonschema (peer, schema only)  {peer * 1000:8.0f} ms   "
-                  f"cmctl is {peer / validate:.1f}x faster "
-                  f"{'OK' if validate < peer else 'MISSED'}")
+            peer = timed(
+                [peer_bin, "--schemafile", str(schema), *map(str, paths)],
+                root,
+                max(1, args.repeat // 2),
+            )
+            print(
+                f"  check-jsonschema (peer, schema only)  {peer * 1000:8.0f} ms   "
+                f"cmctl is {peer / validate:.1f}x faster "
+                f"{'OK' if validate < peer else 'MISSED'}"
+            )
         else:
-            print("  check-jsonschema (peer): not installed; "
-                  "pip install -r benchmarks/requirements.txt")
+            print(
+                "  check-jsonschema (peer): not installed; "
+                "pip install -r benchmarks/requirements.txt"
+            )
 
         bare = timed([python, "-c", "pass"], root, args.repeat * 4)
         helptime = timed([cmctl, "--help"], root, args.repeat * 4)
         r = helptime / bare
         print(f"  python -c pass                        {bare * 1000:8.0f} ms")
-        print(f"  cmctl --help                          {helptime * 1000:8.0f} ms   "
-              f"{r:.2f}x bare python (target <= 4x) {'OK' if r <= 4 else 'MISSED'}")
+        print(
+            f"  cmctl --help                          {helptime * 1000:8.0f} ms   "
+            f"{r:.2f}x bare python (target <= 4x) {'OK' if r <= 4 else 'MISSED'}"
+        )
 
 
 if __name__ == "__main__":

@@ -22,9 +22,12 @@ def can_send_test(config: Config, name: str) -> bool:
     return network.publishes and callable(getattr(network, "send_test", None))
 
 
-def check_accounts(config: Config, names: tuple[str, ...] = (),
-                   transport: Any = None,
-                   send_test: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+def check_accounts(
+    config: Config,
+    names: tuple[str, ...] = (),
+    transport: Any = None,
+    send_test: tuple[str, ...] = (),
+) -> list[dict[str, Any]]:
     """One result per account: account, network, ok, checked, sent, message.
 
     ``ok``: nothing wrong was found. ``checked``: a call proved the credentials.
@@ -35,13 +38,16 @@ def check_accounts(config: Config, names: tuple[str, ...] = (),
 
     unknown = [n for n in (*names, *send_test) if n not in config.accounts]
     if unknown:
-        raise UsageError(f"unknown account '{unknown[0]}'",
-                         hint="known: " + ", ".join(sorted(config.accounts)))
+        raise UsageError(
+            f"unknown account '{unknown[0]}'", hint="known: " + ", ".join(sorted(config.accounts))
+        )
     for name in send_test:
         if not can_send_test(config, name):
             title = registry.get(config.accounts[name].network).title
-            raise UsageError(f"account '{name}' ({title}) has no test event to send",
-                             hint=f"`cmctl accounts check {name}` proves it without posting")
+            raise UsageError(
+                f"account '{name}' ({title}) has no test event to send",
+                hint=f"`cmctl accounts check {name}` proves it without posting",
+            )
     wanted = tuple(dict.fromkeys((*names, *send_test))) if names else ()
     results = []
     for name in wanted or tuple(sorted(config.accounts)):
@@ -49,17 +55,29 @@ def check_accounts(config: Config, names: tuple[str, ...] = (),
         network = registry.get(account.network)
         result: dict[str, Any] = {"account": name, "network": account.network}
         if not network.publishes:
-            results.append({**result, "ok": True, "checked": False, "sent": None,
-                            "message": f"not checked: cmctl cannot publish to {network.title} "
-                            "yet"})
+            results.append(
+                {
+                    **result,
+                    "ok": True,
+                    "checked": False,
+                    "sent": None,
+                    "message": f"not checked: cmctl cannot publish to {network.title} yet",
+                }
+            )
             continue
         http = None
         try:
             options = {k: config.resolve(account, k) for k in account.options}
             if account.network == "feed" and isinstance(options.get("path"), str):
                 options["path"] = str((config.root / options["path"]).resolve())
-            http = Http(secrets=[str(options[f.name]) for f in network.account_fields
-                                 if f.secret and options.get(f.name)], transport=transport)
+            http = Http(
+                secrets=[
+                    str(options[f.name])
+                    for f in network.account_fields
+                    if f.secret and options.get(f.name)
+                ],
+                transport=transport,
+            )
             adapter = network(account, options, http, config.state_dir)
             partial = callable(getattr(adapter, "send_test", None))
             sent = None
@@ -69,14 +87,28 @@ def check_accounts(config: Config, names: tuple[str, ...] = (),
                     sent = message = adapter.send_test()  # type: ignore[attr-defined]
             finally:
                 adapter.close()
-            results.append({**result, "ok": True, "checked": not partial or sent is not None,
-                            "sent": http.redact(sent) if sent else None,
-                            "message": http.redact(message)})
+            results.append(
+                {
+                    **result,
+                    "ok": True,
+                    "checked": not partial or sent is not None,
+                    "sent": http.redact(sent) if sent else None,
+                    "message": http.redact(message),
+                }
+            )
         except (CmctlError, SendError) as exc:
-            text = exc.message + (f" ({exc.hint})" if isinstance(exc, CmctlError)
-                                  and exc.hint else "")
-            results.append({**result, "ok": False, "checked": False, "sent": None,
-                            "message": http.redact(text) if http else scrub(text) or text})
+            text = exc.message + (
+                f" ({exc.hint})" if isinstance(exc, CmctlError) and exc.hint else ""
+            )
+            results.append(
+                {
+                    **result,
+                    "ok": False,
+                    "checked": False,
+                    "sent": None,
+                    "message": http.redact(text) if http else scrub(text) or text,
+                }
+            )
         finally:
             if http is not None:
                 http.close()

@@ -51,8 +51,7 @@ def build(jobs: list[Job], tz: ZoneInfo, anchor: date, span: str) -> Grid:
         key = (day, job.calendar, job.post_id)
         entry = by_post.get(key)
         if entry is None:
-            entry = Entry(f"{local:%H:%M}", job.post_id, draft=job.status == "draft",
-                          text=job.text)
+            entry = Entry(f"{local:%H:%M}", job.post_id, draft=job.status == "draft", text=job.text)
             by_post[key] = entry
             days.setdefault(day, []).append(entry)
         if job.network not in entry.networks:

@@ -23,19 +23,29 @@ def matches(row: Row, spec: str) -> bool:
 def cancel(ledger: Ledger, spec: str, now: datetime) -> list[str]:
     rows = [r for r in ledger.rows() if matches(r, spec)]
     if not rows:
-        raise UsageError(f"no job matches '{spec}'",
-                         hint="name a calendar, calendar:post or a job key (see `cmctl plan`)")
+        raise UsageError(
+            f"no job matches '{spec}'",
+            hint="name a calendar, calendar:post or a job key (see `cmctl plan`)",
+        )
     lines = []
     for row in rows:
         if row.state == "unknown":
-            lines.append(f"{row.key}: unknown (it may be online): settle it with "
-                         f"`cmctl resolve {row.key} --skip` after checking the account")
+            lines.append(
+                f"{row.key}: unknown (it may be online): settle it with "
+                f"`cmctl resolve {row.key} --skip` after checking the account"
+            )
             continue
         if row.state not in CANCELLABLE:
             continue
-        if ledger.set_state(row.key, now, "skipped", expect=CANCELLABLE,
-                            event="cancelled by hand", reason="cancelled by hand",
-                            decided_by="human", next_attempt_at=None):
-            lines.append(f"{row.key}: cancelled; it will never be sent "
-                         "(`cmctl retry` reopens it)")
+        if ledger.set_state(
+            row.key,
+            now,
+            "skipped",
+            expect=CANCELLABLE,
+            event="cancelled by hand",
+            reason="cancelled by hand",
+            decided_by="human",
+            next_attempt_at=None,
+        ):
+            lines.append(f"{row.key}: cancelled; it will never be sent (`cmctl retry` reopens it)")
     return lines or [f"nothing to cancel for '{spec}' (its jobs are published or settled)"]

@@ -101,15 +101,15 @@ def content_hash(text: str, media: tuple[Media, ...]) -> str:
     """What was (or will be) sent: text, and each attachment's bytes and alt text."""
     h = hashlib.sha256(text.encode("utf-8"))
     for m in media:
-        h.update(b"\0media\0" + _file_digest(m.path, m.root).encode() + b"\0"
-                 + (m.alt or "").encode())
+        h.update(
+            b"\0media\0" + _file_digest(m.path, m.root).encode() + b"\0" + (m.alt or "").encode()
+        )
     return h.hexdigest()[:16]
 
 
 def compile_jobs(calendars: list[Calendar], config: Config) -> list[Job]:
     """Every job of every post, sorted by time, then calendar, post, account and part."""
-    posts = sorted((p for c in calendars for p in c.posts),
-                   key=lambda p: (p.at, p.calendar, p.id))
+    posts = sorted((p for c in calendars for p in c.posts), key=lambda p: (p.at, p.calendar, p.id))
     jobs: list[Job] = []
     append = jobs.append
     for post in posts:
@@ -135,12 +135,27 @@ def compile_jobs(calendars: list[Calendar], config: Config) -> list[Job]:
                     length, limit, problems = network.check_text(
                         part.text, has_media=bool(part.media), account=account.options
                     )
-                    parts.append((part, length, limit, problems,
-                                  content_hash(part.text, part.media)))
+                    parts.append(
+                        (part, length, limit, problems, content_hash(part.text, part.media))
+                    )
                 counted[cache_key] = parts
             for index, (part, length, limit, problems, digest) in enumerate(parts):
                 key = f"{post.calendar}:{post.id}@{account_name}"
-                append(Job(f"{key}#{index}" if index else key, post, account_name,
-                           account.network, index, len(parts), part.text, part.media, length,
-                           limit, digest, part.pos, tuple(problems)))
+                append(
+                    Job(
+                        f"{key}#{index}" if index else key,
+                        post,
+                        account_name,
+                        account.network,
+                        index,
+                        len(parts),
+                        part.text,
+                        part.media,
+                        length,
+                        limit,
+                        digest,
+                        part.pos,
+                        tuple(problems),
+                    )
+                )
     return jobs

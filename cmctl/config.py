@@ -23,8 +23,11 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 _duration = {
     "anyOf": [
-        {"type": "string", "pattern": r"^(0|([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?)$",
-         "x-hint": "write a duration like 90s, 30m, 1h, 2h30m, 1d or 0"},
+        {
+            "type": "string",
+            "pattern": r"^(0|([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?)$",
+            "x-hint": "write a duration like 90s, 30m, 1h, 2h30m, 1d or 0",
+        },
         {"type": "integer", "enum": [0]},
     ]
 }
@@ -104,12 +107,18 @@ class Config:
             real = path.resolve()
         except (OSError, ValueError, RuntimeError):
             return False
-        if real == self.path.resolve() or real.name in CONFIG_NAMES or \
-                real.is_relative_to(self.state_dir):
+        if (
+            real == self.path.resolve()
+            or real.name in CONFIG_NAMES
+            or real.is_relative_to(self.state_dir)
+        ):
             return False
         for candidate in (Path(os.path.abspath(path)), real):
-            inside = candidate.relative_to(self.root).parts \
-                if candidate.is_relative_to(self.root) else (candidate.name,)
+            inside = (
+                candidate.relative_to(self.root).parts
+                if candidate.is_relative_to(self.root)
+                else (candidate.name,)
+            )
             if any(part.startswith(".") for part in inside):
                 return False
         return True
@@ -156,16 +165,23 @@ class Config:
             return found.strip()
 
         resolved = _VAR.sub(fill, value)
-        spec = registry.get(account.network).field(key) if account.network in \
-            registry.names() else None
+        spec = (
+            registry.get(account.network).field(key)
+            if account.network in registry.names()
+            else None
+        )
         if spec is not None and spec.secret:
             resolved = resolved.strip()
             problem = secret_problem(resolved)
             if problem is not None:
-                where = (" (from " + ", ".join(f"${{{n}}}" for n in dict.fromkeys(used)) + ")"
-                         if used else " (written in cmctl.yaml)")
-                raise ConfigError(f"account '{account.name}': {key}{where} {problem}",
-                                  hint=_SECRET_HINT)
+                where = (
+                    " (from " + ", ".join(f"${{{n}}}" for n in dict.fromkeys(used)) + ")"
+                    if used
+                    else " (written in cmctl.yaml)"
+                )
+                raise ConfigError(
+                    f"account '{account.name}': {key}{where} {problem}", hint=_SECRET_HINT
+                )
             redact.remember(resolved)
         for part in filled:  # a value kept out of the file is treated as a secret too
             if len(part) >= 4:
@@ -173,8 +189,10 @@ class Config:
         return resolved
 
 
-_SECRET_HINT = ("the value is never shown; only surrounding whitespace (a final newline) is "
-                "removed. Put the exact credential in the variable or in .env")
+_SECRET_HINT = (
+    "the value is never shown; only surrounding whitespace (a final newline) is "
+    "removed. Put the exact credential in the variable or in .env"
+)
 
 
 def secret_problem(value: str) -> str | None:
@@ -192,11 +210,9 @@ def secret_problem(value: str) -> str | None:
     if not value:
         return "is empty"
     if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value):
-        return ("holds a control or invisible character (a line break, a tab, a "
-                "zero-width space…)")
+        return "holds a control or invisible character (a line break, a tab, a zero-width space…)"
     if len(value) < MIN_SECRET_LENGTH:
-        return (f"is too short to be a real credential (fewer than {MIN_SECRET_LENGTH} "
-                "characters)")
+        return f"is too short to be a real credential (fewer than {MIN_SECRET_LENGTH} characters)"
     return None
 
 
@@ -253,11 +269,19 @@ def load(path: Path) -> Config:
         sink.error(p.line, p.col, p.message, p.rule)
         raise ConfigError(f"{shown} is not valid YAML", diagnostics=sink.items) from None
     for dup in document.duplicates:
-        sink.error(dup.line, dup.col, f"duplicate key '{dup.key}' (first at line "
-                   f"{dup.first_line})", "duplicate-key")
+        sink.error(
+            dup.line,
+            dup.col,
+            f"duplicate key '{dup.key}' (first at line {dup.first_line})",
+            "duplicate-key",
+        )
     root_node = document.root
-    config = Config(path=path, root=path.parent.resolve(), accounts={},
-                    state_dir=path.parent.resolve() / ".cmctl")
+    config = Config(
+        path=path,
+        root=path.parent.resolve(),
+        accounts={},
+        state_dir=path.parent.resolve() / ".cmctl",
+    )
     if root_node is None:  # an empty cmctl.yaml is a valid, empty project
         _finish(config, sink, shown)
         return config
@@ -279,8 +303,13 @@ def load(path: Path) -> Config:
     if isinstance(state, Scalar):
         problem = _path_problem(str(state.value))
         if problem:
-            sink.error(state.line, state.col, f"state: {problem}", "value",
-                       "write a folder path such as .cmctl")
+            sink.error(
+                state.line,
+                state.col,
+                f"state: {problem}",
+                "value",
+                "write a folder path such as .cmctl",
+            )
         else:
             config.state_dir = (config.root / str(state.value)).resolve()
     defaults = root_node.get("defaults")
@@ -317,20 +346,34 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
     from cmctl.networks import registry
 
     if not _ACCOUNT_NAME.match(name):
-        sink.error(key.line, key.col, f"account name '{name}' must be a simple name",
-                   "value", "use letters, digits, '-', '_' and '.' (e.g. brand-mastodon)")
+        sink.error(
+            key.line,
+            key.col,
+            f"account name '{name}' must be a simple name",
+            "value",
+            "use letters, digits, '-', '_' and '.' (e.g. brand-mastodon)",
+        )
         return None
     network_node = node.get("network")
     if not isinstance(network_node, Scalar) or not isinstance(network_node.value, str):
         where = network_node or node
-        sink.error(where.line, where.col, f"account '{name}' needs 'network: NAME'",
-                   "required", "one of: " + ", ".join(registry.names()))
+        sink.error(
+            where.line,
+            where.col,
+            f"account '{name}' needs 'network: NAME'",
+            "required",
+            "one of: " + ", ".join(registry.names()),
+        )
         return None
     network = network_node.value
     if network not in registry.names():
-        sink.error(network_node.line, network_node.col,
-                   f"unknown network '{network}'" + suggest(network, registry.names()),
-                   "unknown-network", "one of: " + ", ".join(registry.names()))
+        sink.error(
+            network_node.line,
+            network_node.col,
+            f"unknown network '{network}'" + suggest(network, registry.names()),
+            "unknown-network",
+            "one of: " + ", ".join(registry.names()),
+        )
         return None
     declared = registry.get(network)
     schema = {
@@ -340,9 +383,14 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
         "properties": {
             "network": {"type": "string"},
             # secret fields are checked below, by messages that never quote the value
-            **{f.name: {} if f.secret else {"type": f.type, "minLength": 1}
-               if f.type == "string" else {"type": f.type, "minimum": 1}
-               for f in declared.account_fields},
+            **{
+                f.name: {}
+                if f.secret
+                else {"type": f.type, "minLength": 1}
+                if f.type == "string"
+                else {"type": f.type, "minimum": 1}
+                for f in declared.account_fields
+            },
         },
     }
     before = len(sink.items)
@@ -353,9 +401,14 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
             continue
         label = f"'accounts.{name}.{spec.name}'"
         if not isinstance(value, Scalar) or not isinstance(value.value, str):
-            sink.error(value.line, value.col, f"{label} must be text (its value is not shown)",
-                       "type", f"write {spec.name}: ${{VARIABLE}} and set VARIABLE in the "
-                       "environment or in .env (a value written in the file must be quoted)")
+            sink.error(
+                value.line,
+                value.col,
+                f"{label} must be text (its value is not shown)",
+                "type",
+                f"write {spec.name}: ${{VARIABLE}} and set VARIABLE in the "
+                "environment or in .env (a value written in the file must be quoted)",
+            )
             continue
         problem = None if _VAR.search(value.value) else secret_problem(value.value.strip())
         if problem is not None:
@@ -369,11 +422,14 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
         options[key_name] = value.value
         spec = declared.field(key_name)
         if spec and spec.secret and isinstance(value.value, str) and not _VAR.search(value.value):
-            sink.warning(value.line, value.col,
-                         f"{key_name} of account '{name}' is written in the file",
-                         "secret-in-config",
-                         f"keep secrets out of git: write {key_name}: ${{VARIABLE}} and set "
-                         "VARIABLE in the environment or in .env")
+            sink.warning(
+                value.line,
+                value.col,
+                f"{key_name} of account '{name}' is written in the file",
+                "secret-in-config",
+                f"keep secrets out of git: write {key_name}: ${{VARIABLE}} and set "
+                "VARIABLE in the environment or in .env",
+            )
     for spec in declared.account_fields:
         if spec.default is not None:
             options.setdefault(spec.name, spec.default)
@@ -407,9 +463,10 @@ def _read_dotenv(path: Path) -> dict[str, str]:
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        raise ConfigError(f"cannot read {display(path)}: {exc.strerror}",
-                          hint="make .env a regular file of KEY=VALUE lines, or remove "
-                          "it") from None
+        raise ConfigError(
+            f"cannot read {display(path)}: {exc.strerror}",
+            hint="make .env a regular file of KEY=VALUE lines, or remove it",
+        ) from None
     except UnicodeDecodeError:
         raise ConfigError(f"{display(path)} is not UTF-8 text") from None
     values: dict[str, str] = {}

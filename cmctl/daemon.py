@@ -63,23 +63,27 @@ class Claim:
     def recoverable(self, now: datetime) -> bool:
         """Would the publisher's recovery take it over now?"""
         alive = self.alive()
-        return alive is False or (alive is None and (self.expires_at is None
-                                                     or self.expires_at <= now))
+        return alive is False or (
+            alive is None and (self.expires_at is None or self.expires_at <= now)
+        )
 
 
 def claims(ledger: Ledger) -> list[Claim]:
     """Every claim in the ledger (one indexed query: cheap enough every few seconds)."""
     rows = ledger.db.execute(
-        "SELECT key, claim_owner, claim_expires_at FROM jobs WHERE state = 'sending'")
-    return [Claim(r["key"], r["claim_owner"] or "", parse_iso(r["claim_expires_at"]))
-            for r in rows]
+        "SELECT key, claim_owner, claim_expires_at FROM jobs WHERE state = 'sending'"
+    )
+    return [Claim(r["key"], r["claim_owner"] or "", parse_iso(r["claim_expires_at"])) for r in rows]
 
 
 def next_claim_expiry(ledger: Ledger, after: datetime) -> datetime | None:
     """The earliest lease expiry (after ``after``) of a claim whose owner this machine
     cannot judge (another machine's): the moment its recovery becomes possible."""
-    moments = [c.expires_at for c in claims(ledger)
-               if c.expires_at is not None and c.expires_at > after and c.alive() is None]
+    moments = [
+        c.expires_at
+        for c in claims(ledger)
+        if c.expires_at is not None and c.expires_at > after and c.alive() is None
+    ]
     return min(moments) if moments else None
 
 
@@ -154,10 +158,15 @@ class Daemon:
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
-        self.log("started", pid=os.getpid(), state_dir=str(self.config.state_dir),
-                 jobs=len(self.project.jobs))
-        self._monitor = threading.Thread(target=self._monitor_loop, name="cmctl-monitor",
-                                         daemon=True)
+        self.log(
+            "started",
+            pid=os.getpid(),
+            state_dir=str(self.config.state_dir),
+            jobs=len(self.project.jobs),
+        )
+        self._monitor = threading.Thread(
+            target=self._monitor_loop, name="cmctl-monitor", daemon=True
+        )
         self._monitor.start()
         try:
             self.scheduler.start()  # blocks until shutdown
@@ -179,12 +188,12 @@ class Daemon:
         try:  # never follow a link, never block on a FIFO put in its place
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
         except OSError as exc:
-            raise DaemonRunning(f"cannot use {path}: {exc.strerror}",
-                                hint="it must be a regular file (or absent)") from None
+            raise DaemonRunning(
+                f"cannot use {path}: {exc.strerror}", hint="it must be a regular file (or absent)"
+            ) from None
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
-            raise DaemonRunning(f"{path} is not a regular file",
-                                hint="remove it; cmctl creates it")
+            raise DaemonRunning(f"{path} is not a regular file", hint="remove it; cmctl creates it")
         handle = os.fdopen(fd, "a+", encoding="utf-8")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -192,9 +201,10 @@ class Daemon:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             handle.close()
-            raise DaemonRunning(f"a cmctl daemon already runs for {self.config.state_dir} "
-                                f"({holder})", hint="stop it first, or use another state "
-                                "folder") from None
+            raise DaemonRunning(
+                f"a cmctl daemon already runs for {self.config.state_dir} ({holder})",
+                hint="stop it first, or use another state folder",
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
@@ -209,8 +219,7 @@ class Daemon:
 
         class Forward(logging.Handler):
             def emit(self, record: logging.LogRecord) -> None:
-                daemon.log("scheduler", level=record.levelname.lower(),
-                           message=record.getMessage())
+                daemon.log("scheduler", level=record.levelname.lower(), message=record.getMessage())
 
         logger = logging.getLogger("apscheduler")
         logger.handlers[:] = [Forward(logging.WARNING)]
@@ -224,8 +233,7 @@ class Daemon:
         self.log("stopping", signal=signal.Signals(signum).name)
         # Runs in the main thread, which the blocking scheduler is parked in; the
         # shutdown waits for a tick in flight, whose publisher stops between sends.
-        threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True},
-                         daemon=True).start()
+        threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
 
     def _on_hup(self, _signum: int, _frame: Any) -> None:
         self.log("reload requested", signal="SIGHUP")
@@ -247,8 +255,12 @@ class Daemon:
             self._last_tick = started
             self._retry_at = None
             try:
-                publisher = Publisher(self.project, self.ledger, listener=self._outcome,
-                                      should_stop=self.stopping.is_set)
+                publisher = Publisher(
+                    self.project,
+                    self.ledger,
+                    listener=self._outcome,
+                    should_stop=self.stopping.is_set,
+                )
                 result = publisher.run()
             except CmctlError as exc:
                 self.log("error", message=exc.message)
@@ -273,18 +285,28 @@ class Daemon:
         self._retry_at = clock.monotonic() + RETRY_PROBLEMS_SECONDS
 
     def _outcome(self, outcome: Any) -> None:
-        self.log(outcome.state, key=outcome.key, network=outcome.network, url=outcome.url,
-                 message=outcome.message,
-                 next_attempt=outcome.next_attempt_at.isoformat()
-                 if outcome.next_attempt_at else None)
+        self.log(
+            outcome.state,
+            key=outcome.key,
+            network=outcome.network,
+            url=outcome.url,
+            message=outcome.message,
+            next_attempt=outcome.next_attempt_at.isoformat() if outcome.next_attempt_at else None,
+        )
 
     def _next_alarm(self, started: datetime) -> datetime | None:
         """The next moment something is due: a pending job, or the lease expiry of a
         claim only that expiry lets us recover. Counted from when the tick *started*: a
         post that fell due while it ran (a slow send on another account) is due now."""
         now = clock.now()
-        moments = [m for m in (self.ledger.next_wakeup(after=started),
-                               next_claim_expiry(self.ledger, after=started)) if m]
+        moments = [
+            m
+            for m in (
+                self.ledger.next_wakeup(after=started),
+                next_claim_expiry(self.ledger, after=started),
+            )
+            if m
+        ]
         return max(min(moments), now) if moments else None
 
     def _safe_next_alarm(self, started: datetime) -> datetime | None:
@@ -303,10 +325,10 @@ class Daemon:
                 if job is not None:
                     job.remove()
             else:
-                self.scheduler.add_job(self.tick, "date", run_date=when, id="tick",
-                                       replace_existing=True)
-        retry = (round(self._retry_at - clock.monotonic())
-                 if self._retry_at is not None else None)
+                self.scheduler.add_job(
+                    self.tick, "date", run_date=when, id="tick", replace_existing=True
+                )
+        retry = round(self._retry_at - clock.monotonic()) if self._retry_at is not None else None
         if when is None and retry is None:
             self.log("idle", reason="nothing scheduled")
         else:
@@ -351,8 +373,9 @@ class Daemon:
         self._offset = offset
         stepped = abs(step) >= CLOCK_STEP_SECONDS
         if stepped:
-            self.log("clock-step", seconds=round(step, 1),
-                     direction="forward" if step > 0 else "back")
+            self.log(
+                "clock-step", seconds=round(step, 1), direction="forward" if step > 0 else "back"
+            )
         if stepped or self._last_beat is None or mono - self._last_beat >= HEARTBEAT_SECONDS:
             self._last_beat = mono
             self.heartbeat()
@@ -364,8 +387,12 @@ class Daemon:
         elif self._retry_at is not None and mono >= self._retry_at:
             self._retry_at = None
             self._wake("retrying held calendars and account problems")
-        elif (self._again and self.scheduler is not None and not self._tick_lock.locked()
-              and (self._alarm is None or self._alarm > wall)):
+        elif (
+            self._again
+            and self.scheduler is not None
+            and not self._tick_lock.locked()
+            and (self._alarm is None or self._alarm > wall)
+        ):
             self._wake()  # a wake that came as a tick was ending: not lost
 
     def heartbeat(self) -> None:
@@ -378,11 +405,20 @@ class Daemon:
     def _write_heartbeat(self, state: str) -> None:
         with contextlib.suppress(Exception):
             wake = self._alarm.isoformat() if self._alarm else None
-            self.ledger.set_meta("daemon", json.dumps({
-                "pid": os.getpid(), "host": socket.gethostname(), "state": state,
-                "started": self.started.isoformat(), "heartbeat": iso(clock.now()),
-                "next_wakeup": wake, "reload_error": self._reload_error,
-            }))
+            self.ledger.set_meta(
+                "daemon",
+                json.dumps(
+                    {
+                        "pid": os.getpid(),
+                        "host": socket.gethostname(),
+                        "state": state,
+                        "started": self.started.isoformat(),
+                        "heartbeat": iso(clock.now()),
+                        "next_wakeup": wake,
+                        "reload_error": self._reload_error,
+                    }
+                ),
+            )
 
     def watch(self) -> None:
         """Files changed? A claim to recover? Something due the alarm missed?"""
@@ -406,16 +442,22 @@ class Daemon:
         # timer comes back to it, not a wake every few seconds.
         ids = {(c.key, c.owner) for c in current}
         self._claims_seen &= ids
-        dead = [c for c in current if (c.key, c.owner) not in self._claims_seen
-                and c.recoverable(now)]
+        dead = [
+            c for c in current if (c.key, c.owner) not in self._claims_seen and c.recoverable(now)
+        ]
         if dead:
             self._claims_seen |= {(c.key, c.owner) for c in dead}
-            self._wake(f"recovering {len(dead)} claim(s) whose owner died: "
-                       + ", ".join(c.key for c in dead[:5]))
+            self._wake(
+                f"recovering {len(dead)} claim(s) whose owner died: "
+                + ", ".join(c.key for c in dead[:5])
+            )
             return
         alarm = self._alarm
-        if upcoming is not None and upcoming <= now and (
-                alarm is None or alarm > now or alarm < now - ALARM_SLACK):
+        if (
+            upcoming is not None
+            and upcoming <= now
+            and (alarm is None or alarm > now or alarm < now - ALARM_SLACK)
+        ):
             self._wake(f"{upcoming.isoformat()} is due and the alarm did not fire")
 
     def _files_snapshot(self) -> dict[str, tuple[int, int]]:
@@ -446,8 +488,7 @@ class Daemon:
         if self._reload_error is not None:
             self._reload_error = None
             self._write_heartbeat("running")
-        self.log("reloaded", jobs=len(project.jobs),
-                 errors=project.report.errors or None)
+        self.log("reloaded", jobs=len(project.jobs), errors=project.report.errors or None)
 
 
 def default_log(json_lines: bool) -> Log:

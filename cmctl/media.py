@@ -90,12 +90,15 @@ def check_name(source: str, max_bytes: int = MAX_PATH_BYTES) -> None:
     except UnicodeEncodeError:  # lone surrogates
         raise MediaProblem(f"media path {source!r} is not valid text", "media-path") from None
     if size > max_bytes:
-        raise MediaProblem(f"media path is {size} bytes long; cmctl accepts "
-                           f"{max_bytes}", "media-path")
+        raise MediaProblem(
+            f"media path is {size} bytes long; cmctl accepts {max_bytes}", "media-path"
+        )
     for part in source.replace("\\", "/").split("/"):
         if len(part.encode("utf-8")) > MAX_NAME_BYTES:
-            raise MediaProblem(f"a name in media path '{source[:40]}…' is longer than "
-                               f"{MAX_NAME_BYTES} bytes", "media-path")
+            raise MediaProblem(
+                f"a name in media path '{source[:40]}…' is longer than {MAX_NAME_BYTES} bytes",
+                "media-path",
+            )
 
 
 def _place(path: Path, root: Path | None) -> Path:
@@ -121,7 +124,9 @@ def _place(path: Path, root: Path | None) -> Path:
         via = " (through a symbolic link)" if real != Path(os.path.normpath(path)) else ""
         raise MediaProblem(
             f"media '{shown}' is a hidden or configuration file{via}; cmctl never sends "
-            "dotfiles, cmctl.yaml or the state folder", "media-path")
+            "dotfiles, cmctl.yaml or the state folder",
+            "media-path",
+        )
     return real
 
 
@@ -133,8 +138,9 @@ def _shown(path: Path, root: Path) -> str:
 
 
 @contextlib.contextmanager
-def open_checked(path: Path, root: Path | None,
-                 max_bytes: int | None = None) -> Iterator[tuple[BinaryIO, MediaFacts]]:
+def open_checked(
+    path: Path, root: Path | None, max_bytes: int | None = None
+) -> Iterator[tuple[BinaryIO, MediaFacts]]:
     """Open a media file for reading after checking its name, place and type.
 
     Yields the open file (positioned at 0) and its facts (sniffed type, size). Raises
@@ -145,22 +151,29 @@ def open_checked(path: Path, root: Path | None,
     """
     real = _place(path, root)
     shown = path.name if root is None else _shown(path, root)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) \
-        | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    flags = (
+        os.O_RDONLY
+        | getattr(os, "O_NONBLOCK", 0)
+        | getattr(os, "O_NOFOLLOW", 0)
+        | getattr(os, "O_CLOEXEC", 0)
+        | getattr(os, "O_BINARY", 0)
+    )
     try:
         fd = os.open(real, flags)
     except OSError as exc:
         if exc.errno == getattr(os, "ELOOP", -1):
-            raise MediaProblem(f"media '{shown}' was replaced by a symbolic link",
-                               "media-path") from None
+            raise MediaProblem(
+                f"media '{shown}' was replaced by a symbolic link", "media-path"
+            ) from None
         raise MediaProblem(f"cannot read media '{shown}': {exc.strerror}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise MediaProblem(f"media '{shown}' is not a regular file", "media-path")
         if max_bytes is not None and st.st_size > max_bytes:
-            raise MediaProblem(f"media '{shown}' is {st.st_size:,} bytes; at most "
-                               f"{max_bytes:,} can be sent")
+            raise MediaProblem(
+                f"media '{shown}' is {st.st_size:,} bytes; at most {max_bytes:,} can be sent"
+            )
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         f = os.fdopen(fd, "rb")

@@ -47,8 +47,9 @@ def _lines(path: str) -> list[str]:
         return []
 
 
-def render_diagnostics_text(diagnostics: Iterable[Diagnostic], *, err: bool = False,
-                            frames: bool = True) -> None:
+def render_diagnostics_text(
+    diagnostics: Iterable[Diagnostic], *, err: bool = False, frames: bool = True
+) -> None:
     from rich.markup import escape
 
     out = console(err, soft_wrap=True)  # one diagnostic, one line: editors parse them
@@ -74,8 +75,13 @@ def render_diagnostics_github(diagnostics: Iterable[Diagnostic]) -> None:
     """GitHub Actions workflow commands: one ::error/::warning line per diagnostic."""
 
     def prop(value: str) -> str:
-        return (value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-                .replace(":", "%3A").replace(",", "%2C"))
+        return (
+            value.replace("%", "%25")
+            .replace("\r", "%0D")
+            .replace("\n", "%0A")
+            .replace(":", "%3A")
+            .replace(",", "%2C")
+        )
 
     def data(value: str) -> str:
         return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -134,12 +140,19 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
-_STATE_STYLE = {"published": "green", "failed": "red", "unknown": "magenta", "missed": "red",
-                "skipped": "dim", "sending": "cyan"}
+_STATE_STYLE = {
+    "published": "green",
+    "failed": "red",
+    "unknown": "magenta",
+    "missed": "red",
+    "skipped": "dim",
+    "sending": "cyan",
+}
 
 
-def render_plan_text(jobs: list[Job], states: dict[str, Any] | None = None, *,
-                     show_utc: bool = True) -> None:
+def render_plan_text(
+    jobs: list[Job], states: dict[str, Any] | None = None, *, show_utc: bool = True
+) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -157,8 +170,7 @@ def render_plan_text(jobs: list[Job], states: dict[str, Any] | None = None, *,
     if not narrow:
         table.add_column("network", no_wrap=True, style="dim", min_width=8)
     table.add_column("post", no_wrap=True, max_width=16 if narrow else 28)
-    table.add_column("text", overflow="ellipsis", no_wrap=True,
-                     max_width=20 if narrow else 48)
+    table.add_column("text", overflow="ellipsis", no_wrap=True, max_width=20 if narrow else 48)
     table.add_column("length", justify="right", no_wrap=True, min_width=7)
     table.add_column("state", no_wrap=True, min_width=9)
     for job in jobs:
@@ -189,11 +201,19 @@ def render_plan_text(jobs: list[Job], states: dict[str, Any] | None = None, *,
 
 # ---------------------------------------------------------------------------- publishing
 _MARKS = {
-    "published": ("✓", "green"), "would-send": ("→", "cyan"), "retry": ("↻", "yellow"),
-    "failed": ("✗", "red"), "unknown": ("?", "magenta"), "missed": ("⏰", "red"),
-    "busy": ("·", "dim"), "already": ("=", "green"),
-    "would-retry": ("↻", "cyan"), "would-fail": ("✗", "cyan"), "would-miss": ("⏰", "cyan"),
-    "would-unknown": ("?", "cyan"), "would-skip": ("-", "cyan"),
+    "published": ("✓", "green"),
+    "would-send": ("→", "cyan"),
+    "retry": ("↻", "yellow"),
+    "failed": ("✗", "red"),
+    "unknown": ("?", "magenta"),
+    "missed": ("⏰", "red"),
+    "busy": ("·", "dim"),
+    "already": ("=", "green"),
+    "would-retry": ("↻", "cyan"),
+    "would-fail": ("✗", "cyan"),
+    "would-miss": ("⏰", "cyan"),
+    "would-unknown": ("?", "cyan"),
+    "would-skip": ("-", "cyan"),
 }
 
 
@@ -237,8 +257,10 @@ def outcome_line(o: Any) -> str:
 
     mark, colour = _MARKS.get(o.state, ("•", "white"))
     post = o.post_id + (f" #{o.part}" if o.part else "")
-    line = (f"[{colour}]{mark} {o.state:<10}[/] {o.scheduled_at:%Y-%m-%d %H:%MZ}  "
-            f"{escape(o.account)} [dim]({o.network})[/]  {escape(post)}")
+    line = (
+        f"[{colour}]{mark} {o.state:<10}[/] {o.scheduled_at:%Y-%m-%d %H:%MZ}  "
+        f"{escape(o.account)} [dim]({o.network})[/]  {escape(post)}"
+    )
     if o.url:
         line += f"  → {escape(o.url)}"
     if o.state == "retry" and o.next_attempt_at is not None:
@@ -261,8 +283,20 @@ def render_publish_summary(result: Any, *, dry_run: bool) -> None:
     if not result.outcomes:
         out.print("[dim]nothing due[/]")
         return
-    order = ("would-send", "would-retry", "would-fail", "would-unknown", "would-miss",
-             "published", "already", "retry", "failed", "unknown", "missed", "busy")
+    order = (
+        "would-send",
+        "would-retry",
+        "would-fail",
+        "would-unknown",
+        "would-miss",
+        "published",
+        "already",
+        "retry",
+        "failed",
+        "unknown",
+        "missed",
+        "busy",
+    )
     parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
     colour = "green" if result.ok or dry_run else "red"
     out.print(f"[{colour} bold]{', '.join(parts)}[/]")
@@ -282,25 +316,35 @@ def render_status(report: dict[str, Any]) -> None:
     if daemon is None:
         out.print("daemon: [dim]never ran here[/]")
     elif daemon.get("alive"):
-        out.print(f"daemon: [green]running[/] (pid {daemon.get('pid')}, heartbeat "
-                  f"{daemon.get('heartbeat_age_s')}s ago)")
+        out.print(
+            f"daemon: [green]running[/] (pid {daemon.get('pid')}, heartbeat "
+            f"{daemon.get('heartbeat_age_s')}s ago)"
+        )
     else:
-        out.print(f"daemon: [yellow]{daemon.get('state', 'stopped')}[/], last heartbeat "
-                  f"{daemon.get('heartbeat')} (pid {daemon.get('pid')})")
+        out.print(
+            f"daemon: [yellow]{daemon.get('state', 'stopped')}[/], last heartbeat "
+            f"{daemon.get('heartbeat')} (pid {daemon.get('pid')})"
+        )
     if report["next"]:
         out.print(f"next job: {report['next']}")
     for r in report.get("retrying", []):
-        out.print(f"[yellow]↻ retrying[/] {escape(r['key'])} (attempt {r['attempts']}, next "
-                  f"{r['next_attempt_at']}): {escape(r['reason'] or '')}")
+        out.print(
+            f"[yellow]↻ retrying[/] {escape(r['key'])} (attempt {r['attempts']}, next "
+            f"{r['next_attempt_at']}): {escape(r['reason'] or '')}"
+        )
     for line in report.get("blocked", []):
         out.print(f"[red bold]needs a human:[/] {escape(line)}")
     if report["attention"]:
         out.print(f"[red bold]{len(report['attention'])} job(s) need a human:[/]")
         for r in report["attention"]:
             mark, colour = _MARKS.get(r["state"], ("•", "white"))
-            out.print(f"  [{colour}]{mark} {r['state']:<8}[/] {escape(r['key'])} "
-                      f"[dim]({r['network']}, due {r['scheduled_at']})[/]")
+            out.print(
+                f"  [{colour}]{mark} {r['state']:<8}[/] {escape(r['key'])} "
+                f"[dim]({r['network']}, due {r['scheduled_at']})[/]"
+            )
             if r["reason"]:
                 out.print(f"      {escape(r['reason'])}")
-        out.print("  [dim]settle with `cmctl resolve KEY --published URL | --not-published"
-                  " | --skip`, or `cmctl retry KEY`[/]")
+        out.print(
+            "  [dim]settle with `cmctl resolve KEY --published URL | --not-published"
+            " | --skip`, or `cmctl retry KEY`[/]"
+        )

@@ -53,15 +53,22 @@ class _FileResult:
     job_count: int
     # (account, part, UTC time, content hash) -> where: to find one post in two places
     twins: list[tuple[tuple[str, int, datetime, str], tuple[int, int, str]]] = field(
-        default_factory=list)  # and the job key: one post in two places, two keys
+        default_factory=list
+    )  # and the job key: one post in two places, two keys
 
 
 def load_config(explicit: str | None = None) -> Config:
     return config_mod.load(config_mod.find(explicit=explicit))
 
 
-def open_project(config: Config, paths: tuple[str, ...] = (), *, now: datetime,
-                 keep: bool = True, workers: int | None = 1) -> Project:
+def open_project(
+    config: Config,
+    paths: tuple[str, ...] = (),
+    *,
+    now: datetime,
+    keep: bool = True,
+    workers: int | None = 1,
+) -> Project:
     """Load, compile and check the calendars (all of them, or those under ``paths``).
 
     ``keep=False``: only diagnostics and counts are wanted (no calendars or jobs),
@@ -82,10 +89,17 @@ def open_project(config: Config, paths: tuple[str, ...] = (), *, now: datetime,
         if result.name is not None:
             first = seen.setdefault(result.name, result.display)
             if first != result.display:  # job identities would collide
-                project.report.add(Diagnostic(
-                    result.display, 1, 1, "error",
-                    f"calendar name '{result.name}' is already used by {first}",
-                    "duplicate-calendar", "set a distinct 'calendar:' in one of them"))
+                project.report.add(
+                    Diagnostic(
+                        result.display,
+                        1,
+                        1,
+                        "error",
+                        f"calendar name '{result.name}' is already used by {first}",
+                        "duplicate-calendar",
+                        "set a distinct 'calendar:' in one of them",
+                    )
+                )
     if keep:
         project.jobs = list(heapq.merge(*(r.jobs for r in results), key=_job_order))
     return project
@@ -103,14 +117,16 @@ def _process(config: Config, path: Path, now: datetime, keep: bool) -> _FileResu
     jobs = compile_jobs([calendar], config)
     diagnostics = sink.items + check([calendar], jobs, config, now)
     posts = len(calendar.posts)
-    twins = [((j.account, j.part, j.at, j.content_hash), (j.post.pos.line, j.post.pos.col,
-                                                         j.key))
-             for j in jobs if j.status != "draft"]
+    twins = [
+        ((j.account, j.part, j.at, j.content_hash), (j.post.pos.line, j.post.pos.col, j.key))
+        for j in jobs
+        if j.status != "draft"
+    ]
     if not keep:
-        return _FileResult(None, calendar.name, sink.path, [], diagnostics, posts, len(jobs),
-                           twins)
-    return _FileResult(calendar, calendar.name, sink.path, jobs, diagnostics, posts, len(jobs),
-                       twins)
+        return _FileResult(None, calendar.name, sink.path, [], diagnostics, posts, len(jobs), twins)
+    return _FileResult(
+        calendar, calendar.name, sink.path, jobs, diagnostics, posts, len(jobs), twins
+    )
 
 
 def _same_post_twice(project: Project, results: list[_FileResult]) -> None:
@@ -126,19 +142,27 @@ def _same_post_twice(project: Project, results: list[_FileResult]) -> None:
             if (result.display, line, col) in warned:
                 continue
             warned.add((result.display, line, col))
-            project.report.add(Diagnostic(
-                result.display, line, col, "warning",
-                f"{key.split('#')[0]} has the same text, time and account as "
-                f"{other[3].split('#')[0]} ({other[0]}:{other[1]}): both would be published",
-                "same-post-twice", "remove one of them, or change its time or text"))
+            project.report.add(
+                Diagnostic(
+                    result.display,
+                    line,
+                    col,
+                    "warning",
+                    f"{key.split('#')[0]} has the same text, time and account as "
+                    f"{other[3].split('#')[0]} ({other[0]}:{other[1]}): both would be published",
+                    "same-post-twice",
+                    "remove one of them, or change its time or text",
+                )
+            )
 
 
 def _process_many(config: Config, paths: list[Path], now: datetime) -> list[_FileResult]:
     return [_process(config, p, now, keep=False) for p in paths]
 
 
-def _run(config: Config, files: list[Path], now: datetime, keep: bool,
-         workers: int | None) -> list[_FileResult]:
+def _run(
+    config: Config, files: list[Path], now: datetime, keep: bool, workers: int | None
+) -> list[_FileResult]:
     count = _worker_count(workers)
     if keep or count < 2 or len(files) < 2 or _size(files) < PARALLEL_MIN_BYTES:
         return [_process(config, path, now, keep) for path in files]
@@ -199,15 +223,24 @@ def _select(config: Config, paths: tuple[str, ...]) -> list[Path]:
             raise UsageError(
                 f"no calendar file matches {', '.join(repr(g) for g in config.calendar_globs)}"
                 f" under {config.root}",
-                hint="check `calendars:` in cmctl.yaml (globs are relative to its folder)")
+                hint="check `calendars:` in cmctl.yaml (globs are relative to its folder)",
+            )
         if config.calendar_globs != config_mod.DEFAULT_GLOBS:
             for pattern in config.calendar_globs:
                 if not any(p.is_file() for p in config.root.glob(pattern)):
-                    config.warnings.append(Diagnostic(
-                        config.display_path, 1, 1, "warning",
-                        f"calendars: '{pattern}' matches no file", "calendars-glob",
-                        "a typo here hides calendars: their scheduled posts are kept, "
-                        "not sent, and `cmctl status` says so", frame=False))
+                    config.warnings.append(
+                        Diagnostic(
+                            config.display_path,
+                            1,
+                            1,
+                            "warning",
+                            f"calendars: '{pattern}' matches no file",
+                            "calendars-glob",
+                            "a typo here hides calendars: their scheduled posts are kept, "
+                            "not sent, and `cmctl status` says so",
+                            frame=False,
+                        )
+                    )
         return files
     files: dict[Path, None] = {}
     for given in paths:
@@ -215,9 +248,14 @@ def _select(config: Config, paths: tuple[str, ...]) -> list[Path]:
         try:
             path.stat()
         except (OSError, ValueError) as exc:  # missing, name too long, NUL...
-            raise UsageError(f"{given[:100]!r}: no such file or folder"
-                             + (f" ({exc.strerror})" if getattr(exc, "strerror", None)
-                                and not isinstance(exc, FileNotFoundError) else "")) from None
+            raise UsageError(
+                f"{given[:100]!r}: no such file or folder"
+                + (
+                    f" ({exc.strerror})"
+                    if getattr(exc, "strerror", None) and not isinstance(exc, FileNotFoundError)
+                    else ""
+                )
+            ) from None
         if path.is_dir():
             for pattern in ("**/*.yaml", "**/*.yml"):
                 for found in sorted(path.glob(pattern)):
@@ -225,8 +263,10 @@ def _select(config: Config, paths: tuple[str, ...]) -> list[Path]:
                         files.setdefault(found, None)
         elif path.is_file():
             if not config.is_calendar_file(path):
-                raise UsageError(f"{given} is not a calendar file (cmctl never reads "
-                                 "cmctl.yaml, dotfiles or the state folder as calendars)")
+                raise UsageError(
+                    f"{given} is not a calendar file (cmctl never reads "
+                    "cmctl.yaml, dotfiles or the state folder as calendars)"
+                )
             files.setdefault(path, None)
         else:
             raise UsageError(f"{given}: no such file or folder")

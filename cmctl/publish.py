@@ -74,12 +74,16 @@ class Outcome:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "key": self.key, "account": self.account, "network": self.network,
-            "post": self.post_id, "part": self.part, "state": self.state,
-            "scheduled_at": self.scheduled_at.isoformat(), "url": self.url,
+            "key": self.key,
+            "account": self.account,
+            "network": self.network,
+            "post": self.post_id,
+            "part": self.part,
+            "state": self.state,
+            "scheduled_at": self.scheduled_at.isoformat(),
+            "url": self.url,
             "message": self.message,
-            "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at
-            else None,
+            "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
         }
 
 
@@ -107,13 +111,18 @@ class PublishResult:
     def attention(self) -> list[str]:
         """What stops posts from going out that is not a job's own state: said loudly
         by `publish`, kept in the ledger for `cmctl status`."""
-        lines = [f"{path}: has errors; none of its posts is sent or cancelled until it "
-                 "is fixed (`cmctl validate`)" for path in self.held]
+        lines = [
+            f"{path}: has errors; none of its posts is sent or cancelled until it "
+            "is fixed (`cmctl validate`)"
+            for path in self.held
+        ]
         lines += [f"{key}: held: {why}" for key, why in sorted(self.held_posts.items())]
-        lines += [f"calendar '{name}' is no longer in the project; its {count} scheduled "
-                  f"job(s) are kept and not sent: restore the file (or fix `calendars:` "
-                  f"in cmctl.yaml), or cancel them with `cmctl cancel {name}`"
-                  for name, count in sorted(self.vanished.items())]
+        lines += [
+            f"calendar '{name}' is no longer in the project; its {count} scheduled "
+            f"job(s) are kept and not sent: restore the file (or fix `calendars:` "
+            f"in cmctl.yaml), or cancel them with `cmctl cancel {name}`"
+            for name, count in sorted(self.vanished.items())
+        ]
         return lines + self.problems
 
     @property
@@ -124,8 +133,14 @@ class PublishResult:
 Listener = Callable[[Outcome], None]
 
 # A dry run takes the same decisions as the real run; it names them so.
-DRY_NAMES = {"published": "would-send", "missed": "would-miss", "failed": "would-fail",
-             "unknown": "would-unknown", "retry": "would-retry", "skipped": "would-skip"}
+DRY_NAMES = {
+    "published": "would-send",
+    "missed": "would-miss",
+    "failed": "would-fail",
+    "unknown": "would-unknown",
+    "retry": "would-retry",
+    "skipped": "would-skip",
+}
 ATTENTION_META = "attention"  # ledger meta: what the last run could not do, for status
 
 
@@ -154,9 +169,17 @@ def backoff(attempt: int, retry_after: float | None, rng: random.Random) -> floa
 
 
 class Publisher:
-    def __init__(self, project: Project, ledger: Ledger | None, *, clock: Any = clock_mod,
-                 listener: Listener | None = None, transport: Any = None,
-                 should_stop: Callable[[], bool] | None = None, dry_run: bool = False) -> None:
+    def __init__(
+        self,
+        project: Project,
+        ledger: Ledger | None,
+        *,
+        clock: Any = clock_mod,
+        listener: Listener | None = None,
+        transport: Any = None,
+        should_stop: Callable[[], bool] | None = None,
+        dry_run: bool = False,
+    ) -> None:
         self.project = project
         self.dry_run = dry_run  # decide as for real, on a scratch ledger; send nothing
         self.config: Config = project.config
@@ -179,12 +202,12 @@ class Publisher:
         result = PublishResult()
         now = self.clock.now()
         config = self.config
-        held_files = sorted({d.path for d in self.project.report.items
-                             if d.severity == "error"})
+        held_files = sorted({d.path for d in self.project.report.items if d.severity == "error"})
         result.held = held_files
         held = {c.name for c in self.project.calendars if c.display in held_files}
-        held |= {config.calendar_name(path) for path in self.project.files
-                 if display(path) in held_files}  # files too broken to name themselves
+        held |= {
+            config.calendar_name(path) for path in self.project.files if display(path) in held_files
+        }  # files too broken to name themselves
         present = {c.name for c in self.project.calendars} | held
         jobs: list[Job] = []
         planned: list[Planned] = []
@@ -195,8 +218,9 @@ class Publisher:
                 planned.append(planned_job(job))
             except (OverflowError, ValueError) as exc:  # one bad job never stops the rest
                 held.add(job.calendar)
-                result.problems.append(f"{job.key}: cannot be scheduled ({exc}); its "
-                                       "calendar is held")
+                result.problems.append(
+                    f"{job.key}: cannot be scheduled ({exc}); its calendar is held"
+                )
                 continue
             jobs.append(job)
         planned = [p for p in planned if p.calendar not in held]
@@ -234,8 +258,9 @@ class Publisher:
         lines = result.attention()
         raw = self.ledger.meta(ATTENTION_META)
         if (json.loads(raw)["lines"] if raw else []) != lines:
-            self.ledger.set_meta(ATTENTION_META, json.dumps(
-                {"at": _iso(now), "lines": lines}, ensure_ascii=False))
+            self.ledger.set_meta(
+                ATTENTION_META, json.dumps({"at": _iso(now), "lines": lines}, ensure_ascii=False)
+            )
 
     def _send_accounts(self, by_account: dict[str, list[Row]], result: PublishResult) -> None:
         """Each account's jobs in order, the accounts in parallel threads."""
@@ -252,16 +277,21 @@ class Publisher:
             if account in self.config.accounts:
                 registry.get(self.config.accounts[account].network)
         assert self.ledger is not None
-        with self.ledger.group_commit(), ThreadPoolExecutor(
-                workers, thread_name_prefix="cmctl-send") as pool:
-            futures = [pool.submit(self._account, account, account_rows, result)
-                       for account, account_rows in by_account.items()]
+        with (
+            self.ledger.group_commit(),
+            ThreadPoolExecutor(workers, thread_name_prefix="cmctl-send") as pool,
+        ):
+            futures = [
+                pool.submit(self._account, account, account_rows, result)
+                for account, account_rows in by_account.items()
+            ]
             for future in futures:
                 future.result()
 
     def _job_outcome(self, job: Job, state: str, **extra: Any) -> Outcome:
-        return Outcome(job.key, job.account, job.network, job.post_id, job.part, state,
-                       job.at, **extra)
+        return Outcome(
+            job.key, job.account, job.network, job.post_id, job.part, state, job.at, **extra
+        )
 
     def _emit(self, result: PublishResult, outcome: Outcome) -> None:
         if self.dry_run:
@@ -274,12 +304,21 @@ class Publisher:
             self.listener(outcome)
 
     def _outcome(self, row: Row, state: str, **extra: Any) -> Outcome:
-        return Outcome(row.key, row.account, row.network, row.post_id, row.part, state,
-                       row.scheduled_at, **extra)
+        return Outcome(
+            row.key,
+            row.account,
+            row.network,
+            row.post_id,
+            row.part,
+            state,
+            row.scheduled_at,
+            **extra,
+        )
 
     # ------------------------------------------------------------------ housekeeping
-    def recover(self, now: datetime, result: PublishResult,
-                targets: set[str] | None = None) -> None:
+    def recover(
+        self, now: datetime, result: PublishResult, targets: set[str] | None = None
+    ) -> None:
         """Claims whose owner died: resend where that is harmless, else `unknown`."""
         for row in self.ledger.rows(states=("sending",)):
             if targets is not None and row.key not in targets:
@@ -294,20 +333,39 @@ class Publisher:
             network = registry.get(row.network)
             reached = min(t for t in (row.maybe_sent_at, row.claimed_at, now) if t)
             if _resend_is_safe(network, reached, now):
-                self.ledger.set_state(row.key, now, "pending", expect=("sending",),
-                                      event="recovered: resending is safe",
-                                      detail=row.claim_owner, claim_owner=None,
-                                      claimed_at=None, claim_expires_at=None,
-                                      next_attempt_at=None, maybe_sent_at=_iso(reached))
+                self.ledger.set_state(
+                    row.key,
+                    now,
+                    "pending",
+                    expect=("sending",),
+                    event="recovered: resending is safe",
+                    detail=row.claim_owner,
+                    claim_owner=None,
+                    claimed_at=None,
+                    claim_expires_at=None,
+                    next_attempt_at=None,
+                    maybe_sent_at=_iso(reached),
+                )
             else:
-                reason = (f"cmctl stopped while sending to {network.title}; it may or may "
-                          "not have been published")
+                reason = (
+                    f"cmctl stopped while sending to {network.title}; it may or may "
+                    "not have been published"
+                )
                 # maybe_sent_at stays: whatever happens to this job later (an edit, a
                 # draft, a removal), cmctl remembers that it may be online.
-                if self.ledger.set_state(row.key, now, "unknown", expect=("sending",),
-                                         event="unknown: sender died", detail=row.claim_owner,
-                                         reason=reason, claim_owner=None, claimed_at=None,
-                                         claim_expires_at=None, maybe_sent_at=_iso(reached)):
+                if self.ledger.set_state(
+                    row.key,
+                    now,
+                    "unknown",
+                    expect=("sending",),
+                    event="unknown: sender died",
+                    detail=row.claim_owner,
+                    reason=reason,
+                    claim_owner=None,
+                    claimed_at=None,
+                    claim_expires_at=None,
+                    maybe_sent_at=_iso(reached),
+                ):
                     self._emit(result, self._outcome(row, "unknown", message=reason))
 
     def expire(self, now: datetime, result: PublishResult) -> None:
@@ -323,29 +381,45 @@ class Publisher:
 
     def _expire_one(self, row: Row, now: datetime, result: PublishResult) -> None:
         explicit = row.next_attempt_at is not None  # a retry, or asked for by hand
-        if (row.part == 0 and row.attempts == 0 and not explicit
-                and row.scheduled_at + window(row) < now):
+        if (
+            row.part == 0
+            and row.attempts == 0
+            and not explicit
+            and row.scheduled_at + window(row) < now
+        ):
             late = now - row.scheduled_at
-            reason = (f"not sent: it was due {_ago(late)} ago, beyond its catch-up "
-                      f"window ({_ago(window(row))}); `cmctl publish --post "
-                      f"{row.calendar}:{row.post_id}` sends it anyway")
-            if self.ledger.set_state(row.key, now, "missed", expect=("pending",),
-                                     event="missed", reason=reason):
+            reason = (
+                f"not sent: it was due {_ago(late)} ago, beyond its catch-up "
+                f"window ({_ago(window(row))}); `cmctl publish --post "
+                f"{row.calendar}:{row.post_id}` sends it anyway"
+            )
+            if self.ledger.set_state(
+                row.key, now, "missed", expect=("pending",), event="missed", reason=reason
+            ):
                 self._emit(result, self._outcome(row, "missed", message=reason))
         elif (row.attempts > 0 or explicit) and now > deadline(row):
             # Still not out long after its time (retries, a crash, a machine off):
             # give up loudly rather than post it arbitrarily late.
             late = _ago(now - row.scheduled_at)
             if row.maybe_sent_at is not None:
-                state, reason = "unknown", (
-                    f"gave up {late} after its time; an earlier attempt may have been "
-                    f"published ({row.reason or 'no answer'})")
+                state, reason = (
+                    "unknown",
+                    (
+                        f"gave up {late} after its time; an earlier attempt may have been "
+                        f"published ({row.reason or 'no answer'})"
+                    ),
+                )
             else:
-                state, reason = "failed", (
-                    f"gave up {late} after its time, after {row.attempts} attempt(s): "
-                    f"{row.reason or 'not sent'}")
-            if self.ledger.set_state(row.key, now, state, expect=("pending",),
-                                     event=state, reason=reason):
+                state, reason = (
+                    "failed",
+                    (
+                        f"gave up {late} after its time, after {row.attempts} attempt(s): "
+                        f"{row.reason or 'not sent'}"
+                    ),
+                )
+            if self.ledger.set_state(
+                row.key, now, state, expect=("pending",), event=state, reason=reason
+            ):
                 self._emit(result, self._outcome(row, state, message=reason))
 
     def _stop_orphaned_parts(self, now: datetime, result: PublishResult) -> None:
@@ -354,15 +428,20 @@ class Publisher:
         pending for ever, never sent out of order), and say which part to settle."""
         for row, stop in self.ledger.orphaned_parts():
             state = "missed" if stop.state == "missed" else "failed"
-            reason = (f"part #{stop.part} of its thread is {stop.state}, and a part can "
-                      "only go out as a reply to the one before it")
+            reason = (
+                f"part #{stop.part} of its thread is {stop.state}, and a part can "
+                "only go out as a reply to the one before it"
+            )
             if stop.state == "unknown":
-                reason += (f"; settle part #{stop.part} with `cmctl resolve {stop.key}`, "
-                           f"then `cmctl retry {row.key}`")
+                reason += (
+                    f"; settle part #{stop.part} with `cmctl resolve {stop.key}`, "
+                    f"then `cmctl retry {row.key}`"
+                )
             elif stop.state in ("failed", "missed"):
                 reason += f"; `cmctl retry {stop.key}` queues the thread again"
-            if self.ledger.set_state(row.key, now, state, expect=("pending",), event=state,
-                                     reason=reason):
+            if self.ledger.set_state(
+                row.key, now, state, expect=("pending",), event=state, reason=reason
+            ):
                 self._emit(result, self._outcome(row, state, message=reason))
 
     def _targets(self, only: str) -> set[str]:
@@ -374,23 +453,28 @@ class Publisher:
         keys |= {j.key for j in self._jobs.values() if _matches(j, only)}
         posts = sorted({key.split("@", 1)[0] for key in keys})
         if len(posts) > 1:
-            raise UsageError(f"'{only}' names {len(posts)} posts: "
-                             + ", ".join(posts[:10]),
-                             hint="name one as calendar:post (or calendar:post@account)")
+            raise UsageError(
+                f"'{only}' names {len(posts)} posts: " + ", ".join(posts[:10]),
+                hint="name one as calendar:post (or calendar:post@account)",
+            )
         return keys
 
-    def select(self, now: datetime, only: str | None, targets: set[str] | None,
-               result: PublishResult) -> list[Row]:
+    def select(
+        self, now: datetime, only: str | None, targets: set[str] | None, result: PublishResult
+    ) -> list[Row]:
         """Due rows, in time order; with ``only``, that post's unsent rows, whatever time."""
         self._on_purpose = only is not None
         if only is not None and targets is not None:
             matched = self.ledger.rows(keys=sorted(targets))
-            rows = [r for r in matched
-                    if r.state in ("pending", "missed") and r.key in self._jobs]
+            rows = [r for r in matched if r.state in ("pending", "missed") and r.key in self._jobs]
             done = [r for r in matched if r.state == "published"]
             for row in done:  # never twice: say so, and succeed
-                self._emit(result, self._outcome(row, "already", url=row.url,
-                                                 message="already published; never sent twice"))
+                self._emit(
+                    result,
+                    self._outcome(
+                        row, "already", url=row.url, message="already published; never sent twice"
+                    ),
+                )
             if not rows and done:
                 return []
             if not rows:
@@ -401,29 +485,38 @@ class Publisher:
                     + (f" ({'; '.join(other[:5])})" if other else "")
                     + (f"; held: {'; '.join(held)}" if held else ""),
                     hint="see `cmctl plan` or `cmctl status` for post ids; `cmctl retry` "
-                    "queues a failed or missed job again")
+                    "queues a failed or missed job again",
+                )
             for row in rows:
                 if row.state == "missed" or row.next_attempt_at is None:
-                    self.ledger.set_state(row.key, now, "pending",
-                                          expect=("missed", "pending"),
-                                          event="sent on purpose (--post)", reason=None,
-                                          attempts=0 if row.state == "missed"
-                                          else row.attempts,
-                                          next_attempt_at=_iso(now),
-                                          deadline=_iso(now + RETRY_GRACE))
+                    self.ledger.set_state(
+                        row.key,
+                        now,
+                        "pending",
+                        expect=("missed", "pending"),
+                        event="sent on purpose (--post)",
+                        reason=None,
+                        attempts=0 if row.state == "missed" else row.attempts,
+                        next_attempt_at=_iso(now),
+                        deadline=_iso(now + RETRY_GRACE),
+                    )
             return self.ledger.rows(keys=[r.key for r in rows])
         due = []
         for row in self.ledger.rows(states=("pending",)):
             if row.key not in self._jobs:
                 continue  # its calendar is held back by errors, or its post is held
-            if row.scheduled_at <= now and (row.next_attempt_at is None
-                                            or row.next_attempt_at <= now):
+            if row.scheduled_at <= now and (
+                row.next_attempt_at is None or row.next_attempt_at <= now
+            ):
                 due.append(row)
         return due
 
     def project_held(self, keys: set[str]) -> list[str]:
-        return [f"{key}: {why}" for key, why in self._held_posts.items()
-                if any(k.split("#")[0] == key for k in keys)]
+        return [
+            f"{key}: {why}"
+            for key, why in self._held_posts.items()
+            if any(k.split("#")[0] == key for k in keys)
+        ]
 
     # ------------------------------------------------------------------ sending
     def _account(self, account_name: str, rows: list[Row], result: PublishResult) -> None:
@@ -439,9 +532,11 @@ class Publisher:
             return
         except Exception as exc:  # a bug: this account only; its text may hold secrets
             with self._lock:
-                result.problems.append(f"account '{account_name}': internal error while "
-                                       f"preparing it ({type(exc).__name__}); its posts "
-                                       "wait; run with CMCTL_DEBUG=1 and report it")
+                result.problems.append(
+                    f"account '{account_name}': internal error while "
+                    f"preparing it ({type(exc).__name__}); its posts "
+                    "wait; run with CMCTL_DEBUG=1 and report it"
+                )
             return
         try:
             posts: dict[str, list[Row]] = defaultdict(list)
@@ -455,7 +550,8 @@ class Publisher:
                         raise  # the ledger itself failed: nothing more can be recorded
                     except Exception as exc:  # one job's bug never stops the others
                         message = adapter.http.redact(
-                            f"internal error around {row.key}: {type(exc).__name__}: {exc}")
+                            f"internal error around {row.key}: {type(exc).__name__}: {exc}"
+                        )
                         with self._lock:
                             result.problems.append(message)
                         break
@@ -473,8 +569,9 @@ class Publisher:
         options = {name: self.config.resolve(account, name) for name in account.options}
         if account.network == "feed" and isinstance(options.get("path"), str):
             options["path"] = str((self.config.root / options["path"]).resolve())
-        secrets = [str(options[f.name]) for f in network.account_fields
-                   if f.secret and options.get(f.name)]
+        secrets = [
+            str(options[f.name]) for f in network.account_fields if f.secret and options.get(f.name)
+        ]
         http = Http(secrets=secrets, transport=self.transport)
         return network(account, options, http, self.config.state_dir)
 
@@ -492,29 +589,45 @@ class Publisher:
                 if before is None or before.state != "published":
                     return False
                 if before.remote_id is None:  # settled by hand without a reference
-                    reason = (f"part #{before.part} was resolved by hand without a "
-                              f"reference cmctl can reply to on {adapter.title}")
-                    if self.ledger.set_state(row.key, self.clock.now(), "failed",
-                                             expect=("pending",), event="failed",
-                                             reason=reason):
+                    reason = (
+                        f"part #{before.part} was resolved by hand without a "
+                        f"reference cmctl can reply to on {adapter.title}"
+                    )
+                    if self.ledger.set_state(
+                        row.key,
+                        self.clock.now(),
+                        "failed",
+                        expect=("pending",),
+                        event="failed",
+                        reason=reason,
+                    ):
                         self._emit(result, self._outcome(row, "failed", message=reason))
                     return False
             now = self.clock.now()
             if waited and row.next_attempt_at is not None:
                 now = max(now, row.next_attempt_at)  # we waited for it on purpose
             if row.maybe_sent_at and not _resend_is_safe(type(adapter), row.maybe_sent_at, now):
-                reason = (f"an earlier attempt may have been published and {adapter.title} "
-                          "no longer remembers its idempotency key")
-                if self.ledger.set_state(row.key, now, "unknown", expect=("pending",),
-                                         event="unknown", reason=reason):
+                reason = (
+                    f"an earlier attempt may have been published and {adapter.title} "
+                    "no longer remembers its idempotency key"
+                )
+                if self.ledger.set_state(
+                    row.key, now, "unknown", expect=("pending",), event="unknown", reason=reason
+                ):
                     self._emit(result, self._outcome(row, "unknown", message=reason))
                 return False
-            claimed = self.ledger.claim(row.key, self.owner, now, LEASE,
-                                        content_hash=job.content_hash,
-                                        due_by=None if self._on_purpose else now)
+            claimed = self.ledger.claim(
+                row.key,
+                self.owner,
+                now,
+                LEASE,
+                content_hash=job.content_hash,
+                due_by=None if self._on_purpose else now,
+            )
             if claimed is None:
-                self._emit(result, self._outcome(row, "busy",
-                                                 message="another cmctl is sending it"))
+                self._emit(
+                    result, self._outcome(row, "busy", message="another cmctl is sending it")
+                )
                 return False
             state, wait = self._attempt(adapter, claimed, job, result)
             if state == "published":
@@ -528,14 +641,21 @@ class Publisher:
                 return False
             row = fresh
 
-    def _attempt(self, adapter: Network, row: Row, job: Job,
-                 result: PublishResult) -> tuple[str, float | None]:
+    def _attempt(
+        self, adapter: Network, row: Row, job: Job, result: PublishResult
+    ) -> tuple[str, float | None]:
         """One attempt at a job ``row`` this process has just claimed."""
         fresh = row
         out = Outgoing(
-            key=row.key, idempotency_key=row.idempotency_key, calendar=row.calendar,
-            post_id=row.post_id, part=row.part, text=job.text, media=job.media,
-            lang=job.lang, scheduled_at=job.at,
+            key=row.key,
+            idempotency_key=row.idempotency_key,
+            calendar=row.calendar,
+            post_id=row.post_id,
+            part=row.part,
+            text=job.text,
+            media=job.media,
+            lang=job.lang,
+            scheduled_at=job.at,
             reply_to=self._sent(_key(row, row.part - 1)) if row.part else None,
             root=self._sent(_key(row, 0)) if row.part else None,
         )
@@ -545,14 +665,19 @@ class Publisher:
             else:
                 sent = self._publish(adapter, out)
         except Transient as exc:
-
             return self._retry(row, fresh.attempts, exc.message, exc.retry_after, result)
         except Ambiguous as exc:
             reached = fresh.maybe_sent_at or fresh.claimed_at or self.clock.now()
             if _resend_is_safe(type(adapter), reached, self.clock.now()):
-                return self._retry(row, fresh.attempts, exc.message, None, result,
-                                   maybe_sent_at=reached,
-                                   until_deadline=type(adapter).idempotency_window is None)
+                return self._retry(
+                    row,
+                    fresh.attempts,
+                    exc.message,
+                    None,
+                    result,
+                    maybe_sent_at=reached,
+                    until_deadline=type(adapter).idempotency_window is None,
+                )
             return self._finish(row, "unknown", exc.message, result), None
         except SendError as exc:  # Permanent, or AuthExpired twice
             return self._finish(row, "failed", exc.message, result), None
@@ -561,26 +686,44 @@ class Publisher:
             message = adapter.http.redact(message)
             reached = fresh.maybe_sent_at or fresh.claimed_at or self.clock.now()
             if _resend_is_safe(type(adapter), reached, self.clock.now()):
-                return self._retry(row, fresh.attempts, message, None, result,
-                                   maybe_sent_at=reached)
+                return self._retry(
+                    row, fresh.attempts, message, None, result, maybe_sent_at=reached
+                )
             return self._finish(row, "unknown", message, result), None
         now = self.clock.now()
         done = self.ledger.finish(
-            row.key, self.owner, now, "published", event="published", detail=sent.url,
-            remote_id=sent.remote_id, url=sent.url, remote_ref=_json(sent.ref),
-            sent_hash=job.content_hash, published_at=_iso(now), reason=None,
-            next_attempt_at=None)
+            row.key,
+            self.owner,
+            now,
+            "published",
+            event="published",
+            detail=sent.url,
+            remote_id=sent.remote_id,
+            url=sent.url,
+            remote_ref=_json(sent.ref),
+            sent_hash=job.content_hash,
+            published_at=_iso(now),
+            reason=None,
+            next_attempt_at=None,
+        )
         if not done:
             # Our claim was taken over while we sent (a lease expired, a recovery judged
             # us dead): the post is out all the same. Record it whatever the row's state
             # became, and never let a post that went out go unreported.
             done = self.ledger.record_late_publication(
-                row.key, now, remote_id=sent.remote_id, url=sent.url,
-                remote_ref=_json(sent.ref), sent_hash=job.content_hash)
-            message = ("published; its claim had been taken over meanwhile"
-                       if done else "published (another cmctl recorded it first)")
-            self._emit(result, self._outcome(row, "published", url=sent.url,
-                                             message=message))
+                row.key,
+                now,
+                remote_id=sent.remote_id,
+                url=sent.url,
+                remote_ref=_json(sent.ref),
+                sent_hash=job.content_hash,
+            )
+            message = (
+                "published; its claim had been taken over meanwhile"
+                if done
+                else "published (another cmctl recorded it first)"
+            )
+            self._emit(result, self._outcome(row, "published", url=sent.url, message=message))
             return "published", None
         self._emit(result, self._outcome(row, "published", url=sent.url))
         return "published", None
@@ -594,9 +737,17 @@ class Publisher:
                 raise Permanent("the session expired and could not be renewed") from None
             return adapter.publish(out)
 
-    def _retry(self, row: Row, attempts: int, message: str, retry_after: float | None,
-               result: PublishResult, *, maybe_sent_at: datetime | None = None,
-               until_deadline: bool = False) -> tuple[str, float | None]:
+    def _retry(
+        self,
+        row: Row,
+        attempts: int,
+        message: str,
+        retry_after: float | None,
+        result: PublishResult,
+        *,
+        maybe_sent_at: datetime | None = None,
+        until_deadline: bool = False,
+    ) -> tuple[str, float | None]:
         """Plan the next attempt, or give up. ``until_deadline``: each attempt is only a
         harmless look-up (the network remembers the key for ever), so keep asking until
         the job's deadline rather than stop after MAX_ATTEMPTS."""
@@ -611,17 +762,32 @@ class Publisher:
                 return self._finish(row, "unknown", reason, result), None
             return self._finish(row, "failed", reason, result), None
         extra = {"maybe_sent_at": _iso(maybe_sent_at)} if maybe_sent_at else {}
-        self.ledger.finish(row.key, self.owner, now, "pending", event="retry",
-                           detail=message, reason=message, next_attempt_at=_iso(next_at),
-                           **extra)
-        self._emit(result, self._outcome(row, "retry", message=message,
-                                         next_attempt_at=next_at))
+        self.ledger.finish(
+            row.key,
+            self.owner,
+            now,
+            "pending",
+            event="retry",
+            detail=message,
+            reason=message,
+            next_attempt_at=_iso(next_at),
+            **extra,
+        )
+        self._emit(result, self._outcome(row, "retry", message=message, next_attempt_at=next_at))
         return "retry", delay
 
     def _finish(self, row: Row, state: str, message: str, result: PublishResult) -> str:
         now = self.clock.now()
-        if self.ledger.finish(row.key, self.owner, now, state, event=state, detail=message,
-                              reason=message, next_attempt_at=None):
+        if self.ledger.finish(
+            row.key,
+            self.owner,
+            now,
+            state,
+            event=state,
+            detail=message,
+            reason=message,
+            next_attempt_at=None,
+        ):
             self._emit(result, self._outcome(row, state, message=message))
         return state
 
@@ -632,8 +798,14 @@ class Publisher:
         return Sent(row.remote_id, row.url, row.remote_ref or {})
 
 
-def publish_now(config: Config, *, only: str | None = None, dry_run: bool = False,
-                listener: Listener | None = None, clock: Any = clock_mod) -> PublishResult:
+def publish_now(
+    config: Config,
+    *,
+    only: str | None = None,
+    dry_run: bool = False,
+    listener: Listener | None = None,
+    clock: Any = clock_mod,
+) -> PublishResult:
     """What `cmctl publish` runs: the fast path when nothing changed, else a full run.
 
     When the calendars, cmctl.yaml and .env are exactly as at the end of the last
@@ -662,8 +834,9 @@ def publish_now(config: Config, *, only: str | None = None, dry_run: bool = Fals
         with tempfile.TemporaryDirectory(prefix="cmctl-dry-run-") as scratch:
             ledger = scratch_copy(config.state_dir, Path(scratch))
             try:
-                return Publisher(project, ledger, clock=clock, listener=listener,
-                                 dry_run=True).run(only=only)
+                return Publisher(project, ledger, clock=clock, listener=listener, dry_run=True).run(
+                    only=only
+                )
             finally:
                 ledger.close()
     inputs = stamp.compute(config)  # before reading: an edit during the run is seen next time

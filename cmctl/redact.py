@@ -90,7 +90,7 @@ class _Secret:
         self.windows: tuple[str, ...] = ()
         if partial and len(value) > MIN_SECRET_LENGTH:
             window = max(MIN_SECRET_LENGTH, min(16, len(value) // 2))
-            self.windows = tuple({value[i:i + window] for i in range(len(value) - window + 1)})
+            self.windows = tuple({value[i : i + window] for i in range(len(value) - window + 1)})
 
     def spans(self, text: str) -> Iterable[tuple[int, int]]:
         for m in self.pattern.finditer(text):

@@ -67,16 +67,18 @@ def find(ledger: Ledger, spec: str, states: Iterable[str] | None = None) -> list
     found = exact or [r for r in rows if _matches(r, spec)]
     if not found:
         attention = [r.key for r in ledger.rows(states=SETTLEABLE)][:10]
-        raise UsageError(f"no job matches '{spec}'",
-                         hint=("jobs to look at: " + ", ".join(attention)) if attention
-                         else "see `cmctl status` or `cmctl plan` for job keys")
+        raise UsageError(
+            f"no job matches '{spec}'",
+            hint=("jobs to look at: " + ", ".join(attention))
+            if attention
+            else "see `cmctl status` or `cmctl plan` for job keys",
+        )
     return found
 
 
 def thread(ledger: Ledger, row: Row) -> list[Row]:
     """Every part of ``row``'s post on its account, in order."""
-    return sorted((r for r in ledger.rows() if r.post_key == row.post_key),
-                  key=lambda r: r.part)
+    return sorted((r for r in ledger.rows() if r.post_key == row.post_key), key=lambda r: r.part)
 
 
 @dataclass(slots=True)
@@ -96,20 +98,29 @@ def _apply(ledger: Ledger, now: datetime, changes: list[_Change]) -> list[str]:
 
     def op(db: sqlite3.Connection) -> bool:
         for change in changes:
-            done = ledger.update(db, now, change.row.key, expect=(change.row.state,),
-                                 state=change.state, **change.values)
+            done = ledger.update(
+                db,
+                now,
+                change.row.key,
+                expect=(change.row.state,),
+                state=change.state,
+                **change.values,
+            )
             if not done:
                 raise _Raced(change.row.key)
-            ledger.log(db, now, change.row.key, change.event,
-                       change.detail or change.values.get("reason"))
+            ledger.log(
+                db, now, change.row.key, change.event, change.detail or change.values.get("reason")
+            )
         return True
 
     try:
         ledger.write(op)
     except _Raced as exc:
-        raise CmctlError(f"{exc.key} changed while it was being settled (a publish is "
-                         "running?); nothing was changed",
-                         hint="see `cmctl status`, then run the command again") from None
+        raise CmctlError(
+            f"{exc.key} changed while it was being settled (a publish is "
+            "running?); nothing was changed",
+            hint="see `cmctl status`, then run the command again",
+        ) from None
     return [c.line for c in changes]
 
 
@@ -119,20 +130,37 @@ class _Raced(Exception):
         self.key = key
 
 
-def _queued(row: Row, now: datetime, by: str, *, line: str,
-            event: str = "retry by hand", not_published: bool = False) -> _Change:
+def _queued(
+    row: Row,
+    now: datetime,
+    by: str,
+    *,
+    line: str,
+    event: str = "retry by hand",
+    not_published: bool = False,
+) -> _Change:
     values: dict[str, Any] = {
-        "reason": None, "attempts": 0, "next_attempt_at": iso(now),
+        "reason": None,
+        "attempts": 0,
+        "next_attempt_at": iso(now),
         # an explicit attempt: the catch-up window does not cancel it, the grace ends it
-        "deadline": iso(now + RETRY_GRACE), "decided_by": by,
+        "deadline": iso(now + RETRY_GRACE),
+        "decided_by": by,
     }
     if not_published:  # a human looked: no earlier attempt is online
         values["maybe_sent_at"] = None
     return _Change(row, "pending", event, line, values)
 
 
-def _requeue_thread(ledger: Ledger, target: Row, now: datetime, *, event: str,
-                    target_line: str, not_published: bool = False) -> list[_Change]:
+def _requeue_thread(
+    ledger: Ledger,
+    target: Row,
+    now: datetime,
+    *,
+    event: str,
+    target_line: str,
+    not_published: bool = False,
+) -> list[_Change]:
     """``target`` queued again with what its thread needs: the parts before it that
     are not published (queued first, or the part to settle first is named) and the
     parts after it that stopped."""
@@ -148,37 +176,60 @@ def _requeue_thread(ledger: Ledger, target: Row, now: datetime, *, event: str,
                     f"{target.key} replies to part #{part.part} ({part.key}), which was "
                     "resolved by hand with a link cmctl cannot reply to",
                     hint=f"publish it by hand, then `cmctl resolve {target.key} "
-                    "--published URL`, or `--skip` it")
+                    "--published URL`, or `--skip` it",
+                )
             continue
         if part.state in (*STOPPED, "pending"):
-            changes.append(_queued(part, now, via, event=event,
-                                   line=f"{part.key}: queued again first (part "
-                                   f"#{part.part} of the thread, {target.key} replies "
-                                   "to it)"))
+            changes.append(
+                _queued(
+                    part,
+                    now,
+                    via,
+                    event=event,
+                    line=f"{part.key}: queued again first (part "
+                    f"#{part.part} of the thread, {target.key} replies "
+                    "to it)",
+                )
+            )
             continue
         raise UsageError(
             f"{target.key} replies to part #{part.part} ({part.key}), which is "
             f"{_describe(ledger, part)}: settle that part first",
-            hint=_what_to_do(ledger, part))
-    changes.append(_queued(target, now, HUMAN, event=event, line=target_line,
-                           not_published=not_published))
+            hint=_what_to_do(ledger, part),
+        )
+    changes.append(
+        _queued(target, now, HUMAN, event=event, line=target_line, not_published=not_published)
+    )
     for part in parts:
         if part.part <= target.part:
             continue
-        if part.state in STOPPED or (part.state == "skipped"
-                                     and decided_by(ledger, part.key) == via):
-            changes.append(_queued(part, now, via, event=event,
-                                   line=f"{part.key}: queued again too (part #{part.part} "
-                                   "of the same thread)"))
+        if part.state in STOPPED or (
+            part.state == "skipped" and decided_by(ledger, part.key) == via
+        ):
+            changes.append(
+                _queued(
+                    part,
+                    now,
+                    via,
+                    event=event,
+                    line=f"{part.key}: queued again too (part #{part.part} of the same thread)",
+                )
+            )
     return changes
 
 
 def _later(ledger: Ledger, row: Row) -> list[Row]:
     """The later parts of ``row``'s thread that may still go out."""
     via = f"{HUMAN} via {row.key}"
-    return [r for r in thread(ledger, row) if r.part > row.part and (
-        r.state in ("pending", *STOPPED)
-        or (r.state == "skipped" and decided_by(ledger, r.key) == via))]
+    return [
+        r
+        for r in thread(ledger, row)
+        if r.part > row.part
+        and (
+            r.state in ("pending", *STOPPED)
+            or (r.state == "skipped" and decided_by(ledger, r.key) == via)
+        )
+    ]
 
 
 def _describe(ledger: Ledger, row: Row) -> str:
@@ -195,8 +246,10 @@ def _describe(ledger: Ledger, row: Row) -> str:
 
 def _what_to_do(ledger: Ledger, row: Row) -> str:
     if row.state == "unknown":
-        return (f"check the account, then `cmctl resolve {row.key} --published URL` or "
-                "`--not-published`")
+        return (
+            f"check the account, then `cmctl resolve {row.key} --published URL` or "
+            "`--not-published`"
+        )
     if row.state == "skipped" and _by_hand(ledger, row):
         return f"`cmctl retry {row.key}` reopens it"
     if row.state == "skipped":
@@ -210,43 +263,64 @@ def _what_to_do(ledger: Ledger, row: Row) -> str:
 
 def _check_url(url: str) -> str:
     link = url.strip()
-    if not link or len(link) > MAX_URL or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F
-                                              for c in link):
-        raise UsageError("--published takes the post's link, e.g. "
-                         "https://mastodon.social/@you/123456789",
-                         hint="copy it from the post itself (one line, no spaces)")
+    if (
+        not link
+        or len(link) > MAX_URL
+        or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in link)
+    ):
+        raise UsageError(
+            "--published takes the post's link, e.g. https://mastodon.social/@you/123456789",
+            hint="copy it from the post itself (one line, no spaces)",
+        )
     return link
 
 
 # ---------------------------------------------------------------------------- resolve
-def resolve(ledger: Ledger, spec: str, now: datetime, *, url: str | None = None,
-            not_published: bool = False, skip: bool = False,
-            lookup: Lookup | None = None) -> list[str]:
+def resolve(
+    ledger: Ledger,
+    spec: str,
+    now: datetime,
+    *,
+    url: str | None = None,
+    not_published: bool = False,
+    skip: bool = False,
+    lookup: Lookup | None = None,
+) -> list[str]:
     """Settle one job by hand. ``lookup`` finds the network's reference for
     ``--published URL`` when later parts must reply to it (None: none can)."""
     if sum((url is not None, not_published, skip)) != 1:
         raise UsageError("say one of --published URL, --not-published or --skip")
     rows = find(ledger, spec)
     if len(rows) > 1:
-        raise UsageError(f"'{spec}' names {len(rows)} jobs; give one job key",
-                         hint="candidates: " + ", ".join(r.key for r in rows))
+        raise UsageError(
+            f"'{spec}' names {len(rows)} jobs; give one job key",
+            hint="candidates: " + ", ".join(r.key for r in rows),
+        )
     row = rows[0]
     if row.state not in SETTLEABLE and not (row.state == "skipped" and _by_hand(ledger, row)):
-        raise UsageError(f"{row.key} is {_describe(ledger, row)}: nothing to settle "
-                         "(resolve settles unknown, failed and missed jobs)",
-                         hint=_what_to_do(ledger, row))
+        raise UsageError(
+            f"{row.key} is {_describe(ledger, row)}: nothing to settle "
+            "(resolve settles unknown, failed and missed jobs)",
+            hint=_what_to_do(ledger, row),
+        )
     if url is not None:
         return _published(ledger, row, _check_url(url), now, lookup)
     if skip:
         return _skipped(ledger, row, now)
     changes = _requeue_thread(
-        ledger, row, now, event="resolved: not published", not_published=True,
-        target_line=f"{row.key}: not published; the next `cmctl publish` sends it")
+        ledger,
+        row,
+        now,
+        event="resolved: not published",
+        not_published=True,
+        target_line=f"{row.key}: not published; the next `cmctl publish` sends it",
+    )
     return _apply(ledger, now, changes)
 
 
-def _published(ledger: Ledger, row: Row, url: str, now: datetime,
-               lookup: Lookup | None) -> list[str]:
+def _published(
+    ledger: Ledger, row: Row, url: str, now: datetime, lookup: Lookup | None
+) -> list[str]:
     later = _later(ledger, row)
     sent = lookup(row, url) if later and lookup is not None else None
     values: dict[str, Any] = {
@@ -254,18 +328,35 @@ def _published(ledger: Ledger, row: Row, url: str, now: datetime,
         # the network's own id, or nothing: a URL is never a remote id
         "remote_id": sent.remote_id if sent is not None else None,
         "remote_ref": json.dumps(sent.ref, sort_keys=True) if sent and sent.ref else None,
-        "reason": None, "sent_hash": row.content_hash, "published_at": iso(now),
-        "next_attempt_at": None, "decided_by": HUMAN,
+        "reason": None,
+        "sent_hash": row.content_hash,
+        "published_at": iso(now),
+        "next_attempt_at": None,
+        "decided_by": HUMAN,
     }
-    changes = [_Change(row, "published", "resolved: published",
-                       f"{row.key}: recorded as published ({values['url']}); it will never "
-                       "be sent again", values, detail=values["url"])]
+    changes = [
+        _Change(
+            row,
+            "published",
+            "resolved: published",
+            f"{row.key}: recorded as published ({values['url']}); it will never be sent again",
+            values,
+            detail=values["url"],
+        )
+    ]
     via = f"{HUMAN} via {row.key}"
     if sent is not None:
         for part in later:
-            changes.append(_queued(part, now, via, event="resolved: thread continues",
-                                   line=f"{part.key}: queued; the next `cmctl publish` "
-                                   f"sends it as a reply to {values['url']}"))
+            changes.append(
+                _queued(
+                    part,
+                    now,
+                    via,
+                    event="resolved: thread continues",
+                    line=f"{part.key}: queued; the next `cmctl publish` "
+                    f"sends it as a reply to {values['url']}",
+                )
+            )
     elif later:
         from cmctl.networks import registry
 
@@ -273,34 +364,49 @@ def _published(ledger: Ledger, row: Row, url: str, now: datetime,
             title = registry.get(row.network).title
         except KeyError:
             title = row.network
-        reason = (f"part #{row.part} was resolved by hand; cmctl cannot reply to it on "
-                  f"{title}")
+        reason = f"part #{row.part} was resolved by hand; cmctl cannot reply to it on {title}"
         for part in later:
-            changes.append(_Change(
-                part, "failed", "failed: thread resolved by hand",
-                f"{part.key}: failed: {reason} (publish it by hand, then `cmctl resolve "
-                f"{part.key} --published URL`, or `--skip` it)",
-                {"reason": reason, "next_attempt_at": None, "decided_by": via}))
+            changes.append(
+                _Change(
+                    part,
+                    "failed",
+                    "failed: thread resolved by hand",
+                    f"{part.key}: failed: {reason} (publish it by hand, then `cmctl resolve "
+                    f"{part.key} --published URL`, or `--skip` it)",
+                    {"reason": reason, "next_attempt_at": None, "decided_by": via},
+                )
+            )
     return _apply(ledger, now, changes)
 
 
 def _skipped(ledger: Ledger, row: Row, now: datetime) -> list[str]:
-    changes = [_Change(row, "skipped", "resolved: skip",
-                       f"{row.key}: skipped; it will never be sent",
-                       {"reason": "skipped by hand", "next_attempt_at": None,
-                        "decided_by": HUMAN})]
+    changes = [
+        _Change(
+            row,
+            "skipped",
+            "resolved: skip",
+            f"{row.key}: skipped; it will never be sent",
+            {"reason": "skipped by hand", "next_attempt_at": None, "decided_by": HUMAN},
+        )
+    ]
     reason = f"part #{row.part} was skipped by hand; there is nothing to reply to"
     for part in _later(ledger, row):
-        changes.append(_Change(part, "skipped", "skipped: thread skipped by hand",
-                               f"{part.key}: skipped too ({reason})",
-                               {"reason": reason, "next_attempt_at": None,
-                                "decided_by": f"{HUMAN} via {row.key}"}))
+        changes.append(
+            _Change(
+                part,
+                "skipped",
+                "skipped: thread skipped by hand",
+                f"{part.key}: skipped too ({reason})",
+                {"reason": reason, "next_attempt_at": None, "decided_by": f"{HUMAN} via {row.key}"},
+            )
+        )
     return _apply(ledger, now, changes)
 
 
 # ---------------------------------------------------------------------------- retry
-def retry(ledger: Ledger, specs: Iterable[str], now: datetime, *,
-          all_failed: bool = False) -> list[str]:
+def retry(
+    ledger: Ledger, specs: Iterable[str], now: datetime, *, all_failed: bool = False
+) -> list[str]:
     """Queue failed, missed or skipped-by-hand jobs again (and what their threads need).
 
     An ``unknown`` job is refused: it may be online, and only a human who looked can
@@ -313,13 +419,17 @@ def retry(ledger: Ledger, specs: Iterable[str], now: datetime, *,
         rows = find(ledger, spec)
         for row in rows:
             if row.state in ("unknown", "sending"):
-                raise UsageError(f"{row.key} is {_describe(ledger, row)}; not retried",
-                                 hint=_what_to_do(ledger, row))
+                raise UsageError(
+                    f"{row.key} is {_describe(ledger, row)}; not retried",
+                    hint=_what_to_do(ledger, row),
+                )
         retryable = [r for r in rows if _retryable(ledger, r)]
         if not retryable:
             row = rows[0]
-            raise UsageError(f"{row.key} is {_describe(ledger, row)}: nothing to retry",
-                             hint=_what_to_do(ledger, row))
+            raise UsageError(
+                f"{row.key} is {_describe(ledger, row)}: nothing to retry",
+                hint=_what_to_do(ledger, row),
+            )
         targets.update((r.key, r) for r in retryable)
     if not targets:
         return ["nothing to retry"]
@@ -330,8 +440,9 @@ def retry(ledger: Ledger, specs: Iterable[str], now: datetime, *,
         fresh = ledger.get(row.key)
         if fresh is None or not _retryable(ledger, fresh):
             continue
-        for change in _requeue_thread(ledger, fresh, now, event="retry by hand",
-                                      target_line=f"{row.key}: queued again"):
+        for change in _requeue_thread(
+            ledger, fresh, now, event="retry by hand", target_line=f"{row.key}: queued again"
+        ):
             changes.setdefault(change.row.key, change)
     for key in targets.keys() & changes.keys():  # named by the human, not a consequence
         changes[key].values["decided_by"] = HUMAN
@@ -341,8 +452,7 @@ def retry(ledger: Ledger, specs: Iterable[str], now: datetime, *,
 
 
 def _retryable(ledger: Ledger, row: Row) -> bool:
-    return row.state in (*STOPPED, "pending") or (row.state == "skipped"
-                                                 and _by_hand(ledger, row))
+    return row.state in (*STOPPED, "pending") or (row.state == "skipped" and _by_hand(ledger, row))
 
 
 # ---------------------------------------------------------------------------- lookups
@@ -360,26 +470,32 @@ def network_lookup(config: Config, *, transport: Any = None) -> Lookup:
                 f"account '{row.account}' is not the {row.network} account it was in "
                 "cmctl.yaml: cmctl cannot look the post up",
                 hint="restore the account, or settle each part by hand (`--published "
-                "URL` or `--skip`)")
+                "URL` or `--skip`)",
+            )
         network = registry.get(account.network)
         options = {name: config.resolve(account, name) for name in account.options}
         for field in network.account_fields:  # local files live beside cmctl.yaml
             if field.name == "path" and isinstance(options.get("path"), str):
                 options["path"] = str((config.root / options["path"]).resolve())
-        secrets = [str(options[f.name]) for f in network.account_fields
-                   if f.secret and options.get(f.name)]
+        secrets = [
+            str(options[f.name]) for f in network.account_fields if f.secret and options.get(f.name)
+        ]
         http = Http(secrets=secrets, transport=transport)
         adapter = network(account, options, http, config.state_dir)
         try:
             return adapter.reference(url)
         except Permanent as exc:
-            raise UsageError(f"{row.key}: {http.redact(exc.message)}; nothing was recorded",
-                             hint=f"give the link of the post as {network.title} shows it, "
-                             f"or `cmctl resolve {row.key} --skip`") from None
+            raise UsageError(
+                f"{row.key}: {http.redact(exc.message)}; nothing was recorded",
+                hint=f"give the link of the post as {network.title} shows it, "
+                f"or `cmctl resolve {row.key} --skip`",
+            ) from None
         except SendError as exc:
-            raise CmctlError(f"{row.key}: could not ask {network.title} about {url}: "
-                             f"{http.redact(exc.message)}; nothing was recorded",
-                             hint="try again later") from None
+            raise CmctlError(
+                f"{row.key}: could not ask {network.title} about {url}: "
+                f"{http.redact(exc.message)}; nothing was recorded",
+                hint="try again later",
+            ) from None
         finally:
             adapter.close()
 

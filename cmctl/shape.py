@@ -53,8 +53,21 @@ def _kind(node: Node) -> str:
 class _Compiled:
     """One schema node, digested once: the checker runs over many thousands of nodes."""
 
-    __slots__ = ("any_of", "closed", "enum", "extra", "items", "min_items", "min_length",
-                 "minimum", "pattern", "props", "raw", "required", "types")
+    __slots__ = (
+        "any_of",
+        "closed",
+        "enum",
+        "extra",
+        "items",
+        "min_items",
+        "min_length",
+        "minimum",
+        "pattern",
+        "props",
+        "raw",
+        "required",
+        "types",
+    )
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self.raw = raw
@@ -137,17 +150,25 @@ class Checker:
                     self._check(node, option.raw, where, sink)
                     return
             wanted = " or ".join(_TYPE_NAMES[t] for o in options for t in _types(o.raw))
-            sink.error(node.line, node.col,
-                       f"{self._label(where)} must be {wanted}, not {_describe(node)}", "type")
+            sink.error(
+                node.line,
+                node.col,
+                f"{self._label(where)} must be {wanted}, not {_describe(node)}",
+                "type",
+            )
             return
         if c.types and kind not in c.types:
             wanted = " or ".join(_TYPE_NAMES[t] for t in _types(c.raw))
             hint = None
             if type(node) is Scalar and "string" in c.types and node.plain:  # type: ignore[attr-defined]
                 hint = f'quote it: "{node.text}"'  # type: ignore[attr-defined]
-            sink.error(node.line, node.col,
-                       f"{self._label(where)} must be {wanted}, not {_describe(node)}", "type",
-                       hint)
+            sink.error(
+                node.line,
+                node.col,
+                f"{self._label(where)} must be {wanted}, not {_describe(node)}",
+                "type",
+                hint,
+            )
             return
         t = type(node)
         if t is Scalar:
@@ -161,9 +182,13 @@ class Checker:
         value = node.value
         if c.enum is not None and value not in c.enum:
             choices = ", ".join(str(x) for x in c.enum)
-            sink.error(node.line, node.col,
-                       f"{self._label(where)} is '{node.text}'; expected one of: {choices}"
-                       + suggest(str(node.text), [str(x) for x in c.enum]), "value")
+            sink.error(
+                node.line,
+                node.col,
+                f"{self._label(where)} is '{node.text}'; expected one of: {choices}"
+                + suggest(str(node.text), [str(x) for x in c.enum]),
+                "value",
+            )
             return
         if isinstance(value, str):
             if len(value) < c.min_length:
@@ -171,13 +196,17 @@ class Checker:
                 return
             if c.pattern is not None and not c.pattern.search(value):
                 hint = c.raw.get("x-hint")
-                sink.error(node.line, node.col,
-                           f"{self._label(where)} '{value}' is not valid"
-                           + (f": {hint}" if hint else f" (must match {c.pattern.pattern})"),
-                           "value")
+                sink.error(
+                    node.line,
+                    node.col,
+                    f"{self._label(where)} '{value}' is not valid"
+                    + (f": {hint}" if hint else f" (must match {c.pattern.pattern})"),
+                    "value",
+                )
         elif c.minimum is not None and isinstance(value, (int, float)) and value < c.minimum:
-            sink.error(node.line, node.col,
-                       f"{self._label(where)} must be at least {c.minimum}", "value")
+            sink.error(
+                node.line, node.col, f"{self._label(where)} must be at least {c.minimum}", "value"
+            )
 
     def _mapping(self, node: Map, c: _Compiled, where: str, sink: Sink) -> None:
         props = c.props
@@ -187,15 +216,24 @@ class Checker:
                 self._check(value, props[key], child, sink)
             elif c.closed:
                 k = node.keys[key]
-                sink.error(k.line, k.col,
-                           f"unknown key '{key}'" + (f" in '{where}'" if where else "")
-                           + suggest(key, props), "unknown-key")
+                sink.error(
+                    k.line,
+                    k.col,
+                    f"unknown key '{key}'"
+                    + (f" in '{where}'" if where else "")
+                    + suggest(key, props),
+                    "unknown-key",
+                )
             elif c.extra is not None:
                 self._check(value, c.extra, child, sink)
         for key in c.required:
             if key not in node.items:
-                sink.error(node.line, node.col,
-                           f"{self._label(where)} is missing required key '{key}'", "required")
+                sink.error(
+                    node.line,
+                    node.col,
+                    f"{self._label(where)} is missing required key '{key}'",
+                    "required",
+                )
 
     def _sequence(self, node: Seq, c: _Compiled, where: str, sink: Sink) -> None:
         if len(node.items) < c.min_items:

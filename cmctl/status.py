@@ -14,33 +14,58 @@ HEARTBEAT_STALE = 120  # seconds without a heartbeat before the daemon is "not r
 
 def gather(ledger: Ledger | None, now: datetime) -> dict[str, Any]:
     if ledger is None:
-        return {"counts": {}, "daemon": None, "attention": [], "next": None,
-                "ledger": False, "blocked": []}
+        return {
+            "counts": {},
+            "daemon": None,
+            "attention": [],
+            "next": None,
+            "ledger": False,
+            "blocked": [],
+        }
     counts = ledger.counts()
     attention = [
-        {"key": r.key, "state": r.state, "account": r.account, "network": r.network,
-         "scheduled_at": r.scheduled_at.isoformat(), "reason": r.reason,
-         "attempts": r.attempts}
+        {
+            "key": r.key,
+            "state": r.state,
+            "account": r.account,
+            "network": r.network,
+            "scheduled_at": r.scheduled_at.isoformat(),
+            "reason": r.reason,
+            "attempts": r.attempts,
+        }
         for r in ledger.rows(states=ATTENTION)
     ]
     for r in ledger.rows(states=("sending",)):  # a claim nobody came back for
         if r.claim_expires_at is not None and r.claim_expires_at < now:
-            attention.append({
-                "key": r.key, "state": "sending", "account": r.account, "network": r.network,
-                "scheduled_at": r.scheduled_at.isoformat(), "attempts": r.attempts,
-                "reason": f"claimed by {r.claim_owner}, whose lease expired; the next "
-                          "`cmctl publish` (or the daemon) recovers it"})
+            attention.append(
+                {
+                    "key": r.key,
+                    "state": "sending",
+                    "account": r.account,
+                    "network": r.network,
+                    "scheduled_at": r.scheduled_at.isoformat(),
+                    "attempts": r.attempts,
+                    "reason": f"claimed by {r.claim_owner}, whose lease expired; the next "
+                    "`cmctl publish` (or the daemon) recovers it",
+                }
+            )
     retrying = [
-        {"key": r.key, "attempts": r.attempts, "reason": r.reason,
-         "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None}
+        {
+            "key": r.key,
+            "attempts": r.attempts,
+            "reason": r.reason,
+            "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None,
+        }
         for r in ledger.retrying()
     ]
     wake = ledger.next_wakeup()
     daemon = daemon_status(ledger, now)
     stuck = blocked(ledger)
     if daemon and daemon.get("alive") and daemon.get("reload_error"):
-        stuck.append(f"the daemon could not reload ({daemon['reload_error']}); it goes on "
-                     "with the plan it had: fix it, and it reloads by itself")
+        stuck.append(
+            f"the daemon could not reload ({daemon['reload_error']}); it goes on "
+            "with the plan it had: fix it, and it reloads by itself"
+        )
     return {
         "ledger": True,
         "counts": counts,

@@ -112,8 +112,11 @@ def parse_at(text: str, tz: ZoneInfo) -> At:
 
 def _check_year(year: int, text: str) -> None:
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise TimeProblem(f"'{text.strip()}' is out of range: the year must be between "
-                          f"{MIN_YEAR} and {MAX_YEAR}", RANGE_HINT, "time-range")
+        raise TimeProblem(
+            f"'{text.strip()}' is out of range: the year must be between {MIN_YEAR} and {MAX_YEAR}",
+            RANGE_HINT,
+            "time-range",
+        )
 
 
 def _offset(text: str) -> timezone | None:
@@ -141,7 +144,8 @@ def parse_duration(value: str | int) -> timedelta:
     m = _DURATION.match(str(value)) if isinstance(value, str) and value else None
     if not m or not any(m.groups()):
         raise TimeProblem(
-            f"'{value}' is not a duration", "write a duration like 90s, 30m, 1h, 2h30m or 1d",
+            f"'{value}' is not a duration",
+            "write a duration like 90s, 30m, 1h, 2h30m or 1d",
             "duration",
         )
     limit = int(MAX_DURATION.total_seconds())

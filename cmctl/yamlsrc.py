@@ -190,8 +190,11 @@ def _compose(loader: Any) -> Document:
     # The hot loop of `cmctl validate`: locals over globals, one branch per event type.
     get_event = loader.get_event
     check_event = loader.check_event
-    ScalarEvent, MappingStart, SequenceStart = ev.ScalarEvent, ev.MappingStartEvent, \
-        ev.SequenceStartEvent
+    ScalarEvent, MappingStart, SequenceStart = (
+        ev.ScalarEvent,
+        ev.MappingStartEvent,
+        ev.SequenceStartEvent,
+    )
     MappingEnd, SequenceEnd, AliasEvent = ev.MappingEndEvent, ev.SequenceEndEvent, ev.AliasEvent
     DocumentStart = ev.DocumentStartEvent
     resolve, str_tags = _resolve, _STR_TAGS
@@ -213,8 +216,9 @@ def _compose(loader: Any) -> Document:
             tag = event.tag
             value = event.value
             if tag is None and event.implicit[0]:
-                node: Node = Scalar(resolve(value) if value else None, value, True,
-                                    mark.line + 1, mark.column + 1)
+                node: Node = Scalar(
+                    resolve(value) if value else None, value, True, mark.line + 1, mark.column + 1
+                )
             elif tag in str_tags:
                 node = Scalar(value, value, False, mark.line + 1, mark.column + 1)
             else:
@@ -234,8 +238,11 @@ def _compose(loader: Any) -> Document:
                 continue
         elif cls is MappingStart or cls is SequenceStart:
             mark = event.start_mark
-            if event.tag is not None and event.tag not in ("!", "tag:yaml.org,2002:map",
-                                                           "tag:yaml.org,2002:seq"):
+            if event.tag is not None and event.tag not in (
+                "!",
+                "tag:yaml.org,2002:map",
+                "tag:yaml.org,2002:seq",
+            ):
                 raise YamlProblem(
                     f"YAML tag {event.tag} is not supported here",
                     mark.line + 1,
@@ -243,7 +250,9 @@ def _compose(loader: Any) -> Document:
                 )
             if len(stack) >= MAX_DEPTH:
                 raise YamlProblem(
-                    f"nested more than {MAX_DEPTH} levels deep", mark.line + 1, mark.column + 1,
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    mark.line + 1,
+                    mark.column + 1,
                     "structure",
                 )
             node = (
@@ -278,13 +287,18 @@ def _compose(loader: Any) -> Document:
             if any(open_node is target for open_node in stack):
                 raise YamlProblem(
                     f"alias *{event.anchor} is inside the node it names (a loop)",
-                    mark.line + 1, mark.column + 1, "structure",
+                    mark.line + 1,
+                    mark.column + 1,
+                    "structure",
                 )
             expanded += _size(target, sizes)
             if expanded > MAX_ALIAS_EXPANSION:
                 raise YamlProblem(
                     f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} characters "
-                    f"(at *{event.anchor})", mark.line + 1, mark.column + 1, "structure",
+                    f"(at *{event.anchor})",
+                    mark.line + 1,
+                    mark.column + 1,
+                    "structure",
                 )
             node = target
             if not stack:
@@ -350,8 +364,9 @@ def _attach(
     key = pending_keys[-1]
     if key is None:
         if type(node) is not Scalar:
-            raise YamlProblem("a key must be a plain value, not a list or mapping",
-                              node.line, node.col)
+            raise YamlProblem(
+                "a key must be a plain value, not a list or mapping", node.line, node.col
+            )
         pending_keys[-1] = node
         return
     pending_keys[-1] = None
@@ -378,8 +393,12 @@ def read_bounded(path: str | os.PathLike[str], limit: int = MAX_BYTES) -> bytes:
     a regular file (not a device such as /dev/zero, a folder or a socket) and read up
     to ``limit + 1`` bytes. Raises OSError (errno set, strerror says why) otherwise.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) \
+    flags = (
+        os.O_RDONLY
+        | getattr(os, "O_NONBLOCK", 0)
+        | getattr(os, "O_CLOEXEC", 0)
         | getattr(os, "O_BINARY", 0)
+    )
     fd = os.open(path, flags)
     try:
         st = os.fstat(fd)

@@ -31,8 +31,11 @@ def parse_offset(text: str) -> timedelta:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--clock-ahead", default=os.environ.get(ENV) or None,
-                     help="run the session with the clock moved ahead (e.g. 2y, 400d)")
+    parser.addoption(
+        "--clock-ahead",
+        default=os.environ.get(ENV) or None,
+        help="run the session with the clock moved ahead (e.g. 2y, 400d)",
+    )
 
 
 _travel = None

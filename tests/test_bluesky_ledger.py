@@ -17,9 +17,11 @@ from tests.conftest import as_json, calendar, post
 
 @pytest.fixture
 def bsky(project: Any, fake_bluesky: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    project.config("accounts:\n  bsky:\n    network: bluesky\n    handle: brand.test\n"
-                   f"    app_password: ${{P}}\n    service: {fake_bluesky.url}\n"
-                   "defaults:\n  timezone: Europe/Paris\n")
+    project.config(
+        "accounts:\n  bsky:\n    network: bluesky\n    handle: brand.test\n"
+        f"    app_password: ${{P}}\n    service: {fake_bluesky.url}\n"
+        "defaults:\n  timezone: Europe/Paris\n"
+    )
     monkeypatch.setenv("P", "app-pass-1234")
     return fake_bluesky
 
@@ -43,7 +45,8 @@ def states(run: Any) -> dict[str, str]:
 
 
 def test_a_truncated_ledger_is_an_error_and_bluesky_gets_no_second_post(
-        project: Any, run: Any, now: Any, bsky: Any) -> None:
+    project: Any, run: Any, now: Any, bsky: Any
+) -> None:
     project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[bsky]"))
     now.move_to("2026-12-01T08:31:00Z")
     assert run("publish").exit_code == 0
@@ -61,10 +64,10 @@ def test_a_truncated_ledger_is_an_error_and_bluesky_gets_no_second_post(
 
 
 def test_the_record_key_survives_a_new_ledger_made_at_another_time(
-        project: Any, run: Any, now: Any, bsky: Any) -> None:
+    project: Any, run: Any, now: Any, bsky: Any
+) -> None:
     """Same job key, two ledgers created a day apart: the same record key, one post."""
-    project.calendar(calendar(post("a", at="2026-12-01 09:30", thread=["deux"]),
-                              accounts="[bsky]"))
+    project.calendar(calendar(post("a", at="2026-12-01 09:30", thread=["deux"]), accounts="[bsky]"))
     now.move_to("2026-12-01T08:31:00Z")
     assert run("publish").exit_code == 0
     first = rkeys(bsky)
@@ -73,8 +76,7 @@ def test_the_record_key_survives_a_new_ledger_made_at_another_time(
     # The ledger is lost; the state folder is set aside on purpose, the post moved.
     state = project.root / ".cmctl"
     state.rename(project.root / ".cmctl.old")
-    project.calendar(calendar(post("a", at="2026-12-02 09:30", thread=["deux"]),
-                              accounts="[bsky]"))
+    project.calendar(calendar(post("a", at="2026-12-02 09:30", thread=["deux"]), accounts="[bsky]"))
     now.move_to("2026-12-02T08:31:00Z")
     result = run("publish", "--json")
     assert result.exit_code == 0, result.stdout + result.stderr
@@ -88,14 +90,11 @@ def test_the_record_key_survives_a_new_ledger_made_at_another_time(
 def _swap_then_failing_reads(bsky: Any, reads: int) -> None:
     """The first putRecord commits but its answer is lost (a 502): the retry gets
     InvalidSwap, and the next ``reads`` getRecord calls fail with a 500."""
-    bsky.fail_next("com.atproto.repo.putRecord", 502, {"error": "UpstreamFailure"},
-                   commit=True)
-    bsky.fail_next("com.atproto.repo.getRecord", 500, {"error": "InternalServerError"},
-                   times=reads)
+    bsky.fail_next("com.atproto.repo.putRecord", 502, {"error": "UpstreamFailure"}, commit=True)
+    bsky.fail_next("com.atproto.repo.getRecord", 500, {"error": "InternalServerError"}, times=reads)
 
 
-def publish_until_settled(run: Any, now: Any, key: str, seen: set[str],
-                          rounds: int = 40) -> str:
+def publish_until_settled(run: Any, now: Any, key: str, seen: set[str], rounds: int = 40) -> str:
     """Run `cmctl publish` at each recorded retry time until ``key`` leaves pending."""
     state = "pending"
     for _ in range(rounds):
@@ -106,16 +105,17 @@ def publish_until_settled(run: Any, now: Any, key: str, seen: set[str],
         seen.add(state)
         if state != "pending":
             return state
-        retrying = {r["key"]: r["next_attempt_at"]
-                    for r in as_json(run("status", "--json"))["retrying"]}
+        retrying = {
+            r["key"]: r["next_attempt_at"] for r in as_json(run("status", "--json"))["retrying"]
+        }
         now.move_to(retrying[key])
     return state
 
 
 def test_invalid_swap_with_a_failed_read_is_read_again_then_published(
-        project: Any, run: Any, now: Any, slept: Any, bsky: Any) -> None:
-    project.calendar(calendar(post("t", at="2026-12-01 09:30", thread=["deux"]),
-                              accounts="[bsky]"))
+    project: Any, run: Any, now: Any, slept: Any, bsky: Any
+) -> None:
+    project.calendar(calendar(post("t", at="2026-12-01 09:30", thread=["deux"]), accounts="[bsky]"))
     now.move_to("2026-12-01T08:31:00Z")
     _swap_then_failing_reads(bsky, reads=3)
     seen: set[str] = set()
@@ -134,15 +134,14 @@ def test_invalid_swap_with_a_failed_read_is_read_again_then_published(
 
 
 def test_a_lagging_read_is_read_again_later_then_published(
-        project: Any, run: Any, now: Any, slept: Any, bsky: Any) -> None:
+    project: Any, run: Any, now: Any, slept: Any, bsky: Any
+) -> None:
     from datetime import timedelta
 
-    project.calendar(calendar(post("t", at="2026-12-01 09:30", thread=["deux"]),
-                              accounts="[bsky]"))
+    project.calendar(calendar(post("t", at="2026-12-01 09:30", thread=["deux"]), accounts="[bsky]"))
     now.move_to("2026-12-01T08:31:00Z")
     bsky.read_lag = timedelta(minutes=3)  # RecordNotFound for 3 minutes after the write
-    bsky.fail_next("com.atproto.repo.putRecord", 502, {"error": "UpstreamFailure"},
-                   commit=True)
+    bsky.fail_next("com.atproto.repo.putRecord", 502, {"error": "UpstreamFailure"}, commit=True)
     seen: set[str] = set()
     assert publish_until_settled(run, now, "dec:t@bsky", seen) == "published"
     assert "failed" not in seen and "unknown" not in seen
@@ -151,9 +150,9 @@ def test_a_lagging_read_is_read_again_later_then_published(
 
 
 def test_reads_that_keep_failing_end_unknown_never_failed(
-        project: Any, run: Any, now: Any, slept: Any, bsky: Any) -> None:
-    project.calendar(calendar(post("t", at="2026-12-01 09:30", thread=["deux"]),
-                              accounts="[bsky]"))
+    project: Any, run: Any, now: Any, slept: Any, bsky: Any
+) -> None:
+    project.calendar(calendar(post("t", at="2026-12-01 09:30", thread=["deux"]), accounts="[bsky]"))
     now.move_to("2026-12-01T08:31:00Z")
     _swap_then_failing_reads(bsky, reads=1000)
     seen: set[str] = set()

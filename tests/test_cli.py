@@ -48,13 +48,13 @@ def test_help_does_not_import_heavy_modules() -> None:
         "sys.stderr.write(repr(sorted(heavy)))\n"
     )
     for args in (["--help"], ["validate", "--help"], ["plan", "--help"]):
-        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
-                              text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+        )
         assert done.stderr == "[]", (args, done.stderr)
 
 
-def test_internal_errors_never_show_a_traceback(project: Any, run: Any,
-                                                monkeypatch: Any) -> None:
+def test_internal_errors_never_show_a_traceback(project: Any, run: Any, monkeypatch: Any) -> None:
     import cmctl.project
 
     def boom(*_: Any) -> None:
@@ -92,8 +92,10 @@ def test_accounts_never_show_secrets(project: Any, run: Any, monkeypatch: Any) -
 
 
 def test_mastodon_instance_limit_override(project: Any, run: Any) -> None:
-    project.config("accounts:\n  masto:\n    network: mastodon\n    instance: https://m.example\n"
-                   "    token: ${T}\n    max_characters: 5000\ndefaults:\n  timezone: UTC\n")
+    project.config(
+        "accounts:\n  masto:\n    network: mastodon\n    instance: https://m.example\n"
+        "    token: ${T}\n    max_characters: 5000\ndefaults:\n  timezone: UTC\n"
+    )
     project.calendar(calendar(post("a", text="x" * 4000), tz="UTC"))
     result = run("validate")
     assert result.exit_code == 0, result.output
@@ -102,10 +104,14 @@ def test_mastodon_instance_limit_override(project: Any, run: Any) -> None:
 def readme_main_job() -> list[list[str]]:
     """The cmctl steps of the README's first set-up command, as written there."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    line = next(line for line in text.splitlines()
-                if line.startswith("python3 -m venv") and "pip install -e . " in line)
-    return [part.split() for part in (p.strip() for p in line.split("&&"))
-            if part.startswith("cmctl ")]
+    line = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("python3 -m venv") and "pip install -e . " in line
+    )
+    return [
+        part.split() for part in (p.strip() for p in line.split("&&")) if part.startswith("cmctl ")
+    ]
 
 
 @pytest.mark.e2e
@@ -120,12 +126,16 @@ def test_readme_main_job_on_the_sample_calendar(tmp_path: Path) -> None:
     env = {**os.environ, "HOME": str(tmp_path), "NO_COLOR": "1"}
     env.pop("CMCTL_CONFIG", None)
     steps = readme_main_job()
-    assert [s[:2] for s in steps][:3] == [["cmctl", "validate"], ["cmctl", "plan"],
-                                          ["cmctl", "publish"]]
+    assert [s[:2] for s in steps][:3] == [
+        ["cmctl", "validate"],
+        ["cmctl", "plan"],
+        ["cmctl", "publish"],
+    ]
     for step in steps:
         cmd = [*cmctl_cmd(), *step[1:]]
-        done = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run(
+            cmd, cwd=project, env=env, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, (step, done.stdout, done.stderr)
         assert "Traceback" not in done.stderr
     feed = (project / "public" / "feed.xml").read_text(encoding="utf-8")
@@ -138,19 +148,37 @@ def test_real_process_on_the_sample_calendar(tmp_path: Path) -> None:
     cmd = cmctl_cmd()
     env = {**os.environ, "HOME": str(tmp_path), "NO_COLOR": "1"}
     env.pop("CMCTL_CONFIG", None)
-    validate = subprocess.run([*cmd, "validate", "--format", "json"], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=60)
+    validate = subprocess.run(
+        [*cmd, "validate", "--format", "json"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert validate.returncode == 0, validate.stdout + validate.stderr
     summary = json.loads(validate.stdout)
     assert summary["errors"] == 0 and summary["posts"] >= 16
-    plan = subprocess.run([*cmd, "plan", "--json", "--drafts"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=60)
+    plan = subprocess.run(
+        [*cmd, "plan", "--json", "--drafts"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert plan.returncode == 0, plan.stderr
     jobs = json.loads(plan.stdout)["jobs"]
     assert {j["network"] for j in jobs} == {"feed"}
     assert any(j["part"] > 0 for j in jobs), "the sample has a thread"
     assert any(j["status"] == "draft" for j in jobs), "the sample has a draft"
     assert any(j["media"] and j["media"][0]["alt"] for j in jobs), "an image with alt text"
-    bad = subprocess.run([*cmd, "validate", "missing.yaml"], cwd=REPO, env=env,
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [*cmd, "validate", "missing.yaml"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

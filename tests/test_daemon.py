@@ -67,14 +67,19 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
 
 
 class DaemonProc:
-    def __init__(self, root: Path, *, cmd: list[str] | None = None,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, root: Path, *, cmd: list[str] | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.root = root
         env = {**os.environ, "NO_COLOR": "1", "HOME": str(root), **(env or {})}
         self.stderr_path = root / "daemon.log"
         self.proc = subprocess.Popen(
-            [*(cmd or cmctl_cmd()), "daemon", "--log-format", "json"], cwd=root, env=env,
-            stdout=subprocess.DEVNULL, stderr=self.stderr_path.open("w"))
+            [*(cmd or cmctl_cmd()), "daemon", "--log-format", "json"],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr_path.open("w"),
+        )
 
     def events(self) -> list[dict[str, Any]]:
         text = self.stderr_path.read_text(encoding="utf-8")
@@ -106,17 +111,20 @@ def test_daemon_publishes_on_time_and_stops_cleanly(daemon_project: Any) -> None
     started.append(d)
     assert wait_for(lambda: len(published_ids(root)) == 2), d.stderr_path.read_text()
     events = d.events()
-    published = {e["key"]: datetime.fromisoformat(e["ts"]) for e in events
-                 if e["event"] == "published"}
+    published = {
+        e["key"]: datetime.fromisoformat(e["ts"]) for e in events if e["event"] == "published"
+    }
     assert set(published) == {"c:a@feed", "c:b@feed"}
     assert any(e["event"] == "sleeping" for e in events), "it sleeps until the next post"
-    status = subprocess.run([*cmctl_cmd(), "status", "--json"], cwd=root, capture_output=True,
-                            text=True, timeout=30)
+    status = subprocess.run(
+        [*cmctl_cmd(), "status", "--json"], cwd=root, capture_output=True, text=True, timeout=30
+    )
     assert json.loads(status.stdout)["daemon"]["alive"] is True
     assert d.stop() == 0
     assert d.events()[-1]["event"] == "stopped"
-    status = subprocess.run([*cmctl_cmd(), "status", "--json"], cwd=root, capture_output=True,
-                            text=True, timeout=30)
+    status = subprocess.run(
+        [*cmctl_cmd(), "status", "--json"], cwd=root, capture_output=True, text=True, timeout=30
+    )
     assert json.loads(status.stdout)["daemon"]["state"] == "stopped"
 
 
@@ -161,8 +169,9 @@ def test_one_daemon_per_state_folder(daemon_project: Any) -> None:
     d = DaemonProc(root)
     started.append(d)
     assert wait_for(lambda: any(e["event"] == "started" for e in d.events()))
-    second = subprocess.run([*cmctl_cmd(), "daemon"], cwd=root, capture_output=True,
-                            text=True, timeout=30)
+    second = subprocess.run(
+        [*cmctl_cmd(), "daemon"], cwd=root, capture_output=True, text=True, timeout=30
+    )
     assert second.returncode == 2
     assert "already runs" in second.stderr
     assert d.stop(signal.SIGINT) == 0
@@ -199,12 +208,16 @@ def test_kill_9_mid_burst_on_mastodon_and_bluesky(tmp_path: Path) -> None:
             "    token: ${MASTO_TOKEN}\n"
             f"  bsky:\n    network: bluesky\n    handle: brand.test\n"
             f"    app_password: ${{BSKY_PASSWORD}}\n    service: {bsky.url}\n"
-            "defaults:\n  timezone: UTC\n", encoding="utf-8")
+            "defaults:\n  timezone: UTC\n",
+            encoding="utf-8",
+        )
         when = at(2)
-        posts = "".join(f"  - id: p{i}\n    at: {when}\n    text: \"Post numéro {i} #cm\"\n"
-                        for i in range(12))
+        posts = "".join(
+            f'  - id: p{i}\n    at: {when}\n    text: "Post numéro {i} #cm"\n' for i in range(12)
+        )
         (root / "calendars" / "c.yaml").write_text(
-            "defaults:\n  accounts: [masto, bsky]\nposts:\n" + posts, encoding="utf-8")
+            "defaults:\n  accounts: [masto, bsky]\nposts:\n" + posts, encoding="utf-8"
+        )
         env_patch = {"MASTO_TOKEN": "good-token", "BSKY_PASSWORD": "app-pass-1234"}
         os.environ.update(env_patch)
         try:
@@ -213,8 +226,9 @@ def test_kill_9_mid_burst_on_mastodon_and_bluesky(tmp_path: Path) -> None:
             first.proc.kill()  # mid-run: some posts out, some in flight, some not started
             first.proc.wait()
             second = DaemonProc(root)
-            assert wait_for(lambda: len(masto.statuses) >= 12 and len(bsky.posts()) >= 12,
-                            timeout=40), second.stderr_path.read_text()
+            assert wait_for(
+                lambda: len(masto.statuses) >= 12 and len(bsky.posts()) >= 12, timeout=40
+            ), second.stderr_path.read_text()
             time.sleep(1.0)  # anything still going out would show up now
             assert second.stop() == 0
         finally:
@@ -235,19 +249,24 @@ def test_a_post_falling_due_during_a_slow_tick_is_not_forgotten(tmp_path: Path) 
     root = tmp_path / "proj"
     (root / "calendars").mkdir(parents=True)
     with FakeMastodon(latency=3.0) as masto:
-        accounts = "".join(f"  {name}:\n    network: mastodon\n    instance: {masto.url}\n"
-                           "    token: good-token\n" for name in ("one", "two"))
-        (root / "cmctl.yaml").write_text(f"accounts:\n{accounts}defaults:\n  timezone: UTC\n",
-                                         encoding="utf-8")
+        accounts = "".join(
+            f"  {name}:\n    network: mastodon\n    instance: {masto.url}\n    token: good-token\n"
+            for name in ("one", "two")
+        )
+        (root / "cmctl.yaml").write_text(
+            f"accounts:\n{accounts}defaults:\n  timezone: UTC\n", encoding="utf-8"
+        )
         (root / "calendars" / "c.yaml").write_text(
             "posts:\n"
             f"  - id: slow\n    at: {at(2)}\n    accounts: [one]\n    text: slow\n"
             f"  - id: meanwhile\n    at: {at(3.5)}\n    accounts: [two]\n    text: meanwhile\n",
-            encoding="utf-8")
+            encoding="utf-8",
+        )
         d = DaemonProc(root)
         try:
-            assert wait_for(lambda: sorted(masto.texts) == ["meanwhile", "slow"],
-                            timeout=25), d.stderr_path.read_text()
+            assert wait_for(lambda: sorted(masto.texts) == ["meanwhile", "slow"], timeout=25), (
+                d.stderr_path.read_text()
+            )
         finally:
             d.stop()
 
@@ -279,12 +298,16 @@ def shifted_cmd(seconds: int) -> tuple[list[str], dict[str, str]]:
     return [sys.executable, str(SHIFTED)], {ENV: f"{total}s"}
 
 
-@pytest.mark.parametrize("claim_age, outcome", [
-    (0, "published"),  # Mastodon remembers the idempotency key for an hour: resent
-    (2 * 3600, "unknown"),  # claimed 2 h ago: a resend could post twice, a human looks
-])
+@pytest.mark.parametrize(
+    "claim_age, outcome",
+    [
+        (0, "published"),  # Mastodon remembers the idempotency key for an hour: resent
+        (2 * 3600, "unknown"),  # claimed 2 h ago: a resend could post twice, a human looks
+    ],
+)
 def test_daemon_recovers_the_claim_of_a_killed_publish(
-        tmp_path: Path, claim_age: int, outcome: str) -> None:
+    tmp_path: Path, claim_age: int, outcome: str
+) -> None:
     """`cmctl publish` is killed (SIGKILL) while the fake holds its request; the running
     daemon recovers the dead claim within seconds, not at the 10-minute lease."""
     from tests.fakes.mastodon import FakeMastodon
@@ -295,31 +318,46 @@ def test_daemon_recovers_the_claim_of_a_killed_publish(
     with FakeMastodon() as masto:
         (root / "cmctl.yaml").write_text(
             f"accounts:\n  masto:\n    network: mastodon\n    instance: {masto.url}\n"
-            "    token: good-token\ndefaults:\n  timezone: UTC\n", encoding="utf-8")
+            "    token: good-token\ndefaults:\n  timezone: UTC\n",
+            encoding="utf-8",
+        )
         (root / "calendars" / "c.yaml").write_text(
             f"posts:\n  - id: p\n    at: {at(-claim_age - 5)}\n    accounts: [masto]\n"
-            "    catch_up: 3h\n    text: once only\n", encoding="utf-8")
+            "    catch_up: 3h\n    text: once only\n",
+            encoding="utf-8",
+        )
         masto.hang_next("/api/v1/statuses", 60, commit=True)  # stored, then no answer
         env = {**os.environ, "NO_COLOR": "1", "HOME": str(root)}
         cmd = cmctl_cmd()
         if claim_age:  # the cron run's clock is claim_age behind: its claim looks old
             cmd, extra = shifted_cmd(-claim_age)
             env.update(extra)
-        cron = subprocess.Popen([*cmd, "publish"], cwd=root, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cron = subprocess.Popen(
+            [*cmd, "publish"],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         d: DaemonProc | None = None
         try:
-            assert wait_for(lambda: len(masto.statuses) == 1
-                            and (ledger_row(root, key) or {}).get("state") == "sending")
+            assert wait_for(
+                lambda: (
+                    len(masto.statuses) == 1
+                    and (ledger_row(root, key) or {}).get("state") == "sending"
+                )
+            )
             d = DaemonProc(root)
-            assert wait_for(lambda: any(e["event"] in ("sleeping", "idle")
-                                        for e in d.events())), d.stderr_path.read_text()
+            assert wait_for(lambda: any(e["event"] in ("sleeping", "idle") for e in d.events())), (
+                d.stderr_path.read_text()
+            )
             assert (ledger_row(root, key) or {})["state"] == "sending"  # the cron is alive
             cron.kill()  # SIGKILL mid-send
             cron.wait()
             killed = time.monotonic()
-            assert wait_for(lambda: (ledger_row(root, key) or {}).get("state") == outcome,
-                            timeout=15), d.stderr_path.read_text()
+            assert wait_for(
+                lambda: (ledger_row(root, key) or {}).get("state") == outcome, timeout=15
+            ), d.stderr_path.read_text()
             assert time.monotonic() - killed < 10, "within seconds, not at the lease"
             time.sleep(0.5)  # a second copy would show up now
             assert d.stop() == 0
@@ -332,8 +370,7 @@ def test_daemon_recovers_the_claim_of_a_killed_publish(
                 d.proc.wait()
         assert masto.texts == ["once only"], "never twice"
         events = d.events()
-        assert any(e["event"] == "waking" and "owner died" in e.get("reason", "")
-                   for e in events)
+        assert any(e["event"] == "waking" and "owner died" in e.get("reason", "") for e in events)
         if outcome == "unknown":
             assert any(e["event"] == "unknown" and e["key"] == key for e in events)
 
@@ -346,15 +383,19 @@ def test_a_wall_clock_step_back_does_not_stop_the_watch(daemon_project: Any) -> 
     root, started = daemon_project
     write_calendar(root, [("a", at(7200))])
     marker = root / "stepped"
-    d = DaemonProc(root, cmd=[sys.executable, str(SHIFTED.with_name("stepped_cmctl.py"))],
-                   env={"CMCTL_TEST_CLOCK_STEP": f"3:-3600:{marker}"})
+    d = DaemonProc(
+        root,
+        cmd=[sys.executable, str(SHIFTED.with_name("stepped_cmctl.py"))],
+        env={"CMCTL_TEST_CLOCK_STEP": f"3:-3600:{marker}"},
+    )
     started.append(d)
     assert wait_for(lambda: marker.exists()), d.stderr_path.read_text()
     # What the daemon's wall clock now says, plus 3 s.
     when = (datetime.now(UTC) - timedelta(seconds=3600 - 3)).strftime("%Y-%m-%d %H:%M:%S")
     write_calendar(root, [("a", at(7200)), ("merged", when)])
-    assert wait_for(lambda: published_ids(root) == ["urn:cmctl:c:merged@feed"],
-                    timeout=15), d.stderr_path.read_text()
+    assert wait_for(lambda: published_ids(root) == ["urn:cmctl:c:merged@feed"], timeout=15), (
+        d.stderr_path.read_text()
+    )
     events = d.events()
     assert any(e["event"] == "clock-step" for e in events)
     assert d.stop() == 0

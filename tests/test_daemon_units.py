@@ -60,8 +60,11 @@ def mono(monkeypatch: pytest.MonkeyPatch) -> Monotonic:
 def calendar(*posts: tuple[str, datetime]) -> str:
     lines = ["defaults:", "  accounts: [feed]", "posts:"]
     for post_id, when in posts:
-        lines += [f"  - id: {post_id}", f"    at: {when:%Y-%m-%d %H:%M:%S}",
-                  f"    text: post {post_id}"]
+        lines += [
+            f"  - id: {post_id}",
+            f"    at: {when:%Y-%m-%d %H:%M:%S}",
+            f"    text: post {post_id}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -72,8 +75,10 @@ class Harness:
 
         self.project = project
         self.stream = io.StringIO()
-        self.daemon = Daemon(lambda: open_project(load_config(None), now=clock.now()),
-                             Log(self.stream, json_lines=True))
+        self.daemon = Daemon(
+            lambda: open_project(load_config(None), now=clock.now()),
+            Log(self.stream, json_lines=True),
+        )
         self.scheduler = FakeScheduler()
         self.daemon.scheduler = self.scheduler
 
@@ -104,7 +109,8 @@ def test_clock_monotonic_is_the_interval_clock() -> None:
 
 
 def test_watch_and_heartbeat_go_on_after_the_wall_clock_steps_back(
-        harness: Harness, now: Any, mono: Monotonic, project: Project) -> None:
+    harness: Harness, now: Any, mono: Monotonic, project: Project
+) -> None:
     d = harness.daemon
     assert harness.heartbeat() == DEFAULT_NOW
     now.move_to(DEFAULT_NOW - timedelta(hours=1))  # NTP steps the wall clock back
@@ -115,8 +121,13 @@ def test_watch_and_heartbeat_go_on_after_the_wall_clock_steps_back(
 
     # Minutes later (monotonic), while the wall clock is still an hour behind where it was:
     # a calendar merged now is seen at the next watch, and the heartbeat still beats.
-    project.calendar(calendar(("later", DEFAULT_NOW + timedelta(days=1)),
-                              ("merged", DEFAULT_NOW - timedelta(minutes=50))), name="c.yaml")
+    project.calendar(
+        calendar(
+            ("later", DEFAULT_NOW + timedelta(days=1)),
+            ("merged", DEFAULT_NOW - timedelta(minutes=50)),
+        ),
+        name="c.yaml",
+    )
     mono.advance(daemon_mod.WATCH_SECONDS + 0.1)
     now.shift(daemon_mod.WATCH_SECONDS + 0.1)
     d.pulse()
@@ -128,12 +139,14 @@ def test_watch_and_heartbeat_go_on_after_the_wall_clock_steps_back(
     now.shift(daemon_mod.HEARTBEAT_SECONDS)
     d.pulse()
     assert harness.heartbeat() == DEFAULT_NOW - timedelta(hours=1) + timedelta(
-        seconds=daemon_mod.WATCH_SECONDS + 0.1 + daemon_mod.HEARTBEAT_SECONDS)
+        seconds=daemon_mod.WATCH_SECONDS + 0.1 + daemon_mod.HEARTBEAT_SECONDS
+    )
     assert not harness.events("clock-step")[1:], "a steady clock is not a step"
 
 
 def test_a_step_forward_past_a_post_wakes_the_publisher(
-        harness: Harness, now: Any, mono: Monotonic) -> None:
+    harness: Harness, now: Any, mono: Monotonic
+) -> None:
     """APScheduler's alarm waits on wall time measured before the step: the monitor
     re-evaluates what is due at once."""
     d = harness.daemon
@@ -148,7 +161,8 @@ def test_a_step_forward_past_a_post_wakes_the_publisher(
 
 
 def test_a_due_post_whose_alarm_did_not_fire_wakes_the_publisher(
-        harness: Harness, now: Any, mono: Monotonic) -> None:
+    harness: Harness, now: Any, mono: Monotonic
+) -> None:
     """No step: the periodic check on the monotonic clock notices a post due that no
     alarm fired for (a stuck scheduler, a retry queued by another process)."""
     d = harness.daemon
@@ -161,7 +175,8 @@ def test_a_due_post_whose_alarm_did_not_fire_wakes_the_publisher(
 
 
 def test_the_problems_timer_runs_on_the_monotonic_clock(
-        harness: Harness, now: Any, mono: Monotonic, project: Project) -> None:
+    harness: Harness, now: Any, mono: Monotonic, project: Project
+) -> None:
     project.calendar("posts: [", name="broken.yaml")  # a held calendar
     d = harness.daemon
     d._reload_requested = True
@@ -192,7 +207,8 @@ def dead_owner() -> str:
 
 
 def test_a_dead_local_claim_wakes_the_publisher_once(
-        harness: Harness, now: Any, mono: Monotonic) -> None:
+    harness: Harness, now: Any, mono: Monotonic
+) -> None:
     d = harness.daemon
     owner = dead_owner()
     assert d.ledger.claim("c:later@feed", owner, DEFAULT_NOW, timedelta(minutes=10))
@@ -210,11 +226,13 @@ def test_a_dead_local_claim_wakes_the_publisher_once(
 
 
 def test_another_machines_claim_sets_the_alarm_at_its_lease_expiry(
-        harness: Harness, now: Any, mono: Monotonic) -> None:
+    harness: Harness, now: Any, mono: Monotonic
+) -> None:
     d = harness.daemon
     expires = DEFAULT_NOW + timedelta(minutes=10)
-    assert d.ledger.claim("c:later@feed", "elsewhere:abc/123/456", DEFAULT_NOW,
-                          timedelta(minutes=10))
+    assert d.ledger.claim(
+        "c:later@feed", "elsewhere:abc/123/456", DEFAULT_NOW, timedelta(minutes=10)
+    )
     d.tick()
     assert d._alarm == expires
     # And when that moment passes with no alarm (replaced, or never fired), the watch
@@ -227,7 +245,8 @@ def test_another_machines_claim_sets_the_alarm_at_its_lease_expiry(
 
 
 def test_a_claim_of_a_live_local_process_is_left_alone(
-        harness: Harness, now: Any, mono: Monotonic) -> None:
+    harness: Harness, now: Any, mono: Monotonic
+) -> None:
     from cmctl.ledger import owner
 
     d = harness.daemon
@@ -238,8 +257,9 @@ def test_a_claim_of_a_live_local_process_is_left_alone(
     assert not harness.events("waking")
 
 
-def test_a_reload_that_fails_is_said_by_status(harness: Harness, project: Project,
-                                              run: Any) -> None:
+def test_a_reload_that_fails_is_said_by_status(
+    harness: Harness, project: Project, run: Any
+) -> None:
     """Item 13: the daemon goes on with its previous plan when cmctl.yaml breaks (a
     glob that matches nothing), and `cmctl status` says so (exit 1) until it is fixed."""
     good = (project.root / "cmctl.yaml").read_text(encoding="utf-8")
@@ -250,8 +270,10 @@ def test_a_reload_that_fails_is_said_by_status(harness: Harness, project: Projec
     assert harness.events("reload-failed")
     status = run("status", "--json")
     assert status.exit_code == 1
-    assert any("could not reload" in line and "calendrs/*.yaml" in line
-               for line in json.loads(status.stdout)["blocked"])
+    assert any(
+        "could not reload" in line and "calendrs/*.yaml" in line
+        for line in json.loads(status.stdout)["blocked"]
+    )
     project.config(good)
     d._reload_requested = True
     d.tick()
@@ -259,8 +281,9 @@ def test_a_reload_that_fails_is_said_by_status(harness: Harness, project: Projec
 
 
 @pytest.mark.parametrize("kind", ["fifo", "dir", "link"])
-def test_a_daemon_lock_that_is_not_a_file_is_a_clean_error(project: Project, run: Any,
-                                                           kind: str) -> None:
+def test_a_daemon_lock_that_is_not_a_file_is_a_clean_error(
+    project: Project, run: Any, kind: str
+) -> None:
     """Item 20: a FIFO, a folder or a symbolic link in place of daemon.lock: exit 2, no
     hang, no traceback, and nothing written through the link."""
     import os

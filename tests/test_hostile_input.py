@@ -66,18 +66,24 @@ def test_media_fifo_is_refused_without_blocking(project: Any, run: Any, fifo: Pa
 def test_media_device_is_refused_before_any_read(project: Any, run: Any) -> None:
     # /dev/zero is outside the project; through a link inside it, it is not a regular file
     os.symlink("/dev/zero", project.root / "zero.png")
-    project.calendar(calendar(post("a", media=[{"path": "/dev/zero", "alt": "x"}]),
-                              post("b", text="Salut", media=[{"path": "../zero.png", "alt": "x"}])))
+    project.calendar(
+        calendar(
+            post("a", media=[{"path": "/dev/zero", "alt": "x"}]),
+            post("b", text="Salut", media=[{"path": "../zero.png", "alt": "x"}]),
+        )
+    )
     code, d = diags(run)
     assert code == 1
     assert [x["rule"] for x in d] == ["media-path", "media-path"]
 
 
-@pytest.mark.parametrize("name", ["x" * 300 + ".png", "a\0b.png", "a\x1b[31m.png",
-                                  "d/" * 600 + "a.png"])
+@pytest.mark.parametrize(
+    "name", ["x" * 300 + ".png", "a\0b.png", "a\x1b[31m.png", "d/" * 600 + "a.png"]
+)
 def test_media_names_cmctl_cannot_use_are_errors(project: Any, run: Any, name: str) -> None:
-    project.calendar(calendar(post("a", media=[{"path": name, "alt": "x"}]),
-                              post("ok", at="2026-12-02 10:00")))
+    project.calendar(
+        calendar(post("a", media=[{"path": name, "alt": "x"}]), post("ok", at="2026-12-02 10:00"))
+    )
     result = run("validate", "--format", "json")
     assert result.exit_code == 1, result.output
     d = as_json(result)["diagnostics"]
@@ -89,8 +95,7 @@ def test_media_names_cmctl_cannot_use_are_errors(project: Any, run: Any, name: s
 
 
 @pytest.mark.parametrize("target", [".env", "cmctl.yaml", ".cmctl/ledger.db", ".git/config"])
-def test_media_never_names_dotfiles_config_or_state(project: Any, run: Any,
-                                                     target: str) -> None:
+def test_media_never_names_dotfiles_config_or_state(project: Any, run: Any, target: str) -> None:
     if target == ".env":
         project.write(target, "A=b\n")
     elif target != "cmctl.yaml":
@@ -127,8 +132,10 @@ def test_open_checked_refuses_what_it_must(tmp_path: Path) -> None:
     (tmp_path / "out.png").write_bytes(png())
     with pytest.raises(MediaProblem, match="outside"):
         inspect(tmp_path / "out.png", root)
-    with pytest.raises(MediaProblem, match="control character"), \
-            open_checked(root / "a\nb.png", root):
+    with (
+        pytest.raises(MediaProblem, match="control character"),
+        open_checked(root / "a\nb.png", root),
+    ):
         pass
 
 
@@ -155,8 +162,12 @@ def test_mastodon_does_not_upload_a_file_swapped_for_a_link(tmp_path: Path) -> N
     item = Media("a.png", image, "alt", Pos("dec.yaml", 1, 1), root)
     _swap_for_env(root, image)
     server = Recorder(lambda request: httpx.Response(200, json={"id": "1", "url": "u"}))
-    masto = Mastodon("masto", {"instance": "https://m.example", "token": "t0k"},
-                     Http(transport=httpx.MockTransport(server)), tmp_path / "state")
+    masto = Mastodon(
+        "masto",
+        {"instance": "https://m.example", "token": "t0k"},
+        Http(transport=httpx.MockTransport(server)),
+        tmp_path / "state",
+    )
     with pytest.raises(Permanent, match="hidden or configuration file"):
         masto.publish(make_outgoing("dec:launch@masto", "hi", media=(item,)))
     assert server.requests == []
@@ -180,17 +191,21 @@ def test_bluesky_does_not_upload_a_file_swapped_for_a_link(tmp_path: Path) -> No
 
 
 # ---------------------------------------------------------------------- dates and durations
-@pytest.mark.parametrize(("tz", "at"), [
-    ("UTC", "9999-12-31 23:30"),
-    ("America/New_York", "9999-12-31 23:30"),
-    ("Asia/Tokyo", "0001-01-01 00:30"),
-    ("UTC", "1999-12-31 23:59"),
-    ("UTC", "2200-01-01 00:00"),
-    ("Pacific/Kiritimati", "0001-01-01T00:30+14:00"),
-    ("UTC", "9999-12-31T23:59-12:00"),
-])
-def test_dates_out_of_range_are_errors_at_their_position(project: Any, run: Any, tz: str,
-                                                         at: str) -> None:
+@pytest.mark.parametrize(
+    ("tz", "at"),
+    [
+        ("UTC", "9999-12-31 23:30"),
+        ("America/New_York", "9999-12-31 23:30"),
+        ("Asia/Tokyo", "0001-01-01 00:30"),
+        ("UTC", "1999-12-31 23:59"),
+        ("UTC", "2200-01-01 00:00"),
+        ("Pacific/Kiritimati", "0001-01-01T00:30+14:00"),
+        ("UTC", "9999-12-31T23:59-12:00"),
+    ],
+)
+def test_dates_out_of_range_are_errors_at_their_position(
+    project: Any, run: Any, tz: str, at: str
+) -> None:
     project.calendar(calendar(post("far", at=at), post("ok", at="2026-12-02 10:00"), tz=tz))
     code, d = diags(run)
     assert code == 1
@@ -198,16 +213,21 @@ def test_dates_out_of_range_are_errors_at_their_position(project: Any, run: Any,
     assert "between 2000 and 2199" in d[0]["message"]
 
 
-@pytest.mark.parametrize("value", ["99999999d", "366d", "8761h", "100000000000000000000000s",
-                                   "9" * 5000 + "s", "364d24h1s"])
+@pytest.mark.parametrize(
+    "value",
+    ["99999999d", "366d", "8761h", "100000000000000000000000s", "9" * 5000 + "s", "364d24h1s"],
+)
 def test_durations_out_of_range_are_errors(project: Any, run: Any, value: str) -> None:
-    project.calendar("timezone: UTC\ndefaults:\n  accounts: [masto]\n  catch_up: 1h\n"
-                     "posts:\n" + post("a", catch_up=value))
+    project.calendar(
+        "timezone: UTC\ndefaults:\n  accounts: [masto]\n  catch_up: 1h\n"
+        "posts:\n" + post("a", catch_up=value)
+    )
     code, d = diags(run)
     assert code == 1
     assert where(d, "duration-range") == [(9, 15, "error")]
-    project.calendar(f"timezone: UTC\ndefaults:\n  accounts: [masto]\n  catch_up: {value}\n"
-                     "posts:\n" + post("a"))
+    project.calendar(
+        f"timezone: UTC\ndefaults:\n  accounts: [masto]\n  catch_up: {value}\nposts:\n" + post("a")
+    )
     code, d = diags(run)
     assert code == 1 and where(d, "duration-range") == [(4, 13, "error")]
 
@@ -222,18 +242,29 @@ def test_config_catch_up_out_of_range_is_a_config_error(project: Any, run: Any) 
 def test_the_edges_of_the_range_compute_everywhere(project: Any, run: Any, now: Any) -> None:
     """The latest date in the zone with the largest offset, the longest catch-up, a
     thread: validate, plan, agenda, status, publish all work."""
-    project.config("accounts:\n  feed:\n    network: feed\n    path: public/feed.xml\n"
-                   "defaults:\n  timezone: Pacific/Kiritimati\n  catch_up: 365d\n")
-    project.calendar(calendar(
-        post("last", at="2199-12-31 23:59", thread=["two"]),
-        post("latest", at="2199-12-31T23:59-12:00"),
-        post("first", at="2000-01-01 00:00"),
-        accounts="[feed]", tz="Pacific/Kiritimati"))
+    project.config(
+        "accounts:\n  feed:\n    network: feed\n    path: public/feed.xml\n"
+        "defaults:\n  timezone: Pacific/Kiritimati\n  catch_up: 365d\n"
+    )
+    project.calendar(
+        calendar(
+            post("last", at="2199-12-31 23:59", thread=["two"]),
+            post("latest", at="2199-12-31T23:59-12:00"),
+            post("first", at="2000-01-01 00:00"),
+            accounts="[feed]",
+            tz="Pacific/Kiritimati",
+        )
+    )
     assert run("validate").exit_code == 0  # "first" is in the past: a warning
-    for args in (("plan",), ("plan", "--from", "2000-01-01", "--to", "2199-12-31"),
-                 ("agenda", "--date", "2199-12-31"), ("agenda", "--week", "--date",
-                                                       "2199-12-31"),
-                 ("agenda", "--date", "2000-01-01"), ("publish",), ("status",)):
+    for args in (
+        ("plan",),
+        ("plan", "--from", "2000-01-01", "--to", "2199-12-31"),
+        ("agenda", "--date", "2199-12-31"),
+        ("agenda", "--week", "--date", "2199-12-31"),
+        ("agenda", "--date", "2000-01-01"),
+        ("publish",),
+        ("status",),
+    ):
         result = run(*args)
         assert result.exit_code in (0, 1), (args, result.output)
         assert "internal error" not in result.stderr
@@ -243,12 +274,18 @@ def test_the_edges_of_the_range_compute_everywhere(project: Any, run: Any, now: 
         assert "internal error" not in result.stderr, (args, result.stderr)
 
 
-@pytest.mark.parametrize("args", [("plan", "--to", "9999-12-31"),
-                                  ("plan", "--from", "0001-01-01"),
-                                  ("plan", "--to", "9999-12-31 23:59"),
-                                  ("agenda", "--date", "9999-12-31"),
-                                  ("agenda", "--week", "--date", "0001-01-01"),
-                                  ("plan", "a\0b"), ("agenda", "x" * 300)])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("plan", "--to", "9999-12-31"),
+        ("plan", "--from", "0001-01-01"),
+        ("plan", "--to", "9999-12-31 23:59"),
+        ("agenda", "--date", "9999-12-31"),
+        ("agenda", "--week", "--date", "0001-01-01"),
+        ("plan", "a\0b"),
+        ("agenda", "x" * 300),
+    ],
+)
 def test_cli_dates_out_of_range_exit_2(project: Any, run: Any, args: tuple[str, ...]) -> None:
     project.calendar(calendar(post("a")))
     result = run(*args)
@@ -257,8 +294,9 @@ def test_cli_dates_out_of_range_exit_2(project: Any, run: Any, args: tuple[str, 
 
 
 # ---------------------------------------------------------------------- files the CLI writes
-@pytest.mark.parametrize("target", ["missing/folder/schema.json", "/dev/full", "a\0b.json",
-                                    ".", "x" * 300])
+@pytest.mark.parametrize(
+    "target", ["missing/folder/schema.json", "/dev/full", "a\0b.json", ".", "x" * 300]
+)
 def test_schema_output_errors_exit_2(project: Any, run: Any, target: str) -> None:
     if target == "/dev/full" and not os.path.exists("/dev/full"):
         pytest.skip("needs /dev/full")
@@ -269,8 +307,10 @@ def test_schema_output_errors_exit_2(project: Any, run: Any, target: str) -> Non
 
 @pytest.mark.parametrize("state", ['"a\\0b"', "x" * 300, '"tab\\there"', "/dev/full/state"])
 def test_unusable_state_folder_is_a_clean_error(project: Any, run: Any, state: str) -> None:
-    project.config(f"state: {state}\naccounts:\n  feed:\n    network: feed\n"
-                   "    path: feed.xml\ndefaults:\n  timezone: UTC\n")
+    project.config(
+        f"state: {state}\naccounts:\n  feed:\n    network: feed\n"
+        "    path: feed.xml\ndefaults:\n  timezone: UTC\n"
+    )
     project.calendar(calendar(post("a", at="2026-11-20 12:00"), accounts="[feed]"))
     for args in (("validate",), ("plan",), ("status",), ("publish",)):
         result = run(*args)
@@ -284,12 +324,15 @@ SECRET = "s3cr3t-value-never-shown"
 
 
 @pytest.mark.parametrize("glob", ["*", "**/*", ".*", "*.yaml", "**/.*"])
-def test_calendar_globs_never_read_config_dotfiles_or_state(project: Any, run: Any,
-                                                            glob: str) -> None:
-    project.config(f"calendars: {json.dumps(glob)}\n"
-                   "accounts:\n  masto:\n    network: mastodon\n"
-                   "    instance: https://m.example\n    token: ${MASTO_TOKEN}\n"
-                   f"    # {SECRET}\ndefaults:\n  timezone: UTC\n")
+def test_calendar_globs_never_read_config_dotfiles_or_state(
+    project: Any, run: Any, glob: str
+) -> None:
+    project.config(
+        f"calendars: {json.dumps(glob)}\n"
+        "accounts:\n  masto:\n    network: mastodon\n"
+        "    instance: https://m.example\n    token: ${MASTO_TOKEN}\n"
+        f"    # {SECRET}\ndefaults:\n  timezone: UTC\n"
+    )
     project.write(".env", f"MASTO_TOKEN={SECRET}\n")
     project.write(".secrets.yaml", f"token: {SECRET}\n")
     project.write(".cmctl/notes.yaml", f"{SECRET}: [\n")
@@ -328,8 +371,13 @@ def test_calendar_that_is_a_fifo_is_not_read(project: Any, run: Any) -> None:
 
 # ---------------------------------------------------------------------- accounts listed twice
 def test_an_account_listed_twice_is_an_error(project: Any, run: Any) -> None:
-    project.calendar(calendar(post("a", accounts=["masto", "bsky", "masto"]),
-                              post("b", at="2026-12-02 10:00"), accounts="[bsky, bsky]"))
+    project.calendar(
+        calendar(
+            post("a", accounts=["masto", "bsky", "masto"]),
+            post("b", at="2026-12-02 10:00"),
+            accounts="[bsky, bsky]",
+        )
+    )
     code, d = diags(run)
     assert code == 1
     assert where(d, "duplicate-account") == [(3, 20, "error"), (8, 33, "error")]
@@ -337,10 +385,10 @@ def test_an_account_listed_twice_is_an_error(project: Any, run: Any) -> None:
 
 
 def test_an_account_listed_twice_publishes_once(project: Any, run: Any) -> None:
-    project.config("accounts:\n  feed:\n    network: feed\n    path: feed.xml\n"
-                   "defaults:\n  timezone: UTC\n")
-    project.calendar(calendar(post("a", at="2026-11-20 11:59"), accounts="[feed, feed]",
-                              tz="UTC"))
+    project.config(
+        "accounts:\n  feed:\n    network: feed\n    path: feed.xml\ndefaults:\n  timezone: UTC\n"
+    )
+    project.calendar(calendar(post("a", at="2026-11-20 11:59"), accounts="[feed, feed]", tz="UTC"))
     result = run("publish")
     assert "internal error" not in result.stderr
     assert result.exit_code in (0, 1)
@@ -355,13 +403,29 @@ def test_compile_makes_unique_job_keys_whatever_the_input(tmp_path: Path) -> Non
 
     pos = Pos("dec.yaml", 1, 1)
     at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-    post_ = Post("dec", "a", at, at, ("m", "m", "b", "m"),
-                 Content(text="hi", thread=(), pos=pos), {}, "approved", timedelta(hours=1),
-                 (), pos, pos, pos)
-    config = Config(tmp_path / "cmctl.yaml", tmp_path, {
-        "m": Account("m", "mastodon", {}), "b": Account("b", "bluesky", {})})
-    jobs = compile_jobs([Calendar("dec", tmp_path / "dec.yaml", "dec.yaml", "UTC", [post_])],
-                        config)
+    post_ = Post(
+        "dec",
+        "a",
+        at,
+        at,
+        ("m", "m", "b", "m"),
+        Content(text="hi", thread=(), pos=pos),
+        {},
+        "approved",
+        timedelta(hours=1),
+        (),
+        pos,
+        pos,
+        pos,
+    )
+    config = Config(
+        tmp_path / "cmctl.yaml",
+        tmp_path,
+        {"m": Account("m", "mastodon", {}), "b": Account("b", "bluesky", {})},
+    )
+    jobs = compile_jobs(
+        [Calendar("dec", tmp_path / "dec.yaml", "dec.yaml", "UTC", [post_])], config
+    )
     keys = [j.key for j in jobs]
     assert keys == ["dec:a@b", "dec:a@m"]
 
@@ -369,10 +433,12 @@ def test_compile_makes_unique_job_keys_whatever_the_input(tmp_path: Path) -> Non
 # ---------------------------------------------------------------------- alias amplification
 def test_alias_amplification_is_refused_quickly(project: Any, run: Any) -> None:
     big = "x" * 2_000_000
-    aliases = "".join(f"  - id: p{i}\n    at: 2026-12-01 09:30\n    text: *big\n"
-                      for i in range(900))
-    project.calendar(f"timezone: UTC\ndefaults:\n  accounts: [masto]\n  text: &big {big}\n"
-                     f"posts:\n{aliases}")
+    aliases = "".join(
+        f"  - id: p{i}\n    at: 2026-12-01 09:30\n    text: *big\n" for i in range(900)
+    )
+    project.calendar(
+        f"timezone: UTC\ndefaults:\n  accounts: [masto]\n  text: &big {big}\nposts:\n{aliases}"
+    )
     started = time.monotonic()
     code, d = diags(run)
     assert time.monotonic() - started < 20
@@ -406,34 +472,41 @@ def test_recursive_alias_validates_cleanly(project: Any, run: Any) -> None:
 def test_alt_text_over_the_network_limit(project: Any, run: Any) -> None:
     project.write("calendars/a.png", png())
     long_alt = "a" * 1501
-    project.calendar(calendar(
-        post("a", media=[{"path": "a.png", "alt": long_alt}]),
-        post("b", at="2026-12-02 10:00", media=[{"path": "a.png", "alt": "b" * 1500}]),
-        accounts="[masto, bsky]"))
+    project.calendar(
+        calendar(
+            post("a", media=[{"path": "a.png", "alt": long_alt}]),
+            post("b", at="2026-12-02 10:00", media=[{"path": "a.png", "alt": "b" * 1500}]),
+            accounts="[masto, bsky]",
+        )
+    )
     code, d = diags(run)
     assert code == 1
     [problem] = d
     assert problem["rule"] == "alt-text-length" and problem["line"] == 8
     assert "1501/1500 characters for mastodon" in problem["message"]
     # X: 1000; in a variant's media too
-    project.calendar(calendar(post("a", variants={"x": {"media": [{"path": "a.png",
-                                                                   "alt": "c" * 1001}]}}),
-                              accounts="[masto, xacct]"))
+    project.calendar(
+        calendar(
+            post("a", variants={"x": {"media": [{"path": "a.png", "alt": "c" * 1001}]}}),
+            accounts="[masto, xacct]",
+        )
+    )
     code, d = diags(run)
     assert code == 1 and "1001/1000 characters for x" in d[0]["message"]
 
 
 def test_alt_text_limit_follows_the_instance(project: Any, run: Any) -> None:
-    project.config("accounts:\n  masto:\n    network: mastodon\n"
-                   "    instance: https://m.example\n    token: ${T}\n"
-                   "    description_limit: 3000\ndefaults:\n  timezone: UTC\n")
+    project.config(
+        "accounts:\n  masto:\n    network: mastodon\n"
+        "    instance: https://m.example\n    token: ${T}\n"
+        "    description_limit: 3000\ndefaults:\n  timezone: UTC\n"
+    )
     project.write("calendars/a.png", png())
     project.calendar(calendar(post("a", media=[{"path": "a.png", "alt": "a" * 2500}])))
     assert diags(run) == (0, [])
 
 
-def test_accounts_check_warns_when_description_limit_exceeds_the_instance(tmp_path: Path
-                                                                        ) -> None:
+def test_accounts_check_warns_when_description_limit_exceeds_the_instance(tmp_path: Path) -> None:
     import httpx
 
     from cmctl.networks.http import Http
@@ -443,24 +516,36 @@ def test_accounts_check_warns_when_description_limit_exceeds_the_instance(tmp_pa
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("verify_credentials"):
             return httpx.Response(200, json={"acct": "brand"})
-        return httpx.Response(200, json={"configuration": {
-            "statuses": {"max_characters": 500},
-            "media_attachments": {"description_limit": 1500}}})
+        return httpx.Response(
+            200,
+            json={
+                "configuration": {
+                    "statuses": {"max_characters": 500},
+                    "media_attachments": {"description_limit": 1500},
+                }
+            },
+        )
 
     server = Recorder(answer)
-    masto = Mastodon("masto", {"instance": "https://m.example", "token": "t0k",
-                               "description_limit": 4000},
-                     Http(transport=httpx.MockTransport(server)), tmp_path)
+    masto = Mastodon(
+        "masto",
+        {"instance": "https://m.example", "token": "t0k", "description_limit": 4000},
+        Http(transport=httpx.MockTransport(server)),
+        tmp_path,
+    )
     who = masto.check()
     assert "description_limit is 4000 but the instance allows 1500" in who
     assert [r.url.path for r in server.requests].count("/api/v2/instance") == 1
 
 
 def test_empty_variant_and_empty_variant_thread_part(project: Any, run: Any) -> None:
-    project.calendar(calendar(post("a", variants={"bluesky": {"text": ""}}),
-                              post("b", at="2026-12-02 10:00",
-                                   variants={"masto": {"thread": ["deux", "  "]}}),
-                              accounts="[masto, bsky]"))
+    project.calendar(
+        calendar(
+            post("a", variants={"bluesky": {"text": ""}}),
+            post("b", at="2026-12-02 10:00", variants={"masto": {"thread": ["deux", "  "]}}),
+            accounts="[masto, bsky]",
+        )
+    )
     code, d = diags(run)
     assert code == 1
     empties = [(x["line"], x["message"]) for x in d if x["rule"] == "empty"]
@@ -469,10 +554,20 @@ def test_empty_variant_and_empty_variant_thread_part(project: Any, run: Any) -> 
     assert "thread part 2" in empties[1][1] and "account 'masto'" in empties[1][1]
 
 
-@pytest.mark.parametrize(("lang", "ok"), [("fr", True), ("pt-BR", True), ("zh-Hant-TW", True),
-                                          ("es-419", True), (["fr", "en"], True),
-                                          ("francais", False), ("fr_FR", False),
-                                          (["fr", "english"], False), ("", False)])
+@pytest.mark.parametrize(
+    ("lang", "ok"),
+    [
+        ("fr", True),
+        ("pt-BR", True),
+        ("zh-Hant-TW", True),
+        ("es-419", True),
+        (["fr", "en"], True),
+        ("francais", False),
+        ("fr_FR", False),
+        (["fr", "english"], False),
+        ("", False),
+    ],
+)
 def test_lang_must_be_a_bcp47_tag(project: Any, run: Any, lang: Any, ok: bool) -> None:
     project.calendar(calendar(post("a", lang=lang)))
     code, d = diags(run)
@@ -482,8 +577,7 @@ def test_lang_must_be_a_bcp47_tag(project: Any, run: Any, lang: Any, ok: bool) -
 
 
 @pytest.mark.parametrize("command", ["validate", "plan", "agenda"])
-def test_a_nul_in_a_path_argument_is_a_usage_error(project: Any, run: Any,
-                                                   command: str) -> None:
+def test_a_nul_in_a_path_argument_is_a_usage_error(project: Any, run: Any, command: str) -> None:
     result = run(command, "calendars/a\0b.yaml")
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output

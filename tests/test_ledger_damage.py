@@ -44,8 +44,11 @@ def bounded(run: Any, *args: str, seconds: float = 30) -> Any:
 
 def used_project(project: Any, run: Any, now: Any) -> Path:
     """A project that has published once (feed), with a second post still pending."""
-    project.calendar(calendar(post("a", at="2026-12-01 09:30"),
-                              post("b", at="2026-12-02 09:30"), accounts="[feed]"))
+    project.calendar(
+        calendar(
+            post("a", at="2026-12-01 09:30"), post("b", at="2026-12-02 09:30"), accounts="[feed]"
+        )
+    )
     now.move_to("2026-12-01T08:31:00Z")
     assert run("publish").exit_code == 0
     state = project.root / ".cmctl"
@@ -115,16 +118,32 @@ def broken_link(state: Path) -> None:
 
 
 DAMAGE: dict[str, Callable[[Path], None]] = {
-    "empty": empty, "garbage": garbage, "truncated": truncated,
-    "cut-mid-page": cut_mid_page, "directory": directory, "fifo": fifo,
-    "wal-fifo": wal_fifo, "newer-cmctl": newer, "other-sqlite": foreign,
-    "missing": missing, "broken-link": broken_link,
+    "empty": empty,
+    "garbage": garbage,
+    "truncated": truncated,
+    "cut-mid-page": cut_mid_page,
+    "directory": directory,
+    "fifo": fifo,
+    "wal-fifo": wal_fifo,
+    "newer-cmctl": newer,
+    "other-sqlite": foreign,
+    "missing": missing,
+    "broken-link": broken_link,
 }
 
 COMMANDS = [
-    ("publish",), ("publish", "--json"), ("publish", "--dry-run"), ("publish", "--post", "b"),
-    ("status",), ("status", "--json"), ("log",), ("log", "--events", "--json"), ("plan",),
-    ("plan", "--json"), ("resolve", "dec:b@feed", "--skip"), ("retry", "dec:b@feed"),
+    ("publish",),
+    ("publish", "--json"),
+    ("publish", "--dry-run"),
+    ("publish", "--post", "b"),
+    ("status",),
+    ("status", "--json"),
+    ("log",),
+    ("log", "--events", "--json"),
+    ("plan",),
+    ("plan", "--json"),
+    ("resolve", "dec:b@feed", "--skip"),
+    ("retry", "dec:b@feed"),
     ("daemon",),
 ]
 
@@ -135,14 +154,14 @@ def snapshot(state: Path) -> dict[str, Any]:
         if path.name in ("plan.stamp", "ledger.id") or path.name.startswith("."):
             continue
         st = os.lstat(path)
-        seen[path.name] = (path.read_bytes() if stat.S_ISREG(st.st_mode)
-                           else stat.S_IFMT(st.st_mode))
+        seen[path.name] = path.read_bytes() if stat.S_ISREG(st.st_mode) else stat.S_IFMT(st.st_mode)
     return seen
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
-def test_a_damaged_ledger_is_a_clean_error_in_every_command(project: Any, run: Any,
-                                                            now: Any, damage: str) -> None:
+def test_a_damaged_ledger_is_a_clean_error_in_every_command(
+    project: Any, run: Any, now: Any, damage: str
+) -> None:
     state = used_project(project, run, now)
     DAMAGE[damage](state)
     before = snapshot(state)
@@ -163,8 +182,9 @@ def test_a_damaged_ledger_is_a_clean_error_in_every_command(project: Any, run: A
 
 
 @pytest.mark.parametrize("damage", ["empty", "garbage", "truncated", "fifo", "missing"])
-def test_the_cron_fast_path_reports_a_damaged_ledger(project: Any, run: Any, now: Any,
-                                                     monkeypatch: Any, damage: str) -> None:
+def test_the_cron_fast_path_reports_a_damaged_ledger(
+    project: Any, run: Any, now: Any, monkeypatch: Any, damage: str
+) -> None:
     import cmctl.project
     import cmctl.stamp
 
@@ -183,16 +203,16 @@ def test_the_cron_fast_path_reports_a_damaged_ledger(project: Any, run: Any, now
     assert "Traceback" not in result.stderr
 
 
-def test_a_fifo_in_place_of_the_plan_stamp_never_hangs(project: Any, run: Any,
-                                                       now: Any) -> None:
+def test_a_fifo_in_place_of_the_plan_stamp_never_hangs(project: Any, run: Any, now: Any) -> None:
     state = used_project(project, run, now)
     (state / "plan.stamp").unlink()
     os.mkfifo(state / "plan.stamp")
     assert bounded(run, "publish").exit_code == 0
 
 
-def test_a_ledger_from_another_project_is_refused(project: Any, run: Any, now: Any,
-                                                  tmp_path: Path) -> None:
+def test_a_ledger_from_another_project_is_refused(
+    project: Any, run: Any, now: Any, tmp_path: Path
+) -> None:
     state = used_project(project, run, now)
     from cmctl.ledger.store import Ledger
 
@@ -208,8 +228,7 @@ def test_a_ledger_from_another_project_is_refused(project: Any, run: Any, now: A
     assert (state / LEDGER).read_bytes() == before
 
 
-def test_a_restored_backup_of_the_same_ledger_is_accepted(project: Any, run: Any,
-                                                          now: Any) -> None:
+def test_a_restored_backup_of_the_same_ledger_is_accepted(project: Any, run: Any, now: Any) -> None:
     state = used_project(project, run, now)
     backup = (state / LEDGER).read_bytes()
     now.move_to("2026-12-02T08:31:00Z")
@@ -228,8 +247,7 @@ def test_starting_afresh_is_one_explicit_step(project: Any, run: Any, now: Any) 
     assert (state / LEDGER).stat().st_size > 0
 
 
-def test_a_first_run_creates_the_ledger_and_its_marker(project: Any, run: Any,
-                                                       now: Any) -> None:
+def test_a_first_run_creates_the_ledger_and_its_marker(project: Any, run: Any, now: Any) -> None:
     from cmctl.ledger.store import Ledger
 
     project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[feed]"))
@@ -240,7 +258,10 @@ def test_a_first_run_creates_the_ledger_and_its_marker(project: Any, run: Any,
     ledger = Ledger.open(state)
     try:
         assert (state / "ledger.id").read_text().split() == [
-            "cmctl", "ledger", ledger.meta("ledger_id")]
+            "cmctl",
+            "ledger",
+            ledger.meta("ledger_id"),
+        ]
     finally:
         ledger.close()
     assert sorted(p.name for p in state.iterdir() if p.name.endswith(".new")) == []

@@ -33,8 +33,11 @@ def states(run: Any) -> dict[str, str]:
 
 
 def test_sends_what_is_due_exactly_once(project: Any, run: Any, now: Any) -> None:
-    project.calendar(calendar(post("a", at="2026-12-01 09:30"),
-                              post("b", at="2026-12-01 10:30"), accounts="[feed]"))
+    project.calendar(
+        calendar(
+            post("a", at="2026-12-01 09:30"), post("b", at="2026-12-01 10:30"), accounts="[feed]"
+        )
+    )
     now.move_to("2026-12-01T08:31:00Z")  # 09:31 Paris: a is due, b is not
     code, data = publish(run)
     assert code == 0
@@ -60,8 +63,9 @@ def test_human_output_one_line_per_post(project: Any, run: Any, now: Any) -> Non
 
 
 def test_missed_beyond_catch_up_is_reported_not_sent(project: Any, run: Any, now: Any) -> None:
-    project.calendar(calendar(post("late", at="2026-12-01 09:30", catch_up="30m"),
-                              accounts="[feed]"))
+    project.calendar(
+        calendar(post("late", at="2026-12-01 09:30", catch_up="30m"), accounts="[feed]")
+    )
     now.move_to("2026-12-01T09:05:00Z")  # 35 minutes late
     code, data = publish(run)
     assert code == 1
@@ -98,8 +102,7 @@ def test_dry_run_sends_nothing(project: Any, run: Any, now: Any) -> None:
 
 
 def test_drafts_never_publish_until_approved(project: Any, run: Any, now: Any) -> None:
-    project.calendar(calendar(post("d", at="2026-12-01 09:30", status="draft"),
-                              accounts="[feed]"))
+    project.calendar(calendar(post("d", at="2026-12-01 09:30", status="draft"), accounts="[feed]"))
     now.move_to("2026-12-01T08:31:00Z")
     code, data = publish(run)
     assert code == 0 and data["outcomes"] == []
@@ -113,8 +116,9 @@ def test_editing_a_published_post_never_republishes(project: Any, run: Any, now:
     project.calendar(calendar(post("a", at="2026-12-01 09:30", text="v1"), accounts="[feed]"))
     now.move_to("2026-12-01T08:31:00Z")
     assert publish(run)[0] == 0
-    project.calendar(calendar(post("a", at="2026-12-01 09:32", text="v2, corrigée"),
-                              accounts="[feed]"))
+    project.calendar(
+        calendar(post("a", at="2026-12-01 09:32", text="v2, corrigée"), accounts="[feed]")
+    )
     now.move_to("2026-12-01T08:35:00Z")
     code, data = publish(run)
     assert code == 0 and data["outcomes"] == []
@@ -125,11 +129,18 @@ def test_editing_a_published_post_never_republishes(project: Any, run: Any, now:
 
 
 def test_moving_reschedules_and_deleting_cancels(project: Any, run: Any, now: Any) -> None:
-    project.calendar(calendar(post("move", at="2026-12-01 09:30"),
-                              post("gone", at="2026-12-01 09:30"), accounts="[feed]"))
+    project.calendar(
+        calendar(
+            post("move", at="2026-12-01 09:30"),
+            post("gone", at="2026-12-01 09:30"),
+            accounts="[feed]",
+        )
+    )
     now.move_to("2026-12-01T07:00:00Z")
-    assert publish(run) == (0, {"ok": True, "outcomes": [], "held": [], "problems": [],
-                              "held_posts": {}, "vanished": {}})
+    assert publish(run) == (
+        0,
+        {"ok": True, "outcomes": [], "held": [], "problems": [], "held_posts": {}, "vanished": {}},
+    )
     project.calendar(calendar(post("move", at="2026-12-01 11:00"), accounts="[feed]"))
     now.move_to("2026-12-01T08:31:00Z")  # the old time of both
     code, data = publish(run)
@@ -144,40 +155,45 @@ def test_moving_reschedules_and_deleting_cancels(project: Any, run: Any, now: An
     assert feed_ids(project) == ["urn:cmctl:dec:move@feed"]
 
 
-def test_a_calendar_with_errors_is_held_and_never_cancels(project: Any, run: Any,
-                                                          now: Any) -> None:
-    project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[feed]"),
-                     name="good.yaml")
-    project.calendar(calendar(post("b", at="2026-12-01 09:30"), accounts="[feed]"),
-                     name="other.yaml")
+def test_a_calendar_with_errors_is_held_and_never_cancels(project: Any, run: Any, now: Any) -> None:
+    project.calendar(
+        calendar(post("a", at="2026-12-01 09:30"), accounts="[feed]"), name="good.yaml"
+    )
+    project.calendar(
+        calendar(post("b", at="2026-12-01 09:30"), accounts="[feed]"), name="other.yaml"
+    )
     now.move_to("2026-12-01T07:00:00Z")
     publish(run)
     # A typo breaks other.yaml: its post must neither go out nor be cancelled.
-    project.calendar(calendar(post("b", at="2026-12-01 09:30", txet="oops"),
-                              accounts="[feed]"), name="other.yaml")
+    project.calendar(
+        calendar(post("b", at="2026-12-01 09:30", txet="oops"), accounts="[feed]"),
+        name="other.yaml",
+    )
     now.move_to("2026-12-01T08:31:00Z")
     code, data = publish(run)
     assert code == 1
     assert data["held"] == ["calendars/other.yaml"]
     assert [o["key"] for o in data["outcomes"]] == ["good:a@feed"]
-    project.calendar(calendar(post("b", at="2026-12-01 09:30"), accounts="[feed]"),
-                     name="other.yaml")
+    project.calendar(
+        calendar(post("b", at="2026-12-01 09:30"), accounts="[feed]"), name="other.yaml"
+    )
     code, data = publish(run)
     assert code == 0 and [o["key"] for o in data["outcomes"]] == ["other:b@feed"]
 
 
 def test_thread_parts_go_out_in_order_as_replies(project: Any, run: Any, now: Any) -> None:
-    project.calendar(calendar(post("t", at="2026-12-01 09:30", thread=["deux", "trois"]),
-                              accounts="[feed]"))
+    project.calendar(
+        calendar(post("t", at="2026-12-01 09:30", thread=["deux", "trois"]), accounts="[feed]")
+    )
     now.move_to("2026-12-01T08:31:00Z")
     code, data = publish(run)
     assert code == 0
-    assert [o["key"] for o in data["outcomes"]] == ["dec:t@feed", "dec:t@feed#1",
-                                                    "dec:t@feed#2"]
+    assert [o["key"] for o in data["outcomes"]] == ["dec:t@feed", "dec:t@feed#1", "dec:t@feed#2"]
     root = ET.parse(project.root / "public/feed.xml").getroot()
-    replies = {e.findtext(f"{ATOM}id"): e.find("{http://purl.org/syndication/thread/1.0}"
-                                              "in-reply-to")
-               for e in root.iter(f"{ATOM}entry")}
+    replies = {
+        e.findtext(f"{ATOM}id"): e.find("{http://purl.org/syndication/thread/1.0}in-reply-to")
+        for e in root.iter(f"{ATOM}entry")
+    }
     assert replies["urn:cmctl:dec:t@feed#2"].get("ref") == "urn:cmctl:dec:t@feed#1"
     assert replies["urn:cmctl:dec:t@feed#1"].get("ref") == "urn:cmctl:dec:t@feed"
 
@@ -190,19 +206,27 @@ def test_two_processes_at_the_same_moment_send_each_post_once(project: Any) -> N
     from datetime import UTC, datetime, timedelta
 
     due = (datetime.now(UTC) - timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M")
-    project.calendar(calendar(*(post(f"p{i}", at=due) for i in range(40)),
-                              accounts="[feed]", tz="UTC"))
+    project.calendar(
+        calendar(*(post(f"p{i}", at=due) for i in range(40)), accounts="[feed]", tz="UTC")
+    )
     cmd = cmctl_cmd()
     env = {**os.environ, "NO_COLOR": "1"}
-    procs = [subprocess.Popen([*cmd, "publish", "--json"], cwd=project.root, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [*cmd, "publish", "--json"],
+            cwd=project.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=120) for p in procs]
     published = []
     for (stdout, stderr), proc in zip(outputs, procs, strict=True):
         assert proc.returncode == 0, stderr
-        published += [o["key"] for o in json.loads(stdout)["outcomes"]
-                      if o["state"] == "published"]
+        published += [o["key"] for o in json.loads(stdout)["outcomes"] if o["state"] == "published"]
     assert sorted(published) == sorted(f"dec:p{i}@feed" for i in range(40))
     assert len(feed_ids(project)) == 40
 
@@ -241,8 +265,9 @@ def test_corrupt_ledger_is_a_clear_error(project: Any, run: Any, now: Any) -> No
     assert (state / "ledger.sqlite3").read_bytes().startswith(b"not a database")
 
 
-def test_unpublishable_network_is_reported_not_silently_missed(project: Any, run: Any,
-                                                               now: Any) -> None:
+def test_unpublishable_network_is_reported_not_silently_missed(
+    project: Any, run: Any, now: Any
+) -> None:
     project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[xacct]"))
     now.move_to("2026-12-01T08:31:00Z")
     result = run("publish")
@@ -250,8 +275,9 @@ def test_unpublishable_network_is_reported_not_silently_missed(project: Any, run
     assert "cannot publish to X yet" in result.stderr
 
 
-def test_missing_secret_is_reported_by_name_never_value(project: Any, run: Any, now: Any,
-                                                         monkeypatch: Any) -> None:
+def test_missing_secret_is_reported_by_name_never_value(
+    project: Any, run: Any, now: Any, monkeypatch: Any
+) -> None:
     monkeypatch.delenv("MASTO_TOKEN", raising=False)
     project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[masto]"))
     now.move_to("2026-12-01T08:31:00Z")
@@ -260,8 +286,7 @@ def test_missing_secret_is_reported_by_name_never_value(project: Any, run: Any, 
     assert "MASTO_TOKEN" in result.stderr and "not set" in result.stderr
 
 
-def test_ledger_is_never_half_written(project: Any, run: Any, now: Any,
-                                      monkeypatch: Any) -> None:
+def test_ledger_is_never_half_written(project: Any, run: Any, now: Any, monkeypatch: Any) -> None:
     """A crash in the middle of recording leaves the ledger as it was before."""
     project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[feed]"))
     now.move_to("2026-12-01T07:00:00Z")
@@ -280,8 +305,10 @@ def test_ledger_is_never_half_written(project: Any, run: Any, now: Any,
     result = run("publish", "--json")
     # A bug around one job is reported (never a traceback) and stops that job only.
     assert result.exit_code == 1
-    assert "internal error around dec:a@feed: RuntimeError: power cut" in \
-        as_json(result)["problems"][0]
+    assert (
+        "internal error around dec:a@feed: RuntimeError: power cut"
+        in as_json(result)["problems"][0]
+    )
     monkeypatch.setattr(store.Ledger, "log", staticmethod(original))
     row = states(run)["dec:a@feed"]
     assert row == "sending"  # the claim committed; the outcome did not half-commit
@@ -305,8 +332,10 @@ def test_ledger_is_never_half_written(project: Any, run: Any, now: Any,
 
 
 def test_state_folder_from_config(project: Any, run: Any, now: Any) -> None:
-    project.config("accounts:\n  feed:\n    network: feed\n    path: out/feed.xml\n"
-                   "state: var/cmctl\ndefaults:\n  timezone: Europe/Paris\n")
+    project.config(
+        "accounts:\n  feed:\n    network: feed\n    path: out/feed.xml\n"
+        "state: var/cmctl\ndefaults:\n  timezone: Europe/Paris\n"
+    )
     project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[feed]"))
     now.move_to("2026-12-01T08:31:00Z")
     assert publish(run)[0] == 0
@@ -314,16 +343,19 @@ def test_state_folder_from_config(project: Any, run: Any, now: Any) -> None:
     assert Path(project.root / "out/feed.xml").exists()
 
 
-def test_cron_tick_reads_nothing_when_nothing_changed_or_is_due(project: Any, run: Any,
-                                                                now: Any,
-                                                                monkeypatch: Any) -> None:
+def test_cron_tick_reads_nothing_when_nothing_changed_or_is_due(
+    project: Any, run: Any, now: Any, monkeypatch: Any
+) -> None:
     import os
     import time
 
     import cmctl.project
 
-    cal = project.calendar(calendar(post("a", at="2026-12-01 09:30"),
-                                    post("b", at="2026-12-02 09:30"), accounts="[feed]"))
+    cal = project.calendar(
+        calendar(
+            post("a", at="2026-12-01 09:30"), post("b", at="2026-12-02 09:30"), accounts="[feed]"
+        )
+    )
     now.move_to("2026-12-01T08:31:00Z")
     # Not "racy": written well before the stamp, on the test's clock (the kernel
     # stamped it with the real date, which may be any distance from the frozen one).
@@ -338,28 +370,37 @@ def test_cron_tick_reads_nothing_when_nothing_changed_or_is_due(project: Any, ru
     original = cmctl.project.open_project
     monkeypatch.setattr(cmctl.project, "open_project", must_not_read)
     now.move_to("2026-12-01T12:00:00Z")
-    assert publish(run) == (0, {"ok": True, "outcomes": [], "held": [], "problems": [],
-                              "held_posts": {}, "vanished": {}})
+    assert publish(run) == (
+        0,
+        {"ok": True, "outcomes": [], "held": [], "problems": [], "held_posts": {}, "vanished": {}},
+    )
     now.move_to("2026-12-02T08:31:00Z")  # b falls due: the ledger knows, a full run is needed
     assert "the calendars were read" in run("publish").stderr
     monkeypatch.setattr(cmctl.project, "open_project", original)
-    project.calendar(calendar(post("a", at="2026-12-01 09:30"),
-                              post("b", at="2026-12-03 09:30"), accounts="[feed]"))
+    project.calendar(
+        calendar(
+            post("a", at="2026-12-01 09:30"), post("b", at="2026-12-03 09:30"), accounts="[feed]"
+        )
+    )
     code, data = publish(run)  # the edit is seen: b moved, nothing due
     assert code == 0 and data["outcomes"] == []
     assert states(run)["dec:b@feed"] == "pending"
 
 
-def test_many_accounts_in_parallel_each_post_once_in_order(project: Any, run: Any,
-                                                           now: Any) -> None:
+def test_many_accounts_in_parallel_each_post_once_in_order(
+    project: Any, run: Any, now: Any
+) -> None:
     """Several accounts due together: sent in parallel threads, ledger writes group-
     committed; every post exactly once, each account's posts in order."""
     accounts = [f"f{i}" for i in range(6)]
-    project.config("accounts:\n" + "".join(
-        f"  {a}:\n    network: feed\n    path: public/{a}.xml\n" for a in accounts)
-        + "defaults:\n  timezone: Europe/Paris\n")
-    posts = [post(f"p{i:02d}", at=f"2026-12-01 09:{i % 30:02d}", thread=["suite"])
-             for i in range(30)]
+    project.config(
+        "accounts:\n"
+        + "".join(f"  {a}:\n    network: feed\n    path: public/{a}.xml\n" for a in accounts)
+        + "defaults:\n  timezone: Europe/Paris\n"
+    )
+    posts = [
+        post(f"p{i:02d}", at=f"2026-12-01 09:{i % 30:02d}", thread=["suite"]) for i in range(30)
+    ]
     project.calendar(calendar(*posts, accounts="[" + ", ".join(accounts) + "]"))
     now.move_to("2026-12-01T08:45:00Z")
     code, data = publish(run)
@@ -380,8 +421,9 @@ def test_group_commit_keeps_each_write_atomic(tmp_path: Path) -> None:
     ledger = Ledger.open(tmp_path)
 
     def good(value: str) -> Any:
-        return lambda db: db.execute("INSERT INTO meta (name, value) VALUES (?, ?)",
-                                     (value, value)).rowcount
+        return lambda db: (
+            db.execute("INSERT INTO meta (name, value) VALUES (?, ?)", (value, value)).rowcount
+        )
 
     def bad(db: Any) -> None:
         db.execute("INSERT INTO meta (name, value) VALUES ('half', 'written')")
@@ -398,8 +440,7 @@ def test_group_commit_keeps_each_write_atomic(tmp_path: Path) -> None:
     ledger.close()
 
 
-def test_a_stuck_claim_of_this_very_process_is_recovered(project: Any, run: Any,
-                                                         now: Any) -> None:
+def test_a_stuck_claim_of_this_very_process_is_recovered(project: Any, run: Any, now: Any) -> None:
     """The daemon is one long-lived process: a claim it left behind (an error between
     claim and outcome) is taken back at its next run, not left in `sending` forever."""
     import sqlite3
@@ -411,9 +452,12 @@ def test_a_stuck_claim_of_this_very_process_is_recovered(project: Any, run: Any,
     publish(run)
     db = sqlite3.connect(project.root / ".cmctl" / "ledger.sqlite3")
     with db:
-        db.execute("UPDATE jobs SET state = 'sending', claim_owner = ?, attempts = 1, "
-                   "claimed_at = '2026-12-01T08:30:00.000000Z', "
-                   "claim_expires_at = '2026-12-01T08:40:00.000000Z'", (owner.current(),))
+        db.execute(
+            "UPDATE jobs SET state = 'sending', claim_owner = ?, attempts = 1, "
+            "claimed_at = '2026-12-01T08:30:00.000000Z', "
+            "claim_expires_at = '2026-12-01T08:40:00.000000Z'",
+            (owner.current(),),
+        )
     db.close()
     now.move_to("2026-12-01T08:31:00Z")
     code, data = publish(run)
@@ -429,9 +473,21 @@ def test_a_claim_is_refused_when_the_job_changed_since_it_was_selected(tmp_path:
     ledger = Ledger.open(tmp_path)
     now = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
     with ledger.transaction() as db:
-        ledger.insert(db, now, key="c:a@f", calendar="c", post_id="a", account="f", part=0,
-                      network="feed", content_hash="new", scheduled_at="2026-12-02T08:30:"
-                      "00.000000Z", catch_up_s=3600, state="pending", idempotency_key="k")
+        ledger.insert(
+            db,
+            now,
+            key="c:a@f",
+            calendar="c",
+            post_id="a",
+            account="f",
+            part=0,
+            network="feed",
+            content_hash="new",
+            scheduled_at="2026-12-02T08:30:00.000000Z",
+            catch_up_s=3600,
+            state="pending",
+            idempotency_key="k",
+        )
     lease = timedelta(minutes=10)
     assert ledger.claim("c:a@f", "me", now, lease, content_hash="old") is None  # edited
     assert ledger.claim("c:a@f", "me", now, lease, content_hash="new", due_by=now) is None

@@ -13,7 +13,8 @@ import yaml
 from tests.conftest import REPO, calendar, post
 
 SAMPLES = sorted((REPO / "calendars").glob("**/*.yaml")) + sorted(
-    (REPO / "examples" / "calendars").glob("**/*.yaml"))
+    (REPO / "examples" / "calendars").glob("**/*.yaml")
+)
 
 
 class _StrDates(yaml.SafeLoader):
@@ -60,8 +61,9 @@ def test_samples_pass_the_schema(validator: jsonschema.Validator, path: Path) ->
         "posts: {a: 1}\n",  # wrong type
     ],
 )
-def test_schema_and_loader_reject_the_same_files(validator: jsonschema.Validator,
-                                                 project: Any, run: Any, broken: str) -> None:
+def test_schema_and_loader_reject_the_same_files(
+    validator: jsonschema.Validator, project: Any, run: Any, broken: str
+) -> None:
     project.calendar(broken)
     assert list(validator.iter_errors(yaml.load(broken, Loader=_StrDates)))
     assert run("validate").exit_code == 1

@@ -46,8 +46,11 @@ class _Job:
 
 def _ledger(tmp_path: Path, parts: int = 2, post_id: str = "t", **job: Any) -> Ledger:
     ledger = Ledger.open(tmp_path / "state")
-    ledger.sync([planned_job(_Job("c", post_id, "m", part, **job)) for part in range(parts)],
-                AT, present={"c"})
+    ledger.sync(
+        [planned_job(_Job("c", post_id, "m", part, **job)) for part in range(parts)],
+        AT,
+        present={"c"},
+    )
     return ledger
 
 
@@ -67,8 +70,7 @@ def _states(ledger: Ledger) -> dict[str, str]:
     return {r.key: r.state for r in ledger.rows()}
 
 
-def test_a_job_key_names_that_job_even_when_it_is_the_threads_post_key(
-        tmp_path: Path) -> None:
+def test_a_job_key_names_that_job_even_when_it_is_the_threads_post_key(tmp_path: Path) -> None:
     ledger = _ledger(tmp_path)
     _set(ledger, "c:t@m", "unknown")
     _set(ledger, "c:t@m#1", "failed")
@@ -80,8 +82,7 @@ def test_a_job_key_names_that_job_even_when_it_is_the_threads_post_key(
     assert "c:t@m#1" in str(refused.value.hint)
 
 
-def test_published_with_the_networks_reference_lets_the_thread_continue(
-        tmp_path: Path) -> None:
+def test_published_with_the_networks_reference_lets_the_thread_continue(tmp_path: Path) -> None:
     ledger = _ledger(tmp_path, parts=3)
     _set(ledger, "c:t@m", "unknown")
     _set(ledger, "c:t@m#2", "failed")  # stopped with its thread
@@ -94,8 +95,11 @@ def test_published_with_the_networks_reference_lets_the_thread_continue(
     lines = resolve(ledger, "c:t@m", NOW, url=" https://m.example/@b/109 ", lookup=lookup)
     assert asked == [("c:t@m", "https://m.example/@b/109")]
     first = _row(ledger, "c:t@m")
-    assert (first.state, first.remote_id, first.url) == ("published", "109",
-                                                         "https://m.example/@b/109")
+    assert (first.state, first.remote_id, first.url) == (
+        "published",
+        "109",
+        "https://m.example/@b/109",
+    )
     assert first.remote_ref == {"id": "109", "uri": "u"}
     assert decided_by(ledger, "c:t@m") == "human"
     for key in ("c:t@m#1", "c:t@m#2"):
@@ -119,17 +123,18 @@ def test_a_url_is_never_stored_as_a_remote_id(tmp_path: Path) -> None:
 
 
 def test_where_the_network_cannot_find_the_post_the_later_parts_fail_saying_why(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     ledger = _ledger(tmp_path, parts=3)
     _set(ledger, "c:t@m", "failed")
-    lines = resolve(ledger, "c:t@m", NOW, url="https://m.example/@b/1",
-                    lookup=lambda row, url: None)
+    lines = resolve(
+        ledger, "c:t@m", NOW, url="https://m.example/@b/1", lookup=lambda row, url: None
+    )
     assert _row(ledger, "c:t@m").remote_id is None
     for key in ("c:t@m#1", "c:t@m#2"):
         row = _row(ledger, key)
         assert row.state == "failed"
-        assert row.reason == ("part #0 was resolved by hand; cmctl cannot reply to it on "
-                              "Mastodon")
+        assert row.reason == ("part #0 was resolved by hand; cmctl cannot reply to it on Mastodon")
         assert decided_by(ledger, key) == "human via c:t@m"
     assert "cmctl cannot reply to it" in lines[1]
     with pytest.raises(UsageError) as refused:  # and retry does not send a non-reply
@@ -171,8 +176,7 @@ def test_a_skip_is_a_human_decision_that_only_retry_reopens(tmp_path: Path) -> N
     assert events[-2:] == ["resolved: skip", "retry by hand"]
 
 
-def test_retry_refuses_what_a_human_must_look_at_or_the_calendar_decides(
-        tmp_path: Path) -> None:
+def test_retry_refuses_what_a_human_must_look_at_or_the_calendar_decides(tmp_path: Path) -> None:
     ledger = _ledger(tmp_path, parts=1)
     _set(ledger, "c:t@m", "unknown")
     with pytest.raises(UsageError) as refused:
@@ -192,8 +196,7 @@ def test_retry_refuses_what_a_human_must_look_at_or_the_calendar_decides(
         retry(draft, ["nope"], NOW)
 
 
-def test_retrying_a_later_part_queues_the_thread_from_its_first_unsent_part(
-        tmp_path: Path) -> None:
+def test_retrying_a_later_part_queues_the_thread_from_its_first_unsent_part(tmp_path: Path) -> None:
     ledger = _ledger(tmp_path, parts=3)
     for key in ("c:t@m", "c:t@m#1", "c:t@m#2"):
         _set(ledger, key, "missed")
@@ -206,8 +209,7 @@ def test_retrying_a_later_part_queues_the_thread_from_its_first_unsent_part(
     assert decided_by(ledger, "c:t@m") == "human via c:t@m#1"
 
 
-def test_retrying_a_part_after_an_unknown_one_names_the_part_to_settle(
-        tmp_path: Path) -> None:
+def test_retrying_a_part_after_an_unknown_one_names_the_part_to_settle(tmp_path: Path) -> None:
     ledger = _ledger(tmp_path, parts=2)
     _set(ledger, "c:t@m", "unknown")
     _set(ledger, "c:t@m#1", "failed")
@@ -236,11 +238,13 @@ def test_migration_keeps_an_old_ledger_and_adds_decided_by(tmp_path: Path) -> No
         if statement.strip():
             db.execute(statement)
     db.execute("PRAGMA user_version = 1")
-    db.execute("INSERT INTO jobs (key, calendar, post_id, account, part, network, "
-               "content_hash, scheduled_at, catch_up_s, state, idempotency_key, created_at, "
-               "updated_at) VALUES ('c:a@m', 'c', 'a', 'm', 0, 'mastodon', 'h', "
-               "'2026-12-01T09:00:00.000000Z', 3600, 'failed', 'k', "
-               "'2026-12-01T09:00:00.000000Z', '2026-12-01T09:00:00.000000Z')")
+    db.execute(
+        "INSERT INTO jobs (key, calendar, post_id, account, part, network, "
+        "content_hash, scheduled_at, catch_up_s, state, idempotency_key, created_at, "
+        "updated_at) VALUES ('c:a@m', 'c', 'a', 'm', 0, 'mastodon', 'h', "
+        "'2026-12-01T09:00:00.000000Z', 3600, 'failed', 'k', "
+        "'2026-12-01T09:00:00.000000Z', '2026-12-01T09:00:00.000000Z')"
+    )
     db.commit()
     db.close()
     ledger = Ledger.open(tmp_path / "state")
@@ -266,9 +270,13 @@ def _jobs(project: Any) -> dict[str, Row]:
 
 
 def test_retry_of_a_later_part_sends_the_whole_thread_in_order(
-        project: Any, run: Any, now: Any) -> None:
-    project.calendar(calendar(post("t", at="2026-12-01 09:30", catch_up="30m",
-                                   thread=["deux"]), accounts="[feed]"))
+    project: Any, run: Any, now: Any
+) -> None:
+    project.calendar(
+        calendar(
+            post("t", at="2026-12-01 09:30", catch_up="30m", thread=["deux"]), accounts="[feed]"
+        )
+    )
     now.move_to("2026-12-01T09:05:00Z")  # 35 minutes late: the thread is missed
     assert {o["state"] for o in _publish(run)} == {"missed"}
     out = run("retry", "dec:t@feed#1")
@@ -276,7 +284,9 @@ def test_retry_of_a_later_part_sends_the_whole_thread_in_order(
     assert "dec:t@feed: queued again first" in out.stdout
     outcomes = _publish(run)
     assert [(o["key"], o["state"]) for o in outcomes] == [
-        ("dec:t@feed", "published"), ("dec:t@feed#1", "published")]
+        ("dec:t@feed", "published"),
+        ("dec:t@feed#1", "published"),
+    ]
     feed = (project.root / "public/feed.xml").read_text()
     assert 'ref="urn:cmctl:dec:t@feed"' in feed
 
@@ -300,40 +310,47 @@ def test_a_skip_by_hand_survives_the_next_publish(project: Any, run: Any, now: A
     now.move_to("2026-12-01T12:00:00Z")
     _publish(run)  # missed
     assert run("resolve", "dec:late@feed", "--skip").exit_code == 0
-    project.calendar(calendar(post("late", at="2026-12-01 13:30", text="edited"),
-                              accounts="[feed]"))
+    project.calendar(
+        calendar(post("late", at="2026-12-01 13:30", text="edited"), accounts="[feed]")
+    )
     assert _publish(run) == []
     assert _jobs(project)["dec:late@feed"].state == "skipped"
 
 
 def _masto(project: Any, monkeypatch: pytest.MonkeyPatch, fake: Any) -> None:
-    project.config("accounts:\n  masto:\n    network: mastodon\n"
-                   f"    instance: {fake.url}\n    token: ${{T}}\n"
-                   "defaults:\n  timezone: Europe/Paris\n")
+    project.config(
+        "accounts:\n  masto:\n    network: mastodon\n"
+        f"    instance: {fake.url}\n    token: ${{T}}\n"
+        "defaults:\n  timezone: Europe/Paris\n"
+    )
     monkeypatch.setenv("T", "good-token")
     monkeypatch.setenv("CMCTL_HTTP_TIMEOUT", "2")
-    project.calendar(calendar(post("t", at="2026-12-01 09:30", text="Un",
-                                   thread=["Deux"])))
+    project.calendar(calendar(post("t", at="2026-12-01 09:30", text="Un", thread=["Deux"])))
 
 
 def _by_hand(fake: Any, text: str) -> dict[str, Any]:
     """What a human posts in the Mastodon app."""
-    response = httpx.post(f"{fake.url}/api/v1/statuses", json={"status": text},
-                          headers={"Authorization": "Bearer good-token"})
+    response = httpx.post(
+        f"{fake.url}/api/v1/statuses",
+        json={"status": text},
+        headers={"Authorization": "Bearer good-token"},
+    )
     response.raise_for_status()
     status: dict[str, Any] = response.json()
     return status
 
 
 def test_mastodon_thread_start_published_by_hand_then_the_rest_replies_to_it(
-        project: Any, run: Any, now: Any, fake_mastodon: Any,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    project: Any, run: Any, now: Any, fake_mastodon: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _masto(project, monkeypatch, fake_mastodon)
     now.move_to("2026-12-01T08:30:30Z")
     fake_mastodon.fail_next("/api/v1/statuses", 422, {"error": "Validation failed: nope"})
     # part 0 refused: part 1 cannot reply to it, and says so at once
     assert [(o["key"], o["state"]) for o in _publish(run)] == [
-        ("dec:t@masto", "failed"), ("dec:t@masto#1", "failed")]
+        ("dec:t@masto", "failed"),
+        ("dec:t@masto#1", "failed"),
+    ]
     mine = _by_hand(fake_mastodon, "Un")
     bad = run("resolve", "dec:t@masto", "--published", "not a link")
     assert bad.exit_code == 2 and "Traceback" not in bad.output
@@ -352,8 +369,8 @@ def test_mastodon_thread_start_published_by_hand_then_the_rest_replies_to_it(
 
 
 def test_mastodon_link_from_another_server_is_searched_with_resolve(
-        project: Any, run: Any, now: Any, fake_mastodon: Any,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    project: Any, run: Any, now: Any, fake_mastodon: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _masto(project, monkeypatch, fake_mastodon)
     now.move_to("2026-12-01T08:30:30Z")
     fake_mastodon.fail_next("/api/v1/statuses", 422, {"error": "Validation failed: nope"})
@@ -376,29 +393,48 @@ def test_mastodon_link_from_another_server_is_searched_with_resolve(
 
 
 def test_bluesky_thread_start_published_by_hand_then_the_rest_replies_to_it(
-        project: Any, run: Any, now: Any, fake_bluesky: Any,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    project.config("accounts:\n  bsky:\n    network: bluesky\n    handle: brand.test\n"
-                   f"    app_password: ${{P}}\n    service: {fake_bluesky.url}\n"
-                   "defaults:\n  timezone: Europe/Paris\n")
+    project: Any, run: Any, now: Any, fake_bluesky: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.config(
+        "accounts:\n  bsky:\n    network: bluesky\n    handle: brand.test\n"
+        f"    app_password: ${{P}}\n    service: {fake_bluesky.url}\n"
+        "defaults:\n  timezone: Europe/Paris\n"
+    )
     monkeypatch.setenv("P", "app-pass-1234")
     monkeypatch.setenv("CMCTL_HTTP_TIMEOUT", "2")
-    project.calendar(calendar(post("t", at="2026-12-01 09:30", text="Un", thread=["Deux"]),
-                              accounts="[bsky]"))
+    project.calendar(
+        calendar(post("t", at="2026-12-01 09:30", text="Un", thread=["Deux"]), accounts="[bsky]")
+    )
     now.move_to("2026-12-01T08:30:30Z")
-    fake_bluesky.fail_next("com.atproto.repo.putRecord", 400,
-                           {"error": "InvalidRequest", "message": "nope"})
+    fake_bluesky.fail_next(
+        "com.atproto.repo.putRecord", 400, {"error": "InvalidRequest", "message": "nope"}
+    )
     assert [o["state"] for o in _publish(run)] == ["failed", "failed"]  # part 0, so part 1
-    uri, cid = fake_bluesky.seed_record("app.bsky.feed.post", "3kabcdefghij2", {
-        "text": "Un", "createdAt": "2026-12-01T08:40:00.000Z"})
+    uri, cid = fake_bluesky.seed_record(
+        "app.bsky.feed.post",
+        "3kabcdefghij2",
+        {"text": "Un", "createdAt": "2026-12-01T08:40:00.000Z"},
+    )
     other = fake_bluesky.add_account("someone.test")
-    fake_bluesky.seed_record("app.bsky.feed.post", "3kabcdefghij3", {
-        "text": "x", "createdAt": "2026-12-01T08:40:00.000Z"}, did=other.did)
-    theirs = run("resolve", "dec:t@bsky", "--published",
-                 "https://bsky.app/profile/someone.test/post/3kabcdefghij3")
+    fake_bluesky.seed_record(
+        "app.bsky.feed.post",
+        "3kabcdefghij3",
+        {"text": "x", "createdAt": "2026-12-01T08:40:00.000Z"},
+        did=other.did,
+    )
+    theirs = run(
+        "resolve",
+        "dec:t@bsky",
+        "--published",
+        "https://bsky.app/profile/someone.test/post/3kabcdefghij3",
+    )
     assert theirs.exit_code == 2 and "not of this account" in theirs.stderr
-    wrong = run("resolve", "dec:t@bsky", "--published",
-                "https://bsky.app/profile/brand.test/post/3kabcdefghij4")
+    wrong = run(
+        "resolve",
+        "dec:t@bsky",
+        "--published",
+        "https://bsky.app/profile/brand.test/post/3kabcdefghij4",
+    )
     assert wrong.exit_code == 2 and "no post" in wrong.stderr
     link = "https://bsky.app/profile/brand.test/post/3kabcdefghij2"
     settled = run("resolve", "dec:t@bsky", "--published", link)
@@ -413,13 +449,17 @@ def test_bluesky_thread_start_published_by_hand_then_the_rest_replies_to_it(
 
 
 def test_webhook_cannot_reply_to_a_part_settled_by_hand_and_says_so(
-        project: Any, run: Any, now: Any, fake_webhook_unsigned: Any) -> None:
+    project: Any, run: Any, now: Any, fake_webhook_unsigned: Any
+) -> None:
     hook = fake_webhook_unsigned
-    project.config("accounts:\n  hook:\n    network: webhook\n"
-                   f"    url: {hook.url}/hooks/cmctl\n"
-                   "defaults:\n  timezone: Europe/Paris\n")
-    project.calendar(calendar(post("t", at="2026-12-01 09:30", text="Un", thread=["Deux"]),
-                              accounts="[hook]"))
+    project.config(
+        "accounts:\n  hook:\n    network: webhook\n"
+        f"    url: {hook.url}/hooks/cmctl\n"
+        "defaults:\n  timezone: Europe/Paris\n"
+    )
+    project.calendar(
+        calendar(post("t", at="2026-12-01 09:30", text="Un", thread=["Deux"]), accounts="[hook]")
+    )
     now.move_to("2026-12-01T08:30:30Z")
     hook.fail_next("/hooks/cmctl", 400, {"error": "nope"})
     assert [o["state"] for o in _publish(run)] == ["failed", "failed"]  # part 0, so part 1
@@ -437,8 +477,8 @@ def test_webhook_cannot_reply_to_a_part_settled_by_hand_and_says_so(
 
 
 def test_a_network_that_is_down_gives_a_clean_error(
-        project: Any, run: Any, now: Any, fake_mastodon: Any,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    project: Any, run: Any, now: Any, fake_mastodon: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _masto(project, monkeypatch, fake_mastodon)
     now.move_to("2026-12-01T08:30:30Z")
     fake_mastodon.fail_next("/api/v1/statuses", 422, {"error": "Validation failed: nope"})
@@ -448,7 +488,6 @@ def test_a_network_that_is_down_gives_a_clean_error(
     assert result.exit_code == 1 and "could not ask Mastodon" in result.stderr
     assert "Traceback" not in result.output
     assert _jobs(project)["dec:t@masto"].state == "failed"
-
 
 
 # ---------------------------------------------------------------------------- adapters
@@ -462,8 +501,12 @@ def _adapter(name: str, options: dict[str, Any], tmp_path: Path) -> Any:
 def test_networks_without_a_lookup_answer_none(tmp_path: Path) -> None:
     from cmctl.networks.base import Network
 
-    assert _adapter("webhook", {"url": "https://h.example/x"}, tmp_path).reference(
-        "https://h.example/p/1") is None
+    assert (
+        _adapter("webhook", {"url": "https://h.example/x"}, tmp_path).reference(
+            "https://h.example/p/1"
+        )
+        is None
+    )
     assert Network.reference is _adapter("x", {}, tmp_path).reference.__func__
 
 
@@ -477,20 +520,27 @@ def test_feed_finds_an_entry_by_id_or_link(tmp_path: Path, name: str) -> None:
         feed.reference("urn:cmctl:dec:launch@feed")
     feed.publish(make_outgoing("dec:launch@feed", "Bonjour"))
     sent = feed.reference("urn:cmctl:dec:launch@feed")
-    assert (sent.remote_id, sent.ref) == ("urn:cmctl:dec:launch@feed",
-                                          {"id": "urn:cmctl:dec:launch@feed"})
+    assert (sent.remote_id, sent.ref) == (
+        "urn:cmctl:dec:launch@feed",
+        {"id": "urn:cmctl:dec:launch@feed"},
+    )
     with pytest.raises(Permanent, match="no entry"):
         feed.reference("https://example.com/nothing")
 
 
-def test_bluesky_takes_an_at_uri_and_refuses_other_links(
-        tmp_path: Path, fake_bluesky: Any) -> None:
+def test_bluesky_takes_an_at_uri_and_refuses_other_links(tmp_path: Path, fake_bluesky: Any) -> None:
     from cmctl.networks.base import Permanent
 
-    uri, cid = fake_bluesky.seed_record("app.bsky.feed.post", "3kabcdefghij2", {
-        "text": "Un", "createdAt": "2026-12-01T08:40:00.000Z"})
-    bsky = _adapter("bluesky", {"handle": "brand.test", "app_password": "app-pass-1234",
-                                "service": fake_bluesky.url}, tmp_path)
+    uri, cid = fake_bluesky.seed_record(
+        "app.bsky.feed.post",
+        "3kabcdefghij2",
+        {"text": "Un", "createdAt": "2026-12-01T08:40:00.000Z"},
+    )
+    bsky = _adapter(
+        "bluesky",
+        {"handle": "brand.test", "app_password": "app-pass-1234", "service": fake_bluesky.url},
+        tmp_path,
+    )
     sent = bsky.reference(uri)
     assert (sent.remote_id, sent.ref) == (uri, {"uri": uri, "cid": cid})
     for bad in ("https://example.com/x", f"{uri[:-13]}..", "bsky.app/profile/a/post/b"):

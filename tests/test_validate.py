@@ -24,8 +24,12 @@ def where(diagnostics: list[dict[str, Any]], rule: str) -> list[tuple[int, int, 
 
 def png(width: int = 4, height: int = 4, pad: int = 0) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     raw = b"".join(b"\0" + b"\xff\x00\x00" * width for _ in range(height))
     body = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
@@ -112,8 +116,12 @@ def test_bad_id_slug(project: Any, run: Any) -> None:
 
 def test_every_problem_is_reported_at_once(project: Any, run: Any) -> None:
     project.calendar(
-        calendar(post("a", at="2026-13-01 09:00"), post("b", at="2027-03-28 02:30"),
-                 post("c", text="x" * 501), post("a", at="2026-12-05 10:00"))
+        calendar(
+            post("a", at="2026-13-01 09:00"),
+            post("b", at="2027-03-28 02:30"),
+            post("c", text="x" * 501),
+            post("a", at="2026-12-05 10:00"),
+        )
     )
     code, d = diags(run)
     assert code == 1
@@ -139,8 +147,9 @@ def test_unknown_time_zone_suggests(project: Any, run: Any) -> None:
         ("America/New_York", "2026-11-01 01:30", "dst-overlap"),
     ],
 )
-def test_dst_gap_and_overlap_are_errors(project: Any, run: Any, tz: str, at: str,
-                                        rule: str) -> None:
+def test_dst_gap_and_overlap_are_errors(
+    project: Any, run: Any, tz: str, at: str, rule: str
+) -> None:
     project.calendar(calendar(post("a", at=at), tz=tz))
     code, d = diags(run)
     assert code == 1
@@ -157,8 +166,9 @@ def test_dst_gap_and_overlap_are_errors(project: Any, run: Any, tz: str, at: str
         ("Europe/Paris", "2027-03-28 03:30", "2027-03-28T01:30:00+00:00"),
     ],
 )
-def test_offset_resolves_the_overlap(project: Any, run: Any, now: Any, tz: str, at: str,
-                                     utc: str) -> None:
+def test_offset_resolves_the_overlap(
+    project: Any, run: Any, now: Any, tz: str, at: str, utc: str
+) -> None:
     now.move_to("2026-06-01T00:00Z")
     project.calendar(calendar(post("a", at=at), tz=tz))
     code, d = diags(run)
@@ -185,8 +195,10 @@ def test_post_in_the_past_is_a_warning(project: Any, run: Any) -> None:
 
 
 def test_calendar_without_any_timezone(project: Any, run: Any) -> None:
-    project.config("accounts:\n  masto:\n    network: mastodon\n    instance: https://m.example\n"
-                   "    token: ${T}\n")
+    project.config(
+        "accounts:\n  masto:\n    network: mastodon\n    instance: https://m.example\n"
+        "    token: ${T}\n"
+    )
     project.calendar("defaults:\n  accounts: [masto]\nposts:\n" + post("a"))
     code, d = diags(run)
     assert code == 1
@@ -253,13 +265,15 @@ def test_hashtags_and_link_count_towards_the_limit(project: Any, run: Any) -> No
     body = "x" * 290
     project.calendar(calendar(post("a", text=body), accounts="[bsky]"))
     assert run("validate").exit_code == 0
-    project.calendar(calendar(post("a", text=body, hashtags=["cm", "community"]),
-                              accounts="[bsky]"))
+    project.calendar(
+        calendar(post("a", text=body, hashtags=["cm", "community"]), accounts="[bsky]")
+    )
     code, d = diags(run)
     assert code == 1
     assert "306/300 graphemes" in d[0]["message"]  # 290 + blank line + "#cm #community"
-    project.calendar(calendar(post("a", text=body, link="https://example.org/a"),
-                              accounts="[bsky]"))
+    project.calendar(
+        calendar(post("a", text=body, link="https://example.org/a"), accounts="[bsky]")
+    )
     code, d = diags(run)
     assert "313/300 graphemes" in d[0]["message"]
 
@@ -269,11 +283,17 @@ def test_variant_is_checked_against_its_own_network(project: Any, run: Any) -> N
     project.calendar(calendar(post("a", text=long), accounts="[masto, bsky]"))
     code, d = diags(run)
     assert code == 1 and [x["rule"] for x in d] == ["length"]
-    project.calendar(calendar(post("a", text=long, variants={"bluesky": {"text": "court"}}),
-                              accounts="[masto, bsky]"))
+    project.calendar(
+        calendar(
+            post("a", text=long, variants={"bluesky": {"text": "court"}}), accounts="[masto, bsky]"
+        )
+    )
     assert run("validate").exit_code == 0
-    project.calendar(calendar(post("a", text="ok", variants={"bsky": {"text": "y" * 350}}),
-                              accounts="[masto, bsky]"))
+    project.calendar(
+        calendar(
+            post("a", text="ok", variants={"bsky": {"text": "y" * 350}}), accounts="[masto, bsky]"
+        )
+    )
     code, d = diags(run)
     assert code == 1
     assert "350/300" in d[0]["message"]
@@ -281,8 +301,9 @@ def test_variant_is_checked_against_its_own_network(project: Any, run: Any) -> N
 
 
 def test_unknown_variant_key(project: Any, run: Any) -> None:
-    project.calendar(calendar(post("a", variants={"blueksy": {"text": "x"}}),
-                              accounts="[masto, bsky]"))
+    project.calendar(
+        calendar(post("a", variants={"blueksy": {"text": "x"}}), accounts="[masto, bsky]")
+    )
     code, d = diags(run)
     assert code == 1
     [v] = [x for x in d if x["rule"] == "unknown-variant"]
@@ -309,8 +330,9 @@ def test_telegram_caption_limit_applies_with_media(project: Any, run: Any) -> No
     text = "x" * 2000
     project.calendar(calendar(post("a", text=text), accounts="[tg]"))
     assert run("validate").exit_code == 0
-    project.calendar(calendar(post("a", text=text, media=[{"path": "img.png", "alt": "a"}]),
-                              accounts="[tg]"))
+    project.calendar(
+        calendar(post("a", text=text, media=[{"path": "img.png", "alt": "a"}]), accounts="[tg]")
+    )
     code, d = diags(run)
     assert code == 1
     assert "2000/1024" in d[0]["message"]
@@ -333,16 +355,20 @@ def test_draft_problems_are_warnings(project: Any, run: Any) -> None:
 # ---------------------------------------------------------------------- media
 def test_media_accepted(project: Any, run: Any) -> None:
     project.write("calendars/media/a.png", png())
-    project.calendar(calendar(post("a", media=[{"path": "media/a.png", "alt": "Logo"}]),
-                              accounts="[masto, bsky]"))
+    project.calendar(
+        calendar(
+            post("a", media=[{"path": "media/a.png", "alt": "Logo"}]), accounts="[masto, bsky]"
+        )
+    )
     code, d = diags(run)
     assert code == 0 and d == []
 
 
 def test_media_missing_file_and_missing_alt(project: Any, run: Any) -> None:
     project.write("calendars/a.png", png())
-    project.calendar(calendar(post("a", media=[{"path": "nope.png", "alt": "x"},
-                                               {"path": "a.png"}])))
+    project.calendar(
+        calendar(post("a", media=[{"path": "nope.png", "alt": "x"}, {"path": "a.png"}]))
+    )
     code, d = diags(run)
     assert code == 1
     assert where(d, "media-missing") == [(8, 22, "error")]
@@ -378,8 +404,9 @@ def test_media_type_is_sniffed_not_trusted(project: Any, run: Any) -> None:
 
 def test_media_too_large_for_bluesky(project: Any, run: Any) -> None:
     project.write("calendars/big.png", png(pad=2_100_000))  # Bluesky: 2,000,000 bytes
-    project.calendar(calendar(post("a", media=[{"path": "big.png", "alt": "x"}]),
-                              accounts="[masto, bsky]"))
+    project.calendar(
+        calendar(post("a", media=[{"path": "big.png", "alt": "x"}]), accounts="[masto, bsky]")
+    )
     code, d = diags(run)
     assert code == 1
     [problem] = d  # Mastodon (16 MB) accepts it
@@ -408,8 +435,9 @@ def test_text_format_shows_position_frame_and_hint(project: Any, run: Any) -> No
     result = run("validate")
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("calendars/dec.yaml:7:11: error: text is 501/500 characters "
-                               "for mastodon [length]")
+    assert lines[0].startswith(
+        "calendars/dec.yaml:7:11: error: text is 501/500 characters for mastodon [length]"
+    )
     assert any(line.strip().startswith("7 │") for line in lines)
     assert any(line.rstrip().endswith("^") for line in lines)
     assert "hint:" in result.stdout
@@ -421,7 +449,8 @@ def test_github_format(project: Any, run: Any) -> None:
     result = run("validate", "--format", "github")
     assert result.exit_code == 1
     assert result.stdout.startswith(
-        "::error file=calendars/dec.yaml,line=7,col=11,title=cmctl length::text is 501/500")
+        "::error file=calendars/dec.yaml,line=7,col=11,title=cmctl length::text is 501/500"
+    )
 
 
 def test_paths_argument_limits_the_check(project: Any, run: Any) -> None:
@@ -457,12 +486,15 @@ def test_config_found_by_walking_up(project: Any, run: Any, monkeypatch: Any) ->
 
 
 def test_config_errors_exit_2_with_positions(project: Any, run: Any) -> None:
-    project.config("accounts:\n  a:\n    network: mastodn\n  b:\n    network: bluesky\n"
-                   "    handel: x\n")
+    project.config(
+        "accounts:\n  a:\n    network: mastodn\n  b:\n    network: bluesky\n    handel: x\n"
+    )
     result = run("validate")
     assert result.exit_code == 2
-    assert "cmctl.yaml:3:14: error: unknown network 'mastodn' (did you mean 'mastodon'?)" \
+    assert (
+        "cmctl.yaml:3:14: error: unknown network 'mastodn' (did you mean 'mastodon'?)"
         in result.stderr
+    )
     assert "cmctl.yaml:6:5: error: unknown key 'handel'" in result.stderr
     assert "missing required key 'handle'" in result.stderr
 
@@ -474,8 +506,10 @@ def test_validation_needs_no_secret(project: Any, run: Any, monkeypatch: Any) ->
 
 
 def test_secret_written_in_config_is_a_warning_and_never_shown(project: Any, run: Any) -> None:
-    project.config("accounts:\n  masto:\n    network: mastodon\n    instance: https://m.example\n"
-                   "    token: hunter2-very-secret\ndefaults:\n  timezone: Europe/Paris\n")
+    project.config(
+        "accounts:\n  masto:\n    network: mastodon\n    instance: https://m.example\n"
+        "    token: hunter2-very-secret\ndefaults:\n  timezone: Europe/Paris\n"
+    )
     project.calendar(calendar(post("a")))
     result = run("validate")
     assert result.exit_code == 0
@@ -487,13 +521,16 @@ def test_secret_written_in_config_is_a_warning_and_never_shown(project: Any, run
 
 # ---------------------------------------------------------------------- parallel check
 def test_parallel_check_reports_exactly_what_the_sequential_one_does(
-        project: Any, run: Any, monkeypatch: Any) -> None:
+    project: Any, run: Any, monkeypatch: Any
+) -> None:
     import cmctl.project
 
     monkeypatch.setattr(cmctl.project, "PARALLEL_MIN_BYTES", 0)
     for n in range(6):
-        posts = [post(f"p{i}", at=f"2026-12-{1 + i:02d} 10:00",
-                      text="x" * (480 + 10 * i)) for i in range(4)]
+        posts = [
+            post(f"p{i}", at=f"2026-12-{1 + i:02d} 10:00", text="x" * (480 + 10 * i))
+            for i in range(4)
+        ]
         project.calendar(calendar(*posts, accounts="[masto, bsky]"), name=f"f{n}.yaml")
     project.calendar("calendar: f0\n" + calendar(post("dup")), name="zz.yaml")
     sequential = run("validate", "-j", "1", "--format", "json")
@@ -503,5 +540,8 @@ def test_parallel_check_reports_exactly_what_the_sequential_one_does(
     data = as_json(parallel)
     assert data["posts"] == 25 and data["jobs"] == 49
     # the six files hold the same posts: each would be published six times
-    assert {d["rule"] for d in data["diagnostics"]} == {"length", "duplicate-calendar",
-                                                        "same-post-twice"}
+    assert {d["rule"] for d in data["diagnostics"]} == {
+        "length",
+        "duplicate-calendar",
+        "same-post-twice",
+    }

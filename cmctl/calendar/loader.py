@@ -40,9 +40,13 @@ def load_calendar(path: Path, config: Config, sink: Sink) -> Calendar | None:
         sink.error(p.line, p.col, p.message, p.rule)
         return None
     for dup in document.duplicates:
-        sink.error(dup.line, dup.col,
-                   f"duplicate key '{dup.key}' (first at line {dup.first_line}); "
-                   "the second one would be ignored", "duplicate-key")
+        sink.error(
+            dup.line,
+            dup.col,
+            f"duplicate key '{dup.key}' (first at line {dup.first_line}); "
+            "the second one would be ignored",
+            "duplicate-key",
+        )
     root = document.root
     checker = _checker()
     if root is None:
@@ -76,9 +80,13 @@ class _Reader:
         tz_name = _str(tz_node) or self.config.timezone
         zone = None
         if tz_name is None:
-            sink.error(root.line, root.col, "no time zone for this calendar", "timezone",
-                       "add 'timezone: Europe/Paris' to the file, or defaults.timezone to "
-                       "cmctl.yaml")
+            sink.error(
+                root.line,
+                root.col,
+                "no time zone for this calendar",
+                "timezone",
+                "add 'timezone: Europe/Paris' to the file, or defaults.timezone to cmctl.yaml",
+            )
         else:
             try:
                 zone = timeutil.zone(tz_name)
@@ -86,8 +94,9 @@ class _Reader:
                 where = tz_node or root
                 sink.error(where.line, where.col, p.message, p.rule, p.hint)
         name = _str(root.get("calendar")) or self.config.calendar_name(self.path)
-        calendar = Calendar(name=name, path=self.path, display=self.shown,
-                            timezone=tz_name or "UTC")
+        calendar = Calendar(
+            name=name, path=self.path, display=self.shown, timezone=tz_name or "UTC"
+        )
 
         defaults = root.get("defaults")
         d = defaults if type(defaults) is Map else Map(root.line, root.col)
@@ -101,8 +110,9 @@ class _Reader:
         posts = root.get("posts")
         if type(posts) is not Seq:
             if posts is None:
-                sink.error(root.line, root.col, "the file is missing required key 'posts'",
-                           "required")
+                sink.error(
+                    root.line, root.col, "the file is missing required key 'posts'", "required"
+                )
             return calendar
         seen: dict[str, Node] = {}
         for index, node in enumerate(posts.items):
@@ -115,10 +125,13 @@ class _Reader:
             post_id = _str(id_node)
             if id_node is not None and post_id is not None:
                 if post_id in seen:
-                    sink.error(id_node.line, id_node.col,
-                               f"duplicate post id '{post_id}' (first at line "
-                               f"{seen[post_id].line})", "duplicate-id",
-                               "ids identify posts for life: give this one its own id")
+                    sink.error(
+                        id_node.line,
+                        id_node.col,
+                        f"duplicate post id '{post_id}' (first at line {seen[post_id].line})",
+                        "duplicate-id",
+                        "ids identify posts for life: give this one its own id",
+                    )
                     continue
                 seen[post_id] = id_node
             at_node = node.items.get("at")
@@ -135,8 +148,9 @@ class _Reader:
             if not shaped or id_node is None or post_id is None:
                 continue
             accounts_node = node.get("accounts")
-            accounts = (self.accounts(accounts_node) if accounts_node is not None
-                        else default_accounts)
+            accounts = (
+                self.accounts(accounts_node) if accounts_node is not None else default_accounts
+            )
             variants: dict[str, Content] = {}
             v_node = node.get("variants")
             if type(v_node) is Map:
@@ -182,9 +196,11 @@ class _Reader:
         assert type(node) is Map
         text_node = node.get("text")
         media = node.get("media")
-        return Part((_str(text_node) or "").strip(),
-                    self.media(media) if media is not None else (),
-                    self.pos(text_node or node))
+        return Part(
+            (_str(text_node) or "").strip(),
+            self.media(media) if media is not None else (),
+            self.pos(text_node or node),
+        )
 
     def media(self, node: Node) -> tuple[Media, ...]:
         if type(node) is not Seq:
@@ -196,8 +212,15 @@ class _Reader:
             if path_node is None or not isinstance(getattr(path_node, "value", None), str):
                 continue
             source = str(path_node.value)  # type: ignore[attr-defined]
-            items.append(Media(source, (self.folder / source).absolute(),
-                               _str(item.get("alt")), self.pos(path_node), self.config.root))
+            items.append(
+                Media(
+                    source,
+                    (self.folder / source).absolute(),
+                    _str(item.get("alt")),
+                    self.pos(path_node),
+                    self.config.root,
+                )
+            )
         return tuple(items)
 
     def accounts(self, node: Node | None) -> tuple[str, ...]:
@@ -210,10 +233,14 @@ class _Reader:
         for item in items:
             name = str(getattr(item, "value", ""))
             if name in seen:
-                self.sink.error(item.line, item.col,
-                                f"account '{name}' is listed twice (first at line "
-                                f"{seen[name].line}, column {seen[name].col})",
-                                "duplicate-account", "list each account once")
+                self.sink.error(
+                    item.line,
+                    item.col,
+                    f"account '{name}' is listed twice (first at line "
+                    f"{seen[name].line}, column {seen[name].col})",
+                    "duplicate-account",
+                    "list each account once",
+                )
             else:
                 seen[name] = item
         return tuple(dict.fromkeys(names))
@@ -246,9 +273,12 @@ class _Reader:
             if known:
                 self.sink.warning(key_node.line, key_node.col, message, "unused-variant")
             else:
-                self.sink.error(key_node.line, key_node.col,
-                                message + suggest(key, [*post.accounts, *networks]),
-                                "unknown-variant")
+                self.sink.error(
+                    key_node.line,
+                    key_node.col,
+                    message + suggest(key, [*post.accounts, *networks]),
+                    "unknown-variant",
+                )
 
 
 def _is_network(name: str) -> bool:

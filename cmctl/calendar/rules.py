@@ -25,13 +25,15 @@ class _Out:
     def __init__(self) -> None:
         self.items: list[Diagnostic] = []
 
-    def add(self, severity: Severity, pos: Pos, message: str, rule: str,
-            hint: str | None = None) -> None:
+    def add(
+        self, severity: Severity, pos: Pos, message: str, rule: str, hint: str | None = None
+    ) -> None:
         self.items.append(Diagnostic(pos.path, pos.line, pos.col, severity, message, rule, hint))
 
 
-def check(calendars: list[Calendar], jobs: list[Job], config: Config,
-          now: datetime) -> list[Diagnostic]:
+def check(
+    calendars: list[Calendar], jobs: list[Job], config: Config, now: datetime
+) -> list[Diagnostic]:
     out = _Out()
     posts: dict[tuple[str, str], Post] = {}
     media: dict[Media, MediaFacts | None] = {}  # every file read once, whoever uses it
@@ -54,18 +56,24 @@ def check(calendars: list[Calendar], jobs: list[Job], config: Config,
         where = f" in thread part {job.part}" if job.part else ""
         network = registry.get(job.network)
         for problem in job.problems:
-            out.add(severity, job.pos, f"{problem}{where}{suffix}", "length",
-                    _length_hint(job))
-        if not job.text.strip() and not job.media and tuple(job.pos) not in empty \
-                and post.content_for(job.account, job.network) is not post.content:
+            out.add(severity, job.pos, f"{problem}{where}{suffix}", "length", _length_hint(job))
+        if (
+            not job.text.strip()
+            and not job.media
+            and tuple(job.pos) not in empty
+            and post.content_for(job.account, job.network) is not post.content
+        ):
             empty.add(tuple(job.pos))  # type: ignore[arg-type]
             what = f"thread part {job.part}" if job.part else f"post '{job.post_id}'"
-            out.add(severity, job.pos,
-                    f"{what} has no text and no media for account '{job.account}'{suffix}",
-                    "empty", "give this variant a text, or remove its empty 'text:'")
+            out.add(
+                severity,
+                job.pos,
+                f"{what} has no text and no media for account '{job.account}'{suffix}",
+                "empty",
+                "give this variant a text, or remove its empty 'text:'",
+            )
         account = config.accounts.get(job.account)
-        _fields(network, account.options if account else None, job, severity, suffix,
-                alts, out)
+        _fields(network, account.options if account else None, job, severity, suffix, alts, out)
         facts = [f for f in (media.get(item) for item in job.media) if f is not None]
         if len(facts) == len(job.media):  # judge the set only when every file was read
             for index, message in network.check_media(facts):
@@ -74,9 +82,15 @@ def check(calendars: list[Calendar], jobs: list[Job], config: Config,
     return out.items
 
 
-def _fields(network: type[Network], options: Mapping[str, Any] | None, job: Job,
-            severity: Severity, suffix: str, seen: set[tuple[Pos, str, int]],
-            out: _Out) -> None:
+def _fields(
+    network: type[Network],
+    options: Mapping[str, Any] | None,
+    job: Job,
+    severity: Severity,
+    suffix: str,
+    seen: set[tuple[Pos, str, int]],
+    out: _Out,
+) -> None:
     """Per-field limits the network declares (alt text, ...), beyond the post's text."""
     limit = network.alt_limit(options)
     if limit is None:
@@ -87,9 +101,13 @@ def _fields(network: type[Network], options: Mapping[str, Any] | None, job: Job,
         length = len(item.alt)
         if length > limit:
             seen.add((item.pos, network.name, limit))
-            out.add(severity, item.pos,
-                    f"alt text is {length}/{limit} characters for {network.name}{suffix}",
-                    "alt-text-length", "shorten the alt text")
+            out.add(
+                severity,
+                item.pos,
+                f"alt text is {length}/{limit} characters for {network.name}{suffix}",
+                "alt-text-length",
+                "shorten the alt text",
+            )
 
 
 def _all_media(post: Post) -> list[Media]:
@@ -111,25 +129,37 @@ def _post(post: Post, config: Config, now: datetime, out: _Out) -> None:
     draft = post.status == "draft"
     severity: Severity = "warning" if draft else "error"
     if not post.accounts:
-        out.add(severity, post.accounts_pos, f"post '{post.id}' goes to no account", "accounts",
-                "set 'accounts:' on the post or in the file's defaults")
+        out.add(
+            severity,
+            post.accounts_pos,
+            f"post '{post.id}' goes to no account",
+            "accounts",
+            "set 'accounts:' on the post or in the file's defaults",
+        )
     for name in post.accounts:
         account = config.accounts.get(name)
         if account is None:
             known = sorted(config.accounts)
-            out.add("error", post.accounts_pos,
-                    f"unknown account '{name}'" + suggest(name, known), "unknown-account",
-                    f"accounts are declared in {display(config.path)}"
-                    + (f": {', '.join(known)}" if known else ""))
+            out.add(
+                "error",
+                post.accounts_pos,
+                f"unknown account '{name}'" + suggest(name, known),
+                "unknown-account",
+                f"accounts are declared in {display(config.path)}"
+                + (f": {', '.join(known)}" if known else ""),
+            )
             continue
         network = registry.get(account.network)
         content = post.content_for(name, account.network)
         if content.thread and not network.threads:
             pos = content.pos or post.pos
-            out.add(severity, pos,
-                    f"{network.title} cannot publish threads (account '{name}')", "thread",
-                    f"add a '{account.network}' variant with 'thread: []' and the gist in its "
-                    "text")
+            out.add(
+                severity,
+                pos,
+                f"{network.title} cannot publish threads (account '{name}')",
+                "thread",
+                f"add a '{account.network}' variant with 'thread: []' and the gist in its text",
+            )
     base = post.content
     if not (base.text or "").strip() and not base.media and not base.link:
         out.add(severity, post.pos, f"post '{post.id}' has no text and no media", "empty")
@@ -137,13 +167,16 @@ def _post(post: Post, config: Config, now: datetime, out: _Out) -> None:
         if not part.text.strip() and not part.media:
             out.add(severity, part.pos, f"thread part {index} has no text and no media", "empty")
     if not draft and post.at < now:
-        out.add("warning", post.at_pos,
-                f"post '{post.id}' is in the past ({post.local:%Y-%m-%d %H:%M %Z}) and has not "
-                "been published", "past")
+        out.add(
+            "warning",
+            post.at_pos,
+            f"post '{post.id}' is in the past ({post.local:%Y-%m-%d %H:%M %Z}) and has not "
+            "been published",
+            "past",
+        )
 
 
-def _media_file(item: Media, config: Config, out: _Out,
-                severity: Severity) -> MediaFacts | None:
+def _media_file(item: Media, config: Config, out: _Out, severity: Severity) -> MediaFacts | None:
     """Check a media file's name, place and type before reading it (cmctl.media)."""
     try:
         media_facts.check_name(item.source)
@@ -154,10 +187,14 @@ def _media_file(item: Media, config: Config, out: _Out,
         out.add(level, item.pos, p.message, p.rule, hint)
         return None
     except OSError as exc:
-        out.add(severity, item.pos, f"cannot read media '{item.source}': {exc.strerror}",
-                "media")
+        out.add(severity, item.pos, f"cannot read media '{item.source}': {exc.strerror}", "media")
         return None
     if item.alt is None or not item.alt.strip():
-        out.add("warning", item.pos, f"media '{item.source}' has no alt text", "alt-text",
-                "describe the image for people who cannot see it: alt: \"...\"")
+        out.add(
+            "warning",
+            item.pos,
+            f"media '{item.source}' has no alt text",
+            "alt-text",
+            'describe the image for people who cannot see it: alt: "..."',
+        )
     return found

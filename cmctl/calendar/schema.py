@@ -18,11 +18,16 @@ _strings_or_one: dict[str, Any] = {"anyOf": [_string, {"type": "array", "items":
 # A BCP 47 language tag (RFC 5646) whose language is an ISO 639 code (2 or 3 letters:
 # what Mastodon and Bluesky accept), with optional script, region, variants,
 # extensions and private use: fr, pt-BR, zh-Hant-TW, sr-Latn, es-419, en-x-private.
-BCP47 = (r"^[A-Za-z]{2,3}(-[A-Za-z]{3}){0,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?"
-         r"(-([A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*(-[0-9A-WYZa-wyz](-[A-Za-z0-9]{2,8})+)*"
-         r"(-[Xx](-[A-Za-z0-9]{1,8})+)?$")
-_lang_tag = {"type": "string", "pattern": BCP47,
-             "x-hint": "write a BCP 47 language tag such as fr, en, pt-BR"}
+BCP47 = (
+    r"^[A-Za-z]{2,3}(-[A-Za-z]{3}){0,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?"
+    r"(-([A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*(-[0-9A-WYZa-wyz](-[A-Za-z0-9]{2,8})+)*"
+    r"(-[Xx](-[A-Za-z0-9]{1,8})+)?$"
+)
+_lang_tag = {
+    "type": "string",
+    "pattern": BCP47,
+    "x-hint": "write a BCP 47 language tag such as fr, en, pt-BR",
+}
 _langs: dict[str, Any] = {"anyOf": [_lang_tag, {"type": "array", "items": _lang_tag}]}
 
 _AT_DOC = (

@@ -34,13 +34,15 @@ def command(ctx: click.Context, as_json: bool) -> None:
                 for var in _vars(raw):
                     if var not in os.environ and var not in config.dotenv:
                         missing.append(var)
-        rows.append({
-            "account": name,
-            "network": account.network,
-            "max_length": network.length_limit(has_media=False, account=account.options),
-            "threads": network.threads,
-            "missing_env": missing,
-        })
+        rows.append(
+            {
+                "account": name,
+                "network": account.network,
+                "max_length": network.length_limit(has_media=False, account=account.options),
+                "threads": network.threads,
+                "missing_env": missing,
+            }
+        )
     if as_json:
         output.echo_json({"accounts": rows})
         return
@@ -50,10 +52,18 @@ def command(ctx: click.Context, as_json: bool) -> None:
     for col in ("account", "network", "max length", "threads", "secrets"):
         table.add_column(col)
     for r in rows:
-        secrets = ("[green]set[/]" if not r["missing_env"]
-                   else "[yellow]missing " + ", ".join(r["missing_env"]) + "[/]")
-        table.add_row(r["account"], r["network"], str(r["max_length"] or "—"),
-                      "yes" if r["threads"] else "no", secrets)
+        secrets = (
+            "[green]set[/]"
+            if not r["missing_env"]
+            else "[yellow]missing " + ", ".join(r["missing_env"]) + "[/]"
+        )
+        table.add_row(
+            r["account"],
+            r["network"],
+            str(r["max_length"] or "—"),
+            "yes" if r["threads"] else "no",
+            secrets,
+        )
     output.console().print(table if rows else "[dim]no accounts in cmctl.yaml[/]")
 
 
@@ -65,13 +75,19 @@ def _vars(value: str) -> list[str]:
 
 @command.command("check")
 @click.argument("names", nargs=-1)
-@click.option("--send-test", "send_test", multiple=True, metavar="NAME",
-              help="Also deliver a test event to this account (webhooks: a cmctl.ping "
-              "event, which a receiver wired to a network may publish). Repeatable.")
+@click.option(
+    "--send-test",
+    "send_test",
+    multiple=True,
+    metavar="NAME",
+    help="Also deliver a test event to this account (webhooks: a cmctl.ping "
+    "event, which a receiver wired to a network may publish). Repeatable.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_context
-def check(ctx: click.Context, names: tuple[str, ...], send_test: tuple[str, ...],
-          as_json: bool) -> None:
+def check(
+    ctx: click.Context, names: tuple[str, ...], send_test: tuple[str, ...], as_json: bool
+) -> None:
     """Check each account's credentials without posting or sending anything.
 
     Mastodon and Bluesky: a read-only call proves the credentials. A webhook cannot be
@@ -91,8 +107,11 @@ def check(ctx: click.Context, names: tuple[str, ...], send_test: tuple[str, ...]
         import sys
 
         for name in dict.fromkeys(send_test):
-            click.echo(f"{name}: sending a cmctl.ping test event (a receiver that publishes "
-                       "what it gets may publish it)", file=sys.stderr)
+            click.echo(
+                f"{name}: sending a cmctl.ping test event (a receiver that publishes "
+                "what it gets may publish it)",
+                file=sys.stderr,
+            )
     results = check_accounts(config, names, send_test=send_test)
     if as_json:
         output.echo_json({"accounts": results})
@@ -101,8 +120,8 @@ def check(ctx: click.Context, names: tuple[str, ...], send_test: tuple[str, ...]
 
         out = output.console()
         for r in results:
-            mark = ("[red]✗[/]" if not r["ok"] else "[green]✓[/]" if r["checked"]
-                    else "[yellow]~[/]")
-            out.print(f"{mark} {escape(r['account'])} [dim]({r['network']})[/]  "
-                      f"{escape(r['message'])}")
+            mark = "[red]✗[/]" if not r["ok"] else "[green]✓[/]" if r["checked"] else "[yellow]~[/]"
+            out.print(
+                f"{mark} {escape(r['account'])} [dim]({r['network']})[/]  {escape(r['message'])}"
+            )
     ctx.exit(0 if all(r["ok"] for r in results) else 1)

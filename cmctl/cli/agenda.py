@@ -6,21 +6,40 @@ import click
 
 from cmctl.cli.options import open_project
 
-_SHORT = {"mastodon": "masto", "bluesky": "bsky", "linkedin": "in", "facebook": "fb",
-          "instagram": "insta", "telegram": "tg", "wordpress": "wp", "discord": "disc"}
+_SHORT = {
+    "mastodon": "masto",
+    "bluesky": "bsky",
+    "linkedin": "in",
+    "facebook": "fb",
+    "instagram": "insta",
+    "telegram": "tg",
+    "wordpress": "wp",
+    "discord": "disc",
+}
 
 
 @click.command("agenda")
 @click.argument("paths", nargs=-1)  # checked by the project loader (click.Path crashes on NUL)
 @click.option("--week", "span", flag_value="week", help="Show one week.")
 @click.option("--month", "span", flag_value="month", default=True, help="Show one month.")
-@click.option("--date", "day", metavar="DATE", help="A day in the week or month to show "
-              "(default: today, or the first planned day if nothing is planned from today).")
+@click.option(
+    "--date",
+    "day",
+    metavar="DATE",
+    help="A day in the week or month to show "
+    "(default: today, or the first planned day if nothing is planned from today).",
+)
 @click.option("--drafts/--no-drafts", default=True, show_default=True, help="Show drafts.")
 @click.option("--json", "as_json", is_flag=True, help="Print the grid as JSON.")
 @click.pass_context
-def command(ctx: click.Context, paths: tuple[str, ...], span: str, day: str | None,
-            drafts: bool, as_json: bool) -> None:
+def command(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    span: str,
+    day: str | None,
+    drafts: bool,
+    as_json: bool,
+) -> None:
     """Show the calendar as a week or month grid, the way a CM reads it.
 
     Each day lists its posts with their local time and networks; drafts are
@@ -41,18 +60,30 @@ def command(ctx: click.Context, paths: tuple[str, ...], span: str, day: str | No
         anchor = agenda.default_anchor(jobs, tz, clock.now())
     grid = agenda.build(jobs, tz, anchor, span)
     if as_json:
-        output.echo_json({
-            "title": grid.title,
-            "timezone": tz.key,
-            "days": [
-                {"date": d.isoformat(), "posts": [
-                    {"time": e.time, "post": e.post, "networks": e.networks,
-                     "accounts": e.accounts, "draft": e.draft, "parts": e.parts}
-                    for e in grid.days.get(d, [])
-                ]}
-                for week in grid.weeks for d in week
-            ],
-        })
+        output.echo_json(
+            {
+                "title": grid.title,
+                "timezone": tz.key,
+                "days": [
+                    {
+                        "date": d.isoformat(),
+                        "posts": [
+                            {
+                                "time": e.time,
+                                "post": e.post,
+                                "networks": e.networks,
+                                "accounts": e.accounts,
+                                "draft": e.draft,
+                                "parts": e.parts,
+                            }
+                            for e in grid.days.get(d, [])
+                        ],
+                    }
+                    for week in grid.weeks
+                    for d in week
+                ],
+            }
+        )
         return
     _render(grid, tz.key)
 
@@ -83,8 +114,9 @@ def _render(grid: object, zone: str) -> None:
                 thread = f" 🧵{e.parts}" if e.parts > 1 else ""
                 style = "yellow" if e.draft else "cyan"
                 draft = " (draft)" if e.draft else ""
-                lines.append(f"[{style}]{e.time}[/] {escape(e.post)}{draft}{thread} "
-                             f"[dim]{escape(nets)}[/]")
+                lines.append(
+                    f"[{style}]{e.time}[/] {escape(e.post)}{draft}{thread} [dim]{escape(nets)}[/]"
+                )
             cells.append("\n".join(lines))
         table.add_row(*cells)
     console().print(table)

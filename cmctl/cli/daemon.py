@@ -6,8 +6,13 @@ import click
 
 
 @click.command("daemon")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="One line per event on stderr, as text or JSON.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per event on stderr, as text or JSON.",
+)
 @click.pass_context
 def command(ctx: click.Context, log_format: str) -> None:
     """Run until stopped, publishing each post at its time.

@@ -8,8 +8,14 @@ from cmctl.cli.options import load_config
 
 
 @click.command("log")
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=50, show_default=True,
-              help="How many entries.")
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="How many entries.",
+)
 @click.option("--events", is_flag=True, help="Every ledger event, not only publications.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_context
@@ -37,10 +43,16 @@ def command(ctx: click.Context, limit: int, events: bool, as_json: bool) -> None
             rows = [r for r in ledger.rows(states=("published",)) if r.published_at]
             rows.sort(key=lambda r: r.published_at)  # type: ignore[arg-type, return-value]
             entries = [
-                {"key": r.key, "account": r.account, "network": r.network,
-                 "published_at": r.published_at.isoformat() if r.published_at else None,
-                 "scheduled_at": r.scheduled_at.isoformat(), "url": r.url,
-                 "remote_id": r.remote_id, "changed_since": r.changed_since_published}
+                {
+                    "key": r.key,
+                    "account": r.account,
+                    "network": r.network,
+                    "published_at": r.published_at.isoformat() if r.published_at else None,
+                    "scheduled_at": r.scheduled_at.isoformat(),
+                    "url": r.url,
+                    "remote_id": r.remote_id,
+                    "changed_since": r.changed_since_published,
+                }
                 for r in rows[-limit:]
             ]
     finally:
@@ -53,11 +65,15 @@ def command(ctx: click.Context, limit: int, events: bool, as_json: bool) -> None
     out = output.console()
     for e in entries:
         if events:
-            out.print(f"{e['at']}  {escape(e['key'])}  [bold]{escape(e['event'])}[/]"
-                      + (f"  [dim]{escape(e['detail'])}[/]" if e.get("detail") else ""))
+            out.print(
+                f"{e['at']}  {escape(e['key'])}  [bold]{escape(e['event'])}[/]"
+                + (f"  [dim]{escape(e['detail'])}[/]" if e.get("detail") else "")
+            )
         else:
             changed = "  [yellow](changed since)[/]" if e["changed_since"] else ""
-            out.print(f"{e['published_at']}  {escape(e['key'])} [dim]({e['network']})[/]  "
-                      f"{escape(e['url'] or e['remote_id'] or '')}{changed}")
+            out.print(
+                f"{e['published_at']}  {escape(e['key'])} [dim]({e['network']})[/]  "
+                f"{escape(e['url'] or e['remote_id'] or '')}{changed}"
+            )
     if not entries:
         out.print("[dim]nothing published yet[/]")

@@ -18,8 +18,9 @@ def load_config(ctx: click.Context) -> Config:
     return load((ctx.obj or {}).get("config_path"))
 
 
-def open_project(ctx: click.Context, paths: tuple[str, ...] = (), *, keep: bool = True,
-                 workers: int | None = 1) -> Project:
+def open_project(
+    ctx: click.Context, paths: tuple[str, ...] = (), *, keep: bool = True, workers: int | None = 1
+) -> Project:
     from cmctl import clock
     from cmctl.project import open_project as open_
 

@@ -18,9 +18,16 @@ from cmctl.cli.options import open_project
 @click.option("--drafts", is_flag=True, help="Show drafts too (they never publish).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
-def command(ctx: click.Context, paths: tuple[str, ...], start: str | None, end: str | None,
-            accounts: tuple[str, ...], networks: tuple[str, ...], drafts: bool,
-            as_json: bool) -> None:
+def command(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    start: str | None,
+    end: str | None,
+    accounts: tuple[str, ...],
+    networks: tuple[str, ...],
+    drafts: bool,
+    as_json: bool,
+) -> None:
     """Show the jobs the calendars compile to, sorted by time.
 
     One job per post and account, thread parts in order: local time and UTC,
@@ -70,13 +77,15 @@ def command(ctx: click.Context, paths: tuple[str, ...], start: str | None, end: 
     # started, a renamed file, a vanished calendar): said before publish acts on it.
     notices = preview.diagnostics(project) if ledger is not None else []
     if as_json:
-        output.echo_json({
-            "jobs": [output.job_dict(j, states.get(j.key)) for j in jobs],
-            "drafts_hidden": hidden,
-            "errors": report.errors,
-            "warnings": report.warnings,
-            "notices": [d.as_dict() for d in notices],
-        })
+        output.echo_json(
+            {
+                "jobs": [output.job_dict(j, states.get(j.key)) for j in jobs],
+                "drafts_hidden": hidden,
+                "errors": report.errors,
+                "warnings": report.warnings,
+                "notices": [d.as_dict() for d in notices],
+            }
+        )
     else:
         output.render_plan_text(jobs, states)
         err = output.console(err=True)
@@ -85,6 +94,8 @@ def command(ctx: click.Context, paths: tuple[str, ...], start: str | None, end: 
         if notices:
             output.render_diagnostics_text(notices, err=True)
         if report.errors:
-            err.print(f"[red bold]✗ {report.errors} error(s)[/] in the calendars: "
-                      "run `cmctl validate` to see them")
+            err.print(
+                f"[red bold]✗ {report.errors} error(s)[/] in the calendars: "
+                "run `cmctl validate` to see them"
+            )
     ctx.exit(1 if report.errors else 0)

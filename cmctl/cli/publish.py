@@ -8,8 +8,12 @@ from cmctl.cli.options import load_config
 
 
 @click.command("publish")
-@click.option("--post", "only", metavar="ID",
-              help="Send this post now, whatever its time (post id, calendar:post or job key).")
+@click.option(
+    "--post",
+    "only",
+    metavar="ID",
+    help="Send this post now, whatever its time (post id, calendar:post or job key).",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be sent; send nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
 @click.pass_context
@@ -33,14 +37,16 @@ def command(ctx: click.Context, only: str | None, dry_run: bool, as_json: bool) 
         # A dry run reads the ledger if there is one and never creates or changes it.
         result = publish_now(load_config(ctx), only=only, dry_run=dry_run, listener=printer)
     if as_json:
-        output.echo_json({
-            "ok": result.ok,
-            "outcomes": [o.as_dict() for o in result.outcomes],
-            "held": result.held,
-            "problems": result.problems,
-            "held_posts": result.held_posts,
-            "vanished": result.vanished,
-        })
+        output.echo_json(
+            {
+                "ok": result.ok,
+                "outcomes": [o.as_dict() for o in result.outcomes],
+                "held": result.held,
+                "problems": result.problems,
+                "held_posts": result.held_posts,
+                "vanished": result.vanished,
+            }
+        )
     else:
         output.render_publish_summary(result, dry_run=dry_run)
     ctx.exit(result.exit_code)

@@ -9,14 +9,21 @@ from cmctl.cli.options import load_config
 
 @click.command("resolve")
 @click.argument("job")
-@click.option("--published", "url", metavar="URL",
-              help="It did go out: record it as published at URL (never sent again).")
-@click.option("--not-published", "not_published", is_flag=True,
-              help="It did not go out: cmctl will send it (within its catch-up window).")
+@click.option(
+    "--published",
+    "url",
+    metavar="URL",
+    help="It did go out: record it as published at URL (never sent again).",
+)
+@click.option(
+    "--not-published",
+    "not_published",
+    is_flag=True,
+    help="It did not go out: cmctl will send it (within its catch-up window).",
+)
 @click.option("--skip", is_flag=True, help="Drop it: it will never be sent.")
 @click.pass_context
-def command(ctx: click.Context, job: str, url: str | None, not_published: bool,
-            skip: bool) -> None:
+def command(ctx: click.Context, job: str, url: str | None, not_published: bool, skip: bool) -> None:
     """Settle a job that is unknown, failed or missed (or change a skip made by hand).
 
     JOB is a job key as `cmctl status` shows it (calendar:post@account#part), or a
@@ -34,8 +41,15 @@ def command(ctx: click.Context, job: str, url: str | None, not_published: bool,
     config = load_config(ctx)
     ledger = ledger_for(config)
     try:
-        lines = resolve(ledger, job, clock.now(), url=url, not_published=not_published,
-                        skip=skip, lookup=network_lookup(config))
+        lines = resolve(
+            ledger,
+            job,
+            clock.now(),
+            url=url,
+            not_published=not_published,
+            skip=skip,
+            lookup=network_lookup(config),
+        )
     finally:
         ledger.close()
     for line in lines:

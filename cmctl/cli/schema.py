@@ -6,8 +6,13 @@ import click
 
 
 @click.command("schema")
-@click.option("-o", "--output", "out", metavar="FILE",  # not click.Path: it crashes on a NUL
-              help="Write to this file instead of standard output.")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    metavar="FILE",  # not click.Path: it crashes on a NUL
+    help="Write to this file instead of standard output.",
+)
 def command(out: str | None) -> None:
     """Print the JSON Schema of calendar files.
 
@@ -33,7 +38,8 @@ def command(out: str | None) -> None:
             Path(out).write_text(text, encoding="utf-8")
         except (OSError, ValueError) as exc:  # no such folder, disk full, read-only...
             reason = getattr(exc, "strerror", None) or str(exc)
-            raise UsageError(f"cannot write {out}: {reason}",
-                             hint="check that the folder exists and is writable") from None
+            raise UsageError(
+                f"cannot write {out}: {reason}", hint="check that the folder exists and is writable"
+            ) from None
     else:
         click.echo(text, nl=False)

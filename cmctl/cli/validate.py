@@ -18,11 +18,18 @@ from cmctl.cli.options import load_config, open_project
     help="text for people, json for tools, github for GitHub Actions annotations.",
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-@click.option("-j", "--jobs", "workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes for large projects (default: one per CPU).")
+@click.option(
+    "-j",
+    "--jobs",
+    "workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes for large projects (default: one per CPU).",
+)
 @click.pass_context
-def command(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool,
-            workers: int | None) -> None:
+def command(
+    ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool, workers: int | None
+) -> None:
     """Check calendars the way each network will judge them.
 
     Checks every calendar of the project, or only the files and folders in PATHS.

@@ -21,7 +21,7 @@ def _start_time(pid: int) -> str:
             stat = f.read()
     except OSError:
         return ""
-    fields = stat[stat.rfind(")") + 2:].split()
+    fields = stat[stat.rfind(")") + 2 :].split()
     return fields[19] if len(fields) > 19 else ""
 
 

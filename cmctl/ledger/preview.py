@@ -43,10 +43,14 @@ def foresee(project: Project) -> Reconciliation | None:
         with contextlib.suppress(OverflowError, ValueError):  # reported by validate
             planned.append(planned_job(job))
     with _read_only(path) as db:
-        known = [Known(**dict(r)) for r in db.execute(
-            "SELECT key, calendar, post_id, account, part, network, state, content_hash, "
-            "sent_hash, scheduled_at, catch_up_s, maybe_sent_at, decided_by, remote_id, "
-            "url, remote_ref, published_at FROM jobs")]
+        known = [
+            Known(**dict(r))
+            for r in db.execute(
+                "SELECT key, calendar, post_id, account, part, network, state, content_hash, "
+                "sent_hash, scheduled_at, catch_up_s, maybe_sent_at, decided_by, remote_id, "
+                "url, remote_ref, published_at FROM jobs"
+            )
+        ]
     return reconcile(known, planned, present=present, held=held)
 
 
@@ -62,28 +66,50 @@ def diagnostics(project: Project) -> list[Diagnostic]:
         job = by_post.get(post_key)
         if job is not None:
             pos = job.post.pos
-            out.append(Diagnostic(pos.path, pos.line, pos.col, "error",
-                                  f"{post_key}: {why}", "thread-shape",
-                                  "nothing of this post goes out until this is fixed"))
+            out.append(
+                Diagnostic(
+                    pos.path,
+                    pos.line,
+                    pos.col,
+                    "error",
+                    f"{post_key}: {why}",
+                    "thread-shape",
+                    "nothing of this post goes out until this is fixed",
+                )
+            )
     for planned, values, _event in found.inserts:
         if values["state"] in ("published", "unknown"):
             job = by_post.get(planned.post_key)
             if job is not None:
                 pos = job.post.pos
-                out.append(Diagnostic(
-                    pos.path, pos.line, pos.col, "warning",
-                    f"{planned.key} is a new identity for a post already sent "
-                    f"({values['reason']}); it will not be sent again", "identity-changed",
-                    "set `calendar:` in a file before renaming it, and never rename a "
-                    "post id: identities are what make cmctl post once"))
+                out.append(
+                    Diagnostic(
+                        pos.path,
+                        pos.line,
+                        pos.col,
+                        "warning",
+                        f"{planned.key} is a new identity for a post already sent "
+                        f"({values['reason']}); it will not be sent again",
+                        "identity-changed",
+                        "set `calendar:` in a file before renaming it, and never rename a "
+                        "post id: identities are what make cmctl post once",
+                    )
+                )
     config = project.config
     for name, count in sorted(found.vanished.items()):
-        out.append(Diagnostic(
-            config.display_path, 1, 1, "warning",
-            f"calendar '{name}' is no longer in the project: its {count} scheduled job(s) "
-            "are kept, not sent", "calendar-vanished",
-            f"restore it, or cancel them on purpose with `cmctl cancel {name}`",
-            frame=False))
+        out.append(
+            Diagnostic(
+                config.display_path,
+                1,
+                1,
+                "warning",
+                f"calendar '{name}' is no longer in the project: its {count} scheduled job(s) "
+                "are kept, not sent",
+                "calendar-vanished",
+                f"restore it, or cancel them on purpose with `cmctl cancel {name}`",
+                frame=False,
+            )
+        )
     return out
 
 
@@ -100,8 +126,9 @@ def _read_only(path: object) -> Iterator[sqlite3.Connection]:
     try:
         yield db
     except sqlite3.Error as exc:
-        raise LedgerError(f"{path} is not a usable cmctl ledger: {exc}",
-                          hint="restore it from a backup; never delete it while posts "
-                          "are scheduled") from None
+        raise LedgerError(
+            f"{path} is not a usable cmctl ledger: {exc}",
+            hint="restore it from a backup; never delete it while posts are scheduled",
+        ) from None
     finally:
         db.close()

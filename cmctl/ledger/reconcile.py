@@ -76,8 +76,7 @@ class Known:
     @property
     def shown_hash(self) -> str:
         """The content the network has (or may have) for this job."""
-        return self.sent_hash if self.state == "published" and self.sent_hash \
-            else self.content_hash
+        return self.sent_hash if self.state == "published" and self.sent_hash else self.content_hash
 
 
 @dataclass(slots=True, frozen=True)
@@ -111,16 +110,28 @@ class Change:
 class Reconciliation:
     inserts: list[tuple[Planned, dict[str, Any], str]] = field(default_factory=list)
     updates: list[Change] = field(default_factory=list)
-    stats: dict[str, int] = field(default_factory=lambda: {
-        "new": 0, "rescheduled": 0, "reopened": 0, "cancelled": 0, "drafts": 0,
-        "inherited": 0, "held": 0})
+    stats: dict[str, int] = field(
+        default_factory=lambda: {
+            "new": 0,
+            "rescheduled": 0,
+            "reopened": 0,
+            "cancelled": 0,
+            "drafts": 0,
+            "inherited": 0,
+            "held": 0,
+        }
+    )
     held_posts: dict[str, str] = field(default_factory=dict)  # post key -> why
     vanished: dict[str, int] = field(default_factory=dict)  # calendar -> jobs kept
 
 
-def reconcile(known: Iterable[Known], planned: Iterable[Planned], *,
-              present: set[str] | frozenset[str],
-              held: set[str] | frozenset[str] = frozenset()) -> Reconciliation:
+def reconcile(
+    known: Iterable[Known],
+    planned: Iterable[Planned],
+    *,
+    present: set[str] | frozenset[str],
+    held: set[str] | frozenset[str] = frozenset(),
+) -> Reconciliation:
     """The changes that bring ``known`` in line with ``planned``.
 
     ``present``: the names of every calendar that was read (even with no posts);
@@ -166,34 +177,67 @@ def reconcile(known: Iterable[Known], planned: Iterable[Planned], *,
         if row.state != "pending":  # (a human's "send it" ends with its post too)
             continue
         if row.maybe_sent_at is not None:  # it may be online: never forget it quietly
-            out.updates.append(Change(key, {
-                "state": "unknown", "next_attempt_at": None,
-                "reason": "removed from the calendar after an attempt that may have been "
-                          "published"}, "unknown: removed after an ambiguous attempt"))
+            out.updates.append(
+                Change(
+                    key,
+                    {
+                        "state": "unknown",
+                        "next_attempt_at": None,
+                        "reason": "removed from the calendar after an attempt that may have been "
+                        "published",
+                    },
+                    "unknown: removed after an ambiguous attempt",
+                )
+            )
             continue
-        out.updates.append(Change(key, {"state": "skipped", "reason": "removed from the "
-                                        "calendar", "next_attempt_at": None},
-                                  "cancelled: removed from the calendar"))
+        out.updates.append(
+            Change(
+                key,
+                {
+                    "state": "skipped",
+                    "reason": "removed from the calendar",
+                    "next_attempt_at": None,
+                },
+                "cancelled: removed from the calendar",
+            )
+        )
         out.stats["cancelled"] += 1
     return out
 
 
-def _insert(out: Reconciliation, job: Planned,
-            heirs: dict[tuple[str, int, str, str], Known]) -> None:
-    twin = None if job.draft else heirs.pop(
-        (job.account, job.part, job.scheduled_at, job.content_hash), None)
+def _insert(
+    out: Reconciliation, job: Planned, heirs: dict[tuple[str, int, str, str], Known]
+) -> None:
+    twin = (
+        None
+        if job.draft
+        else heirs.pop((job.account, job.part, job.scheduled_at, job.content_hash), None)
+    )
     if twin is not None:  # the same post under a new identity: never twice
         if twin.state == "published":
             values: dict[str, Any] = {
-                "state": "published", "reason": f"already published as {twin.key}",
-                "remote_id": twin.remote_id, "url": twin.url, "remote_ref": twin.remote_ref,
-                "sent_hash": twin.sent_hash, "published_at": twin.published_at}
+                "state": "published",
+                "reason": f"already published as {twin.key}",
+                "remote_id": twin.remote_id,
+                "url": twin.url,
+                "remote_ref": twin.remote_ref,
+                "sent_hash": twin.sent_hash,
+                "published_at": twin.published_at,
+            }
         else:
-            values = {"state": "unknown", "maybe_sent_at": twin.maybe_sent_at,
-                      "reason": f"the same post as {twin.key}, which may have been "
-                                "published; settle it with `cmctl resolve`"}
-        out.inserts.append((job, values, f"same post as {twin.key} (renamed?): "
-                                         f"{values['state']}, never sent again"))
+            values = {
+                "state": "unknown",
+                "maybe_sent_at": twin.maybe_sent_at,
+                "reason": f"the same post as {twin.key}, which may have been "
+                "published; settle it with `cmctl resolve`",
+            }
+        out.inserts.append(
+            (
+                job,
+                values,
+                f"same post as {twin.key} (renamed?): {values['state']}, never sent again",
+            )
+        )
         out.stats["inherited"] += 1
         return
     if job.draft:
@@ -221,26 +265,32 @@ def _update(out: Reconciliation, row: Known, job: Planned) -> None:
             event = f"account '{job.account}' moved from {row.network} to {job.network}"
         state = row.state
         if job.draft and state != "skipped" and row.maybe_sent_at:
-            values.update(state="unknown", next_attempt_at=None, reason=(
-                "turned into a draft after an attempt that may have been published"))
+            values.update(
+                state="unknown",
+                next_attempt_at=None,
+                reason=("turned into a draft after an attempt that may have been published"),
+            )
             event = "unknown: drafted after an ambiguous attempt"
         elif job.draft and state != "skipped":
             values.update(state="skipped", reason="draft", next_attempt_at=None)
             event = "draft"
             out.stats["drafts"] += 1
         elif not job.draft and state == "skipped" and row.maybe_sent_at is None:
-            values.update(state="pending", reason=None, attempts=0, next_attempt_at=None,
-                          deadline=None)
+            values.update(
+                state="pending", reason=None, attempts=0, next_attempt_at=None, deadline=None
+            )
             event = "restored"
             out.stats["reopened"] += 1
         elif not job.draft and state == "failed" and (edited or moved):
-            values.update(state="pending", reason=None, attempts=0, next_attempt_at=None,
-                          deadline=None)
+            values.update(
+                state="pending", reason=None, attempts=0, next_attempt_at=None, deadline=None
+            )
             event = "reopened after an edit"
             out.stats["reopened"] += 1
         elif not job.draft and state == "missed" and moved:
-            values.update(state="pending", reason=None, attempts=0, next_attempt_at=None,
-                          deadline=None)
+            values.update(
+                state="pending", reason=None, attempts=0, next_attempt_at=None, deadline=None
+            )
             event = "rescheduled"
             out.stats["reopened"] += 1
         elif state == "pending" and moved:
@@ -278,15 +328,20 @@ def _thread_conflict(rows: dict[int, Known], jobs: list[Planned]) -> str | None:
             # a sent part moved (it would go out again), or an unsent one moved onto a
             # sent place (it would never go out)
             if other_row.started or part in to_send or (row is not None and row.started):
-                return (f"part #{part} now has the text of part #{other}, and the thread "
-                        "has started going out: parts were inserted, removed or "
-                        "reordered, which would repost a part or lose one; put them "
-                        "back, and add new parts at the end only")
-    changed = [p for p, row in rows.items() if row.started and p in new
-               and row.shown_hash != new[p]]
+                return (
+                    f"part #{part} now has the text of part #{other}, and the thread "
+                    "has started going out: parts were inserted, removed or "
+                    "reordered, which would repost a part or lose one; put them "
+                    "back, and add new parts at the end only"
+                )
+    changed = [
+        p for p, row in rows.items() if row.started and p in new and row.shown_hash != new[p]
+    ]
     if changed and len(new) != len(rows):
-        return (f"part(s) {', '.join(f'#{p}' for p in changed)} already went out and now "
-                "have another text while the number of parts changed: cmctl cannot tell "
-                "an edit from an inserted part; keep the sent parts' text, and add new "
-                "parts at the end only")
+        return (
+            f"part(s) {', '.join(f'#{p}' for p in changed)} already went out and now "
+            "have another text while the number of parts changed: cmctl cannot tell "
+            "an edit from an inserted part; keep the sent parts' text, and add new "
+            "parts at the end only"
+        )
     return None

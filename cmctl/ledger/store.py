@@ -44,8 +44,13 @@ class LedgerError(CmctlError):
 MARKER_NAME = "ledger.id"
 # Files that exist only in a state folder that a ledger was used in (the daemon's lock and
 # the publish stamp are written after the ledger was opened; SQLite's WAL files beside it).
-IN_USE_EVIDENCE = (MARKER_NAME, f"{LEDGER_NAME}-wal", f"{LEDGER_NAME}-shm", "plan.stamp",
-                   "daemon.lock")
+IN_USE_EVIDENCE = (
+    MARKER_NAME,
+    f"{LEDGER_NAME}-wal",
+    f"{LEDGER_NAME}-shm",
+    "plan.stamp",
+    "daemon.lock",
+)
 APPLICATION_ID = 0x636D6374  # "cmct", in the SQLite header of every ledger since 0.x
 _TABLES = frozenset({"jobs", "events", "meta"})
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -54,21 +59,27 @@ _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
 
 def afresh_hint(state_dir: Path) -> str:
     """How to recover, and the one explicit step that starts a new ledger on purpose."""
-    return (f"restore {LEDGER_NAME} from a backup (cmctl never repairs or replaces it); to "
-            f"start afresh on purpose, move the state folder aside: `mv {state_dir} "
-            f"{state_dir}.old` (posts already published that are still within their "
-            "catch-up window would then go out again)")
+    return (
+        f"restore {LEDGER_NAME} from a backup (cmctl never repairs or replaces it); to "
+        f"start afresh on purpose, move the state folder aside: `mv {state_dir} "
+        f"{state_dir}.old` (posts already published that are still within their "
+        "catch-up window would then go out again)"
+    )
 
 
 def unusable(path: Path, why: str) -> LedgerError:
-    return LedgerError(f"{path} is not a usable cmctl ledger: {why}",
-                       hint=afresh_hint(path.parent))
+    return LedgerError(f"{path} is not a usable cmctl ledger: {why}", hint=afresh_hint(path.parent))
 
 
 def _file_kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
-                       (stat.S_ISBLK, "a device"), (stat.S_ISLNK, "a broken link")):
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+        (stat.S_ISLNK, "a broken link"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
@@ -133,15 +144,18 @@ def inspect(path: Path) -> bool:
     except OSError:
         wal = 0
     if valid and wal == 0 and st.st_size < pages * page_size:
-        raise unusable(path, f"the file is truncated ({st.st_size} bytes, its header says "
-                       f"{pages * page_size})")
+        raise unusable(
+            path, f"the file is truncated ({st.st_size} bytes, its header says {pages * page_size})"
+        )
     return True
 
 
 def _newer(path: Path, version: int) -> LedgerError:
-    return LedgerError(f"{path} is not a usable ledger for this cmctl: it was written by a "
-                       f"newer cmctl (schema {version}, this one knows {len(MIGRATIONS)})",
-                       hint="upgrade cmctl")
+    return LedgerError(
+        f"{path} is not a usable ledger for this cmctl: it was written by a "
+        f"newer cmctl (schema {version}, this one knows {len(MIGRATIONS)})",
+        hint="upgrade cmctl",
+    )
 
 
 def in_use(state_dir: Path) -> str | None:
@@ -215,8 +229,9 @@ def _create(path: Path) -> None:
             db.execute("BEGIN IMMEDIATE")
             _apply_migrations(db, 0)
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            db.execute("INSERT INTO meta (name, value) VALUES ('ledger_id', ?)",
-                       (str(uuid.uuid4()),))
+            db.execute(
+                "INSERT INTO meta (name, value) VALUES ('ledger_id', ?)", (str(uuid.uuid4()),)
+            )
             db.execute("COMMIT")
         finally:
             db.close()  # the last connection: SQLite checkpoints and removes the WAL
@@ -335,17 +350,28 @@ class Row:
     @classmethod
     def from_sql(cls, r: sqlite3.Row) -> Row:
         return cls(
-            key=r["key"], calendar=r["calendar"], post_id=r["post_id"], account=r["account"],
-            part=r["part"], network=r["network"], content_hash=r["content_hash"],
-            sent_hash=r["sent_hash"], scheduled_at=parse_iso(r["scheduled_at"]),  # type: ignore[arg-type]
+            key=r["key"],
+            calendar=r["calendar"],
+            post_id=r["post_id"],
+            account=r["account"],
+            part=r["part"],
+            network=r["network"],
+            content_hash=r["content_hash"],
+            sent_hash=r["sent_hash"],
+            scheduled_at=parse_iso(r["scheduled_at"]),  # type: ignore[arg-type]
             catch_up=timedelta(seconds=min(r["catch_up_s"], MAX_CATCH_UP_S)),
-            state=r["state"], reason=r["reason"],
-            attempts=r["attempts"], next_attempt_at=parse_iso(r["next_attempt_at"]),
+            state=r["state"],
+            reason=r["reason"],
+            attempts=r["attempts"],
+            next_attempt_at=parse_iso(r["next_attempt_at"]),
             maybe_sent_at=parse_iso(r["maybe_sent_at"]),
             deadline=parse_iso(r["deadline"]),
-            idempotency_key=r["idempotency_key"], remote_id=r["remote_id"], url=r["url"],
+            idempotency_key=r["idempotency_key"],
+            remote_id=r["remote_id"],
+            url=r["url"],
             remote_ref=json.loads(r["remote_ref"]) if r["remote_ref"] else None,
-            claim_owner=r["claim_owner"], claimed_at=parse_iso(r["claimed_at"]),
+            claim_owner=r["claim_owner"],
+            claimed_at=parse_iso(r["claimed_at"]),
             claim_expires_at=parse_iso(r["claim_expires_at"]),
             published_at=parse_iso(r["published_at"]),
             created_at=parse_iso(r["created_at"]),  # type: ignore[arg-type]
@@ -368,11 +394,18 @@ def idempotency_key(job_key: str) -> str:
 
 def planned_job(job: Any) -> Planned:
     """A compiled job as reconciliation sees it (its time as the ledger writes it)."""
-    return Planned(key=job.key, calendar=job.calendar, post_id=job.post_id,
-                   account=job.account, part=job.part, network=job.network,
-                   content_hash=job.content_hash, scheduled_at=iso(job.at),
-                   catch_up_s=int(job.catch_up.total_seconds()),
-                   draft=job.status == "draft")
+    return Planned(
+        key=job.key,
+        calendar=job.calendar,
+        post_id=job.post_id,
+        account=job.account,
+        part=job.part,
+        network=job.network,
+        content_hash=job.content_hash,
+        scheduled_at=iso(job.at),
+        catch_up_s=int(job.catch_up.total_seconds()),
+        draft=job.status == "draft",
+    )
 
 
 def _busy(exc: sqlite3.Error) -> bool:
@@ -393,8 +426,13 @@ def connect(path: Path, *, patience: float = 30.0) -> sqlite3.Connection:
     while True:
         conn = None
         try:
-            conn = sqlite3.connect(path, timeout=patience, isolation_level=None,
-                                   check_same_thread=False, factory=_Connection)
+            conn = sqlite3.connect(
+                path,
+                timeout=patience,
+                isolation_level=None,
+                check_same_thread=False,
+                factory=_Connection,
+            )
             conn.ledger_path = path  # type: ignore[attr-defined]
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(patience * 1000)}")
@@ -434,14 +472,17 @@ def writing(path: Path) -> Iterator[None]:
         text = str(exc).lower()
         if _busy(exc) and "full" not in text:
             raise
-        raise LedgerError(f"cannot write the ledger {path}: {exc}",
-                          hint="free some space (or fix the permissions) in that folder; "
-                          "nothing was lost: what was being sent is recovered by the next "
-                          "run") from None
+        raise LedgerError(
+            f"cannot write the ledger {path}: {exc}",
+            hint="free some space (or fix the permissions) in that folder; "
+            "nothing was lost: what was being sent is recovered by the next "
+            "run",
+        ) from None
     except OSError as exc:
-        raise LedgerError(f"cannot write the ledger {path}: {exc.strerror or exc}",
-                          hint="free some space (or fix the permissions) in that folder") \
-            from None
+        raise LedgerError(
+            f"cannot write the ledger {path}: {exc.strerror or exc}",
+            hint="free some space (or fix the permissions) in that folder",
+        ) from None
 
 
 class Ledger:
@@ -464,7 +505,8 @@ class Ledger:
             if evidence is not None:
                 raise LedgerError(
                     f"{path} is missing, but {path.parent} was in use ({evidence} is there)",
-                    hint=afresh_hint(path.parent))
+                    hint=afresh_hint(path.parent),
+                )
             if not create:
                 raise LedgerError(f"there is no ledger at {path}")
             _create(path)
@@ -481,8 +523,9 @@ class Ledger:
         try:
             state_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise LedgerError(f"cannot create the state folder {state_dir}: {exc.strerror}") \
-                from None
+            raise LedgerError(
+                f"cannot create the state folder {state_dir}: {exc.strerror}"
+            ) from None
         if not os.path.isdir(state_dir):
             raise LedgerError(f"the state folder {state_dir} is not a folder")
         return cls(state_dir / LEDGER_NAME)
@@ -499,8 +542,10 @@ class Ledger:
             evidence = in_use(state_dir) if os.path.isdir(state_dir) else None
             if evidence is None:
                 return None
-            raise LedgerError(f"{path} is missing, but {state_dir} was in use ({evidence} "
-                              "is there)", hint=afresh_hint(state_dir))
+            raise LedgerError(
+                f"{path} is missing, but {state_dir} was in use ({evidence} is there)",
+                hint=afresh_hint(state_dir),
+            )
         return cls(path, create=False)
 
     # ------------------------------------------------------------------ connection
@@ -575,29 +620,32 @@ class Ledger:
             with self.transaction() as db:
                 version = db.execute("PRAGMA user_version").fetchone()[0]
                 app = db.execute("PRAGMA application_id").fetchone()[0]
-                tables = {r[0] for r in db.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table'")}
+                tables = {
+                    r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                }
                 if app not in (0, APPLICATION_ID):
                     raise unusable(self.path, "it is another application's SQLite database")
                 if version > len(MIGRATIONS):
                     raise _newer(self.path, version)
                 if version == 0 or not _TABLES.issubset(tables):
-                    raise unusable(self.path, "it is an SQLite database without cmctl's "
-                                   "tables")
+                    raise unusable(self.path, "it is an SQLite database without cmctl's tables")
                 _apply_migrations(db, version)
                 row = db.execute("SELECT value FROM meta WHERE name = 'ledger_id'").fetchone()
                 ledger_id: str | None = row[0] if row else None
                 marker = _read_marker(self.path.parent)
                 if ledger_id is None:  # a ledger from before ledger.id: adopt it
                     ledger_id = marker or str(uuid.uuid4())
-                    db.execute("INSERT INTO meta (name, value) VALUES ('ledger_id', ?)",
-                               (ledger_id,))
+                    db.execute(
+                        "INSERT INTO meta (name, value) VALUES ('ledger_id', ?)", (ledger_id,)
+                    )
                     if app == 0:
                         db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         except sqlite3.OperationalError as exc:
             if _busy(exc):
-                raise LedgerError(f"{self.path} stayed locked by another process",
-                                  hint="is a cmctl stuck? see `cmctl status`") from None
+                raise LedgerError(
+                    f"{self.path} stayed locked by another process",
+                    hint="is a cmctl stuck? see `cmctl status`",
+                ) from None
             raise unusable(self.path, str(exc)) from None
         except sqlite3.DatabaseError as exc:
             raise unusable(self.path, str(exc)) from None
@@ -608,11 +656,13 @@ class Ledger:
                 f"{self.path} is not the ledger this state folder was using ({MARKER_NAME} "
                 f"names ledger {marker}, the file is ledger {ledger_id})",
                 hint=f"put this project's own ledger back (from a backup); to use this one "
-                f"on purpose, delete {self.path.parent / MARKER_NAME}")
+                f"on purpose, delete {self.path.parent / MARKER_NAME}",
+            )
 
     # ------------------------------------------------------------------ reading
-    def rows(self, *, states: Iterable[str] | None = None,
-             keys: Iterable[str] | None = None) -> list[Row]:
+    def rows(
+        self, *, states: Iterable[str] | None = None, keys: Iterable[str] | None = None
+    ) -> list[Row]:
         sql = "SELECT * FROM jobs"
         args: list[Any] = []
         where = []
@@ -631,9 +681,13 @@ class Ledger:
 
     def retrying(self) -> list[Row]:
         """Pending jobs that were tried already (waiting for their next attempt)."""
-        return [self._row(r) for r in self.db.execute(
-            "SELECT * FROM jobs WHERE state = 'pending' AND attempts > 0 "
-            "ORDER BY scheduled_at, calendar, post_id, account, part")]
+        return [
+            self._row(r)
+            for r in self.db.execute(
+                "SELECT * FROM jobs WHERE state = 'pending' AND attempts > 0 "
+                "ORDER BY scheduled_at, calendar, post_id, account, part"
+            )
+        ]
 
     def get(self, key: str) -> Row | None:
         r = self.db.execute("SELECT * FROM jobs WHERE key = ?", (key,)).fetchone()
@@ -643,8 +697,10 @@ class Ledger:
         try:
             return Row.from_sql(r)
         except (ValueError, TypeError, OverflowError, KeyError) as exc:
-            raise LedgerError(f"{self.path} is damaged: job {r['key']!r} cannot be read "
-                              f"({exc})", hint="restore the ledger from a backup") from None
+            raise LedgerError(
+                f"{self.path} is damaged: job {r['key']!r} cannot be read ({exc})",
+                hint="restore the ledger from a backup",
+            ) from None
 
     def orphaned_parts(self) -> list[tuple[Row, Row]]:
         """(pending part, the earliest part before it that will not go out) pairs: a
@@ -657,7 +713,8 @@ class Ledger:
             "AND later.state = 'pending' "
             "WHERE stop.state IN ('failed', 'missed', 'unknown', 'skipped') "
             "AND COALESCE(stop.reason, '') != 'removed from the calendar' "
-            "ORDER BY later.key, stop.part")
+            "ORDER BY later.key, stop.part"
+        )
         pairs: dict[str, str] = {}
         for r in self.db.execute(sql):
             pairs.setdefault(r["later_key"], r["stop_key"])
@@ -667,8 +724,9 @@ class Ledger:
         return [(rows[later], rows[stop]) for later, stop in sorted(pairs.items())]
 
     def counts(self) -> dict[str, int]:
-        return {r[0]: r[1] for r in
-                self.db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state")}
+        return {
+            r[0]: r[1] for r in self.db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+        }
 
     def next_wakeup(self, after: datetime | None = None) -> datetime | None:
         """The earliest moment a pending job becomes due (strictly after ``after``)."""
@@ -686,7 +744,8 @@ class Ledger:
         r = self.db.execute(
             "SELECT 1 FROM jobs WHERE state = 'sending' OR (state = 'pending' AND "
             "COALESCE(MAX(next_attempt_at, scheduled_at), scheduled_at) <= ?) LIMIT 1",
-            (iso(now),)).fetchone()
+            (iso(now),),
+        ).fetchone()
         return r is not None
 
     def events(self, key: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
@@ -704,26 +763,41 @@ class Ledger:
 
     def set_meta(self, name: str, value: str) -> None:
         with self.transaction() as db:
-            db.execute("INSERT INTO meta (name, value) VALUES (?, ?) "
-                       "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value))
+            db.execute(
+                "INSERT INTO meta (name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
 
     # ------------------------------------------------------------------ writing
     @staticmethod
-    def log(db: sqlite3.Connection, now: datetime, key: str, event: str,
-            detail: str | None = None) -> None:
+    def log(
+        db: sqlite3.Connection, now: datetime, key: str, event: str, detail: str | None = None
+    ) -> None:
         # The last line of defence: no secret this process has seen is ever written.
-        db.execute("INSERT INTO events (at, key, event, detail) VALUES (?, ?, ?, ?)",
-                   (iso(now), key, scrub(event), scrub(detail)))
+        db.execute(
+            "INSERT INTO events (at, key, event, detail) VALUES (?, ?, ?, ?)",
+            (iso(now), key, scrub(event), scrub(detail)),
+        )
 
     def insert(self, db: sqlite3.Connection, now: datetime, **values: Any) -> None:
         values.setdefault("created_at", iso(now))
         values.setdefault("updated_at", iso(now))
         cols = ", ".join(values)
-        db.execute(f"INSERT INTO jobs ({cols}) VALUES ({', '.join('?' * len(values))})",
-                   tuple(values.values()))
+        db.execute(
+            f"INSERT INTO jobs ({cols}) VALUES ({', '.join('?' * len(values))})",
+            tuple(values.values()),
+        )
 
-    def update(self, db: sqlite3.Connection, now: datetime, key: str, *,
-               expect: Iterable[str] | None = None, **values: Any) -> bool:
+    def update(
+        self,
+        db: sqlite3.Connection,
+        now: datetime,
+        key: str,
+        *,
+        expect: Iterable[str] | None = None,
+        **values: Any,
+    ) -> bool:
         """Set ``values`` on job ``key`` (only if its state is in ``expect``)."""
         _scrub_text(values)
         values["updated_at"] = iso(now)
@@ -737,8 +811,14 @@ class Ledger:
         return db.execute(sql, args).rowcount == 1
 
     # ------------------------------------------------------------------ the plan
-    def sync(self, planned: Iterable[Planned], now: datetime, *, present: set[str],
-             held: set[str] | frozenset[str] = frozenset()) -> Reconciliation:
+    def sync(
+        self,
+        planned: Iterable[Planned],
+        now: datetime,
+        *,
+        present: set[str],
+        held: set[str] | frozenset[str] = frozenset(),
+    ) -> Reconciliation:
         """Bring the ledger in line with the compiled plan, in one transaction.
 
         The decisions are cmctl/ledger/reconcile.py's (pure, tested without SQLite);
@@ -747,59 +827,122 @@ class Ledger:
         """
         stamp = iso(now)
         with self.transaction() as db:
-            known = [Known(
-                key=r["key"], calendar=r["calendar"], post_id=r["post_id"],
-                account=r["account"], part=r["part"], network=r["network"],
-                state=r["state"], content_hash=r["content_hash"], sent_hash=r["sent_hash"],
-                scheduled_at=r["scheduled_at"], catch_up_s=r["catch_up_s"],
-                maybe_sent_at=r["maybe_sent_at"], decided_by=r["decided_by"],
-                remote_id=r["remote_id"], url=r["url"], remote_ref=r["remote_ref"],
-                published_at=r["published_at"]) for r in db.execute(
-                "SELECT key, calendar, post_id, account, part, network, state, "
-                "content_hash, sent_hash, scheduled_at, catch_up_s, maybe_sent_at, "
-                "decided_by, remote_id, url, remote_ref, published_at FROM jobs")]
+            known = [
+                Known(
+                    key=r["key"],
+                    calendar=r["calendar"],
+                    post_id=r["post_id"],
+                    account=r["account"],
+                    part=r["part"],
+                    network=r["network"],
+                    state=r["state"],
+                    content_hash=r["content_hash"],
+                    sent_hash=r["sent_hash"],
+                    scheduled_at=r["scheduled_at"],
+                    catch_up_s=r["catch_up_s"],
+                    maybe_sent_at=r["maybe_sent_at"],
+                    decided_by=r["decided_by"],
+                    remote_id=r["remote_id"],
+                    url=r["url"],
+                    remote_ref=r["remote_ref"],
+                    published_at=r["published_at"],
+                )
+                for r in db.execute(
+                    "SELECT key, calendar, post_id, account, part, network, state, "
+                    "content_hash, sent_hash, scheduled_at, catch_up_s, maybe_sent_at, "
+                    "decided_by, remote_id, url, remote_ref, published_at FROM jobs"
+                )
+            ]
             result = reconcile(known, planned, present=present, held=held)
             for change in result.updates:
                 self.update(db, now, change.key, **change.values)
                 if change.event:
                     self.log(db, now, change.key, change.event)
             if result.inserts:
-                columns = ("key", "calendar", "post_id", "account", "part", "network",
-                           "content_hash", "scheduled_at", "catch_up_s", "idempotency_key",
-                           "created_at", "updated_at")
-                extra = ("state", "reason", "remote_id", "url", "remote_ref", "sent_hash",
-                         "published_at", "maybe_sent_at")
-                sql = (f"INSERT INTO jobs ({', '.join(columns + extra)}) VALUES "
-                       f"({', '.join('?' * (len(columns) + len(extra)))})")
-                db.executemany(sql, [
-                    (j.key, j.calendar, j.post_id, j.account, j.part, j.network,
-                     j.content_hash, j.scheduled_at, j.catch_up_s, idempotency_key(j.key),
-                     stamp, stamp, *(values.get(c) for c in extra))
-                    for j, values, _ in result.inserts])
-                db.executemany("INSERT INTO events (at, key, event) VALUES (?, ?, ?)",
-                               [(stamp, j.key, event) for j, _, event in result.inserts])
+                columns = (
+                    "key",
+                    "calendar",
+                    "post_id",
+                    "account",
+                    "part",
+                    "network",
+                    "content_hash",
+                    "scheduled_at",
+                    "catch_up_s",
+                    "idempotency_key",
+                    "created_at",
+                    "updated_at",
+                )
+                extra = (
+                    "state",
+                    "reason",
+                    "remote_id",
+                    "url",
+                    "remote_ref",
+                    "sent_hash",
+                    "published_at",
+                    "maybe_sent_at",
+                )
+                sql = (
+                    f"INSERT INTO jobs ({', '.join(columns + extra)}) VALUES "
+                    f"({', '.join('?' * (len(columns) + len(extra)))})"
+                )
+                db.executemany(
+                    sql,
+                    [
+                        (
+                            j.key,
+                            j.calendar,
+                            j.post_id,
+                            j.account,
+                            j.part,
+                            j.network,
+                            j.content_hash,
+                            j.scheduled_at,
+                            j.catch_up_s,
+                            idempotency_key(j.key),
+                            stamp,
+                            stamp,
+                            *(values.get(c) for c in extra),
+                        )
+                        for j, values, _ in result.inserts
+                    ],
+                )
+                db.executemany(
+                    "INSERT INTO events (at, key, event) VALUES (?, ?, ?)",
+                    [(stamp, j.key, event) for j, _, event in result.inserts],
+                )
         return result
 
     # ------------------------------------------------------------------ sending
-    def claim(self, key: str, owner: str, now: datetime, lease: timedelta, *,
-              content_hash: str | None = None, due_by: datetime | None = None) -> Row | None:
+    def claim(
+        self,
+        key: str,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        *,
+        content_hash: str | None = None,
+        due_by: datetime | None = None,
+    ) -> Row | None:
         """pending → sending for ``owner``: the claimed row, or None when another process
         got it first, or when the job changed since it was selected (``content_hash``:
         the text about to be sent is still the plan's; ``due_by``: still due then).
         One conditional UPDATE: of two racing claims, exactly one matches."""
         stamp = iso(now)
         # Once cmctl sends a job (even one a human queued), its outcome is cmctl's.
-        sql = ("UPDATE jobs SET state = 'sending', claim_owner = ?, claimed_at = ?, "
-               "claim_expires_at = ?, attempts = attempts + 1, updated_at = ?, "
-               "decided_by = NULL "
-               "WHERE key = ? AND state = 'pending'")
+        sql = (
+            "UPDATE jobs SET state = 'sending', claim_owner = ?, claimed_at = ?, "
+            "claim_expires_at = ?, attempts = attempts + 1, updated_at = ?, "
+            "decided_by = NULL "
+            "WHERE key = ? AND state = 'pending'"
+        )
         args: list[Any] = [owner, stamp, iso(now + lease), stamp, key]
         if content_hash is not None:
             sql += " AND content_hash = ?"
             args.append(content_hash)
         if due_by is not None:
-            sql += (" AND scheduled_at <= ? AND (next_attempt_at IS NULL OR "
-                    "next_attempt_at <= ?)")
+            sql += " AND scheduled_at <= ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
             args += [iso(due_by), iso(due_by)]
 
         def op(db: sqlite3.Connection) -> sqlite3.Row | None:
@@ -811,18 +954,37 @@ class Ledger:
         r = self.write(op)
         return Row.from_sql(r) if r is not None else None
 
-    def finish(self, key: str, owner: str, now: datetime, state: str, *,
-               event: str, detail: str | None = None, **values: Any) -> bool:
+    def finish(
+        self,
+        key: str,
+        owner: str,
+        now: datetime,
+        state: str,
+        *,
+        event: str,
+        detail: str | None = None,
+        **values: Any,
+    ) -> bool:
         """Record the outcome of a claimed job (only by the process that claimed it)."""
         _scrub_text(values)
-        values.update(state=state, claim_owner=None, claimed_at=None, claim_expires_at=None,
-                      updated_at=iso(now))
+        values.update(
+            state=state,
+            claim_owner=None,
+            claimed_at=None,
+            claim_expires_at=None,
+            updated_at=iso(now),
+        )
         sets = ", ".join(f"{c} = ?" for c in values)
 
         def op(db: sqlite3.Connection) -> bool:
-            done: bool = db.execute(
-                f"UPDATE jobs SET {sets} WHERE key = ? AND state = 'sending' "
-                "AND claim_owner = ?", (*values.values(), key, owner)).rowcount == 1
+            done: bool = (
+                db.execute(
+                    f"UPDATE jobs SET {sets} WHERE key = ? AND state = 'sending' "
+                    "AND claim_owner = ?",
+                    (*values.values(), key, owner),
+                ).rowcount
+                == 1
+            )
             if done:
                 self.log(db, now, key, event, detail)
             return done
@@ -832,23 +994,43 @@ class Ledger:
     def record_late_publication(self, key: str, now: datetime, **values: Any) -> bool:
         """A send this process made went out after its claim was taken over: record it
         as published whatever the job's state became (unless already published)."""
-        values.update(state="published", claim_owner=None, claimed_at=None,
-                      claim_expires_at=None, reason=None, next_attempt_at=None,
-                      published_at=iso(now))
+        values.update(
+            state="published",
+            claim_owner=None,
+            claimed_at=None,
+            claim_expires_at=None,
+            reason=None,
+            next_attempt_at=None,
+            published_at=iso(now),
+        )
 
         def op(db: sqlite3.Connection) -> bool:
-            done = self.update(db, now, key, expect=("pending", "sending", "unknown",
-                                                     "failed", "missed", "skipped"),
-                               **values)
+            done = self.update(
+                db,
+                now,
+                key,
+                expect=("pending", "sending", "unknown", "failed", "missed", "skipped"),
+                **values,
+            )
             if done:
-                self.log(db, now, key, "published (after its claim was taken over)",
-                         values.get("url"))
+                self.log(
+                    db, now, key, "published (after its claim was taken over)", values.get("url")
+                )
             return done
 
         return self.write(op)
 
-    def set_state(self, key: str, now: datetime, state: str, *, expect: Iterable[str],
-                  event: str, detail: str | None = None, **values: Any) -> bool:
+    def set_state(
+        self,
+        key: str,
+        now: datetime,
+        state: str,
+        *,
+        expect: Iterable[str],
+        event: str,
+        detail: str | None = None,
+        **values: Any,
+    ) -> bool:
         """A transition outside a claim (missed, recovered, resolved by a human...)."""
 
         def op(db: sqlite3.Connection) -> bool:
@@ -972,6 +1154,8 @@ def scratch_copy(state_dir: Path, folder: Path) -> Ledger:
         except sqlite3.Error as exc:
             raise unusable(source, str(exc)) from None
     elif os.path.isdir(state_dir) and (evidence := in_use(state_dir)) is not None:
-        raise LedgerError(f"{source} is missing, but {state_dir} was in use ({evidence} "
-                          "is there)", hint=afresh_hint(state_dir))
+        raise LedgerError(
+            f"{source} is missing, but {state_dir} was in use ({evidence} is there)",
+            hint=afresh_hint(state_dir),
+        )
     return Ledger(dest)

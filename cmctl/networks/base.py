@@ -44,10 +44,18 @@ class MediaKind:
 # Destinations that store files as they are (a feed, a webhook receiver, a blog) set
 # no limits of their own: these generous ones are cmctl's, to catch obvious mistakes.
 OPEN_MEDIA: tuple[MediaKind, ...] = (
-    MediaKind("image", frozenset({"image/jpeg", "image/png", "image/gif", "image/webp",
-                                  "image/avif"}), max_bytes=100 * MB, max_count=50),
-    MediaKind("video", frozenset({"video/mp4", "video/quicktime", "video/webm"}),
-              max_bytes=2048 * MB, max_count=50),
+    MediaKind(
+        "image",
+        frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"}),
+        max_bytes=100 * MB,
+        max_count=50,
+    ),
+    MediaKind(
+        "video",
+        frozenset({"video/mp4", "video/quicktime", "video/webm"}),
+        max_bytes=2048 * MB,
+        max_count=50,
+    ),
 )
 OPEN_MEDIA_MAX = 50
 
@@ -168,8 +176,9 @@ class Network:
     # the network forgets keys (Mastodon: 1 hour), timedelta(0) when it has none.
     idempotency_window: ClassVar[timedelta | None] = timedelta(0)
 
-    def __init__(self, account: Any, options: Mapping[str, Any], http: Http,
-                 state_dir: Path) -> None:
+    def __init__(
+        self, account: Any, options: Mapping[str, Any], http: Http, state_dir: Path
+    ) -> None:
         """Bind the declaration to one account. ``options`` has secrets filled in."""
         self.account = account
         self.options = options

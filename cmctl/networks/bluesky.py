@@ -204,8 +204,9 @@ class Bluesky(Network):
         return count_graphemes(text)
 
     # ------------------------------------------------------------------ publishing
-    def __init__(self, account: Any, options: Mapping[str, Any], http: Http,
-                 state_dir: Path) -> None:
+    def __init__(
+        self, account: Any, options: Mapping[str, Any], http: Http, state_dir: Path
+    ) -> None:
         super().__init__(account, options, http, state_dir)
         self._session: dict[str, str] | None = None  # accessJwt, refreshJwt, did, handle
         self._dids: dict[str, str | None] = {}  # resolved handles
@@ -372,8 +373,9 @@ class Bluesky(Network):
         from cmctl.media import MediaProblem, read_checked
 
         try:
-            content, found = read_checked(item.path, item.root,
-                                          max(k.max_bytes for k in self.media_kinds))
+            content, found = read_checked(
+                item.path, item.root, max(k.max_bytes for k in self.media_kinds)
+            )
         except MediaProblem as p:
             raise Permanent(p.message) from None
         mime = found.mime_type or "application/octet-stream"
@@ -403,14 +405,15 @@ class Bluesky(Network):
                 self._xrpc("com.atproto.repo.getRecord"),
                 params={"repo": session["did"], "collection": POST, "rkey": rkey},
             )
-            return _sent(session, _json_object(response, "getRecord", Ambiguous), rkey,
-                         Ambiguous)
+            return _sent(session, _json_object(response, "getRecord", Ambiguous), rkey, Ambiguous)
         except AuthExpired:
             raise
         except SendError as exc:
-            raise Ambiguous(f"the post exists (putRecord: InvalidSwap at {rkey}) but "
-                            f"reading it failed: {exc.message}; cmctl reads it again "
-                            "later") from None
+            raise Ambiguous(
+                f"the post exists (putRecord: InvalidSwap at {rkey}) but "
+                f"reading it failed: {exc.message}; cmctl reads it again "
+                "later"
+            ) from None
 
     # --- how Bluesky's errors map ---------------------------------------------------
     def _problem(self, response: Response) -> tuple[str, str]:
@@ -533,8 +536,7 @@ def tid(micros: int, clock_id: int) -> str:
     return "".join(reversed(chars))
 
 
-def _sent(session: dict[str, str], body: dict[str, Any], rkey: str,
-          error: type[SendError]) -> Sent:
+def _sent(session: dict[str, str], body: dict[str, Any], rkey: str, error: type[SendError]) -> Sent:
     uri, cid = body.get("uri"), body.get("cid")
     if not isinstance(uri, str) or not isinstance(cid, str):
         raise error("Bluesky answered without the post's uri and cid")

@@ -149,15 +149,20 @@ class Feed(Network):
                 existing = _read(path)
                 if fmt == "json":
                     feed = self._json_feed(path, existing)
-                    if any(item.get("id") == entry_id for item in feed["items"]
-                           if isinstance(item, dict)):
+                    if any(
+                        item.get("id") == entry_id
+                        for item in feed["items"]
+                        if isinstance(item, dict)
+                    ):
                         return sent
                     feed["items"].insert(0, self._json_item(out, entry_id, path.parent))
                     data = (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode()
                 else:
                     root = self._atom_feed(path, existing)
-                    if any((e.findtext(f"{{{ATOM}}}id") or "").strip() == entry_id
-                           for e in root.iter(f"{{{ATOM}}}entry")):
+                    if any(
+                        (e.findtext(f"{{{ATOM}}}id") or "").strip() == entry_id
+                        for e in root.iter(f"{{{ATOM}}}entry")
+                    ):
                         return sent
                     _atom_add(root, self._atom_entry(out, entry_id, path.parent))
                     data = _atom_bytes(root)
@@ -172,8 +177,7 @@ class Feed(Network):
         path, fmt = self.path, self.format
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check",
-                                         dir=path.parent)
+            fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check", dir=path.parent)
             os.close(fd)
             os.unlink(probe)
             existing = _read(path)
@@ -244,8 +248,9 @@ class Feed(Network):
             author = ET.SubElement(root, f"{{{ATOM}}}author")
             ET.SubElement(author, f"{{{ATOM}}}name").text = self._title()
             if self.options.get("link"):
-                ET.SubElement(root, f"{{{ATOM}}}link",
-                              {"rel": "alternate", "href": str(self.options["link"])})
+                ET.SubElement(
+                    root, f"{{{ATOM}}}link", {"rel": "alternate", "href": str(self.options["link"])}
+                )
             ET.SubElement(root, f"{{{ATOM}}}generator", {"uri": ABOUT}).text = "cmctl"
             return root
         try:
@@ -312,8 +317,11 @@ class Feed(Network):
         elif existing is not None:
             for entry in self._atom_feed(path, existing).iter(f"{{{ATOM}}}entry"):
                 entry_id = (entry.findtext(f"{{{ATOM}}}id") or "").strip()
-                hrefs = [link.get("href") for link in entry.iter(f"{{{ATOM}}}link")
-                         if link.get("rel", "alternate") == "alternate"]
+                hrefs = [
+                    link.get("href")
+                    for link in entry.iter(f"{{{ATOM}}}link")
+                    if link.get("rel", "alternate") == "alternate"
+                ]
                 if entry_id and (wanted == entry_id or wanted in hrefs):
                     found = (entry_id, next((h for h in hrefs if h), None))
                     break
@@ -325,8 +333,9 @@ class Feed(Network):
 def entry_id_for(key: str) -> str:
     """``urn:cmctl:{key}``, with spaces and the characters an IRI forbids %-escaped."""
     return "urn:cmctl:" + "".join(
-        quote(c, safe="") if c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F
-        or c in '<>"{}|\\^`' else c
+        quote(c, safe="")
+        if c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in '<>"{}|\\^`'
+        else c
         for c in key
     )
 

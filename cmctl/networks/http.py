@@ -57,8 +57,13 @@ def ssl_context() -> ssl.SSLContext:
 
 
 class Http:
-    def __init__(self, *, secrets: Iterable[str] = (), timeout: float | None = None,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        secrets: Iterable[str] = (),
+        timeout: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         timeout = timeout if timeout is not None else default_timeout()
         self._redactor = Redactor()
         self._own_transport = transport is not None
@@ -122,12 +127,17 @@ class Http:
                     with ssl_context().wrap_socket(raw, server_hostname=host):
                         pass
         except ssl.SSLCertVerificationError as exc:
-            raise Permanent(self.redact(
-                f"{where}: the TLS certificate does not verify ({exc.verify_message})")) from None
+            raise Permanent(
+                self.redact(f"{where}: the TLS certificate does not verify ({exc.verify_message})")
+            ) from None
         except (OSError, UnicodeError) as exc:
-            raise Transient(self.redact(
-                f"{where}: cannot connect ({type(exc).__name__}: {exc.strerror or exc})"
-                if isinstance(exc, OSError) else f"{where}: not a valid host name")) from None
+            raise Transient(
+                self.redact(
+                    f"{where}: cannot connect ({type(exc).__name__}: {exc.strerror or exc})"
+                    if isinstance(exc, OSError)
+                    else f"{where}: not a valid host name"
+                )
+            ) from None
         return f"{where} reachable" + (" (TLS certificate verified)" if secure else " (plain HTTP)")
 
     def close(self) -> None:
@@ -155,16 +165,26 @@ class Http:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise Transient(self.redact(f"{where}: cannot connect ({_reason(exc)})")) from None
         except httpx.LocalProtocolError as exc:  # its text quotes the header: never show it
-            raise Permanent(self.redact(
-                f"{where}: {_reason(exc)}: a header or the URL holds a character HTTP does "
-                "not allow (a newline or control character in a token or URL?)")) from None
-        except (httpx.UnsupportedProtocol, httpx.ProxyError, httpx.InvalidURL,
-                httpx.CookieConflict) as exc:  # refused before anything was sent
+            raise Permanent(
+                self.redact(
+                    f"{where}: {_reason(exc)}: a header or the URL holds a character HTTP does "
+                    "not allow (a newline or control character in a token or URL?)"
+                )
+            ) from None
+        except (
+            httpx.UnsupportedProtocol,
+            httpx.ProxyError,
+            httpx.InvalidURL,
+            httpx.CookieConflict,
+        ) as exc:  # refused before anything was sent
             raise Permanent(self.redact(f"{where}: {_reason(exc)}: {exc}")) from None
         except UnicodeEncodeError as exc:  # a non-ASCII header value: nothing was sent
-            raise Permanent(self.redact(
-                f"{where}: {_reason(exc)}: a header cannot be sent as it is "
-                "(a non-ASCII character in a token?)")) from None
+            raise Permanent(
+                self.redact(
+                    f"{where}: {_reason(exc)}: a header cannot be sent as it is "
+                    "(a non-ASCII character in a token?)"
+                )
+            ) from None
         except httpx.TransportError as exc:  # sent, but no (complete) answer
             message = self.redact(f"{where}: no answer after sending ({_reason(exc)})")
             if risky:
@@ -207,8 +227,7 @@ def _reason(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def error_message(response: httpx.Response,
-                  redact: Callable[[str], str] | None = None) -> str:
+def error_message(response: httpx.Response, redact: Callable[[str], str] | None = None) -> str:
     """The network's own words: `error`, `message`, `error_description`, or the text.
 
     Redacted by ``redact`` *before* it is cut to 300 characters: a secret the network
@@ -226,8 +245,11 @@ def error_message(response: httpx.Response,
     else:
         said = ""
         if isinstance(body, dict):
-            parts = [str(body[k]) for k in ("error", "message", "error_description", "detail")
-                     if isinstance(body.get(k), (str, int)) and body.get(k) != ""]
+            parts = [
+                str(body[k])
+                for k in ("error", "message", "error_description", "detail")
+                if isinstance(body.get(k), (str, int)) and body.get(k) != ""
+            ]
             details = body.get("details")
             if isinstance(details, dict):
                 parts += [f"{k}: {v}" for k, v in details.items()][:3]
@@ -263,8 +285,14 @@ def _retry_after(response: httpx.Response) -> float | None:
             moment = None
         if moment is not None:
             return max(0.0, (moment.astimezone(UTC) - clock.now()).total_seconds())
-    remaining = next((headers[n] for n in ("x-ratelimit-remaining", "ratelimit-remaining",
-                                          "x-rate-limit-remaining") if n in headers), None)
+    remaining = next(
+        (
+            headers[n]
+            for n in ("x-ratelimit-remaining", "ratelimit-remaining", "x-rate-limit-remaining")
+            if n in headers
+        ),
+        None,
+    )
     if response.status_code != 429 and (remaining is None or remaining.strip() != "0"):
         return None  # a reset time is a deadline only when the quota is spent
     for name in ("x-ratelimit-reset", "ratelimit-reset", "x-rate-limit-reset"):

@@ -330,8 +330,9 @@ class Mastodon(Network):
             token = str(self.options.get("token") or "")
             headers = self._headers() if token else {}
             try:
-                response = self.http.request("GET", f"{self.base_url}/api/v2/instance",
-                                             headers=headers)
+                response = self.http.request(
+                    "GET", f"{self.base_url}/api/v2/instance", headers=headers
+                )
                 instance = _json_object(response, "GET /api/v2/instance")
             except SendError:
                 return None
@@ -415,8 +416,9 @@ class Mastodon(Network):
             )
             found = _json_object(response, "GET /api/v2/search").get("statuses")
             if not isinstance(found, list) or not found or not isinstance(found[0], dict):
-                raise Permanent(f"{here} finds no post at {link}; give the post's own link "
-                                f"(e.g. {example})")
+                raise Permanent(
+                    f"{here} finds no post at {link}; give the post's own link (e.g. {example})"
+                )
             status = found[0]
         status_id = status.get("id")
         if not isinstance(status_id, (str, int)) or status_id == "":

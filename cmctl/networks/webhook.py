@@ -182,7 +182,8 @@ class Webhook(Network):
         return self.http.redact(
             f"{reached}; {signed}; nothing sent: a webhook cannot be proved without "
             f"delivering an event (`cmctl accounts check --send-test {name}` sends a "
-            f"{PING_TYPE} test event)")
+            f"{PING_TYPE} test event)"
+        )
 
     def send_test(self) -> str:
         """Deliver one ``cmctl.ping`` event (asked for with `accounts check --send-test`)."""
@@ -193,8 +194,10 @@ class Webhook(Network):
         event = {"type": PING_TYPE, "timestamp": _iso(now), "data": {"account": str(name)}}
         response = self._send(msg_id, event, creates=False)
         signed = "signed" if self.options.get("secret") else "unsigned"
-        return self.http.redact(f"sent a {signed} {PING_TYPE} test event ({msg_id}) to "
-                                f"{self.url}: it answered {response.status_code}")
+        return self.http.redact(
+            f"sent a {signed} {PING_TYPE} test event ({msg_id}) to "
+            f"{self.url}: it answered {response.status_code}"
+        )
 
     def _send(self, msg_id: str, event: dict[str, Any], *, creates: bool) -> Response:
         body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -210,9 +213,7 @@ class Webhook(Network):
             key = secret_key(str(secret))
             self.http.add_secret(base64.b64encode(key).decode("ascii"))
             headers["webhook-signature"] = sign(key, msg_id, timestamp, body)
-        return self.http.request(
-            "POST", self.url, creates=creates, headers=headers, content=body
-        )
+        return self.http.request("POST", self.url, creates=creates, headers=headers, content=body)
 
     # ------------------------------------------------------------------ settled by hand
     def reference(self, url: str) -> Sent | None:
@@ -239,7 +240,7 @@ def secret_key(secret: str) -> bytes:
         raise Permanent(
             "the webhook `secret` is not whsec_ followed by base64; generate one with "
             "python -c \"import base64,os; print('whsec_' + "
-            "base64.b64encode(os.urandom(32)).decode())\""
+            'base64.b64encode(os.urandom(32)).decode())"'
         ) from None
     if not key:
         raise Permanent("the webhook `secret` is empty")

@@ -99,9 +99,7 @@ def is_tid(value: object) -> bool:
 
 def is_record_key(value: object) -> bool:
     return (
-        isinstance(value, str)
-        and _RECORD_KEY.match(value) is not None
-        and value not in (".", "..")
+        isinstance(value, str) and _RECORD_KEY.match(value) is not None and value not in (".", "..")
     )
 
 
@@ -141,9 +139,13 @@ def is_datetime(value: object) -> bool:
     days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
     if day > days:
         return False
-    offset = 0 if match["offset"] == "Z" else (
-        (1 if match["offset"][0] == "+" else -1)
-        * (int(match["offset"][1:3]) * 60 + int(match["offset"][4:6]))
+    offset = (
+        0
+        if match["offset"] == "Z"
+        else (
+            (1 if match["offset"][0] == "+" else -1)
+            * (int(match["offset"][1:3]) * 60 + int(match["offset"][4:6]))
+        )
     )
     minutes = int(match["hour"]) * 60 + int(match["minute"])
     if year == 0 and month == 1 and day == 1 and minutes - offset < 0:
@@ -594,7 +596,7 @@ class Lexicons:
     def _union(self, value: Any, schema: dict[str, Any], context: str, path: str) -> None:
         if not (isinstance(value, dict) and isinstance(value.get("$type"), str)):
             raise LexIssue(
-                "Expected an object which includes the \"$type\" property value type "
+                'Expected an object which includes the "$type" property value type '
                 f"(got {_show(value)})",
                 path,
             )

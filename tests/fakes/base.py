@@ -368,9 +368,15 @@ class FakeServer:
                 template.times -= 1
                 self.random_faults_served += 1
                 reply = template.reply
-                return Fault(template.path, 1, template.commit, hang=template.hang,
-                             reply=None if reply is None else Reply(
-                                 reply.status, reply.body, dict(reply.headers)))
+                return Fault(
+                    template.path,
+                    1,
+                    template.commit,
+                    hang=template.hang,
+                    reply=None
+                    if reply is None
+                    else Reply(reply.status, reply.body, dict(reply.headers)),
+                )
         return None
 
     def _serve(self, handler: _Handler) -> None:

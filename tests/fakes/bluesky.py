@@ -293,8 +293,9 @@ class FakeBluesky(FakeServer):
         prefix = f"at://{did or self.did}/{POST}/"
         return [r for uri, r in self.records.items() if uri.startswith(prefix)]
 
-    def seed_record(self, collection: str, rkey: str, record: dict[str, Any],
-                    did: str | None = None) -> tuple[str, str]:
+    def seed_record(
+        self, collection: str, rkey: str, record: dict[str, Any], did: str | None = None
+    ) -> tuple[str, str]:
         """Store a record directly (no validation); returns (uri, cid)."""
         with self._lock:
             value = {"$type": collection, **record}
@@ -425,14 +426,26 @@ class FakeBluesky(FakeServer):
         now = int(self.now().timestamp())
         access = self._jwt(
             {"typ": "at+jwt", "alg": "HS256"},
-            {"scope": scope, "sub": did, "iat": now, "exp": now + int(ACCESS_TTL.total_seconds()),
-             "aud": self._service_did, "jti": secrets.token_urlsafe(12)},
+            {
+                "scope": scope,
+                "sub": did,
+                "iat": now,
+                "exp": now + int(ACCESS_TTL.total_seconds()),
+                "aud": self._service_did,
+                "jti": secrets.token_urlsafe(12),
+            },
         )
         jti = secrets.token_urlsafe(24)
         refresh = self._jwt(
             {"typ": "refresh+jwt", "alg": "HS256"},
-            {"scope": "com.atproto.refresh", "sub": did, "aud": self._service_did, "jti": jti,
-             "iat": now, "exp": now + int(REFRESH_TTL.total_seconds())},
+            {
+                "scope": "com.atproto.refresh",
+                "sub": did,
+                "aud": self._service_did,
+                "jti": jti,
+                "iat": now,
+                "exp": now + int(REFRESH_TTL.total_seconds()),
+            },
         )
         self._issued_access.add(access)
         session = _Session(did, scope, {jti})
@@ -584,8 +597,14 @@ class FakeBluesky(FakeServer):
         self.blobs[cid] = Blob(cid, mime, len(request.body), request.body, did)
         return Reply(
             200,
-            {"blob": {"$type": "blob", "ref": {"$link": cid}, "mimeType": mime,
-                      "size": len(request.body)}},
+            {
+                "blob": {
+                    "$type": "blob",
+                    "ref": {"$link": cid},
+                    "mimeType": mime,
+                    "size": len(request.body),
+                }
+            },
         )
 
     def _getRecord(self, request: RecordedRequest) -> Reply:
@@ -620,10 +639,12 @@ class FakeBluesky(FakeServer):
             raise invalid(f"Invalid {nsid} params: Expected integer value type") from None
         return Reply(
             200,
-            {"records": [
-                {"uri": u, "cid": self.record_cids[u], "value": self.records[u]}
-                for u in uris[:limit]
-            ]},
+            {
+                "records": [
+                    {"uri": u, "cid": self.record_cids[u], "value": self.records[u]}
+                    for u in uris[:limit]
+                ]
+            },
         )
 
     def _createRecord(self, request: RecordedRequest) -> Reply:
@@ -678,8 +699,12 @@ class FakeBluesky(FakeServer):
         uri = f"at://{account.did}/{collection}/{rkey}"
         current = self.record_cids.get(uri)
         if put and current == cid:  # no-op: same content, nothing committed
-            return Reply(200, {"uri": uri, "cid": cid, "validationStatus": validation_status}
-                         if validation_status else {"uri": uri, "cid": cid})
+            return Reply(
+                200,
+                {"uri": uri, "cid": cid, "validationStatus": validation_status}
+                if validation_status
+                else {"uri": uri, "cid": cid},
+            )
         if not put and current is not None:
             raise XrpcError(500, "InternalServerError")  # MST: "There is already a value"
         if swap is not _UNSET:
@@ -696,8 +721,10 @@ class FakeBluesky(FakeServer):
         answer: dict[str, Any] = {
             "uri": uri,
             "cid": cid,
-            "commit": {"cid": record_cid({"did": account.did, "rev": rev, "data": cid}),
-                       "rev": rev},
+            "commit": {
+                "cid": record_cid({"did": account.did, "rev": rev, "data": cid}),
+                "rev": rev,
+            },
         }
         if validation_status:
             answer["validationStatus"] = validation_status

@@ -101,14 +101,33 @@ MAX_MEDIA = 4
 IDEMPOTENCY_TTL = timedelta(hours=1)
 
 IMAGE_TYPES = (
-    "image/jpeg", "image/png", "image/gif", "image/heic", "image/heif", "image/webp",
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/heic",
+    "image/heif",
+    "image/webp",
     "image/avif",
 )
 VIDEO_TYPES = ("video/webm", "video/mp4", "video/quicktime", "video/ogg")
 AUDIO_TYPES = (
-    "audio/wave", "audio/wav", "audio/x-wav", "audio/x-pn-wave", "audio/vnd.wave",
-    "audio/ogg", "audio/vorbis", "audio/mpeg", "audio/mp3", "audio/webm", "audio/flac",
-    "audio/aac", "audio/m4a", "audio/x-m4a", "audio/mp4", "audio/3gpp", "video/x-ms-asf",
+    "audio/wave",
+    "audio/wav",
+    "audio/x-wav",
+    "audio/x-pn-wave",
+    "audio/vnd.wave",
+    "audio/ogg",
+    "audio/vorbis",
+    "audio/mpeg",
+    "audio/mp3",
+    "audio/webm",
+    "audio/flac",
+    "audio/aac",
+    "audio/m4a",
+    "audio/x-m4a",
+    "audio/mp4",
+    "audio/3gpp",
+    "video/x-ms-asf",
 )
 SUPPORTED_TYPES = IMAGE_TYPES + VIDEO_TYPES + AUDIO_TYPES
 VISIBILITIES = ("public", "unlisted", "private", "direct")
@@ -681,8 +700,10 @@ class FakeMastodon(FakeServer):
             for status in self.statuses:
                 if status["id"] in self.deleted:
                     continue
-                if query in (status["url"], status["uri"]) or \
-                        self.remote_links.get(query) == status["id"]:
+                if (
+                    query in (status["url"], status["uri"])
+                    or self.remote_links.get(query) == status["id"]
+                ):
                     results["statuses"].append(self._status_json(status))
                     break
         return Reply(200, results)

@@ -102,8 +102,9 @@ def test_fail_next_with_commit_stores_then_fails(fake_mastodon: FakeMastodon) ->
 def test_fail_randomly_commits_then_fails_a_seeded_share(fake_mastodon: FakeMastodon) -> None:
     fake_mastodon.fail_randomly("/api/v1/statuses", 0.5, 500, {"error": "boom"}, seed=7)
     with masto_client(fake_mastodon) as client:
-        codes = [client.post("/api/v1/statuses", json={"status": f"s{i}"}).status_code
-                 for i in range(40)]
+        codes = [
+            client.post("/api/v1/statuses", json={"status": f"s{i}"}).status_code for i in range(40)
+        ]
         assert 5 < codes.count(500) < 35 and set(codes) == {200, 500}
         assert len(fake_mastodon.statuses) == 40  # each one committed first
         fake_mastodon.clear_faults()
@@ -111,8 +112,9 @@ def test_fail_randomly_commits_then_fails_a_seeded_share(fake_mastodon: FakeMast
     again = FakeMastodon()
     again.fail_randomly("/api/v1/statuses", 0.5, 500, seed=7)
     with again, masto_client(again) as client:
-        replay = [client.post("/api/v1/statuses", json={"status": f"s{i}"}).status_code
-                  for i in range(40)]
+        replay = [
+            client.post("/api/v1/statuses", json={"status": f"s{i}"}).status_code for i in range(40)
+        ]
     assert replay == codes, "the same seed gives the same sequence"
 
 
@@ -126,8 +128,9 @@ def test_fail_randomly_can_hang_after_the_commit(fake_mastodon: FakeMastodon) ->
 def test_fail_randomly_stops_after_its_budget(fake_mastodon: FakeMastodon) -> None:
     fake_mastodon.fail_randomly("/api/v1/statuses", 1.0, 502, times=2)
     with masto_client(fake_mastodon) as client:
-        codes = [client.post("/api/v1/statuses", json={"status": f"s{i}"}).status_code
-                 for i in range(4)]
+        codes = [
+            client.post("/api/v1/statuses", json={"status": f"s{i}"}).status_code for i in range(4)
+        ]
     assert codes == [502, 502, 200, 200]
     assert fake_mastodon.random_faults_served == 2
 
@@ -226,8 +229,9 @@ def test_mastodon_idempotency_key_returns_the_same_status(
     fake_mastodon: FakeMastodon, masto: httpx.Client
 ) -> None:
     def send(text: str, key: str) -> httpx.Response:
-        return masto.post("/api/v1/statuses", json={"status": text},
-                          headers={"Idempotency-Key": key})
+        return masto.post(
+            "/api/v1/statuses", json={"status": text}, headers={"Idempotency-Key": key}
+        )
 
     first = send("once", "k")
     again = send("twice", "k")
@@ -265,8 +269,9 @@ def test_mastodon_length_rules(fake_mastodon: FakeMastodon, masto: httpx.Client)
 
 def test_mastodon_custom_limit(masto: httpx.Client, fake_mastodon: FakeMastodon) -> None:
     fake_mastodon.max_characters = 1000
-    assert masto.get("/api/v2/instance").json()["configuration"]["statuses"][
-        "max_characters"] == 1000
+    assert (
+        masto.get("/api/v2/instance").json()["configuration"]["statuses"]["max_characters"] == 1000
+    )
     assert masto.post("/api/v1/statuses", json={"status": "a" * 1000}).status_code == 200
     response = masto.post("/api/v1/statuses", json={"status": "a" * 1001})
     assert response.json()["error"] == "Validation failed: Text character limit of 1000 exceeded"
@@ -352,8 +357,9 @@ def test_mastodon_rate_limit_headers(fake_mastodon: FakeMastodon, masto: httpx.C
     assert created.headers["X-RateLimit-Limit"] == "300"  # the statuses family
     assert created.headers["X-RateLimit-Remaining"] == "299"
 
-    fake_mastodon.fail_next("/api/v1/statuses", 429, {"error": "Too many requests"},
-                            headers={"Retry-After": "30"})
+    fake_mastodon.fail_next(
+        "/api/v1/statuses", 429, {"error": "Too many requests"}, headers={"Retry-After": "30"}
+    )
     limited = masto.post("/api/v1/statuses", json={"status": "hi"})
     assert limited.status_code == 429
     assert limited.json() == {"error": "Too many requests"}
@@ -386,8 +392,10 @@ class Bsky:
         self.refresh = ""
 
     def login(self, identifier: str | None = None, password: str = "app-pass-1234") -> None:
-        response = self.call("com.atproto.server.createSession",
-                             {"identifier": identifier or self.server.handle, "password": password})
+        response = self.call(
+            "com.atproto.server.createSession",
+            {"identifier": identifier or self.server.handle, "password": password},
+        )
         assert response.status_code == 200, response.text
         self.access, self.refresh = response.json()["accessJwt"], response.json()["refreshJwt"]
 
@@ -403,8 +411,13 @@ class Bsky:
         return self.call("com.atproto.repo.createRecord", body, self.access)
 
     def put(self, rkey: str, record: dict[str, Any], **extra: Any) -> httpx.Response:
-        body = {"repo": self.server.did, "collection": POST, "rkey": rkey, "record": record,
-                **extra}
+        body = {
+            "repo": self.server.did,
+            "collection": POST,
+            "rkey": rkey,
+            "record": record,
+            **extra,
+        }
         return self.call("com.atproto.repo.putRecord", body, self.access)
 
     def upload(self, data: bytes, mime: str) -> dict[str, Any]:
@@ -437,17 +450,21 @@ def error(response: httpx.Response) -> tuple[int, str, str]:
 
 def test_bluesky_sessions(fake_bluesky: FakeBluesky) -> None:
     client = Bsky(fake_bluesky)
-    wrong = client.call("com.atproto.server.createSession",
-                        {"identifier": "brand.test", "password": "nope"})
+    wrong = client.call(
+        "com.atproto.server.createSession", {"identifier": "brand.test", "password": "nope"}
+    )
     assert wrong.status_code == 401
-    assert wrong.json() == {"error": "AuthenticationRequired",
-                            "message": "Invalid identifier or password"}
+    assert wrong.json() == {
+        "error": "AuthenticationRequired",
+        "message": "Invalid identifier or password",
+    }
     client.login(fake_bluesky.did)  # a DID works as identifier too
     client.login("Brand.Test")
     session = client.query("com.atproto.server.getSession")
     assert error(session) == (401, "AuthMissing", "Authentication Required")
-    me = client.http.get("/xrpc/com.atproto.server.getSession",
-                         headers={"Authorization": f"Bearer {client.access}"}).json()
+    me = client.http.get(
+        "/xrpc/com.atproto.server.getSession", headers={"Authorization": f"Bearer {client.access}"}
+    ).json()
     assert me["did"] == fake_bluesky.did
     assert me["handle"] == "brand.test"
     assert me["didDoc"]["service"][0]["serviceEndpoint"] == fake_bluesky.url
@@ -459,15 +476,19 @@ def test_bluesky_sessions(fake_bluesky: FakeBluesky) -> None:
     assert claims["exp"] - claims["iat"] == 7200
     # the access token is not a refresh token and the other way round
     assert error(client.call("com.atproto.server.refreshSession", token=client.access)) == (
-        400, "InvalidToken", "Token could not be verified")
+        400,
+        "InvalidToken",
+        "Token could not be verified",
+    )
     assert error(Bsky(fake_bluesky).call("com.atproto.repo.createRecord", {}, client.refresh)) == (
-        400, "InvalidToken", "Token could not be verified")
+        400,
+        "InvalidToken",
+        "Token could not be verified",
+    )
     client.http.close()
 
 
-def test_bluesky_expired_access_token_then_refresh(
-    fake_bluesky: FakeBluesky, bsky: Bsky
-) -> None:
+def test_bluesky_expired_access_token_then_refresh(fake_bluesky: FakeBluesky, bsky: Bsky) -> None:
     assert bsky.create(post("before")).status_code == 200
     fake_bluesky.expire_access_tokens()
     expired = bsky.create(post("after"))
@@ -488,7 +509,10 @@ def test_bluesky_tokens_expire_with_the_clock(fake_bluesky: FakeBluesky, bsky: B
     assert bsky.call("com.atproto.server.refreshSession", token=bsky.refresh).status_code == 200
     fake_bluesky.revoke_refresh_tokens()
     assert error(bsky.call("com.atproto.server.refreshSession", token=bsky.refresh)) == (
-        400, "ExpiredToken", "Token has been revoked")
+        400,
+        "ExpiredToken",
+        "Token has been revoked",
+    )
 
 
 def test_bluesky_create_and_get_record(fake_bluesky: FakeBluesky, bsky: Bsky) -> None:
@@ -502,13 +526,18 @@ def test_bluesky_create_and_get_record(fake_bluesky: FakeBluesky, bsky: Bsky) ->
     assert body["cid"] == atproto.record_cid(post("Hello"))  # a real dag-cbor CID
     assert body["validationStatus"] == "valid"
     assert fake_bluesky.records[body["uri"]] == post("Hello")
-    got = bsky.query("com.atproto.repo.getRecord", repo=fake_bluesky.handle,
-                     collection=POST, rkey=rkey)
+    got = bsky.query(
+        "com.atproto.repo.getRecord", repo=fake_bluesky.handle, collection=POST, rkey=rkey
+    )
     assert got.json() == {"uri": body["uri"], "cid": body["cid"], "value": post("Hello")}
-    missing = bsky.query("com.atproto.repo.getRecord", repo=fake_bluesky.did,
-                         collection=POST, rkey="3jzfcijpj2z2a")
-    assert error(missing) == (400, "RecordNotFound",
-                              f"Could not locate record: at://{did}/{POST}/3jzfcijpj2z2a")
+    missing = bsky.query(
+        "com.atproto.repo.getRecord", repo=fake_bluesky.did, collection=POST, rkey="3jzfcijpj2z2a"
+    )
+    assert error(missing) == (
+        400,
+        "RecordNotFound",
+        f"Could not locate record: at://{did}/{POST}/3jzfcijpj2z2a",
+    )
     again = bsky.create(post("dup"), rkey=rkey)  # createRecord on a taken rkey fails in the MST
     assert error(again) == (500, "InternalServerError", "Internal Server Error")
 
@@ -535,8 +564,10 @@ def test_bluesky_put_record_swap_semantics(fake_bluesky: FakeBluesky, bsky: Bsky
     assert fake_bluesky.records[f"at://{fake_bluesky.did}/{POST}/{rkey}"]["text"] == "v2"
     bad_key = bsky.put("not-a-tid", post())
     assert error(bad_key) == (
-        400, "InvalidRequest",
-        'Invalid record key for app.bsky.feed.post: Invalid TID string (got "not-a-tid") at $')
+        400,
+        "InvalidRequest",
+        'Invalid record key for app.bsky.feed.post: Invalid TID string (got "not-a-tid") at $',
+    )
 
 
 @pytest.mark.parametrize(
@@ -546,16 +577,24 @@ def test_bluesky_put_record_swap_semantics(fake_bluesky: FakeBluesky, bsky: Bsky
         # 300 graphemes but 7500 bytes: both limits apply
         (post("👨‍👩‍👧‍👦" * 300), "string too big (maximum 3000, got 7500) at $.record.text"),
         ({"$type": POST, "text": "hi"}, 'Missing required key "createdAt" at $.record'),
-        (post(createdAt="2026-11-20 12:00:00"),
-         'Invalid datetime (got "2026-11-20 12:00:00") at $.record.createdAt'),
-        (post(createdAt="2026-11-20T12:00:00.000-00:00"),
-         'Invalid datetime (got "2026-11-20T12:00:00.000-00:00") at $.record.createdAt'),
+        (
+            post(createdAt="2026-11-20 12:00:00"),
+            'Invalid datetime (got "2026-11-20 12:00:00") at $.record.createdAt',
+        ),
+        (
+            post(createdAt="2026-11-20T12:00:00.000-00:00"),
+            'Invalid datetime (got "2026-11-20T12:00:00.000-00:00") at $.record.createdAt',
+        ),
         (post(langs=["en_US"]), 'Invalid language (got "en_US") at $.record.langs[0]'),
-        (post(langs=["fr", "en", "de", "it"]),
-         "array too big (maximum 3, got 4) at $.record.langs"),
+        (
+            post(langs=["fr", "en", "de", "it"]),
+            "array too big (maximum 3, got 4) at $.record.langs",
+        ),
         (post(text=5), "Expected string value type (got 5) at $.record.text"),
-        (post(reply={"root": {"uri": "at://x", "cid": "nope"}}),
-         'Missing required key "parent" at $.record.reply'),
+        (
+            post(reply={"root": {"uri": "at://x", "cid": "nope"}}),
+            'Missing required key "parent" at $.record.reply',
+        ),
     ],
 )
 def test_bluesky_validates_posts_against_the_lexicon(
@@ -563,7 +602,10 @@ def test_bluesky_validates_posts_against_the_lexicon(
 ) -> None:
     response = bsky.create(record)
     assert error(response) == (
-        400, "InvalidRequest", f"Invalid app.bsky.feed.post record: {message}")
+        400,
+        "InvalidRequest",
+        f"Invalid app.bsky.feed.post record: {message}",
+    )
     assert fake_bluesky.records == {}
 
 
@@ -575,14 +617,24 @@ def test_bluesky_accepts_limits_exactly(bsky: Bsky) -> None:
 
 def test_bluesky_facets(bsky: Bsky, fake_bluesky: FakeBluesky) -> None:
     # The worked example of Bluesky's docs (shared/conformance/README.md)
-    text = ("✨ example mentioning @atproto.com to share the URL 👨‍❤️‍👨 "
-            "https://en.wikipedia.org/wiki/CBOR.")
+    text = (
+        "✨ example mentioning @atproto.com to share the URL 👨‍❤️‍👨 "
+        "https://en.wikipedia.org/wiki/CBOR."
+    )
     facets = [
-        {"index": {"byteStart": 23, "byteEnd": 35},
-         "features": [{"$type": "app.bsky.richtext.facet#mention", "did": fake_bluesky.did}]},
-        {"index": {"byteStart": 74, "byteEnd": 108},
-         "features": [{"$type": "app.bsky.richtext.facet#link",
-                       "uri": "https://en.wikipedia.org/wiki/CBOR"}]},
+        {
+            "index": {"byteStart": 23, "byteEnd": 35},
+            "features": [{"$type": "app.bsky.richtext.facet#mention", "did": fake_bluesky.did}],
+        },
+        {
+            "index": {"byteStart": 74, "byteEnd": 108},
+            "features": [
+                {
+                    "$type": "app.bsky.richtext.facet#link",
+                    "uri": "https://en.wikipedia.org/wiki/CBOR",
+                }
+            ],
+        },
     ]
     assert bsky.create(post(text, facets=facets)).status_code == 200
 
@@ -596,23 +648,36 @@ def test_bluesky_facets(bsky: Bsky, fake_bluesky: FakeBluesky) -> None:
     assert "inside a UTF-8 character" in error(inside)[2]
     backwards = bsky.create(post("abc", facets=facet(2, 1)))
     assert error(backwards)[0] == 400
-    unknown = bsky.create(post("abc", facets=facet(0, 1, {"$type": "app.bsky.richtext.facet#url",
-                                                         "uri": "https://x.y"})))
+    unknown = bsky.create(
+        post(
+            "abc",
+            facets=facet(0, 1, {"$type": "app.bsky.richtext.facet#url", "uri": "https://x.y"}),
+        )
+    )
     assert "facets[0].features[0].$type" in error(unknown)[2]
     untyped = bsky.create(post("abc", facets=facet(0, 1, {"uri": "https://x.y"})))
     assert 'includes the "$type" property' in error(untyped)[2]
-    bad_did = bsky.create(post("abc", facets=facet(0, 1, {
-        "$type": "app.bsky.richtext.facet#mention", "did": "brand.test"})))
+    bad_did = bsky.create(
+        post(
+            "abc",
+            facets=facet(0, 1, {"$type": "app.bsky.richtext.facet#mention", "did": "brand.test"}),
+        )
+    )
     assert error(bad_did)[2].endswith(
-        'Invalid DID (got "brand.test") at $.record.facets[0].features[0].did')
+        'Invalid DID (got "brand.test") at $.record.facets[0].features[0].did'
+    )
 
 
 def test_bluesky_lenient_mode_is_like_the_pds() -> None:
     with FakeBluesky(strict=False) as fake:
         client = Bsky(fake)
         client.login()
-        facets = [{"index": {"byteStart": 0, "byteEnd": 99},
-                   "features": [{"$type": "com.example.unknown"}]}]
+        facets = [
+            {
+                "index": {"byteStart": 0, "byteEnd": 99},
+                "features": [{"$type": "com.example.unknown"}],
+            }
+        ]
         assert client.create(post("abc", facets=facets)).status_code == 200
         client.http.close()
 
@@ -626,18 +691,26 @@ def test_bluesky_replies(bsky: Bsky, fake_bluesky: FakeBluesky) -> None:
     missing = bsky.create(post("x", reply={"root": ref, "parent": ghost}))
     assert "does not exist on this PDS" in error(missing)[2]
     wrong_cid = {"uri": root["uri"], "cid": atproto.record_cid({"a": 1})}
-    assert "is not the record's cid" in error(
-        bsky.create(post("x", reply={"root": wrong_cid, "parent": ref})))[2]
-    elsewhere = {"uri": "at://did:plc:someoneelse234567abcdefg/app.bsky.feed.post/3jzfcijpj2z2a",
-                 "cid": root["cid"]}
+    assert (
+        "is not the record's cid"
+        in error(bsky.create(post("x", reply={"root": wrong_cid, "parent": ref})))[2]
+    )
+    elsewhere = {
+        "uri": "at://did:plc:someoneelse234567abcdefg/app.bsky.feed.post/3jzfcijpj2z2a",
+        "cid": root["cid"],
+    }
     assert bsky.create(post("x", reply={"root": elsewhere, "parent": elsewhere})).status_code == 200
 
 
 def test_bluesky_images(bsky: Bsky, fake_bluesky: FakeBluesky) -> None:
     png = b"\x89PNG" + b"\x00" * 100
     blob = bsky.upload(png, "image/png")
-    assert blob == {"$type": "blob", "ref": {"$link": atproto.blob_cid(png)},
-                    "mimeType": "image/png", "size": 104}
+    assert blob == {
+        "$type": "blob",
+        "ref": {"$link": atproto.blob_cid(png)},
+        "mimeType": "image/png",
+        "size": 104,
+    }
     assert blob["ref"]["$link"].startswith("bafkrei")
 
     def embed(*images: dict[str, Any]) -> dict[str, Any]:
@@ -651,20 +724,26 @@ def test_bluesky_images(bsky: Bsky, fake_bluesky: FakeBluesky) -> None:
     assert error(five)[2].endswith("array too big (maximum 4, got 5) at $.record.embed.images")
     never_uploaded = {**blob, "ref": {"$link": atproto.blob_cid(b"other")}}
     missing = bsky.create(post("pic", embed=embed({"image": never_uploaded, "alt": ""})))
-    assert error(missing) == (400, "BlobNotFound",
-                              f"Could not find blob: {never_uploaded['ref']['$link']}")
-    lying = bsky.create(post("pic", embed=embed({"image": {**blob, "mimeType": "image/jpeg"},
-                                                 "alt": ""})))
+    assert error(missing) == (
+        400,
+        "BlobNotFound",
+        f"Could not find blob: {never_uploaded['ref']['$link']}",
+    )
+    lying = bsky.create(
+        post("pic", embed=embed({"image": {**blob, "mimeType": "image/jpeg"}, "alt": ""}))
+    )
     assert error(lying)[1] == "InvalidMimeType"
     big = b"\xff" * 2_000_001
     big_blob = bsky.upload(big, "image/jpeg")
     too_big = bsky.create(post("pic", embed=embed({"image": big_blob, "alt": ""})))
     assert error(too_big)[2].endswith(
-        "blob too big (maximum 2000000, got 2000001) at $.record.embed.images[0].image")
+        "blob too big (maximum 2000000, got 2000001) at $.record.embed.images[0].image"
+    )
     video = bsky.upload(b"\x00\x00\x00 ftypmp4", "video/mp4")
     not_image = bsky.create(post("pic", embed=embed({"image": video, "alt": ""})))
     assert error(not_image)[2].endswith(
-        'Expected "image/*" (got "video/mp4") at $.record.embed.images[0].image.mimeType')
+        'Expected "image/*" (got "video/mp4") at $.record.embed.images[0].image.mimeType'
+    )
     assert len(fake_bluesky.posts()) == 1
 
 
@@ -673,8 +752,10 @@ def test_bluesky_upload_limit() -> None:
         client = Bsky(fake)
         client.login()
         response = client.http.post(
-            "/xrpc/com.atproto.repo.uploadBlob", content=b"x" * 11,
-            headers={"Authorization": f"Bearer {client.access}", "Content-Type": "image/png"})
+            "/xrpc/com.atproto.repo.uploadBlob",
+            content=b"x" * 11,
+            headers={"Authorization": f"Bearer {client.access}", "Content-Type": "image/png"},
+        )
         assert error(response) == (413, "PayloadTooLarge", "request entity too large")
         client.http.close()
 
@@ -686,8 +767,9 @@ def test_bluesky_resolve_handle(fake_bluesky: FakeBluesky) -> None:
     unknown = client.query("com.atproto.identity.resolveHandle", handle="nobody.example")
     assert error(unknown) == (400, "InvalidRequest", "Unable to resolve handle")
     other = fake_bluesky.add_account("friend.test")
-    assert client.query("com.atproto.identity.resolveHandle",
-                        handle="friend.test").json() == {"did": other.did}
+    assert client.query("com.atproto.identity.resolveHandle", handle="friend.test").json() == {
+        "did": other.did
+    }
     bad = client.query("com.atproto.identity.resolveHandle", handle="not a handle")
     assert error(bad)[0] == 400
     client.http.close()
@@ -700,21 +782,34 @@ def test_bluesky_resolve_handle(fake_bluesky: FakeBluesky) -> None:
 
 def test_bluesky_xrpc_plumbing(fake_bluesky: FakeBluesky, bsky: Bsky) -> None:
     assert error(bsky.http.get("/xrpc/com.atproto.repo.createRecord")) == (
-        400, "InvalidRequest", "Incorrect HTTP method (GET) expected POST")
+        400,
+        "InvalidRequest",
+        "Incorrect HTTP method (GET) expected POST",
+    )
     assert error(bsky.http.get("/xrpc/com.example.nothing")) == (
-        501, "MethodNotImplemented", "Method Not Implemented")
+        501,
+        "MethodNotImplemented",
+        "Method Not Implemented",
+    )
     assert error(bsky.call("com.atproto.repo.createRecord", token=bsky.access)) == (
-        400, "InvalidRequest", "A request body is expected but none was provided")
+        400,
+        "InvalidRequest",
+        "A request body is expected but none was provided",
+    )
     missing = bsky.call("com.atproto.repo.createRecord", {"repo": fake_bluesky.did}, bsky.access)
     assert error(missing) == (400, "InvalidRequest", 'Missing required key "collection" at $')
     other = fake_bluesky.add_account("friend.test")
-    foreign = bsky.call("com.atproto.repo.createRecord",
-                        {"repo": other.did, "collection": POST, "record": post()}, bsky.access)
+    foreign = bsky.call(
+        "com.atproto.repo.createRecord",
+        {"repo": other.did, "collection": POST, "record": post()},
+        bsky.access,
+    )
     assert error(foreign) == (401, "AuthenticationRequired", "Authentication Required")
     typo = bsky.create({"$type": "app.bsky.feed.posts", "text": "x", "createdAt": CREATED})
     assert error(typo)[2] == "Invalid $type: expected app.bsky.feed.post, got app.bsky.feed.posts"
-    basic = bsky.http.post("/xrpc/com.atproto.repo.createRecord", json={},
-                           headers={"Authorization": "Basic eDp5"})
+    basic = bsky.http.post(
+        "/xrpc/com.atproto.repo.createRecord", json={}, headers={"Authorization": "Basic eDp5"}
+    )
     assert error(basic) == (400, "InvalidToken", "Unexpected authorization type")
 
 
@@ -725,8 +820,9 @@ def test_bluesky_rate_limit_headers(fake_bluesky: FakeBluesky, bsky: Bsky) -> No
     assert created.headers["RateLimit-Policy"] == "5000;w=3600"
     reset = int(created.headers["RateLimit-Reset"])
     assert 0 < reset - time.time() <= 3600
-    fake_bluesky.fail_next("createRecord", 429,
-                           {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"})
+    fake_bluesky.fail_next(
+        "createRecord", 429, {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}
+    )
     limited = bsky.create(post())
     assert error(limited) == (429, "RateLimitExceeded", "Rate Limit Exceeded")
     assert limited.headers["RateLimit-Remaining"] == "0"
@@ -791,8 +887,9 @@ def test_lexicons_are_the_vendored_ones() -> None:
 # -- webhook -------------------------------------------------------------------------
 
 
-def signed(body: bytes, msg_id: str = "msg_1", when: int | None = None,
-           secret: str = WEBHOOK_SECRET) -> dict[str, str]:
+def signed(
+    body: bytes, msg_id: str = "msg_1", when: int | None = None, secret: str = WEBHOOK_SECRET
+) -> dict[str, str]:
     stamp = int(time.time()) if when is None else when
     return {
         "Content-Type": "application/json",
@@ -804,9 +901,12 @@ def signed(body: bytes, msg_id: str = "msg_1", when: int | None = None,
 
 def test_sign_matches_the_reference_test_vector() -> None:
     # libraries/javascript/src/webhook.test.ts, "sign function works"
-    assert sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek",
-                1614265330, '{"test": 2432232314}') == (
-        "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+    assert sign(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        1614265330,
+        '{"test": 2432232314}',
+    ) == ("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
 
 
 def test_webhook_accepts_a_good_signature_and_dedupes(fake_webhook: FakeWebhookReceiver) -> None:
@@ -846,7 +946,8 @@ def test_webhook_rejects_bad_signatures(fake_webhook: FakeWebhookReceiver) -> No
         rotated = signed(body, msg_id="msg_2")
         rotated["webhook-signature"] = (
             sign(other_secret, "msg_2", int(rotated["webhook-timestamp"]), body)
-            + " v1a,AAAA " + rotated["webhook-signature"]
+            + " v1a,AAAA "
+            + rotated["webhook-signature"]
         )
         assert client.post("/", content=body, headers=rotated).status_code == 200
     assert [d.id for d in fake_webhook.deliveries] == ["msg_2"]

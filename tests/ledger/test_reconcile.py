@@ -10,14 +10,30 @@ T = "2026-12-01T08:30:00.000000Z"
 T2 = "2026-12-01T09:30:00.000000Z"
 
 
-def job(part: int = 0, digest: str = "h0", *, post: str = "p", cal: str = "c",
-        at: str = T, draft: bool = False, network: str = "feed") -> Planned:
+def job(
+    part: int = 0,
+    digest: str = "h0",
+    *,
+    post: str = "p",
+    cal: str = "c",
+    at: str = T,
+    draft: bool = False,
+    network: str = "feed",
+) -> Planned:
     key = f"{cal}:{post}@a" + (f"#{part}" if part else "")
     return Planned(key, cal, post, "a", part, network, digest, at, 3600, draft)
 
 
-def row(part: int = 0, digest: str = "h0", state: str = "pending", *, post: str = "p",
-        cal: str = "c", at: str = T, **extra: Any) -> Known:
+def row(
+    part: int = 0,
+    digest: str = "h0",
+    state: str = "pending",
+    *,
+    post: str = "p",
+    cal: str = "c",
+    at: str = T,
+    **extra: Any,
+) -> Known:
     key = f"{cal}:{post}@a" + (f"#{part}" if part else "")
     sent = digest if state == "published" else None
     return Known(key, cal, post, "a", part, "feed", state, digest, sent, at, 3600, **extra)
@@ -30,7 +46,9 @@ def changes(result: Any) -> dict[str, dict[str, Any]]:
 def test_a_new_job_is_pending_a_draft_skipped() -> None:
     result = reconcile([], [job(), job(post="d", draft=True)], present={"c"})
     assert [(j.key, v["state"]) for j, v, _ in result.inserts] == [
-        ("c:p@a", "pending"), ("c:d@a", "skipped")]
+        ("c:p@a", "pending"),
+        ("c:d@a", "skipped"),
+    ]
 
 
 def test_published_never_reopens_only_its_content_hash_follows() -> None:
@@ -58,8 +76,9 @@ def test_skipped_by_plan_is_restored_unless_it_may_be_online() -> None:
 
 
 def test_removed_jobs_cancelled_maybe_sent_become_unknown() -> None:
-    result = reconcile([row(post="gone"), row(post="maybe", maybe_sent_at=T)], [job()],
-                       present={"c"})
+    result = reconcile(
+        [row(post="gone"), row(post="maybe", maybe_sent_at=T)], [job()], present={"c"}
+    )
     assert changes(result)["c:gone@a"]["state"] == "skipped"
     assert changes(result)["c:maybe@a"]["state"] == "unknown"
 
@@ -77,8 +96,10 @@ def test_same_post_under_a_new_identity_inherits() -> None:
     assert planned.key == "december:p@a" and values["state"] == "published"
     assert values["remote_id"] == "r1" and "dec:p@a" in event
     # a different time or text is a different post
-    assert reconcile([old], [job(cal="december", at=T2)],
-                     present={"december"}).inserts[0][1]["state"] == "pending"
+    assert (
+        reconcile([old], [job(cal="december", at=T2)], present={"december"}).inserts[0][1]["state"]
+        == "pending"
+    )
 
 
 def test_network_follows_the_account_for_unsent_jobs() -> None:
@@ -111,6 +132,5 @@ def test_thread_not_started_may_change_freely() -> None:
 
 def test_thread_with_identical_parts_is_not_a_reshape() -> None:
     sent = [row(0, "same", "published"), row(1, "same", "published")]
-    result = reconcile(sent, [job(0, "same"), job(1, "same"), job(2, "new")],
-                       present={"c"})
+    result = reconcile(sent, [job(0, "same"), job(1, "same"), job(2, "new")], present={"c"})
     assert not result.held_posts

@@ -14,8 +14,9 @@ from cmctl.networks.base import Outgoing
 SCHEDULED = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
 
 
-def make_outgoing(key: str, text: str, *, scheduled_at: datetime = SCHEDULED,
-                  **changes: Any) -> Outgoing:
+def make_outgoing(
+    key: str, text: str, *, scheduled_at: datetime = SCHEDULED, **changes: Any
+) -> Outgoing:
     """One job as the publisher hands it to an adapter; ``changes`` override fields."""
     fields: dict[str, Any] = {
         "key": key,

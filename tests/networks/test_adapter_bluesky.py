@@ -46,8 +46,9 @@ ACCESS2 = "eyJhbGciOiJIUzI1NiJ9.access-TWO.sig"
 REFRESH2 = "eyJhbGciOiJIUzI1NiJ9.refresh-TWO.sig"
 KEY = "dec:launch@bsky"
 NOW = datetime(2026, 12, 1, 8, 30, 0, 123456, tzinfo=UTC)
-WORKED = ("✨ example mentioning @atproto.com to share the URL 👨‍❤️‍👨 "
-          "https://en.wikipedia.org/wiki/CBOR.")
+WORKED = (
+    "✨ example mentioning @atproto.com to share the URL 👨‍❤️‍👨 https://en.wikipedia.org/wiki/CBOR."
+)
 ATPROTO_DID = "did:plc:ewvi7nxzyoun6zhxrhs64oiz"
 PINNED_RKEY = "3k4nnqfbkzsjn"  # record_key of "dec:launch@bsky", for ever
 
@@ -64,8 +65,12 @@ def png(width: int, height: int) -> bytes:
 
     ihdr = struct.pack(">II", width, height) + b"\x08\x02\x00\x00\x00"
     raw = b"".join(b"\x00" + b"\x00\x00\x00" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def outgoing(**changes: Any) -> Outgoing:
@@ -75,8 +80,13 @@ def outgoing(**changes: Any) -> Outgoing:
 
 
 def session(access: str = ACCESS, refresh: str = REFRESH) -> dict[str, Any]:
-    return {"accessJwt": access, "refreshJwt": refresh, "handle": HANDLE, "did": DID,
-            "active": True}
+    return {
+        "accessJwt": access,
+        "refreshJwt": refresh,
+        "handle": HANDLE,
+        "did": DID,
+        "active": True,
+    }
 
 
 class Pds:
@@ -87,7 +97,8 @@ class Pds:
         self.routes: dict[str, Handler] = {
             "com.atproto.server.createSession": lambda r: httpx.Response(200, json=session()),
             "com.atproto.server.refreshSession": lambda r: httpx.Response(
-                200, json=session(ACCESS2, REFRESH2)),
+                200, json=session(ACCESS2, REFRESH2)
+            ),
             "com.atproto.repo.uploadBlob": self.upload,
             "com.atproto.repo.putRecord": self.put,
             "com.atproto.identity.resolveHandle": self.resolve,
@@ -111,22 +122,32 @@ class Pds:
 
     @staticmethod
     def upload(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"blob": {
-            "$type": "blob", "ref": {"$link": "bafkreiblob" + str(len(request.content))},
-            "mimeType": request.headers["content-type"], "size": len(request.content)}})
+        return httpx.Response(
+            200,
+            json={
+                "blob": {
+                    "$type": "blob",
+                    "ref": {"$link": "bafkreiblob" + str(len(request.content))},
+                    "mimeType": request.headers["content-type"],
+                    "size": len(request.content),
+                }
+            },
+        )
 
     @staticmethod
     def put(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         uri = f"at://{body['repo']}/{body['collection']}/{body['rkey']}"
-        return httpx.Response(200, json={"uri": uri, "cid": "bafyreinew",
-                                         "validationStatus": "valid"})
+        return httpx.Response(
+            200, json={"uri": uri, "cid": "bafyreinew", "validationStatus": "valid"}
+        )
 
     def resolve(self, request: httpx.Request) -> httpx.Response:
         did = self.handles.get(request.url.params["handle"])
         if did is None:
-            return httpx.Response(400, json={"error": "HandleNotFound",
-                                             "message": "Unable to resolve handle"})
+            return httpx.Response(
+                400, json={"error": "HandleNotFound", "message": "Unable to resolve handle"}
+            )
         return httpx.Response(200, json={"did": did})
 
 
@@ -259,12 +280,18 @@ def test_tid_encodes_microseconds_and_clock_id() -> None:
 @given(
     key=st.text(min_size=1, max_size=80),
     moments=st.lists(
-        st.datetimes(min_value=datetime(1971, 1, 1),  # noqa: DTZ001 (hypothesis: naive)
-                     max_value=datetime(2200, 1, 1),  # noqa: DTZ001
-                     timezones=st.just(UTC)), min_size=2, max_size=2),
+        st.datetimes(
+            min_value=datetime(1971, 1, 1),  # noqa: DTZ001 (hypothesis: naive)
+            max_value=datetime(2200, 1, 1),  # noqa: DTZ001
+            timezones=st.just(UTC),
+        ),
+        min_size=2,
+        max_size=2,
+    ),
 )
 def test_derived_record_keys_are_valid_tids_of_the_job_key_alone(
-    key: str, moments: list[datetime],
+    key: str,
+    moments: list[datetime],
 ) -> None:
     first = outgoing(key=key, scheduled_at=moments[0])
     rkey = record_key(first)
@@ -283,7 +310,8 @@ def test_derived_record_keys_are_valid_tids_of_the_job_key_alone(
 def test_record_keys_are_pinned_forever() -> None:
     # Changing this function would make every retry of an in-flight job a second post.
     assert record_key(outgoing(key="dec:launch@bsky")) == record_key(
-        outgoing(key="dec:launch@bsky", scheduled_at=NOW))
+        outgoing(key="dec:launch@bsky", scheduled_at=NOW)
+    )
     assert record_key(outgoing(key="dec:launch@bsky")) == PINNED_RKEY
 
 
@@ -298,11 +326,19 @@ def test_thread_parts_at_the_same_second_get_different_keys() -> None:
 def test_worked_facet_example_byte_offsets(tmp_path: Path) -> None:
     bsky, _ = adapter(tmp_path)
     assert bsky.facets(WORKED) == [
-        {"index": {"byteStart": 23, "byteEnd": 35},
-         "features": [{"$type": "app.bsky.richtext.facet#mention", "did": ATPROTO_DID}]},
-        {"index": {"byteStart": 74, "byteEnd": 108},
-         "features": [{"$type": "app.bsky.richtext.facet#link",
-                       "uri": "https://en.wikipedia.org/wiki/CBOR"}]},
+        {
+            "index": {"byteStart": 23, "byteEnd": 35},
+            "features": [{"$type": "app.bsky.richtext.facet#mention", "did": ATPROTO_DID}],
+        },
+        {
+            "index": {"byteStart": 74, "byteEnd": 108},
+            "features": [
+                {
+                    "$type": "app.bsky.richtext.facet#link",
+                    "uri": "https://en.wikipedia.org/wiki/CBOR",
+                }
+            ],
+        },
     ]
     data = WORKED.encode()
     assert data[23:35] == b"@atproto.com"
@@ -311,8 +347,10 @@ def test_worked_facet_example_byte_offsets(tmp_path: Path) -> None:
 
 def test_facets_tags_bare_links_and_mentions_that_do_not_resolve(tmp_path: Path) -> None:
     bsky, pds = adapter(tmp_path)
-    text = ("Hi @alice.bsky.social @ghost.example @bob@mastodon.social @plain see example.com"
-            " #Lançamento")
+    text = (
+        "Hi @alice.bsky.social @ghost.example @bob@mastodon.social @plain see example.com"
+        " #Lançamento"
+    )
     facets = bsky.facets(text)
     features = [f["features"][0] for f in facets]
     assert features == [
@@ -321,7 +359,7 @@ def test_facets_tags_bare_links_and_mentions_that_do_not_resolve(tmp_path: Path)
         {"$type": "app.bsky.richtext.facet#tag", "tag": "Lançamento"},
     ]
     data = text.encode()
-    spans = [data[f["index"]["byteStart"]:f["index"]["byteEnd"]].decode() for f in facets]
+    spans = [data[f["index"]["byteStart"] : f["index"]["byteEnd"]].decode() for f in facets]
     assert spans == ["@alice.bsky.social", "example.com", "#Lançamento"]
     # Only handles are looked up: not user@domain, not a bare @name.
     asked = [r.url.params["handle"] for r in pds.requests]
@@ -346,8 +384,10 @@ def test_publish_uploads_then_puts_a_record_that_matches_the_lexicon(tmp_path: P
     out = outgoing(
         text=WORKED + " #cmctl",
         lang=("en", "fr", "de", "es"),
-        media=(Media("wide.png", image, "A wide banner", Pos("dec.yaml", 1, 1)),
-               Media("tall.gif", gif, None, Pos("dec.yaml", 2, 1))),
+        media=(
+            Media("wide.png", image, "A wide banner", Pos("dec.yaml", 1, 1)),
+            Media("tall.gif", gif, None, Pos("dec.yaml", 2, 1)),
+        ),
     )
     bsky, pds = adapter(tmp_path)
 
@@ -388,19 +428,27 @@ def test_publish_uploads_then_puts_a_record_that_matches_the_lexicon(tmp_path: P
     assert record["createdAt"] == "2026-12-01T08:30:00.123Z"
     assert record["langs"] == ["en", "fr", "de"]  # lexicon: at most 3
     assert [f["features"][0]["$type"].rsplit("#")[1] for f in record["facets"]] == [
-        "mention", "link", "tag"]
+        "mention",
+        "link",
+        "tag",
+    ]
     assert record["facets"][2]["features"][0]["tag"] == "cmctl"
     embed = record["embed"]
     assert embed["$type"] == "app.bsky.embed.images"
     assert [i["alt"] for i in embed["images"]] == ["A wide banner", ""]
     assert [i["aspectRatio"] for i in embed["images"]] == [
-        {"width": 40, "height": 10}, {"width": 5, "height": 20}]
+        {"width": 40, "height": 10},
+        {"width": 5, "height": 20},
+    ]
     assert embed["images"][0]["image"]["mimeType"] == "image/png"
     assert "reply" not in record
 
     uri = f"at://{DID}/app.bsky.feed.post/{rkey}"
-    assert sent == Sent(remote_id=uri, url=f"https://bsky.app/profile/{HANDLE}/post/{rkey}",
-                        ref={"uri": uri, "cid": "bafyreinew"})
+    assert sent == Sent(
+        remote_id=uri,
+        url=f"https://bsky.app/profile/{HANDLE}/post/{rkey}",
+        ref={"uri": uri, "cid": "bafyreinew"},
+    )
 
 
 def test_a_video_is_uploaded_as_a_blob_and_embedded(tmp_path: Path) -> None:
@@ -415,12 +463,16 @@ def test_a_video_is_uploaded_as_a_blob_and_embedded(tmp_path: Path) -> None:
     assert embed["alt"] == "A short clip"
     assert embed["video"]["mimeType"] == "video/mp4"
 
+
 def test_a_reply_names_root_and_parent(tmp_path: Path) -> None:
     bsky, pds = adapter(tmp_path)
-    root = Sent("at://x/app.bsky.feed.post/root", ref={"uri": "at://x/app.bsky.feed.post/root",
-                                                       "cid": "bafyroot"})
-    parent = Sent("at://x/app.bsky.feed.post/p1", ref={"uri": "at://x/app.bsky.feed.post/p1",
-                                                       "cid": "bafyp1"})
+    root = Sent(
+        "at://x/app.bsky.feed.post/root",
+        ref={"uri": "at://x/app.bsky.feed.post/root", "cid": "bafyroot"},
+    )
+    parent = Sent(
+        "at://x/app.bsky.feed.post/p1", ref={"uri": "at://x/app.bsky.feed.post/p1", "cid": "bafyp1"}
+    )
     bsky.publish(outgoing(key=KEY + "#2", part=2, text="third", root=root, reply_to=parent))
     record = json.loads(pds.last("com.atproto.repo.putRecord").content)["record"]
     validate(record, lexicon("app.bsky.feed.post")["defs"]["main"], "app.bsky.feed.post")
@@ -445,8 +497,9 @@ def expiring_put(pds: Pds, status: int = 400) -> None:
 
     def put(request: httpx.Request) -> httpx.Response:
         if request.headers["authorization"] == f"Bearer {ACCESS}":
-            return httpx.Response(status, json={"error": "ExpiredToken",
-                                                "message": "Token has expired"})
+            return httpx.Response(
+                status, json={"error": "ExpiredToken", "message": "Token has expired"}
+            )
         return Pds.put(request)
 
     pds.routes["com.atproto.repo.putRecord"] = put
@@ -476,15 +529,19 @@ def test_refresh_logs_in_again_when_the_refresh_token_expired_too(tmp_path: Path
     expiring_put(pds)
     logins = iter([session(), session(ACCESS2, REFRESH2)])
     pds.routes["com.atproto.server.createSession"] = lambda r: httpx.Response(
-        200, json=next(logins))
+        200, json=next(logins)
+    )
     pds.routes["com.atproto.server.refreshSession"] = lambda r: httpx.Response(
-        400, json={"error": "ExpiredToken", "message": "Token has expired"})
+        400, json={"error": "ExpiredToken", "message": "Token has expired"}
+    )
     bsky, _ = adapter(tmp_path, pds)
     with pytest.raises(AuthExpired):
         bsky.publish(outgoing())
     assert bsky.refresh() is True
-    assert pds.methods()[-2:] == ["com.atproto.server.refreshSession",
-                                  "com.atproto.server.createSession"]
+    assert pds.methods()[-2:] == [
+        "com.atproto.server.refreshSession",
+        "com.atproto.server.createSession",
+    ]
     bsky.publish(outgoing())
     assert pds.last("com.atproto.repo.putRecord").headers["authorization"] == f"Bearer {ACCESS2}"
 
@@ -492,8 +549,12 @@ def test_refresh_logs_in_again_when_the_refresh_token_expired_too(tmp_path: Path
 def test_a_wrong_app_password_is_permanent_with_a_hint(tmp_path: Path) -> None:
     pds = Pds()
     pds.routes["com.atproto.server.createSession"] = lambda r: httpx.Response(
-        401, json={"error": "AuthenticationRequired",
-                   "message": f"Invalid identifier or password {PASSWORD}"})
+        401,
+        json={
+            "error": "AuthenticationRequired",
+            "message": f"Invalid identifier or password {PASSWORD}",
+        },
+    )
     bsky, _ = adapter(tmp_path, pds)
     with pytest.raises(Permanent) as caught:
         bsky.check()
@@ -504,8 +565,12 @@ def test_a_wrong_app_password_is_permanent_with_a_hint(tmp_path: Path) -> None:
 def test_no_jwt_leaks_into_errors(tmp_path: Path) -> None:
     pds = Pds()
     pds.routes["com.atproto.repo.putRecord"] = lambda r: httpx.Response(
-        400, json={"error": "InvalidRequest",
-                   "message": f"bad {r.headers['authorization']} and {REFRESH}"})
+        400,
+        json={
+            "error": "InvalidRequest",
+            "message": f"bad {r.headers['authorization']} and {REFRESH}",
+        },
+    )
     bsky, _ = adapter(tmp_path, pds)
     with pytest.raises(Permanent) as caught:
         bsky.publish(outgoing())
@@ -542,13 +607,15 @@ def test_invalid_swap_means_already_posted_and_returns_the_existing_record(
 ) -> None:
     pds = Pds()
     pds.routes["com.atproto.repo.putRecord"] = lambda r: httpx.Response(
-        400, json={"error": "InvalidSwap", "message": "Record was at bafyreiold"})
+        400, json={"error": "InvalidSwap", "message": "Record was at bafyreiold"}
+    )
 
     def get_record(request: httpx.Request) -> httpx.Response:
         params = request.url.params
         uri = f"at://{params['repo']}/{params['collection']}/{params['rkey']}"
-        return httpx.Response(200, json={"uri": uri, "cid": "bafyreiold",
-                                         "value": {"text": "We launch today"}})
+        return httpx.Response(
+            200, json={"uri": uri, "cid": "bafyreiold", "value": {"text": "We launch today"}}
+        )
 
     pds.routes["com.atproto.repo.getRecord"] = get_record
     bsky, _ = adapter(tmp_path, pds)
@@ -559,17 +626,20 @@ def test_invalid_swap_means_already_posted_and_returns_the_existing_record(
     rkey = record_key(out)
     get = pds.last("com.atproto.repo.getRecord")
     assert get.method == "GET"
-    assert dict(get.url.params) == {"repo": DID, "collection": "app.bsky.feed.post",
-                                    "rkey": rkey}
+    assert dict(get.url.params) == {"repo": DID, "collection": "app.bsky.feed.post", "rkey": rkey}
     uri = f"at://{DID}/app.bsky.feed.post/{rkey}"
-    assert sent == Sent(remote_id=uri, url=f"https://bsky.app/profile/{HANDLE}/post/{rkey}",
-                        ref={"uri": uri, "cid": "bafyreiold"})
+    assert sent == Sent(
+        remote_id=uri,
+        url=f"https://bsky.app/profile/{HANDLE}/post/{rkey}",
+        ref={"uri": uri, "cid": "bafyreiold"},
+    )
 
 
 def _swap_then(get_record: Handler) -> Pds:
     pds = Pds()
     pds.routes["com.atproto.repo.putRecord"] = lambda r: httpx.Response(
-        400, json={"error": "InvalidSwap", "message": "Record was at bafyreiold"})
+        400, json={"error": "InvalidSwap", "message": "Record was at bafyreiold"}
+    )
     pds.routes["com.atproto.repo.getRecord"] = get_record
     return pds
 
@@ -579,8 +649,9 @@ def _swap_then(get_record: Handler) -> Pds:
     [
         httpx.Response(500, json={"error": "InternalServerError"}),
         httpx.Response(502, text="bad gateway"),
-        httpx.Response(400, json={"error": "RecordNotFound",
-                                  "message": "Could not locate record"}),  # a lagging read
+        httpx.Response(
+            400, json={"error": "RecordNotFound", "message": "Could not locate record"}
+        ),  # a lagging read
         httpx.Response(200, json={"value": {}}),  # no uri or cid
         httpx.Response(200, text="not json"),
         httpx.Response(429, json={"error": "RateLimitExceeded"}),
@@ -588,7 +659,8 @@ def _swap_then(get_record: Handler) -> Pds:
     ids=["500", "502", "not-found", "no-uri", "not-json", "429"],
 )
 def test_invalid_swap_with_a_failing_read_is_ambiguous_never_permanent(
-    tmp_path: Path, answer: httpx.Response,
+    tmp_path: Path,
+    answer: httpx.Response,
 ) -> None:
     from cmctl.networks.base import Ambiguous
 
@@ -614,8 +686,9 @@ def test_every_attempt_writes_the_same_record_key(tmp_path: Path) -> None:
     bsky, pds = adapter(tmp_path)
     bsky.publish(outgoing())
     bsky.publish(outgoing())
-    rkeys = {json.loads(r.content)["rkey"] for r in pds.requests
-             if r.url.path.endswith("putRecord")}
+    rkeys = {
+        json.loads(r.content)["rkey"] for r in pds.requests if r.url.path.endswith("putRecord")
+    }
     assert rkeys == {record_key(outgoing())}
 
 
@@ -648,16 +721,21 @@ def webp(chunk: bytes, payload: bytes) -> bytes:
         (jpeg(1200, 800, orientation=1), (1200, 800)),
         (jpeg(1200, 800, orientation=6), (800, 1200)),  # a phone photo taken upright
         # lossy: frame tag (3), start code 9d 01 2a, 14-bit width and height
-        (webp(b"VP8 ", b"\x00\x00\x00\x9d\x01\x2a" + struct.pack("<HH", 1024, 768) + b"\0" * 8),
-         (1024, 768)),
+        (
+            webp(b"VP8 ", b"\x00\x00\x00\x9d\x01\x2a" + struct.pack("<HH", 1024, 768) + b"\0" * 8),
+            (1024, 768),
+        ),
         # lossless: 0x2f, then width-1 and height-1 on 14 bits each
         (webp(b"VP8L", b"\x2f" + struct.pack("<I", (99) | (49 << 14)) + b"\0" * 8), (100, 50)),
         # extended: flags (4), then canvas width-1 and height-1 on 24 bits each
-        (webp(b"VP8X", b"\x10\0\0\0" + (4999).to_bytes(3, "little")
-              + (2999).to_bytes(3, "little")), (5000, 3000)),
+        (
+            webp(
+                b"VP8X", b"\x10\0\0\0" + (4999).to_bytes(3, "little") + (2999).to_bytes(3, "little")
+            ),
+            (5000, 3000),
+        ),
     ],
-    ids=["png", "gif", "jpeg", "jpeg-exif-1", "jpeg-exif-6", "webp-vp8", "webp-vp8l",
-         "webp-vp8x"],
+    ids=["png", "gif", "jpeg", "jpeg-exif-1", "jpeg-exif-6", "webp-vp8", "webp-vp8l", "webp-vp8x"],
 )
 def test_dimensions_from_headers(tmp_path: Path, data: bytes, expected: tuple[int, int]) -> None:
     path = tmp_path / "image"
@@ -667,8 +745,13 @@ def test_dimensions_from_headers(tmp_path: Path, data: bytes, expected: tuple[in
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"not an image at all", png(10, 10)[:20], jpeg(10, 10)[:30],
-     b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 20],
+    [
+        b"",
+        b"not an image at all",
+        png(10, 10)[:20],
+        jpeg(10, 10)[:30],
+        b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 20,
+    ],
     ids=["empty", "text", "short-png", "short-jpeg", "mp4"],
 )
 def test_dimensions_is_none_when_unknown_or_truncated(tmp_path: Path, data: bytes) -> None:
@@ -679,7 +762,6 @@ def test_dimensions_is_none_when_unknown_or_truncated(tmp_path: Path, data: byte
 
 def test_dimensions_of_a_missing_file_is_none(tmp_path: Path) -> None:
     assert dimensions(tmp_path / "missing.png") is None
-
 
 
 @pytest.mark.parametrize(
@@ -702,12 +784,27 @@ def test_the_lexicon_checker_catches_broken_records(
         "$type": "app.bsky.feed.post",
         "text": "hi #x",
         "createdAt": "2026-12-01T08:30:00.000Z",
-        "facets": [{"index": {"byteStart": 3, "byteEnd": 5},
-                    "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": "x"}]}],
-        "embed": {"$type": "app.bsky.embed.images", "images": [{
-            "image": {"$type": "blob", "ref": {"$link": "bafk"}, "mimeType": "image/png",
-                      "size": 1},
-            "alt": "", "aspectRatio": {"width": 1, "height": 1}}]},
+        "facets": [
+            {
+                "index": {"byteStart": 3, "byteEnd": 5},
+                "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": "x"}],
+            }
+        ],
+        "embed": {
+            "$type": "app.bsky.embed.images",
+            "images": [
+                {
+                    "image": {
+                        "$type": "blob",
+                        "ref": {"$link": "bafk"},
+                        "mimeType": "image/png",
+                        "size": 1,
+                    },
+                    "alt": "",
+                    "aspectRatio": {"width": 1, "height": 1},
+                }
+            ],
+        },
     }
     schema = lexicon("app.bsky.feed.post")["defs"]["main"]
     validate(record, schema, "app.bsky.feed.post")

@@ -60,8 +60,11 @@ def json_items(path: Path) -> list[dict[str, Any]]:
 
 def leftovers(folder: Path) -> list[str]:
     """Files other than feeds, their lock files and media: temp files must not remain."""
-    return sorted(p.name for p in folder.iterdir()
-                  if p.is_file() and not p.name.endswith((".xml", ".json", ".lock", ".png")))
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.endswith((".xml", ".json", ".lock", ".png"))
+    )
 
 
 # --- declaration --------------------------------------------------------------------
@@ -80,8 +83,7 @@ def test_atom_feed_is_created_with_the_entry(tmp_path: Path) -> None:
     image = tmp_path / "site" / "media" / "cover image.png"
     image.parent.mkdir(parents=True)
     image.write_bytes(PNG)
-    out = outgoing(media=(Media("cover image.png", image, "A red rocket",
-                                Pos("dec.yaml", 3, 3)),))
+    out = outgoing(media=(Media("cover image.png", image, "A red rocket", Pos("dec.yaml", 3, 3)),))
 
     sent = feed(path, title="Our news", link="https://example.com/").publish(out)
 
@@ -103,9 +105,13 @@ def test_atom_feed_is_created_with_the_entry(tmp_path: Path) -> None:
     assert content.text == out.text
     enclosure = entry.find(f"{ATOM}link[@rel='enclosure']")
     assert enclosure is not None
-    assert enclosure.attrib == {"rel": "enclosure", "href": "media/cover%20image.png",
-                                "type": "image/png", "length": str(len(PNG)),
-                                "title": "A red rocket"}
+    assert enclosure.attrib == {
+        "rel": "enclosure",
+        "href": "media/cover%20image.png",
+        "type": "image/png",
+        "length": str(len(PNG)),
+        "title": "A red rocket",
+    }
     assert entry.find(f"{THR}in-reply-to") is None
     assert path.read_bytes().startswith(b'<?xml version="1.0" encoding="utf-8"?>')
 
@@ -114,8 +120,9 @@ def test_atom_newest_first_and_thread_parts_reply_per_rfc_4685(tmp_path: Path) -
     path = tmp_path / "feed.atom"
     publisher = feed(path)
     first = publisher.publish(outgoing())
-    second = publisher.publish(outgoing("dec:launch@feed#1", part=1, text="Part two",
-                                        reply_to=first, root=first))
+    second = publisher.publish(
+        outgoing("dec:launch@feed#1", part=1, text="Part two", reply_to=first, root=first)
+    )
     ids = [e.findtext(f"{ATOM}id") for e in atom_entries(path)]
     assert ids == [second.remote_id, first.remote_id]
     reply = atom_entries(path)[0].find(f"{THR}in-reply-to")
@@ -150,10 +157,12 @@ def test_json_feed_item_with_attachments_and_the_cmctl_extension(tmp_path: Path)
     image = tmp_path / "img.png"
     image.write_bytes(PNG)
     publisher = feed(path, title="Our news", link="https://example.com/")
-    first = publisher.publish(outgoing(media=(Media("img.png", image, None,
-                                                    Pos("dec.yaml", 1, 1)),)))
-    second = publisher.publish(outgoing("dec:launch@feed#1", part=1, text="Part two",
-                                        reply_to=first, root=first, lang=()))
+    first = publisher.publish(
+        outgoing(media=(Media("img.png", image, None, Pos("dec.yaml", 1, 1)),))
+    )
+    second = publisher.publish(
+        outgoing("dec:launch@feed#1", part=1, text="Part two", reply_to=first, root=first, lang=())
+    )
 
     document = json.loads(path.read_text(encoding="utf-8"))
     assert document["title"] == "Our news"
@@ -167,19 +176,27 @@ def test_json_feed_item_with_attachments_and_the_cmctl_extension(tmp_path: Path)
         "content_text": outgoing().text,
         "date_published": "2026-12-01T08:30:00Z",
         "language": "en",
-        "attachments": [{"url": "../img.png", "mime_type": "image/png",
-                         "size_in_bytes": len(PNG)}],
-        "_cmctl": {"about": "https://github.com/cmctl/cmctl", "key": "dec:launch@feed",
-                   "calendar": "dec", "post": "launch", "part": 0, "in_reply_to": None},
+        "attachments": [{"url": "../img.png", "mime_type": "image/png", "size_in_bytes": len(PNG)}],
+        "_cmctl": {
+            "about": "https://github.com/cmctl/cmctl",
+            "key": "dec:launch@feed",
+            "calendar": "dec",
+            "post": "launch",
+            "part": 0,
+            "in_reply_to": None,
+        },
     }
 
 
-@pytest.mark.parametrize(("name", "options", "expected"), [
-    ("feed.json", {}, "json"),
-    ("feed.xml", {}, "atom"),
-    ("feed.txt", {"format": "json"}, "json"),
-    ("feed.json", {"format": "ATOM"}, "atom"),
-])
+@pytest.mark.parametrize(
+    ("name", "options", "expected"),
+    [
+        ("feed.json", {}, "json"),
+        ("feed.xml", {}, "atom"),
+        ("feed.txt", {"format": "json"}, "json"),
+        ("feed.json", {"format": "ATOM"}, "atom"),
+    ],
+)
 def test_format_from_option_or_extension(
     tmp_path: Path, name: str, options: dict[str, str], expected: str
 ) -> None:
@@ -240,13 +257,16 @@ def test_concurrent_publishers_neither_lose_nor_duplicate(tmp_path: Path, name: 
 # --- a corrupt file -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "content"), [
-    ("feed.xml", b"<feed xmlns='http://www.w3.org/2005/Atom'><entry>"),
-    ("feed.xml", b"<rss version='2.0'><channel/></rss>"),
-    ("feed.json", b'{"version": "https://jsonfeed.org/version/1.1", "items": [}'),
-    ("feed.json", b'["not", "a", "feed"]'),
-    ("feed.json", b"\xff\xfe garbage"),
-])
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("feed.xml", b"<feed xmlns='http://www.w3.org/2005/Atom'><entry>"),
+        ("feed.xml", b"<rss version='2.0'><channel/></rss>"),
+        ("feed.json", b'{"version": "https://jsonfeed.org/version/1.1", "items": [}'),
+        ("feed.json", b'["not", "a", "feed"]'),
+        ("feed.json", b"\xff\xfe garbage"),
+    ],
+)
 def test_a_corrupt_feed_is_permanent_and_left_untouched(
     tmp_path: Path, name: str, content: bytes
 ) -> None:
@@ -290,8 +310,9 @@ def test_check_creates_the_folder_and_reports(tmp_path: Path) -> None:
     assert leftovers(path.parent) == []
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
-                    reason="root can write anywhere")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root can write anywhere"
+)
 def test_check_fails_when_the_folder_is_not_writable(tmp_path: Path) -> None:
     folder = tmp_path / "locked"
     folder.mkdir()
@@ -328,8 +349,10 @@ def test_concurrent_processes_neither_lose_nor_duplicate(tmp_path: Path) -> None
         "    Feed('feed', {'path': path}, None, None).publish(out)\n"
     )
     root = Path(__file__).parents[2]
-    workers = [subprocess.Popen([sys.executable, "-c", code, str(w), str(path)], cwd=root)
-               for w in range(4)]
+    workers = [
+        subprocess.Popen([sys.executable, "-c", code, str(w), str(path)], cwd=root)
+        for w in range(4)
+    ]
     assert [w.wait(timeout=60) for w in workers] == [0, 0, 0, 0]
     ids = [e.findtext(f"{ATOM}id") or "" for e in atom_entries(path)]
     assert sorted(ids) == sorted(entry_id_for(f"dec:p{n}@feed") for n in range(40))

@@ -47,8 +47,12 @@ def png(width: int = 3, height: int = 2) -> bytes:
 
     ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\x00\x00\x00"
     raw = b"".join(b"\x00" + b"\x00\x00\x00" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def media(tmp_path: Path, name: str = "a.png", alt: str | None = "A red rocket") -> Media:
@@ -165,16 +169,17 @@ def test_the_idempotency_key_is_the_same_on_every_attempt(tmp_path: Path) -> Non
 def test_reply_names_the_previous_part(tmp_path: Path) -> None:
     masto, server = adapter(lambda r: httpx.Response(200, json=status_json("2")), tmp_path)
     first = Sent(remote_id="1", url=f"{INSTANCE}/@brand/1")
-    masto.publish(outgoing(key=KEY + "#1", part=1, text="More", reply_to=first, root=first,
-                           lang=("fr-FR", "en")))
+    masto.publish(
+        outgoing(
+            key=KEY + "#1", part=1, text="More", reply_to=first, root=first, lang=("fr-FR", "en")
+        )
+    )
     body = json.loads(server.requests[0].content)
     assert body["in_reply_to_id"] == "1"
     assert body["language"] == "fr-FR"  # Mastodon keeps the ISO 639 part itself
 
 
-def test_media_uploaded_with_description_then_attached(
-    tmp_path: Path, sleeps: list[float]
-) -> None:
+def test_media_uploaded_with_description_then_attached(tmp_path: Path, sleeps: list[float]) -> None:
     polls = iter([206, 206, 200])
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -256,9 +261,13 @@ def test_422_is_permanent_with_mastodons_message(tmp_path: Path) -> None:
 
 def test_422_media_not_processed_is_transient(tmp_path: Path) -> None:
     masto, _ = adapter(
-        lambda r: httpx.Response(422, json={
-            "error": "Cannot attach files that have not finished processing. Try again in a "
-                     "moment!"}),
+        lambda r: httpx.Response(
+            422,
+            json={
+                "error": "Cannot attach files that have not finished processing. Try again in a "
+                "moment!"
+            },
+        ),
         tmp_path,
     )
     with pytest.raises(Transient):
@@ -308,15 +317,15 @@ def test_missing_instance_or_token_is_permanent(tmp_path: Path) -> None:
     masto, _ = adapter(lambda r: httpx.Response(200, json=status_json()), tmp_path, token="")
     with pytest.raises(Permanent, match="token"):
         masto.publish(outgoing())
-    masto, _ = adapter(lambda r: httpx.Response(200, json=status_json()), tmp_path,
-                       instance="")
+    masto, _ = adapter(lambda r: httpx.Response(200, json=status_json()), tmp_path, instance="")
     with pytest.raises(Permanent, match="instance"):
         masto.publish(outgoing())
 
 
 def test_an_instance_without_scheme_gets_https(tmp_path: Path) -> None:
-    masto, server = adapter(lambda r: httpx.Response(200, json=status_json()), tmp_path,
-                            instance="mastodon.example/")
+    masto, server = adapter(
+        lambda r: httpx.Response(200, json=status_json()), tmp_path, instance="mastodon.example/"
+    )
     masto.publish(outgoing())
     assert str(server.requests[0].url) == f"{INSTANCE}/api/v1/statuses"
 
@@ -329,10 +338,13 @@ def instance_handler(max_characters: int) -> Handler:
         if request.url.path == "/api/v1/accounts/verify_credentials":
             return httpx.Response(200, json={"id": "1", "username": "brand", "acct": "brand"})
         if request.url.path == "/api/v2/instance":
-            return httpx.Response(200, json={
-                "domain": "mastodon.example",
-                "configuration": {"statuses": {"max_characters": max_characters}},
-            })
+            return httpx.Response(
+                200,
+                json={
+                    "domain": "mastodon.example",
+                    "configuration": {"statuses": {"max_characters": max_characters}},
+                },
+            )
         return httpx.Response(404)
 
     return handler

@@ -65,9 +65,10 @@ def verify(request: httpx.Request, secret: str) -> bool:
     signed = f"{msg_id}.{timestamp}.".encode() + request.content
     expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     signatures = request.headers["webhook-signature"].split(" ")
-    return any(s.partition(",")[0] == "v1" and hmac.compare_digest(s.partition(",")[2],
-                                                                     expected)
-               for s in signatures)
+    return any(
+        s.partition(",")[0] == "v1" and hmac.compare_digest(s.partition(",")[2], expected)
+        for s in signatures
+    )
 
 
 def assert_no_secret(error: SendError) -> None:
@@ -105,8 +106,9 @@ def test_post_is_signed_json_with_the_documented_shape(tmp_path: Path) -> None:
     image = tmp_path / "cover.png"
     image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
     out = outgoing(media=(Media("cover.png", image, "A red rocket", Pos("dec.yaml", 4, 7)),))
-    hook, receiver = adapter(lambda r: httpx.Response(200, json={"ok": True}), tmp_path,
-                             secret=SECRET)
+    hook, receiver = adapter(
+        lambda r: httpx.Response(200, json={"ok": True}), tmp_path, secret=SECRET
+    )
 
     sent = hook.publish(out)
 
@@ -126,8 +128,9 @@ def test_post_is_signed_json_with_the_documented_shape(tmp_path: Path) -> None:
             "post": "launch",
             "part": 0,
             "text": "We launch today 🚀",
-            "media": [{"path": str(image), "alt": "A red rocket", "mime_type": "image/png",
-                       "size": 48}],
+            "media": [
+                {"path": str(image), "alt": "A red rocket", "mime_type": "image/png", "size": 48}
+            ],
             "lang": ["en"],
             "scheduled_at": "2026-12-01T08:30:00Z",
             "in_reply_to": None,
@@ -141,8 +144,9 @@ def test_a_tampered_body_fails_verification(tmp_path: Path) -> None:
     hook, receiver = adapter(lambda r: httpx.Response(204), tmp_path, secret=SECRET)
     hook.publish(outgoing())
     request = receiver.requests[0]
-    forged = httpx.Request("POST", URL, headers=request.headers,
-                           content=request.content.replace(b"launch", b"lunch"))
+    forged = httpx.Request(
+        "POST", URL, headers=request.headers, content=request.content.replace(b"launch", b"lunch")
+    )
     forged.read()
     assert not verify(forged, SECRET)
 
@@ -157,8 +161,7 @@ def test_without_a_secret_nothing_is_signed(tmp_path: Path) -> None:
 def test_thread_part_names_the_previous_part(tmp_path: Path) -> None:
     hook, receiver = adapter(lambda r: httpx.Response(204), tmp_path)
     first = hook.publish(outgoing())
-    second = hook.publish(outgoing(key=KEY + "#1", part=1, text="more", reply_to=first,
-                                   root=first))
+    second = hook.publish(outgoing(key=KEY + "#1", part=1, text="more", reply_to=first, root=first))
     body = json.loads(receiver.requests[1].content)
     assert body["data"]["in_reply_to"] == first.remote_id
     assert body["data"]["part"] == 1
@@ -174,8 +177,9 @@ def test_every_attempt_carries_the_same_webhook_id(tmp_path: Path) -> None:
 
 
 def test_the_receivers_url_is_recorded(tmp_path: Path) -> None:
-    hook, _ = adapter(lambda r: httpx.Response(201, json={"url": "https://example.com/p/1"}),
-                      tmp_path)
+    hook, _ = adapter(
+        lambda r: httpx.Response(201, json={"url": "https://example.com/p/1"}), tmp_path
+    )
     assert hook.publish(outgoing()).url == "https://example.com/p/1"
     hook, _ = adapter(lambda r: httpx.Response(200, text="thanks"), tmp_path)
     assert hook.publish(outgoing()).url is None
@@ -214,8 +218,11 @@ def test_a_timeout_is_ambiguous(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("status", [400, 401, 404, 410, 301])
 def test_refusals_are_permanent_and_never_show_the_secret(tmp_path: Path, status: int) -> None:
-    hook, _ = adapter(lambda r: httpx.Response(status, json={"error": f"bad secret {SECRET}"}),
-                      tmp_path, secret=SECRET)
+    hook, _ = adapter(
+        lambda r: httpx.Response(status, json={"error": f"bad secret {SECRET}"}),
+        tmp_path,
+        secret=SECRET,
+    )
     with pytest.raises(Permanent) as caught:
         hook.publish(outgoing())
     assert str(status) in caught.value.message

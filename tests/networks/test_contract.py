@@ -30,23 +30,36 @@ class Case:
 
 CASES = {
     "mastodon": Case(
-        "masto", "fake_mastodon", "/api/v1/statuses", lambda s: len(s.statuses),
+        "masto",
+        "fake_mastodon",
+        "/api/v1/statuses",
+        lambda s: len(s.statuses),
         (422, {"error": "Validation failed: Text character limit of 500 exceeded"}),
-        "Text character limit of 500 exceeded"),
+        "Text character limit of 500 exceeded",
+    ),
     "bluesky": Case(
-        "bsky", "fake_bluesky", "com.atproto.repo.putRecord", lambda s: len(s.posts()),
+        "bsky",
+        "fake_bluesky",
+        "com.atproto.repo.putRecord",
+        lambda s: len(s.posts()),
         (400, {"error": "InvalidRequest", "message": "Invalid app.bsky.feed.post record"}),
-        "Invalid app.bsky.feed.post record"),
+        "Invalid app.bsky.feed.post record",
+    ),
     "webhook": Case(
-        "hook", "fake_webhook", "/hooks/cmctl",
+        "hook",
+        "fake_webhook",
+        "/hooks/cmctl",
         lambda s: sum(1 for p in s.payloads if p.get("type") == "post.published"),
-        (400, {"error": "unknown event type"}), "unknown event type"),
+        (400, {"error": "unknown event type"}),
+        "unknown event type",
+    ),
 }
 
 
 @pytest.fixture(params=sorted(CASES))
-def net(request: pytest.FixtureRequest, project: Any, monkeypatch: pytest.MonkeyPatch,
-        now: Any) -> tuple[Case, Any]:
+def net(
+    request: pytest.FixtureRequest, project: Any, monkeypatch: pytest.MonkeyPatch, now: Any
+) -> tuple[Case, Any]:
     case = CASES[request.param]
     server = request.getfixturevalue(case.fixture)
     masto = request.getfixturevalue("fake_mastodon") if case.account == "masto" else None
@@ -54,22 +67,36 @@ def net(request: pytest.FixtureRequest, project: Any, monkeypatch: pytest.Monkey
     hook = request.getfixturevalue("fake_webhook") if case.account == "hook" else None
     lines = ["accounts:"]
     if masto:
-        lines += ["  masto:", "    network: mastodon", f"    instance: {masto.url}",
-                  "    token: ${MASTO_TOKEN}"]
+        lines += [
+            "  masto:",
+            "    network: mastodon",
+            f"    instance: {masto.url}",
+            "    token: ${MASTO_TOKEN}",
+        ]
     if bsky:
-        lines += ["  bsky:", "    network: bluesky", "    handle: brand.test",
-                  "    app_password: ${BSKY_PASSWORD}", f"    service: {bsky.url}"]
+        lines += [
+            "  bsky:",
+            "    network: bluesky",
+            "    handle: brand.test",
+            "    app_password: ${BSKY_PASSWORD}",
+            f"    service: {bsky.url}",
+        ]
     if hook:
-        lines += ["  hook:", "    network: webhook", f"    url: {hook.url}/hooks/cmctl",
-                  "    secret: ${HOOK_SECRET}"]
+        lines += [
+            "  hook:",
+            "    network: webhook",
+            f"    url: {hook.url}/hooks/cmctl",
+            "    secret: ${HOOK_SECRET}",
+        ]
     lines += ["defaults:", "  timezone: Europe/Paris"]
     project.config("\n".join(lines) + "\n")
     monkeypatch.setenv("MASTO_TOKEN", "good-token")
     monkeypatch.setenv("BSKY_PASSWORD", "app-pass-1234")
     monkeypatch.setenv("HOOK_SECRET", WEBHOOK_SECRET)
     monkeypatch.setenv("CMCTL_HTTP_TIMEOUT", "0.5")
-    project.calendar(calendar(post("a", at="2026-12-01 09:30", text="Bonjour #cm"),
-                              accounts=f"[{case.account}]"))
+    project.calendar(
+        calendar(post("a", at="2026-12-01 09:30", text="Bonjour #cm"), accounts=f"[{case.account}]")
+    )
     now.move_to("2026-12-01T08:30:30Z")
     return case, server
 
@@ -96,8 +123,9 @@ def test_success(net: Any, run: Any) -> None:
 
 def test_429_with_retry_after_is_honoured(net: Any, run: Any, slept: list[float]) -> None:
     case, server = net
-    server.fail_next(case.create_path, 429, {"error": "Too many requests"},
-                     headers={"Retry-After": "7"})
+    server.fail_next(
+        case.create_path, 429, {"error": "Too many requests"}, headers={"Retry-After": "7"}
+    )
     code, outcomes = publish(run)
     assert code == 0, outcomes
     assert [o["state"] for o in outcomes] == ["retry", "published"]
@@ -105,11 +133,13 @@ def test_429_with_retry_after_is_honoured(net: Any, run: Any, slept: list[float]
     assert case.count(server) == 1
 
 
-def test_long_retry_after_waits_for_a_later_run(net: Any, run: Any, now: Any,
-                                                slept: list[float]) -> None:
+def test_long_retry_after_waits_for_a_later_run(
+    net: Any, run: Any, now: Any, slept: list[float]
+) -> None:
     case, server = net
-    server.fail_next(case.create_path, 429, {"error": "Too many requests"},
-                     headers={"Retry-After": "600"})
+    server.fail_next(
+        case.create_path, 429, {"error": "Too many requests"}, headers={"Retry-After": "600"}
+    )
     code, outcomes = publish(run)
     assert code == 1 and [o["state"] for o in outcomes] == ["retry"]
     assert slept == []  # not worth blocking a cron run for ten minutes
@@ -122,8 +152,7 @@ def test_long_retry_after_waits_for_a_later_run(net: Any, run: Any, now: Any,
     assert case.count(server) == 1
 
 
-def test_5xx_is_retried_with_backoff(net: Any, run: Any, now: Any,
-                                     slept: list[float]) -> None:
+def test_5xx_is_retried_with_backoff(net: Any, run: Any, now: Any, slept: list[float]) -> None:
     case, server = net
     server.fail_next(case.create_path, 503, {"error": "Service Unavailable"}, times=3)
     code, outcomes = publish(run)
@@ -147,8 +176,7 @@ def test_5xx_after_commit_never_duplicates(net: Any, run: Any, slept: list[float
     assert case.count(server) == 1  # the idempotency mechanism caught the resend
 
 
-def test_timeout_after_commit_never_duplicates(net: Any, run: Any,
-                                               slept: list[float]) -> None:
+def test_timeout_after_commit_never_duplicates(net: Any, run: Any, slept: list[float]) -> None:
     case, server = net
     server.hang_next(case.create_path, seconds=2.0, commit=True)
     code, outcomes = publish(run)
@@ -172,15 +200,16 @@ def test_permanent_refusal_fails_with_the_networks_words(net: Any, run: Any) -> 
     assert publish(run) == (0, [])  # never retried blindly
 
 
-def test_expired_bluesky_session_is_refreshed_once(project: Any, run: Any, now: Any,
-                                                  fake_bluesky: Any,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    project.config("accounts:\n  bsky:\n    network: bluesky\n    handle: brand.test\n"
-                   f"    app_password: ${{P}}\n    service: {fake_bluesky.url}\n"
-                   "defaults:\n  timezone: Europe/Paris\n")
+def test_expired_bluesky_session_is_refreshed_once(
+    project: Any, run: Any, now: Any, fake_bluesky: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.config(
+        "accounts:\n  bsky:\n    network: bluesky\n    handle: brand.test\n"
+        f"    app_password: ${{P}}\n    service: {fake_bluesky.url}\n"
+        "defaults:\n  timezone: Europe/Paris\n"
+    )
     monkeypatch.setenv("P", "app-pass-1234")
-    project.calendar(calendar(post("a", at="2026-12-01 09:30", thread=["deux"]),
-                              accounts="[bsky]"))
+    project.calendar(calendar(post("a", at="2026-12-01 09:30", thread=["deux"]), accounts="[bsky]"))
     now.move_to("2026-12-01T08:30:30Z")
     # Expire the session between the first part and the reply.
     original = fake_bluesky.route
@@ -205,31 +234,36 @@ def test_expired_bluesky_session_is_refreshed_once(project: Any, run: Any, now: 
 
 
 def test_invalid_mastodon_token_fails_with_a_hint_and_no_secret(
-        project: Any, run: Any, now: Any, fake_mastodon: Any,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    project.config("accounts:\n  masto:\n    network: mastodon\n"
-                   f"    instance: {fake_mastodon.url}\n    token: ${{T}}\n"
-                   "defaults:\n  timezone: Europe/Paris\n")
+    project: Any, run: Any, now: Any, fake_mastodon: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.config(
+        "accounts:\n  masto:\n    network: mastodon\n"
+        f"    instance: {fake_mastodon.url}\n    token: ${{T}}\n"
+        "defaults:\n  timezone: Europe/Paris\n"
+    )
     monkeypatch.setenv("T", "expired-token-value-123")
     project.calendar(calendar(post("a", at="2026-12-01 09:30")))
     now.move_to("2026-12-01T08:30:30Z")
     result = run("publish")
     assert result.exit_code == 1
     assert "access token is invalid" in result.stdout
-    everything = result.stdout + result.stderr + run("status").stdout + \
-        run("log", "--events").stdout
+    everything = (
+        result.stdout + result.stderr + run("status").stdout + run("log", "--events").stdout
+    )
     assert "expired-token-value-123" not in everything
     ledger = (project.root / ".cmctl" / "ledger.sqlite3").read_bytes()
     assert b"expired-token-value-123" not in ledger
 
 
 def test_mastodon_resend_after_its_idempotency_window_becomes_unknown(
-        project: Any, run: Any, now: Any, fake_mastodon: Any,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    project: Any, run: Any, now: Any, fake_mastodon: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Mastodon forgets idempotency keys after an hour: then a resend could duplicate."""
-    project.config("accounts:\n  masto:\n    network: mastodon\n"
-                   f"    instance: {fake_mastodon.url}\n    token: ${{T}}\n"
-                   "defaults:\n  timezone: Europe/Paris\n  catch_up: 3h\n")
+    project.config(
+        "accounts:\n  masto:\n    network: mastodon\n"
+        f"    instance: {fake_mastodon.url}\n    token: ${{T}}\n"
+        "defaults:\n  timezone: Europe/Paris\n  catch_up: 3h\n"
+    )
     monkeypatch.setenv("T", "good-token")
     monkeypatch.setenv("CMCTL_HTTP_TIMEOUT", "0.5")
     project.calendar(calendar(post("a", at="2026-12-01 09:30")))
@@ -264,11 +298,14 @@ def test_accounts_check_proves_credentials(net: Any, run: Any) -> None:
     assert case.count(server) == 0  # a harmless call: nothing published
 
 
-def masto_project(project: Any, fake_mastodon: Any, monkeypatch: pytest.MonkeyPatch,
-                  now: Any, *posts: str) -> None:
-    project.config("accounts:\n  masto:\n    network: mastodon\n"
-                   f"    instance: {fake_mastodon.url}\n    token: ${{T}}\n"
-                   "defaults:\n  timezone: Europe/Paris\n")
+def masto_project(
+    project: Any, fake_mastodon: Any, monkeypatch: pytest.MonkeyPatch, now: Any, *posts: str
+) -> None:
+    project.config(
+        "accounts:\n  masto:\n    network: mastodon\n"
+        f"    instance: {fake_mastodon.url}\n    token: ${{T}}\n"
+        "defaults:\n  timezone: Europe/Paris\n"
+    )
     monkeypatch.setenv("T", "good-token")
     monkeypatch.setenv("CMCTL_HTTP_TIMEOUT", "0.5")
     project.calendar(calendar(*posts))
@@ -276,8 +313,13 @@ def masto_project(project: Any, fake_mastodon: Any, monkeypatch: pytest.MonkeyPa
 
 
 def test_a_post_still_failing_long_after_its_time_is_given_up_not_sent_late(
-        project: Any, run: Any, now: Any, fake_mastodon: Any, slept: list[float],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    project: Any,
+    run: Any,
+    now: Any,
+    fake_mastodon: Any,
+    slept: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     masto_project(project, fake_mastodon, monkeypatch, now, post("a", at="2026-12-01 09:30"))
     fake_mastodon.fail_next("/api/v1/statuses", 503, {"error": "down"}, times=1000)
     code, outcomes = publish(run)
@@ -292,10 +334,16 @@ def test_a_post_still_failing_long_after_its_time_is_given_up_not_sent_late(
 
 
 def test_an_ambiguous_post_removed_from_the_calendar_becomes_unknown(
-        project: Any, run: Any, now: Any, fake_mastodon: Any,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    masto_project(project, fake_mastodon, monkeypatch, now, post("a", at="2026-12-01 09:30"),
-                  post("b", at="2026-12-05 09:30"))
+    project: Any, run: Any, now: Any, fake_mastodon: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    masto_project(
+        project,
+        fake_mastodon,
+        monkeypatch,
+        now,
+        post("a", at="2026-12-01 09:30"),
+        post("b", at="2026-12-05 09:30"),
+    )
     fake_mastodon.hang_next("/api/v1/statuses", seconds=2.0, commit=True)
     fake_mastodon.fail_next("/api/v1/statuses", 503, {"error": "down"}, times=20)
     publish(run)  # a: maybe published, retrying

@@ -53,7 +53,7 @@ def forms(secret: str) -> set[str]:
     }
     if len(s) > 8:  # a fragment cut by a truncation
         window = max(8, min(16, len(s) // 2))
-        out |= {s[i:i + window] for i in range(len(s) - window + 1)}
+        out |= {s[i : i + window] for i in range(len(s) - window + 1)}
     return out
 
 
@@ -68,9 +68,16 @@ def assert_hidden(secrets: list[str], *texts: str | bytes) -> None:
 def everything(run: Any, project: Any) -> list[str | bytes]:
     """Every output a user or a tool may read, and the ledger's raw bytes."""
     texts: list[str | bytes] = []
-    for args in (("publish", "--json"), ("status", "--json"), ("status",),
-                 ("log", "--events"), ("log", "--events", "--json"), ("accounts", "check"),
-                 ("accounts", "check", "--json"), ("accounts", "--json")):
+    for args in (
+        ("publish", "--json"),
+        ("status", "--json"),
+        ("status",),
+        ("log", "--events"),
+        ("log", "--events", "--json"),
+        ("accounts", "check"),
+        ("accounts", "check", "--json"),
+        ("accounts", "--json"),
+    ):
         result = run(*args)
         assert result.exit_code != 70, (args, result.output)
         assert "Traceback" not in result.stderr
@@ -82,8 +89,7 @@ def everything(run: Any, project: Any) -> list[str | bytes]:
     return texts
 
 
-def place(project: Any, monkeypatch: pytest.MonkeyPatch, where: str, var: str,
-          secret: str) -> str:
+def place(project: Any, monkeypatch: pytest.MonkeyPatch, where: str, var: str, secret: str) -> str:
     """Put ``secret`` where ``where`` says; return what cmctl.yaml writes for it."""
     if where == "inline":
         return json.dumps(secret, ensure_ascii=False)  # a YAML double-quoted scalar
@@ -94,11 +100,14 @@ def place(project: Any, monkeypatch: pytest.MonkeyPatch, where: str, var: str,
     return f"${{{var}}}"
 
 
-def mastodon_project(project: Any, monkeypatch: Any, server: Any, value: str,
-                     instance: str | None = None) -> None:
-    project.config(f"accounts:\n  masto:\n    network: mastodon\n"
-                   f"    instance: {instance or server.url}\n    token: {value}\n"
-                   "defaults:\n  timezone: Europe/Paris\n")
+def mastodon_project(
+    project: Any, monkeypatch: Any, server: Any, value: str, instance: str | None = None
+) -> None:
+    project.config(
+        f"accounts:\n  masto:\n    network: mastodon\n"
+        f"    instance: {instance or server.url}\n    token: {value}\n"
+        "defaults:\n  timezone: Europe/Paris\n"
+    )
     project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[masto]"))
     monkeypatch.setenv("CMCTL_HTTP_TIMEOUT", "0.5")
 
@@ -109,8 +118,11 @@ def echoes(secret: str) -> dict[str, tuple[int, Any]]:
     return {
         "json": (422, {"error": f"Validation failed: token {s} is not allowed"}),
         "json-escaped": (422, json.dumps({"error": f"bad token {s}"}).replace("/", "\\/")),
-        "text-encoded": (400, f"bad token: {json.dumps(s)[1:-1]} url={quote(s, safe='')} "
-                         f"b64={base64.b64encode(s.encode()).decode()} repr={s!r}"),
+        "text-encoded": (
+            400,
+            f"bad token: {json.dumps(s)[1:-1]} url={quote(s, safe='')} "
+            f"b64={base64.b64encode(s.encode()).decode()} repr={s!r}",
+        ),
         "truncated": (400, "x" * 280 + " " + s),
         "401": (401, {"error": f"The access token {s} is invalid"}),
         "500": (500, {"error": f"upstream saw Authorization: Bearer {s}"}),
@@ -122,14 +134,25 @@ ECHOES = ("json", "json-escaped", "text-encoded", "truncated", "401", "500")
 
 @pytest.mark.parametrize("echo", ECHOES)
 @pytest.mark.parametrize("kind", sorted(KINDS))
-def test_mastodon_echoed_token_is_never_shown(kind: str, echo: str, project: Any, run: Any,
-                                              now: Any, slept: Any, monkeypatch: Any,
-                                              fake_mastodon: Any) -> None:
+def test_mastodon_echoed_token_is_never_shown(
+    kind: str,
+    echo: str,
+    project: Any,
+    run: Any,
+    now: Any,
+    slept: Any,
+    monkeypatch: Any,
+    fake_mastodon: Any,
+) -> None:
     secret = KINDS[kind]
     fake_mastodon.token = secret
     where = PLACES[(sorted(KINDS).index(kind) + ECHOES.index(echo)) % len(PLACES)]
-    mastodon_project(project, monkeypatch, fake_mastodon,
-                     place(project, monkeypatch, where, "MASTO_TOKEN", secret))
+    mastodon_project(
+        project,
+        monkeypatch,
+        fake_mastodon,
+        place(project, monkeypatch, where, "MASTO_TOKEN", secret),
+    )
     status, body = echoes(secret)[echo]
     fake_mastodon.fail_next("/api/v1/statuses", status, body, times=3)
     fake_mastodon.fail_next("/api/v1/accounts/verify_credentials", status, body, times=2)
@@ -142,33 +165,53 @@ def test_mastodon_echoed_token_is_never_shown(kind: str, echo: str, project: Any
 
 @pytest.mark.parametrize("where", PLACES)
 @pytest.mark.parametrize("kind", sorted(KINDS))
-def test_every_place_a_token_is_written(kind: str, where: str, project: Any, run: Any,
-                                        now: Any, slept: Any, monkeypatch: Any,
-                                        fake_mastodon: Any) -> None:
+def test_every_place_a_token_is_written(
+    kind: str,
+    where: str,
+    project: Any,
+    run: Any,
+    now: Any,
+    slept: Any,
+    monkeypatch: Any,
+    fake_mastodon: Any,
+) -> None:
     secret = KINDS[kind]
     fake_mastodon.token = secret
-    mastodon_project(project, monkeypatch, fake_mastodon,
-                     place(project, monkeypatch, where, "MASTO_TOKEN", secret))
+    mastodon_project(
+        project,
+        monkeypatch,
+        fake_mastodon,
+        place(project, monkeypatch, where, "MASTO_TOKEN", secret),
+    )
     fake_mastodon.fail_next("/api/v1/statuses", 422, {"error": f"nope {secret}"})
     now.move_to("2026-12-01T08:30:30Z")
     texts = everything(run, project)
     assert_hidden([secret], *texts)
     if kind != "non-ascii":  # the token reached the server whole: whitespace stripped
-        assert any(r.headers.get("authorization") == f"Bearer {secret}"
-                   for r in fake_mastodon.requests)
+        assert any(
+            r.headers.get("authorization") == f"Bearer {secret}" for r in fake_mastodon.requests
+        )
 
 
 @pytest.mark.parametrize("echo", ("json", "text-encoded", "truncated", "401"))
 @pytest.mark.parametrize("kind", sorted(KINDS))
-def test_bluesky_echoed_app_password_is_never_shown(kind: str, echo: str, project: Any,
-                                                    run: Any, now: Any, slept: Any,
-                                                    monkeypatch: Any,
-                                                    fake_bluesky: Any) -> None:
+def test_bluesky_echoed_app_password_is_never_shown(
+    kind: str,
+    echo: str,
+    project: Any,
+    run: Any,
+    now: Any,
+    slept: Any,
+    monkeypatch: Any,
+    fake_bluesky: Any,
+) -> None:
     secret = KINDS[kind]
     where = PLACES[sorted(KINDS).index(kind) % len(PLACES)]
     value = place(project, monkeypatch, where, "BSKY_PASSWORD", secret)
-    project.config(f"accounts:\n  bsky:\n    network: bluesky\n    handle: brand.test\n"
-                   f"    app_password: {value}\n    service: {fake_bluesky.url}\n")
+    project.config(
+        f"accounts:\n  bsky:\n    network: bluesky\n    handle: brand.test\n"
+        f"    app_password: {value}\n    service: {fake_bluesky.url}\n"
+    )
     project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[bsky]"))
     status, body = echoes(secret)[echo]
     if isinstance(body, dict):
@@ -178,11 +221,13 @@ def test_bluesky_echoed_app_password_is_never_shown(kind: str, echo: str, projec
     assert_hidden([secret], *everything(run, project))
 
 
-def test_bluesky_session_tokens_echoed_are_never_shown(project: Any, run: Any, now: Any,
-                                                       slept: Any, monkeypatch: Any,
-                                                       fake_bluesky: Any) -> None:
-    project.config(f"accounts:\n  bsky:\n    network: bluesky\n    handle: brand.test\n"
-                   f"    app_password: ${{P}}\n    service: {fake_bluesky.url}\n")
+def test_bluesky_session_tokens_echoed_are_never_shown(
+    project: Any, run: Any, now: Any, slept: Any, monkeypatch: Any, fake_bluesky: Any
+) -> None:
+    project.config(
+        f"accounts:\n  bsky:\n    network: bluesky\n    handle: brand.test\n"
+        f"    app_password: ${{P}}\n    service: {fake_bluesky.url}\n"
+    )
     monkeypatch.setenv("P", "app-pass-1234")
     project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[bsky]"))
     seen: list[str] = []
@@ -193,6 +238,7 @@ def test_bluesky_session_tokens_echoed_are_never_shown(project: Any, run: Any, n
         if request.path.endswith("putRecord") and auth:
             seen.append(auth.removeprefix("Bearer "))
             from tests.fakes.base import Reply
+
             return Reply(400, {"error": "InvalidRequest", "message": f"who is {auth}?"})
         return original(request)
 
@@ -204,31 +250,44 @@ def test_bluesky_session_tokens_echoed_are_never_shown(project: Any, run: Any, n
 
 
 WEBHOOK_URLS = {
-    "path-token-then-query": ("{base}/hooks/PATHTOKEN-abc123456?sig=QUERYTOKEN-98765",
-                              ["PATHTOKEN-abc123456", "QUERYTOKEN-98765"]),
+    "path-token-then-query": (
+        "{base}/hooks/PATHTOKEN-abc123456?sig=QUERYTOKEN-98765",
+        ["PATHTOKEN-abc123456", "QUERYTOKEN-98765"],
+    ),
     "query-token": ("{base}/h?token=QTOKEN-only-123456&x=1", ["QTOKEN-only-123456"]),
-    "userinfo": ("http://hookuser:PA55-userinfo-word@{hostport}/hooks/x",
-                 ["PA55-userinfo-word", "hookuser:PA55-userinfo-word"]),
+    "userinfo": (
+        "http://hookuser:PA55-userinfo-word@{hostport}/hooks/x",
+        ["PA55-userinfo-word", "hookuser:PA55-userinfo-word"],
+    ),
 }
 
 
 @pytest.mark.parametrize("url_kind", sorted(WEBHOOK_URLS))
 @pytest.mark.parametrize("where", ("inline", "env-newline"))
-def test_webhook_url_credentials_are_never_shown(url_kind: str, where: str, project: Any,
-                                                 run: Any, now: Any, slept: Any,
-                                                 monkeypatch: Any,
-                                                 fake_webhook: Any) -> None:
+def test_webhook_url_credentials_are_never_shown(
+    url_kind: str,
+    where: str,
+    project: Any,
+    run: Any,
+    now: Any,
+    slept: Any,
+    monkeypatch: Any,
+    fake_webhook: Any,
+) -> None:
     template, secrets = WEBHOOK_URLS[url_kind]
     url = template.format(base=fake_webhook.url, hostport=fake_webhook.url.split("//")[1])
     value = url if where == "inline" else place(project, monkeypatch, where, "HOOK_URL", url)
-    project.config(f"accounts:\n  hook:\n    network: webhook\n    url: {value}\n"
-                   "    secret: ${HOOK_SECRET}\n")
+    project.config(
+        f"accounts:\n  hook:\n    network: webhook\n    url: {value}\n"
+        "    secret: ${HOOK_SECRET}\n"
+    )
     monkeypatch.setenv("HOOK_SECRET", WEBHOOK_SECRET)
     project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[hook]"))
     path = url.split("?")[0].rsplit("/", 1)[1]
     basic = base64.b64encode(b"hookuser:PA55-userinfo-word").decode()
-    fake_webhook.fail_next(path, 400, {"error": f"refused {url} (Basic {basic}) "
-                                       f"secret {WEBHOOK_SECRET}"}, times=3)
+    fake_webhook.fail_next(
+        path, 400, {"error": f"refused {url} (Basic {basic}) secret {WEBHOOK_SECRET}"}, times=3
+    )
     now.move_to("2026-12-01T08:30:30Z")
     texts = everything(run, project)
     assert_hidden([*secrets, WEBHOOK_SECRET, WEBHOOK_SECRET.removeprefix("whsec_")], *texts)
@@ -236,17 +295,22 @@ def test_webhook_url_credentials_are_never_shown(url_kind: str, where: str, proj
     assert_hidden([*secrets, WEBHOOK_SECRET], check.stdout, check.stderr)
 
 
-def test_userinfo_credentials_on_a_transport_error(project: Any, run: Any, now: Any,
-                                                   slept: Any, monkeypatch: Any,
-                                                   fake_mastodon: Any) -> None:
+def test_userinfo_credentials_on_a_transport_error(
+    project: Any, run: Any, now: Any, slept: Any, monkeypatch: Any, fake_mastodon: Any
+) -> None:
     import socket
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     monkeypatch.setenv("MASTO_TOKEN", "good-token")
-    mastodon_project(project, monkeypatch, fake_mastodon, "${MASTO_TOKEN}",
-                     instance=f"http://admin:Us3rInfo-Passw0rd@127.0.0.1:{port}")
+    mastodon_project(
+        project,
+        monkeypatch,
+        fake_mastodon,
+        "${MASTO_TOKEN}",
+        instance=f"http://admin:Us3rInfo-Passw0rd@127.0.0.1:{port}",
+    )
     now.move_to("2026-12-01T08:30:30Z")
     texts = everything(run, project)
     assert any("cannot connect" in t for t in texts if isinstance(t, str))
@@ -262,19 +326,26 @@ def test_illegal_header_never_quotes_the_token(fake_mastodon: Any) -> None:
     http = Http(secrets=[token])
     for value in (f"Bearer {token}\n", f"Bearer {token}\r\nX: y", f"Bearer {token}é"):
         with pytest.raises(Permanent) as caught:
-            http.request("GET", f"{fake_mastodon.url}/api/v1/accounts/verify_credentials",
-                         headers={"Authorization": value})
+            http.request(
+                "GET",
+                f"{fake_mastodon.url}/api/v1/accounts/verify_credentials",
+                headers={"Authorization": value},
+            )
         assert_hidden([token], caught.value.message, str(caught.value))
     http.close()
 
 
 # --- config errors -------------------------------------------------------------------
-@pytest.mark.parametrize("value", ["8675309012345678", "1.5e10", "true", "[a1b2c3d4e5]",
-                                   "{k: a1b2c3d4e5}"])
-def test_a_secret_that_is_not_text_is_refused_without_quoting_it(value: str, project: Any,
-                                                                 run: Any) -> None:
-    project.config(f"accounts:\n  masto:\n    network: mastodon\n"
-                   f"    instance: https://m.example\n    token: {value}\n")
+@pytest.mark.parametrize(
+    "value", ["8675309012345678", "1.5e10", "true", "[a1b2c3d4e5]", "{k: a1b2c3d4e5}"]
+)
+def test_a_secret_that_is_not_text_is_refused_without_quoting_it(
+    value: str, project: Any, run: Any
+) -> None:
+    project.config(
+        f"accounts:\n  masto:\n    network: mastodon\n"
+        f"    instance: https://m.example\n    token: {value}\n"
+    )
     for args in (("validate",), ("validate", "--format", "github"), ("accounts", "check")):
         result = run(*args)
         assert result.exit_code == 2, result.output
@@ -284,16 +355,19 @@ def test_a_secret_that_is_not_text_is_refused_without_quoting_it(value: str, pro
 
 
 @pytest.mark.parametrize("where", ("inline", "env", "dotenv"))
-@pytest.mark.parametrize("secret, problem", [
-    ("q7Z", "too short to be a real credential"),
-    ("", "is empty"),
-    ("tok-CTRL\x00-0123456789", "control or invisible character"),
-    ("tok-NL\n-0123456789", "control or invisible character"),
-    ("tok-ZW\u200b-0123456789", "control or invisible character"),
-])
-def test_an_unusable_secret_is_a_clean_config_error(secret: str, problem: str, where: str,
-                                                    project: Any, run: Any, now: Any,
-                                                    monkeypatch: Any) -> None:
+@pytest.mark.parametrize(
+    "secret, problem",
+    [
+        ("q7Z", "too short to be a real credential"),
+        ("", "is empty"),
+        ("tok-CTRL\x00-0123456789", "control or invisible character"),
+        ("tok-NL\n-0123456789", "control or invisible character"),
+        ("tok-ZW\u200b-0123456789", "control or invisible character"),
+    ],
+)
+def test_an_unusable_secret_is_a_clean_config_error(
+    secret: str, problem: str, where: str, project: Any, run: Any, now: Any, monkeypatch: Any
+) -> None:
     if where == "dotenv" and ("\n" in secret or "\x00" in secret):
         return  # a .env line cannot hold these
     if where == "inline" and "\x00" in secret:
@@ -301,8 +375,10 @@ def test_an_unusable_secret_is_a_clean_config_error(secret: str, problem: str, w
     if where == "env" and "\x00" in secret:
         return  # the environment cannot hold it
     value = place(project, monkeypatch, where, "MASTO_TOKEN", secret)
-    project.config(f"accounts:\n  masto:\n    network: mastodon\n"
-                   f"    instance: https://m.example\n    token: {value}\n")
+    project.config(
+        f"accounts:\n  masto:\n    network: mastodon\n"
+        f"    instance: https://m.example\n    token: {value}\n"
+    )
     project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[masto]"))
     now.move_to("2026-12-01T08:30:30Z")
     outputs = []
@@ -318,8 +394,9 @@ def test_an_unusable_secret_is_a_clean_config_error(secret: str, problem: str, w
         assert_hidden([visible], *outputs)
 
 
-def test_a_secret_file_newline_is_stripped(project: Any, run: Any, now: Any, slept: Any,
-                                           monkeypatch: Any, fake_mastodon: Any) -> None:
+def test_a_secret_file_newline_is_stripped(
+    project: Any, run: Any, now: Any, slept: Any, monkeypatch: Any, fake_mastodon: Any
+) -> None:
     monkeypatch.setenv("MASTO_TOKEN", "  good-token\r\n")
     mastodon_project(project, monkeypatch, fake_mastodon, "${MASTO_TOKEN}")
     now.move_to("2026-12-01T08:30:30Z")
@@ -334,8 +411,9 @@ def test_redact_before_truncating() -> None:
 
     token = "tok-" + "A1b2" * 20
     http = Http(secrets=[token])
-    response = httpx.Response(400, text="x" * 290 + token,
-                              request=httpx.Request("GET", "https://h/x"))
+    response = httpx.Response(
+        400, text="x" * 290 + token, request=httpx.Request("GET", "https://h/x")
+    )
     said = http.error_message(response)
     assert said.endswith("***") and token[:6] not in said
     http.close()
@@ -345,5 +423,7 @@ def test_short_values_are_redacted_only_as_whole_tokens() -> None:
     from cmctl.redact import Redactor
 
     redact = Redactor(["a1"])
-    assert redact("GET /x: 401 a1 refused, a1b stays, (a1)") == \
-        "GET /x: 401 *** refused, a1b stays, (***)"
+    assert (
+        redact("GET /x: 401 a1 refused, a1b stays, (a1)")
+        == "GET /x: 401 *** refused, a1b stays, (***)"
+    )
