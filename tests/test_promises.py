@@ -428,7 +428,7 @@ def test_one_unschedulable_job_does_not_stop_the_others(
         calendar(post("bad", at="2026-12-01 09:30"), accounts="[feed]"), name="bad.yaml"
     )
     project.calendar(calendar(post("good", at="2026-12-01 09:30"), accounts="[feed]"))
-    import cmctl.publish
+    import cmctl.publish.publisher
     from cmctl.ledger import store
 
     original = store.planned_job
@@ -438,7 +438,7 @@ def test_one_unschedulable_job_does_not_stop_the_others(
             raise OverflowError("date value out of range")
         return original(job)
 
-    monkeypatch.setattr(cmctl.publish, "planned_job", planned_job)
+    monkeypatch.setattr(cmctl.publish.publisher, "planned_job", planned_job)
     now.move_to("2026-12-01T08:31:00Z")
     code, data = publish(run)
     assert code == 1

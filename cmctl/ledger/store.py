@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cmctl.errors import CmctlError
+from cmctl.ledger import states
 from cmctl.ledger.reconcile import Known, Planned, Reconciliation, reconcile
 from cmctl.ledger.schema import MIGRATIONS
 from cmctl.redact import scrub
@@ -798,8 +799,17 @@ class Ledger:
         expect: Iterable[str] | None = None,
         **values: Any,
     ) -> bool:
-        """Set ``values`` on job ``key`` (only if its state is in ``expect``)."""
+        """Set ``values`` on job ``key`` (only if its state is in ``expect``). A change of
+        state must be a transition of the state machine (cmctl/ledger/states.py)."""
         _scrub_text(values)
+        if "state" in values:
+            current = db.execute("SELECT state FROM jobs WHERE key = ?", (key,)).fetchone()
+            if (
+                current is not None
+                and current[0] != values["state"]
+                and (expect is None or current[0] in (expect := list(expect)))
+            ):
+                states.check(current[0], values["state"], key)
         values["updated_at"] = iso(now)
         sets = ", ".join(f"{c} = ?" for c in values)
         sql = f"UPDATE jobs SET {sets} WHERE key = ?"
@@ -966,6 +976,7 @@ class Ledger:
         **values: Any,
     ) -> bool:
         """Record the outcome of a claimed job (only by the process that claimed it)."""
+        states.check("sending", state, key)
         _scrub_text(values)
         values.update(
             state=state,

@@ -1,0 +1,69 @@
+"""`cmctl publish`: the cron fast path, the dry run, and the full run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cmctl import clock as clock_mod
+from cmctl.ledger.store import Ledger
+from cmctl.publish.publisher import Publisher
+from cmctl.publish.result import Listener, PublishResult
+
+if TYPE_CHECKING:
+    from cmctl.config import Config
+
+
+def publish_now(
+    config: Config,
+    *,
+    only: str | None = None,
+    dry_run: bool = False,
+    listener: Listener | None = None,
+    clock: Any = clock_mod,
+) -> PublishResult:
+    """What `cmctl publish` runs: the fast path when nothing changed, else a full run.
+
+    When the calendars, cmctl.yaml and .env are exactly as at the end of the last
+    clean run (cmctl/stamp.py), the ledger already holds the plan: if it has nothing
+    due, there is nothing to read or do. Otherwise: load, sync, publish.
+    """
+    from cmctl import stamp
+    from cmctl.project import open_project
+
+    # Ledger.existing: None when this state folder was never used; a damaged or missing
+    # ledger in a folder that was is an error (exit 2), on the fast path as on the others.
+    if only is None and not dry_run and stamp.unchanged(config):
+        fast = Ledger.existing(config.state_dir)
+        if fast is not None:
+            try:
+                if not fast.has_work(clock.now()):
+                    return PublishResult(fast=True)
+            finally:
+                fast.close()
+    if dry_run:  # the real procedure, on a private copy of the ledger; nothing is sent
+        import tempfile
+
+        from cmctl.ledger.store import scratch_copy
+
+        project = open_project(config, now=clock.now())
+        with tempfile.TemporaryDirectory(prefix="cmctl-dry-run-") as scratch:
+            ledger = scratch_copy(config.state_dir, Path(scratch))
+            try:
+                return Publisher(project, ledger, clock=clock, listener=listener, dry_run=True).run(
+                    only=only
+                )
+            finally:
+                ledger.close()
+    inputs = stamp.compute(config)  # before reading: an edit during the run is seen next time
+    project = open_project(config, now=clock.now())
+    ledger = Ledger.open(config.state_dir)
+    try:
+        result = Publisher(project, ledger, clock=clock, listener=listener).run(only=only)
+    finally:
+        ledger.close()
+    if result.attention():
+        stamp.forget(config)  # come back to them on every run
+    else:
+        stamp.save(config, inputs)
+    return result

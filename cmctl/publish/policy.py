@@ -1,0 +1,88 @@
+"""The publisher's pure decisions: windows, deadlines, backoff, when a resend is safe.
+
+No I/O here: the real run and the dry run take the same decisions because they call
+the same functions (the dry run only leaves the sends out).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cmctl.compile import Job
+    from cmctl.ledger.store import Row
+    from cmctl.networks.base import Network
+
+LEASE = timedelta(minutes=10)  # a claim older than this is presumed dead
+MIN_WINDOW = timedelta(minutes=1)  # even catch_up: 0 tolerates cron's own lateness
+RETRY_GRACE = timedelta(hours=2)  # retries stop this long after the catch-up window
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = 5.0  # seconds; doubles each attempt: 5, 10, 20... (8 attempts: ~21 min)
+BACKOFF_CAP = 30 * 60.0
+INLINE_WAIT = 15.0  # a retry due within this many seconds is waited for in this run
+MAX_WORKERS = 32
+
+
+# A dry run takes the same decisions as the real run; it names them so.
+DRY_NAMES = {
+    "published": "would-send",
+    "missed": "would-miss",
+    "failed": "would-fail",
+    "unknown": "would-unknown",
+    "retry": "would-retry",
+    "skipped": "would-skip",
+}
+
+
+def window(row: Row | Job) -> timedelta:
+    return max(row.catch_up, MIN_WINDOW)
+
+
+def deadline(row: Row) -> datetime:
+    """The last moment a job may still be tried: its catch-up window plus the retry
+    grace, or, for a job sent on purpose (--post, retry, resolve), that moment plus
+    the grace."""
+    return row.deadline or row.scheduled_at + window(row) + RETRY_GRACE
+
+
+def backoff(attempt: int, retry_after: float | None, rng: random.Random) -> float:
+    """Seconds before the next attempt.
+
+    When the network says when (Retry-After, a rate-limit reset), that, plus up to 10%
+    jitter so that many clients do not return at the same instant; never earlier.
+    Otherwise exponential from BACKOFF_BASE with ±20% jitter, capped.
+    """
+    if retry_after is not None:
+        return retry_after * rng.uniform(1.0, 1.1) + rng.uniform(0.0, 0.5)
+    delay = min(BACKOFF_BASE * 2 ** max(attempt - 1, 0), BACKOFF_CAP)
+    return delay * rng.uniform(0.8, 1.2)
+
+
+def resend_is_safe(network: type[Network], reached: datetime, now: datetime) -> bool:
+    """Can a job whose earlier attempt may have reached the network be sent again?"""
+    window_ = network.idempotency_window
+    return window_ is None or (window_ > timedelta(0) and now - reached <= window_)
+
+
+def part_key(row: Row, part: int) -> str:
+    base = row.post_key
+    return f"{base}#{part}" if part else base
+
+
+def matches(row: Row | Job, only: str) -> bool:
+    """`--post` takes `post`, `calendar:post`, `calendar:post@account`, or a job key."""
+    return only in (row.post_id, f"{row.calendar}:{row.post_id}", row.post_key, row.key)
+
+
+def ref_json(value: dict[str, Any]) -> str | None:
+    import json
+
+    return json.dumps(value, sort_keys=True) if value else None
+
+
+def ago(delta: timedelta) -> str:
+    from cmctl.timeutil import format_duration
+
+    return format_duration(timedelta(seconds=int(delta.total_seconds())))

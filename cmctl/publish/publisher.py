@@ -1,0 +1,98 @@
+"""Publisher.run: sync, housekeeping, selection, sending; and publish_due."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from cmctl.config import display
+from cmctl.ledger.reconcile import Planned
+from cmctl.ledger.store import Ledger, Row, iso, planned_job
+from cmctl.publish.housekeeping import Housekeeping
+from cmctl.publish.result import PublishResult
+from cmctl.publish.selection import Selection
+from cmctl.publish.sending import Sending
+
+if TYPE_CHECKING:
+    from cmctl.compile import Job
+    from cmctl.project import Project
+
+ATTENTION_META = "attention"  # ledger meta: what the last run could not do, for status
+
+
+class Publisher(Housekeeping, Selection, Sending):
+    """One run of the publishing engine over a project and its ledger."""
+
+    def run(self, *, only: str | None = None) -> PublishResult:
+        """Sync, recover, expire, select, send. One procedure for cron, the daemon and
+        the dry run (which runs it on a scratch copy of the ledger and sends nothing)."""
+        result = PublishResult()
+        now = self.clock.now()
+        config = self.config
+        held_files = sorted({d.path for d in self.project.report.items if d.severity == "error"})
+        result.held = held_files
+        held = {c.name for c in self.project.calendars if c.display in held_files}
+        held |= {
+            config.calendar_name(path) for path in self.project.files if display(path) in held_files
+        }  # files too broken to name themselves
+        present = {c.name for c in self.project.calendars} | held
+        jobs: list[Job] = []
+        planned: list[Planned] = []
+        for job in self.project.jobs:
+            if job.calendar in held:
+                continue
+            try:
+                planned.append(planned_job(job))
+            except (OverflowError, ValueError) as exc:  # one bad job never stops the rest
+                held.add(job.calendar)
+                result.problems.append(
+                    f"{job.key}: cannot be scheduled ({exc}); its calendar is held"
+                )
+                continue
+            jobs.append(job)
+        planned = [p for p in planned if p.calendar not in held]
+        jobs = [j for j in jobs if j.calendar not in held]
+        sync = self.ledger.sync(planned, now, present=present, held=held)
+        result.sync = sync.stats
+        result.held_posts = sync.held_posts
+        result.vanished = sync.vanished
+        self._jobs = {j.key: j for j in jobs if j.post_key not in sync.held_posts}
+        self._held_posts = sync.held_posts
+        targets = self._targets(only) if only is not None else None
+        self.recover(now, result, targets)
+        if targets is None:
+            self.expire(now, result)
+        rows = self.select(now, only, targets, result)
+        start = getattr(self.listener, "start", None)
+        if start is not None:
+            start(len(rows))
+        by_account: dict[str, list[Row]] = defaultdict(list)
+        for row in rows:
+            by_account[row.account].append(row)
+        if by_account:
+            self._send_accounts(by_account, result)
+            # a part that failed just now: the parts after it stop now, not next run
+            self._stop_orphaned_parts(self.clock.now(), result)
+        if not self.dry_run and only is None:
+            self._remember_attention(now, result)
+        return result
+
+    def _remember_attention(self, now: datetime, result: PublishResult) -> None:
+        """Keep what needs a human (held calendars and posts, vanished calendars,
+        unusable accounts) in the ledger, where `cmctl status` reads it."""
+        import json
+
+        lines = result.attention()
+        raw = self.ledger.meta(ATTENTION_META)
+        if (json.loads(raw)["lines"] if raw else []) != lines:
+            self.ledger.set_meta(
+                ATTENTION_META, json.dumps({"at": iso(now), "lines": lines}, ensure_ascii=False)
+            )
+
+
+def publish_due(project: Project, ledger: Ledger, **options: Any) -> PublishResult:
+    """Publish what is due now. Options: clock, listener, transport, should_stop,
+    dry_run (for the Publisher), only (for the run)."""
+    run_options = {k: options.pop(k) for k in ("only",) if k in options}
+    return Publisher(project, ledger, **options).run(**run_options)

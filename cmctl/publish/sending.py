@@ -1,0 +1,345 @@
+"""Sending: one sender per account (accounts in parallel), each attempt and its outcome."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from cmctl.errors import CmctlError
+from cmctl.ledger.store import Row, iso
+from cmctl.networks import registry
+from cmctl.networks.base import (
+    Ambiguous,
+    AuthExpired,
+    Network,
+    Outgoing,
+    Permanent,
+    SendError,
+    Sent,
+    Transient,
+)
+from cmctl.publish.context import Context
+from cmctl.publish.policy import (
+    INLINE_WAIT,
+    LEASE,
+    MAX_ATTEMPTS,
+    MAX_WORKERS,
+    backoff,
+    deadline,
+    part_key,
+    ref_json,
+    resend_is_safe,
+)
+from cmctl.publish.result import PublishResult
+
+if TYPE_CHECKING:
+    from cmctl.compile import Job
+    from cmctl.config import Account
+
+
+class Sending(Context):
+    def _send_accounts(self, by_account: dict[str, list[Row]], result: PublishResult) -> None:
+        """Each account's jobs in order, the accounts in parallel threads."""
+        workers = min(len(by_account), MAX_WORKERS)
+        if workers == 1:
+            for account, account_rows in by_account.items():
+                self._account(account, account_rows, result)
+            return
+        # Import in this thread what the senders need, not in 20 threads at once.
+        from cmctl.networks import http
+
+        http.ssl_context()
+        for account in by_account:
+            if account in self.config.accounts:
+                registry.get(self.config.accounts[account].network)
+        assert self.ledger is not None
+        with (
+            self.ledger.group_commit(),
+            ThreadPoolExecutor(workers, thread_name_prefix="cmctl-send") as pool,
+        ):
+            futures = [
+                pool.submit(self._account, account, account_rows, result)
+                for account, account_rows in by_account.items()
+            ]
+            for future in futures:
+                future.result()
+
+    def _account(self, account_name: str, rows: list[Row], result: PublishResult) -> None:
+        account = self.config.accounts.get(account_name)
+        if account is None:
+            return
+        try:
+            adapter = self._adapter(account)
+        except CmctlError as exc:
+            message = f"account '{account_name}': {exc.message}"
+            with self._lock:
+                result.problems.append(message + (f" ({exc.hint})" if exc.hint else ""))
+            return
+        except Exception as exc:  # a bug: this account only; its text may hold secrets
+            with self._lock:
+                result.problems.append(
+                    f"account '{account_name}': internal error while "
+                    f"preparing it ({type(exc).__name__}); its posts "
+                    "wait; run with CMCTL_DEBUG=1 and report it"
+                )
+            return
+        try:
+            posts: dict[str, list[Row]] = defaultdict(list)
+            for row in rows:
+                posts[row.post_key].append(row)
+            for post_rows in posts.values():
+                for row in sorted(post_rows, key=lambda r: r.part):
+                    try:
+                        sent = self._send(adapter, row, result)
+                    except CmctlError:
+                        raise  # the ledger itself failed: nothing more can be recorded
+                    except Exception as exc:  # one job's bug never stops the others
+                        message = adapter.http.redact(
+                            f"internal error around {row.key}: {type(exc).__name__}: {exc}"
+                        )
+                        with self._lock:
+                            result.problems.append(message)
+                        break
+                    if not sent:
+                        break  # a part that did not go out holds back the rest
+        finally:
+            adapter.close()
+
+    def _adapter(self, account: Account) -> Network:
+        from cmctl.networks.http import Http
+
+        network = registry.get(account.network)
+        if not network.publishes:
+            raise CmctlError(f"cmctl cannot publish to {network.title} yet")
+        options = {name: self.config.resolve(account, name) for name in account.options}
+        if account.network == "feed" and isinstance(options.get("path"), str):
+            options["path"] = str((self.config.root / options["path"]).resolve())
+        secrets = [
+            str(options[f.name]) for f in network.account_fields if f.secret and options.get(f.name)
+        ]
+        http = Http(secrets=secrets, transport=self.transport)
+        return network(account, options, http, self.config.state_dir)
+
+    def _send(self, adapter: Network, row: Row, result: PublishResult) -> bool:
+        """Send one job (waiting for short retries). True when it is published."""
+        job = self._jobs.get(row.key)
+        if job is None:
+            return False
+        waited = False
+        while True:
+            if self.should_stop():
+                return False  # stopping: what is not claimed yet waits for the next run
+            if row.part > 0:
+                before = self.ledger.get(part_key(row, row.part - 1))
+                if before is None or before.state != "published":
+                    return False
+                if before.remote_id is None:  # settled by hand without a reference
+                    reason = (
+                        f"part #{before.part} was resolved by hand without a "
+                        f"reference cmctl can reply to on {adapter.title}"
+                    )
+                    if self.ledger.set_state(
+                        row.key,
+                        self.clock.now(),
+                        "failed",
+                        expect=("pending",),
+                        event="failed",
+                        reason=reason,
+                    ):
+                        self._emit(result, self._outcome(row, "failed", message=reason))
+                    return False
+            now = self.clock.now()
+            if waited and row.next_attempt_at is not None:
+                now = max(now, row.next_attempt_at)  # we waited for it on purpose
+            if row.maybe_sent_at and not resend_is_safe(type(adapter), row.maybe_sent_at, now):
+                reason = (
+                    f"an earlier attempt may have been published and {adapter.title} "
+                    "no longer remembers its idempotency key"
+                )
+                if self.ledger.set_state(
+                    row.key, now, "unknown", expect=("pending",), event="unknown", reason=reason
+                ):
+                    self._emit(result, self._outcome(row, "unknown", message=reason))
+                return False
+            claimed = self.ledger.claim(
+                row.key,
+                self.owner,
+                now,
+                LEASE,
+                content_hash=job.content_hash,
+                due_by=None if self._on_purpose else now,
+            )
+            if claimed is None:
+                self._emit(
+                    result, self._outcome(row, "busy", message="another cmctl is sending it")
+                )
+                return False
+            state, wait = self._attempt(adapter, claimed, job, result)
+            if state == "published":
+                return True
+            if state != "retry" or wait is None or wait > INLINE_WAIT:
+                return False
+            self.clock.sleep(wait)
+            waited = True
+            fresh = self.ledger.get(row.key)
+            if fresh is None or fresh.state != "pending":
+                return False
+            row = fresh
+
+    def _attempt(
+        self, adapter: Network, row: Row, job: Job, result: PublishResult
+    ) -> tuple[str, float | None]:
+        """One attempt at a job ``row`` this process has just claimed."""
+        fresh = row
+        out = Outgoing(
+            key=row.key,
+            idempotency_key=row.idempotency_key,
+            calendar=row.calendar,
+            post_id=row.post_id,
+            part=row.part,
+            text=job.text,
+            media=job.media,
+            lang=job.lang,
+            scheduled_at=job.at,
+            reply_to=self._sent(part_key(row, row.part - 1)) if row.part else None,
+            root=self._sent(part_key(row, 0)) if row.part else None,
+        )
+        try:
+            if self.dry_run:  # the decision is taken; the send is what a dry run skips
+                sent = Sent(f"dry-run:{row.key}", None, {})
+            else:
+                sent = self._publish(adapter, out)
+        except Transient as exc:
+            return self._retry(row, fresh.attempts, exc.message, exc.retry_after, result)
+        except Ambiguous as exc:
+            reached = fresh.maybe_sent_at or fresh.claimed_at or self.clock.now()
+            if resend_is_safe(type(adapter), reached, self.clock.now()):
+                return self._retry(
+                    row,
+                    fresh.attempts,
+                    exc.message,
+                    None,
+                    result,
+                    maybe_sent_at=reached,
+                    until_deadline=type(adapter).idempotency_window is None,
+                )
+            return self._finish(row, "unknown", exc.message, result), None
+        except SendError as exc:  # Permanent, or AuthExpired twice
+            return self._finish(row, "failed", exc.message, result), None
+        except Exception as exc:  # a bug in an adapter: we cannot know what happened
+            message = f"internal error while sending: {type(exc).__name__}: {exc}"
+            message = adapter.http.redact(message)
+            reached = fresh.maybe_sent_at or fresh.claimed_at or self.clock.now()
+            if resend_is_safe(type(adapter), reached, self.clock.now()):
+                return self._retry(
+                    row, fresh.attempts, message, None, result, maybe_sent_at=reached
+                )
+            return self._finish(row, "unknown", message, result), None
+        now = self.clock.now()
+        done = self.ledger.finish(
+            row.key,
+            self.owner,
+            now,
+            "published",
+            event="published",
+            detail=sent.url,
+            remote_id=sent.remote_id,
+            url=sent.url,
+            remote_ref=ref_json(sent.ref),
+            sent_hash=job.content_hash,
+            published_at=iso(now),
+            reason=None,
+            next_attempt_at=None,
+        )
+        if not done:
+            # Our claim was taken over while we sent (a lease expired, a recovery judged
+            # us dead): the post is out all the same. Record it whatever the row's state
+            # became, and never let a post that went out go unreported.
+            done = self.ledger.record_late_publication(
+                row.key,
+                now,
+                remote_id=sent.remote_id,
+                url=sent.url,
+                remote_ref=ref_json(sent.ref),
+                sent_hash=job.content_hash,
+            )
+            message = (
+                "published; its claim had been taken over meanwhile"
+                if done
+                else "published (another cmctl recorded it first)"
+            )
+            self._emit(result, self._outcome(row, "published", url=sent.url, message=message))
+            return "published", None
+        self._emit(result, self._outcome(row, "published", url=sent.url))
+        return "published", None
+
+    @staticmethod
+    def _publish(adapter: Network, out: Outgoing) -> Sent:
+        try:
+            return adapter.publish(out)
+        except AuthExpired:
+            if not adapter.refresh():
+                raise Permanent("the session expired and could not be renewed") from None
+            return adapter.publish(out)
+
+    def _retry(
+        self,
+        row: Row,
+        attempts: int,
+        message: str,
+        retry_after: float | None,
+        result: PublishResult,
+        *,
+        maybe_sent_at: datetime | None = None,
+        until_deadline: bool = False,
+    ) -> tuple[str, float | None]:
+        """Plan the next attempt, or give up. ``until_deadline``: each attempt is only a
+        harmless look-up (the network remembers the key for ever), so keep asking until
+        the job's deadline rather than stop after MAX_ATTEMPTS."""
+        now = self.clock.now()
+        delay = backoff(attempts, retry_after, self.rng)
+        next_at = now + timedelta(seconds=delay)
+        if (attempts >= MAX_ATTEMPTS and not until_deadline) or next_at > deadline(row):
+            reason = f"gave up after {attempts} attempt(s): {message}"
+            maybe = maybe_sent_at or row.maybe_sent_at
+            if maybe is not None:  # it may be online: a human must look, not repost
+                reason += "; an earlier attempt may have been published"
+                return self._finish(row, "unknown", reason, result), None
+            return self._finish(row, "failed", reason, result), None
+        extra = {"maybe_sent_at": iso(maybe_sent_at)} if maybe_sent_at else {}
+        self.ledger.finish(
+            row.key,
+            self.owner,
+            now,
+            "pending",
+            event="retry",
+            detail=message,
+            reason=message,
+            next_attempt_at=iso(next_at),
+            **extra,
+        )
+        self._emit(result, self._outcome(row, "retry", message=message, next_attempt_at=next_at))
+        return "retry", delay
+
+    def _finish(self, row: Row, state: str, message: str, result: PublishResult) -> str:
+        now = self.clock.now()
+        if self.ledger.finish(
+            row.key,
+            self.owner,
+            now,
+            state,
+            event=state,
+            detail=message,
+            reason=message,
+            next_attempt_at=None,
+        ):
+            self._emit(result, self._outcome(row, state, message=message))
+        return state
+
+    def _sent(self, key: str) -> Sent | None:
+        row = self.ledger.get(key)
+        if row is None or row.state != "published" or row.remote_id is None:
+            return None
+        return Sent(row.remote_id, row.url, row.remote_ref or {})
