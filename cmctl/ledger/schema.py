@@ -62,4 +62,9 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE jobs ADD COLUMN decided_by TEXT
     """,
+    # 3: multi-step publishing: what an attempt saved before its next risky step (an
+    # uploaded media id, a container id), handed back to the next attempt (JSON).
+    """
+    ALTER TABLE jobs ADD COLUMN checkpoint TEXT
+    """,
 )

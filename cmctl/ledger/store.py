@@ -339,6 +339,7 @@ class Row:
     created_at: datetime
     updated_at: datetime
     decided_by: str | None = None  # 'human': a person decided; plan edits never undo it
+    checkpoint: dict[str, Any] | None = None  # saved by a multi-step attempt
 
     @property
     def post_key(self) -> str:
@@ -378,6 +379,7 @@ class Row:
             created_at=parse_iso(r["created_at"]),  # type: ignore[arg-type]
             updated_at=parse_iso(r["updated_at"]),  # type: ignore[arg-type]
             decided_by=r["decided_by"],
+            checkpoint=json.loads(r["checkpoint"]) if r["checkpoint"] else None,
         )
 
 
@@ -998,6 +1000,28 @@ class Ledger:
             )
             if done:
                 self.log(db, now, key, event, detail)
+            return done
+
+        return self.write(op)
+
+    def save_checkpoint(
+        self, key: str, owner: str, now: datetime, checkpoint: dict[str, Any]
+    ) -> bool:
+        """Keep what an attempt achieved so far (only while ``owner`` holds the claim),
+        committed before the adapter takes its next risky step."""
+        text = json.dumps(checkpoint, sort_keys=True)
+
+        def op(db: sqlite3.Connection) -> bool:
+            done: bool = (
+                db.execute(
+                    "UPDATE jobs SET checkpoint = ?, updated_at = ? WHERE key = ? AND "
+                    "state = 'sending' AND claim_owner = ?",
+                    (text, iso(now), key, owner),
+                ).rowcount
+                == 1
+            )
+            if done:
+                self.log(db, now, key, "checkpoint", text)
             return done
 
         return self.write(op)

@@ -14,9 +14,10 @@ Declarations never import httpx at module level, so `cmctl validate` stays light
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -105,6 +106,15 @@ class Outgoing:
     scheduled_at: datetime  # aware, UTC
     reply_to: Sent | None = None  # the previous part, for part >= 1
     root: Sent | None = None  # part 0, for part >= 1
+    # Multi-step publishing: what an earlier attempt of this job saved (an uploaded
+    # media id, a container id), and how to save progress before the next risky step.
+    checkpoint: Mapping[str, Any] | None = None
+    save_checkpoint: Callable[[dict[str, Any]], None] | None = None
+
+    def save(self, checkpoint: dict[str, Any]) -> None:
+        """Record progress in the ledger now (kept for the next attempt of this job)."""
+        if self.save_checkpoint is not None:
+            self.save_checkpoint(checkpoint)
 
 
 class SendError(Exception):
@@ -133,6 +143,28 @@ class Ambiguous(SendError):
 
 class AuthExpired(SendError):
     """The session expired: refresh it once, then send again."""
+
+
+class Idempotency(StrEnum):
+    """How a network lets cmctl send a job exactly once, as each network declares it.
+
+    The publisher never names a network: it decides from this declaration (and
+    ``idempotency_window`` for KEY) whether a job whose earlier attempt may have reached
+    the network can be sent again, or must be looked up, or is ``unknown``.
+    """
+
+    # The network honours an idempotency key for a while (Mastodon's Idempotency-Key,
+    # about an hour): a resend within ``idempotency_window`` returns the first post.
+    KEY = "key"
+    # cmctl chooses the post's identifier (a Bluesky record key, a feed entry id, a
+    # webhook-id, a WordPress slug): a resend finds or overwrites the same post, forever.
+    CHOSEN_ID = "chosen-id"
+    # No key, but the adapter can find what an earlier attempt published
+    # (``find(out, since)``): the publisher looks before it resends.
+    LOOKUP = "lookup"
+    # Nothing (Telegram, Discord webhooks): after an ambiguous failure the job is
+    # ``unknown`` and a human settles it.
+    NONE = "none"
 
 
 class Network:
@@ -175,6 +207,11 @@ class Network:
     # harmless: None = forever (Bluesky record keys, the local feed), a duration when
     # the network forgets keys (Mastodon: 1 hour), timedelta(0) when it has none.
     idempotency_window: ClassVar[timedelta | None] = timedelta(0)
+    # The strategy the publisher follows after an ambiguous answer (see Idempotency).
+    idempotency: ClassVar[Idempotency] = Idempotency.NONE
+    # True when ``find`` is implemented (required by LOOKUP, possible for any network:
+    # the publisher then always looks before it resends or gives up as unknown).
+    finds: ClassVar[bool] = False
 
     def __init__(
         self, account: Any, options: Mapping[str, Any], http: Http, state_dir: Path
@@ -196,6 +233,15 @@ class Network:
     def refresh(self) -> bool:
         """Refresh an expired session; False when the network has no such thing."""
         return False
+
+    def find(self, out: Outgoing, since: datetime) -> Sent | None:
+        """What an earlier attempt of ``out`` published at or after ``since``, if any.
+
+        Read-only. Called after an ambiguous answer, a duplicate refusal, or when a
+        dead sender's claim is recovered, before the publisher resends or gives up as
+        unknown. None: nothing of this job is online. Raise ``Transient`` when the
+        network cannot be asked now (the publisher asks again later)."""
+        raise Permanent(f"cmctl cannot look posts up on {self.title}")
 
     def reference(self, url: str) -> Sent | None:
         """The network's reference to a post a human says is online at ``url``.
@@ -328,3 +374,25 @@ def _size(n: int) -> str:
     if n >= 1000:
         return f"{n:,} bytes"
     return f"{n} bytes"
+
+
+class Duplicate(SendError):
+    """The network refused the post as a duplicate (X 403 "duplicate content", LinkedIn
+    422 DUPLICATE_POST, Facebook error 506, Dev.to 422). Not proof by itself: after an
+    earlier attempt of the same job, the publisher looks it up (published when the
+    lookup finds this job's post, unknown otherwise), never ``failed``."""
+
+    def __init__(self, message: str, existing: Sent | None = None) -> None:
+        super().__init__(message)
+        self.existing = existing  # the post the network names, when it does
+
+
+class NotReady(SendError):
+    """Not a failure: the network is still working (a media file being processed, a
+    container not published yet). Come back in ``retry_in`` seconds; the job's
+    checkpoint (saved with ``Outgoing.save``) is handed back then. Bounded by the
+    job's deadline."""
+
+    def __init__(self, message: str, retry_in: float) -> None:
+        super().__init__(message)
+        self.retry_in = retry_in

@@ -103,6 +103,7 @@ from cmctl.networks.base import (
     AccountField,
     Ambiguous,
     AuthExpired,
+    Idempotency,
     MediaKind,
     Network,
     Permanent,
@@ -175,6 +176,7 @@ class Bluesky(Network):
     publishes: ClassVar[bool] = True
     # Deterministic record key + putRecord that only creates (see the header above).
     idempotency_window: ClassVar[timedelta | None] = None
+    idempotency: ClassVar[Idempotency] = Idempotency.CHOSEN_ID
 
     account_fields: ClassVar[tuple[AccountField, ...]] = (
         AccountField(

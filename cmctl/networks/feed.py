@@ -70,6 +70,7 @@ from cmctl.networks.base import (
     OPEN_MEDIA,
     OPEN_MEDIA_MAX,
     AccountField,
+    Idempotency,
     MediaKind,
     Network,
     Permanent,
@@ -106,6 +107,7 @@ class Feed(Network):
     publishes: ClassVar[bool] = True
     # The entry id comes from the job: a second publish finds the first (see above).
     idempotency_window: ClassVar[timedelta | None] = None
+    idempotency: ClassVar[Idempotency] = Idempotency.CHOSEN_ID
 
     account_fields: ClassVar[tuple[AccountField, ...]] = (
         AccountField(

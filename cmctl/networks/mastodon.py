@@ -87,6 +87,7 @@ from cmctl.networks.base import (
     MB,
     AccountField,
     Ambiguous,
+    Idempotency,
     MediaKind,
     Network,
     Outgoing,
@@ -157,6 +158,7 @@ class Mastodon(Network):
     publishes: ClassVar[bool] = True
     # Mastodon keeps an Idempotency-Key for one hour (see the header above).
     idempotency_window: ClassVar[timedelta | None] = timedelta(hours=1)
+    idempotency: ClassVar[Idempotency] = Idempotency.KEY
 
     account_fields: ClassVar[tuple[AccountField, ...]] = (
         AccountField(

@@ -87,6 +87,7 @@ from cmctl.networks.base import (
     OPEN_MEDIA,
     OPEN_MEDIA_MAX,
     AccountField,
+    Idempotency,
     MediaKind,
     Network,
     Permanent,
@@ -125,6 +126,7 @@ class Webhook(Network):
     publishes: ClassVar[bool] = True
     # Receivers dedupe on webhook-id, which is the same on every attempt (see above).
     idempotency_window: ClassVar[timedelta | None] = None
+    idempotency: ClassVar[Idempotency] = Idempotency.CHOSEN_ID
 
     account_fields: ClassVar[tuple[AccountField, ...]] = (
         AccountField("url", required=True, help="the https URL cmctl POSTs each post to"),

@@ -9,7 +9,7 @@ from cmctl.ledger import owner as owner_mod
 from cmctl.ledger.store import iso
 from cmctl.networks import registry
 from cmctl.publish.context import Context
-from cmctl.publish.policy import ago, deadline, resend_is_safe, window
+from cmctl.publish.policy import ago, deadline, looks_up, resend_is_safe, window
 from cmctl.publish.result import PublishResult
 
 if TYPE_CHECKING:
@@ -33,7 +33,8 @@ class Housekeeping(Context):
                 continue
             network = registry.get(row.network)
             reached = min(t for t in (row.maybe_sent_at, row.claimed_at, now) if t)
-            if resend_is_safe(network, reached, now):
+            # a network that can look its posts up is asked by the next attempt
+            if resend_is_safe(network, reached, now) or looks_up(network):
                 self.ledger.set_state(
                     row.key,
                     now,

@@ -23,6 +23,7 @@ BACKOFF_BASE = 5.0  # seconds; doubles each attempt: 5, 10, 20... (8 attempts: ~
 BACKOFF_CAP = 30 * 60.0
 INLINE_WAIT = 15.0  # a retry due within this many seconds is waited for in this run
 MAX_WORKERS = 32
+LOOKUP_MARGIN = timedelta(minutes=5)  # clocks differ: look a little before the attempt
 
 
 # A dry run takes the same decisions as the real run; it names them so.
@@ -61,9 +62,30 @@ def backoff(attempt: int, retry_after: float | None, rng: random.Random) -> floa
 
 
 def resend_is_safe(network: type[Network], reached: datetime, now: datetime) -> bool:
-    """Can a job whose earlier attempt may have reached the network be sent again?"""
-    window_ = network.idempotency_window
-    return window_ is None or (window_ > timedelta(0) and now - reached <= window_)
+    """Can a job whose earlier attempt may have reached the network be sent again, as
+    the network declares its idempotency (cmctl/networks/base.py ``Idempotency``)?"""
+    from cmctl.networks.base import Idempotency
+
+    if network.idempotency is Idempotency.CHOSEN_ID:
+        return True  # the resend finds (or overwrites) the same post
+    if network.idempotency is Idempotency.KEY:
+        window_ = network.idempotency_window or timedelta(0)
+        return window_ > timedelta(0) and now - reached <= window_
+    return False  # LOOKUP looks first (see ``looks_up``); NONE: a human settles it
+
+
+def looks_up(network: type[Network]) -> bool:
+    """After an ambiguous answer, is the adapter asked what is online before anything
+    else is decided?"""
+    return network.finds
+
+
+def reads_forever(network: type[Network]) -> bool:
+    """Is every attempt after the first only a harmless look-up, for ever (so retries
+    go on until the job's deadline rather than stop after MAX_ATTEMPTS)?"""
+    from cmctl.networks.base import Idempotency
+
+    return network.idempotency is Idempotency.CHOSEN_ID
 
 
 def part_key(row: Row, part: int) -> str:

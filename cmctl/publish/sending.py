@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cmctl.errors import CmctlError
 from cmctl.ledger.store import Row, iso
@@ -13,7 +13,10 @@ from cmctl.networks import registry
 from cmctl.networks.base import (
     Ambiguous,
     AuthExpired,
+    Duplicate,
+    Idempotency,
     Network,
+    NotReady,
     Outgoing,
     Permanent,
     SendError,
@@ -24,11 +27,14 @@ from cmctl.publish.context import Context
 from cmctl.publish.policy import (
     INLINE_WAIT,
     LEASE,
+    LOOKUP_MARGIN,
     MAX_ATTEMPTS,
     MAX_WORKERS,
     backoff,
     deadline,
+    looks_up,
     part_key,
+    reads_forever,
     ref_json,
     resend_is_safe,
 )
@@ -153,7 +159,11 @@ class Sending(Context):
             now = self.clock.now()
             if waited and row.next_attempt_at is not None:
                 now = max(now, row.next_attempt_at)  # we waited for it on purpose
-            if row.maybe_sent_at and not resend_is_safe(type(adapter), row.maybe_sent_at, now):
+            if (
+                row.maybe_sent_at
+                and not looks_up(type(adapter))
+                and not resend_is_safe(type(adapter), row.maybe_sent_at, now)
+            ):
                 reason = (
                     f"an earlier attempt may have been published and {adapter.title} "
                     "no longer remembers its idempotency key"
@@ -193,6 +203,7 @@ class Sending(Context):
     ) -> tuple[str, float | None]:
         """One attempt at a job ``row`` this process has just claimed."""
         fresh = row
+        network = type(adapter)
         out = Outgoing(
             key=row.key,
             idempotency_key=row.idempotency_key,
@@ -205,17 +216,39 @@ class Sending(Context):
             scheduled_at=job.at,
             reply_to=self._sent(part_key(row, row.part - 1)) if row.part else None,
             root=self._sent(part_key(row, 0)) if row.part else None,
+            checkpoint=row.checkpoint,
+            save_checkpoint=lambda checkpoint: self._save_checkpoint(row.key, checkpoint),
         )
+        # an earlier attempt of this job may have reached the network
+        earlier = fresh.maybe_sent_at or (fresh.claimed_at if fresh.attempts > 1 else None)
         try:
             if self.dry_run:  # the decision is taken; the send is what a dry run skips
                 sent = Sent(f"dry-run:{row.key}", None, {})
             else:
-                sent = self._publish(adapter, out)
+                found = None
+                if fresh.maybe_sent_at is not None and looks_up(network):
+                    # look before sending again: it may be online already
+                    found = adapter.find(out, since=fresh.maybe_sent_at - LOOKUP_MARGIN)
+                    if found is None and not (
+                        network.idempotency is Idempotency.LOOKUP
+                        or resend_is_safe(network, fresh.maybe_sent_at, self.clock.now())
+                    ):
+                        message = (
+                            f"an earlier attempt may have been published; {adapter.title} "
+                            "does not show it (yet), and a resend could duplicate it"
+                        )
+                        return self._finish(row, "unknown", message, result), None
+                sent = found or self._publish(adapter, out)
+        except NotReady as exc:
+            return self._not_ready(row, fresh, exc, result)
+        except Duplicate as exc:
+            return self._duplicate(adapter, out, fresh, earlier, exc, result)
         except Transient as exc:
             return self._retry(row, fresh.attempts, exc.message, exc.retry_after, result)
         except Ambiguous as exc:
             reached = fresh.maybe_sent_at or fresh.claimed_at or self.clock.now()
-            if resend_is_safe(type(adapter), reached, self.clock.now()):
+            if looks_up(network) or resend_is_safe(network, reached, self.clock.now()):
+                # the next attempt looks it up first, or resends under the same identity
                 return self._retry(
                     row,
                     fresh.attempts,
@@ -223,7 +256,7 @@ class Sending(Context):
                     None,
                     result,
                     maybe_sent_at=reached,
-                    until_deadline=type(adapter).idempotency_window is None,
+                    until_deadline=reads_forever(network),
                 )
             return self._finish(row, "unknown", exc.message, result), None
         except SendError as exc:  # Permanent, or AuthExpired twice
@@ -232,11 +265,16 @@ class Sending(Context):
             message = f"internal error while sending: {type(exc).__name__}: {exc}"
             message = adapter.http.redact(message)
             reached = fresh.maybe_sent_at or fresh.claimed_at or self.clock.now()
-            if resend_is_safe(type(adapter), reached, self.clock.now()):
+            if resend_is_safe(network, reached, self.clock.now()):
                 return self._retry(
                     row, fresh.attempts, message, None, result, maybe_sent_at=reached
                 )
             return self._finish(row, "unknown", message, result), None
+        return self._record(row, sent, result)
+
+    def _record(self, row: Row, sent: Sent, result: PublishResult) -> tuple[str, float | None]:
+        """The post is online (sent now, or found by a look-up): record and report it.
+        ``row.content_hash`` is what was sent: the claim checked it is the plan's."""
         now = self.clock.now()
         done = self.ledger.finish(
             row.key,
@@ -248,10 +286,11 @@ class Sending(Context):
             remote_id=sent.remote_id,
             url=sent.url,
             remote_ref=ref_json(sent.ref),
-            sent_hash=job.content_hash,
+            sent_hash=row.content_hash,
             published_at=iso(now),
             reason=None,
             next_attempt_at=None,
+            checkpoint=None,
         )
         if not done:
             # Our claim was taken over while we sent (a lease expired, a recovery judged
@@ -263,7 +302,7 @@ class Sending(Context):
                 remote_id=sent.remote_id,
                 url=sent.url,
                 remote_ref=ref_json(sent.ref),
-                sent_hash=job.content_hash,
+                sent_hash=row.content_hash,
             )
             message = (
                 "published; its claim had been taken over meanwhile"
@@ -283,6 +322,71 @@ class Sending(Context):
             if not adapter.refresh():
                 raise Permanent("the session expired and could not be renewed") from None
             return adapter.publish(out)
+
+    def _save_checkpoint(self, key: str, checkpoint: dict[str, Any]) -> None:
+        if not self.ledger.save_checkpoint(key, self.owner, self.clock.now(), checkpoint):
+            # our claim was taken over: stop before the next risky step
+            raise Transient("the claim on this job was taken over; its next attempt goes on")
+
+    def _not_ready(
+        self, row: Row, fresh: Row, exc: NotReady, result: PublishResult
+    ) -> tuple[str, float | None]:
+        """The network is still working: come back later. Not a failed attempt (the
+        attempt count is given back), but never past the job's deadline."""
+        now = self.clock.now()
+        next_at = now + timedelta(seconds=max(exc.retry_in, 0.0))
+        if next_at > deadline(row):
+            state = "unknown" if fresh.maybe_sent_at else "failed"
+            message = f"still not ready at its deadline: {exc.message}"
+            return self._finish(row, state, message, result), None
+        self.ledger.finish(
+            row.key,
+            self.owner,
+            now,
+            "pending",
+            event="not ready yet",
+            detail=exc.message,
+            reason=exc.message,
+            next_attempt_at=iso(next_at),
+            attempts=max(fresh.attempts - 1, 0),
+        )
+        self._emit(
+            result,
+            self._outcome(
+                row, "retry", message=f"not ready yet: {exc.message}", next_attempt_at=next_at
+            ),
+        )
+        return "retry", exc.retry_in
+
+    def _duplicate(
+        self,
+        adapter: Network,
+        out: Outgoing,
+        fresh: Row,
+        earlier: datetime | None,
+        exc: Duplicate,
+        result: PublishResult,
+    ) -> tuple[str, float | None]:
+        """A duplicate refusal is not proof. On a first attempt it is the network's
+        no (the same text is online already, not from this job): failed. After an
+        earlier attempt of this job: published only when the lookup finds this job's
+        post, unknown otherwise, never failed."""
+        if earlier is None:
+            return self._finish(fresh, "failed", exc.message, result), None
+        found = None
+        if looks_up(type(adapter)):
+            try:
+                found = adapter.find(out, since=earlier - LOOKUP_MARGIN)
+            except SendError as lookup_error:
+                message = f"{exc.message}; the look-up failed: {lookup_error.message}"
+                return self._finish(fresh, "unknown", message, result), None
+        if found is None:
+            message = (
+                f"{exc.message}; an earlier attempt of this job may be that post: check the "
+                "account, then `cmctl resolve`"
+            )
+            return self._finish(fresh, "unknown", message, result), None
+        return self._record(fresh, found, result)
 
     def _retry(
         self,
