@@ -82,7 +82,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 from urllib.parse import quote
 
-from cmctl import clock
 from cmctl.networks.base import (
     MB,
     AccountField,
@@ -90,6 +89,7 @@ from cmctl.networks.base import (
     Idempotency,
     MediaKind,
     Network,
+    NotReady,
     Outgoing,
     Permanent,
     SendError,
@@ -104,10 +104,23 @@ if TYPE_CHECKING:
 # `cmctl validate` never loads it (see base.py); the HTTP helper hands these over.
 Response: TypeAlias = Any
 
-# Waiting for the instance to process an upload: pauses between polls, in seconds,
-# the last one repeated, until MEDIA_WAIT seconds have been spent waiting.
-MEDIA_POLL_DELAYS = (1.0, 2.0, 3.0, 5.0, 8.0)
-MEDIA_WAIT = 60.0
+# Waiting for the instance to process an upload: the pause before each new look, in
+# seconds, the last one repeated; the publisher bounds the whole wait by the job's
+# deadline (short pauses are waited for in the same run, longer ones by the next).
+MEDIA_POLL_DELAYS = (1.0, 2.0, 3.0, 5.0, 8.0, 15.0, 30.0, 60.0)
+
+
+def _fingerprint(item: Media) -> str:
+    """An attachment as uploaded: its path, alt text and file version (a changed file
+    is uploaded again, never attached from an older checkpoint)."""
+    import os
+
+    try:
+        st = os.stat(item.path)
+        version = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+    except OSError:
+        version = "missing"
+    return f"{item.path}\0{item.alt or ''}\0{version}"
 
 
 class Mastodon(Network):
@@ -213,7 +226,7 @@ class Mastodon(Network):
 
     def publish(self, out: Outgoing) -> Sent:
         headers = self._headers()
-        media_ids = [self._upload(item, headers) for item in out.media]
+        media_ids = self._attachments(out, headers)
         body: dict[str, Any] = {"status": out.text, "visibility": "public"}
         if media_ids:
             body["media_ids"] = media_ids
@@ -242,7 +255,38 @@ class Mastodon(Network):
             ref={"id": str(status_id), "uri": status.get("uri")},
         )
 
-    def _upload(self, item: Media, headers: dict[str, str]) -> str:
+    def _attachments(self, out: Outgoing, headers: dict[str, str]) -> list[str]:
+        """Upload each attachment once, and wait for the instance to process them.
+
+        Multi-step: each uploaded media id is saved as the job's checkpoint before the
+        next step, so a later attempt (after a crash, or after "not ready yet") reuses
+        it instead of uploading again. While an attachment is still processing (206),
+        this raises NotReady: the publisher comes back later (briefly, in the same run,
+        for short waits), within the job's deadline, without counting a failure."""
+        progress: dict[str, Any] = dict(out.checkpoint or {})
+        uploaded: dict[str, str] = dict(progress.get("media") or {})
+        processing: set[str] = set(progress.get("processing") or ())
+        ids = []
+        for item in out.media:
+            mark = _fingerprint(item)
+            if mark not in uploaded:
+                media_id, ready = self._upload(item, headers)
+                uploaded[mark] = media_id
+                if not ready:
+                    processing.add(media_id)
+                out.save({"media": uploaded, "processing": sorted(processing), "polls": 0})
+            ids.append(uploaded[mark])
+        for media_id in sorted(processing):
+            if self._still_processing(media_id, headers):
+                polls = int(progress.get("polls") or 0)
+                out.save({"media": uploaded, "processing": sorted(processing), "polls": polls + 1})
+                delay = MEDIA_POLL_DELAYS[min(polls, len(MEDIA_POLL_DELAYS) - 1)]
+                raise NotReady("Mastodon is still processing an attachment", retry_in=delay)
+            processing.discard(media_id)
+        return ids
+
+    def _upload(self, item: Media, headers: dict[str, str]) -> tuple[str, bool]:
+        """POST /api/v2/media: the media id, and whether it is processed already."""
         from cmctl.media import MediaProblem, open_checked
 
         data = {"description": item.alt} if item.alt else {}
@@ -265,34 +309,18 @@ class Mastodon(Network):
         media_id = attachment.get("id")
         if not isinstance(media_id, (str, int)) or media_id == "":
             raise Permanent(f"Mastodon answered the upload of {item.path.name} without an id")
-        media_id = str(media_id)
-        if response.status_code == 202 or attachment.get("url") is None:
-            self._wait_processed(media_id, item, headers)
-        return media_id
+        ready = response.status_code != 202 and attachment.get("url") is not None
+        return str(media_id), ready
 
-    def _wait_processed(self, media_id: str, item: Media, headers: dict[str, str]) -> None:
-        """Poll GET /api/v1/media/{id} until 200 (206 = still processing)."""
-        waited = 0.0
-        attempt = 0
-        while True:
-            response = self.http.request(
-                "GET",
-                f"{self.base_url}/api/v1/media/{quote(media_id, safe='')}",
-                classify=self._classify,
-                headers=headers,
-            )
-            if response.status_code != 206:
-                return
-            if waited >= MEDIA_WAIT:
-                raise Transient(
-                    f"Mastodon is still processing {item.path.name} after "
-                    f"{waited:.0f} s; try again later"
-                )
-            delay = MEDIA_POLL_DELAYS[min(attempt, len(MEDIA_POLL_DELAYS) - 1)]
-            delay = min(delay, MEDIA_WAIT - waited)
-            clock.sleep(delay)
-            waited += delay
-            attempt += 1
+    def _still_processing(self, media_id: str, headers: dict[str, str]) -> bool:
+        """GET /api/v1/media/{id}: 206 while the instance is still processing it."""
+        response = self.http.request(
+            "GET",
+            f"{self.base_url}/api/v1/media/{quote(media_id, safe='')}",
+            classify=self._classify,
+            headers=headers,
+        )
+        return bool(response.status_code == 206)
 
     def check(self) -> str:
         headers = self._headers()

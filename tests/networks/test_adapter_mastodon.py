@@ -8,6 +8,7 @@ error the publisher expects, with no secret in any message.
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import json
@@ -25,9 +26,17 @@ import pytest
 from cmctl import clock
 from cmctl.calendar.model import Media, Pos
 from cmctl.ledger.store import idempotency_key
-from cmctl.networks.base import Ambiguous, Outgoing, Permanent, SendError, Sent, Transient
+from cmctl.networks.base import (
+    Ambiguous,
+    NotReady,
+    Outgoing,
+    Permanent,
+    SendError,
+    Sent,
+    Transient,
+)
 from cmctl.networks.http import Http
-from cmctl.networks.mastodon import MEDIA_WAIT, Mastodon
+from cmctl.networks.mastodon import MEDIA_POLL_DELAYS, Mastodon
 from tests.networks.helpers import Recorder, make_outgoing
 
 TOKEN = "tok-SECRET-0123456789abcdef"
@@ -179,6 +188,21 @@ def test_reply_names_the_previous_part(tmp_path: Path) -> None:
     assert body["language"] == "fr-FR"  # Mastodon keeps the ISO 639 part itself
 
 
+def attempts(masto: Mastodon, out: Outgoing, tries: int = 10) -> tuple[Sent, list[float]]:
+    """Publish as the publisher does: on NotReady, come back with the saved checkpoint."""
+    saved: dict[str, Any] = {}
+    waits: list[float] = []
+    for _ in range(tries):
+        attempt = dataclasses.replace(
+            out, checkpoint=dict(saved) or None, save_checkpoint=saved.update
+        )
+        try:
+            return masto.publish(attempt), waits
+        except NotReady as exc:
+            waits.append(exc.retry_in)
+    raise AssertionError("still not ready")
+
+
 def test_media_uploaded_with_description_then_attached(tmp_path: Path, sleeps: list[float]) -> None:
     polls = iter([206, 206, 200])
 
@@ -199,8 +223,9 @@ def test_media_uploaded_with_description_then_attached(tmp_path: Path, sleeps: l
     masto, server = adapter(handler, tmp_path)
     first = media(tmp_path, "a.png", "A red rocket")
     second = media(tmp_path, "b.png", None)
-    masto.publish(outgoing(media=(first, second)))
+    _, waits = attempts(masto, outgoing(media=(first, second)))
 
+    # each upload once (kept in the checkpoint), then a look per attempt until processed
     assert server.paths() == [
         "POST /api/v2/media",
         "POST /api/v2/media",
@@ -221,11 +246,11 @@ def test_media_uploaded_with_description_then_attached(tmp_path: Path, sleeps: l
         if request.url.path != "/api/v1/statuses":
             assert "idempotency-key" not in request.headers
     assert json.loads(server.requests[-1].content)["media_ids"] == ["m1", "m2"]
-    assert sleeps and all(s > 0 for s in sleeps)
-    assert len(sleeps) == 2  # one pause after each 206
+    assert waits == list(MEDIA_POLL_DELAYS[:2])  # "come back in N s", growing
+    assert sleeps == []  # the adapter never sleeps: the publisher decides when
 
 
-def test_media_still_processing_after_the_bound_is_transient(
+def test_media_still_processing_is_not_ready_never_posted(
     tmp_path: Path, sleeps: list[float]
 ) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
@@ -236,10 +261,9 @@ def test_media_still_processing_after_the_bound_is_transient(
         raise AssertionError("no status may be posted")
 
     masto, server = adapter(handler, tmp_path)
-    with pytest.raises(Transient, match="still processing"):
-        masto.publish(outgoing(media=(media(tmp_path),)))
-    assert sum(sleeps) == pytest.approx(MEDIA_WAIT)
-    assert sleeps == sorted(sleeps[:-1]) + sleeps[-1:]  # pauses grow (the last is a rest)
+    with pytest.raises(AssertionError, match="still not ready"):
+        attempts(masto, outgoing(media=(media(tmp_path),)), tries=12)
+    assert server.paths().count("POST /api/v2/media") == 1  # uploaded once, for good
     assert "POST /api/v1/statuses" not in server.paths()
 
 

@@ -189,3 +189,47 @@ def test_not_ready_is_bounded_by_the_deadline(
     code, outcomes = publish(run)
     assert code == 1 and outcomes == [("dec:a@s", "failed")]
     assert "still not ready at its deadline" in row(project, "dec:a@s")["reason"]
+
+
+def test_mastodon_waits_for_processing_through_checkpoints_uploading_once(
+    project: Any,
+    run: Any,
+    now: Any,
+    slept: list[float],
+    fake_mastodon: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Mastodon's media processing (202, then 206 until ready) is multi-step publishing:
+    the upload's id is kept in the ledger, the publisher waits briefly in the same run,
+    and the file is uploaded once."""
+    from tests.test_validate import png
+
+    fake_mastodon.processing_steps = 2
+    project.config(
+        "accounts:\n  masto:\n    network: mastodon\n"
+        f"    instance: {fake_mastodon.url}\n    token: ${{T}}\n"
+        "defaults:\n  timezone: UTC\n"
+    )
+    monkeypatch.setenv("T", "good-token")
+    project.write("media/a.png", png(8, 8))
+    project.calendar(
+        calendar(
+            post(
+                "a",
+                at="2026-12-01 09:30",
+                text="Image",
+                media=[{"path": "../media/a.png", "alt": "A square"}],
+            ),
+            accounts="[masto]",
+            tz="UTC",
+        )
+    )
+    now.move_to("2026-12-01T09:30:30Z")
+    result = run("publish", "--json")
+    states = [o["state"] for o in as_json(result)["outcomes"]]
+    assert result.exit_code == 0 and states[-1] == "published", result.output
+    assert "retry" in states  # "not ready yet", waited for in this run
+    uploads = [r for r in fake_mastodon.requests if r.path == "/api/v2/media"]
+    assert len(uploads) == 1 and len(fake_mastodon.statuses) == 1
+    assert fake_mastodon.statuses[0]["media_attachments"]
+    assert slept and max(slept) <= 15
