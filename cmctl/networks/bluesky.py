@@ -98,6 +98,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from datetime import UTC, datetime, timedelta
@@ -117,7 +118,7 @@ from cmctl.networks.base import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
 
     from cmctl.calendar.model import Media
@@ -217,6 +218,7 @@ class Bluesky(Network):
     ) -> None:
         super().__init__(account, options, http, state_dir)
         self._session: dict[str, str] | None = None  # accessJwt, refreshJwt, did, handle
+        self._store().check()  # a store others can read holds the account back (exit 2)
         self._dids: dict[str, str | None] = {}  # resolved handles
 
     @property
@@ -246,7 +248,8 @@ class Bluesky(Network):
         another handle or service) or the refresh token is refused."""
         if self._session is not None and not _expires_soon(self._session):
             return self._session
-        cred = self._store().refresh(self._account_name, self._renew, ahead=REFRESH_AHEAD)
+        with _store_trouble():
+            cred = self._store().refresh(self._account_name, self._renew, ahead=REFRESH_AHEAD)
         return self._adopt(cred)
 
     def _renew(self, current: Credential | None) -> Credential:
@@ -331,9 +334,10 @@ class Bluesky(Network):
         refused access token is no longer the stored one): a refresh token is never
         spent twice."""
         refused = self._session["accessJwt"] if self._session else None
-        cred = self._store().refresh(
-            self._account_name, self._renew, ahead=REFRESH_AHEAD, refused=refused
-        )
+        with _store_trouble():
+            cred = self._store().refresh(
+                self._account_name, self._renew, ahead=REFRESH_AHEAD, refused=refused
+            )
         self._adopt(cred)
         return True
 
@@ -647,6 +651,17 @@ def _strong_ref(sent: Sent) -> dict[str, str]:
     if not isinstance(uri, str) or not isinstance(cid, str):
         raise Permanent(f"the part {sent.remote_id} has no Bluesky uri and cid to reply to")
     return {"uri": uri, "cid": cid}
+
+
+@contextlib.contextmanager
+def _store_trouble() -> Iterator[None]:
+    """A credential store that fails mid-run (a full disk): nothing was posted, retry."""
+    from cmctl.errors import ConfigError
+
+    try:
+        yield
+    except ConfigError as exc:
+        raise Transient(str(exc)) from None
 
 
 def jwt_expiry(token: str) -> datetime | None:

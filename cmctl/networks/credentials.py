@@ -138,6 +138,12 @@ class CredentialStore:
         self._lock_fd: int | None = None
 
     # ------------------------------------------------------------------ reading
+    def check(self) -> None:
+        """Raise the ConfigError a use would raise (wide mode, a link, damage); create
+        nothing. Adapters call it when they are made, so a bad store holds back the
+        account's posts before anything is sent."""
+        self._read()
+
     def get(self, account: str) -> Credential | None:
         """The stored credential of ``account``, or None."""
         raw = self._read().get(account)
