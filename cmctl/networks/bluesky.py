@@ -158,6 +158,9 @@ class Bluesky(Network):
         "https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/feed/post.json"
     )
 
+    api_base: ClassVar[str | None] = DEFAULT_SERVICE
+    api_base_field: ClassVar[str | None] = "service"  # your PDS, when not bsky.social
+
     max_length: ClassVar[int | None] = 300
     length_unit: ClassVar[str] = "graphemes"
     max_bytes: ClassVar[int | None] = 3000
@@ -223,8 +226,8 @@ class Bluesky(Network):
 
     @property
     def service(self) -> str:
-        service = str(self.options.get("service") or DEFAULT_SERVICE).strip().rstrip("/")
-        return service if "://" in service else "https://" + service
+        """Where XRPC calls go: `api_url`, else `service`, else bsky.social."""
+        return self.api_url
 
     def _xrpc(self, method: str) -> str:
         return f"{self.service}/xrpc/{method}"
