@@ -49,6 +49,7 @@ def check_accounts(
                 hint=f"`cmctl accounts check {name}` proves it without posting",
             )
     wanted = tuple(dict.fromkeys((*names, *send_test))) if names else ()
+    expiring = _expiring(config)
     results = []
     for name in wanted or tuple(sorted(config.accounts)):
         account = config.accounts[name]
@@ -112,4 +113,33 @@ def check_accounts(
         finally:
             if http is not None:
                 http.close()
+    for r in results:
+        _note_expiry(r, expiring.get(r["account"]))
     return results
+
+
+def _expiring(config: Config) -> dict[str, Any]:
+    """Stored credentials a human must renew within 14 days, by account (none when the
+    store cannot be read: the account's own check then says why)."""
+    from cmctl.networks.credentials import EXPIRING_WITHIN, CredentialStore
+
+    try:
+        found = CredentialStore(config.state_dir).expiring(
+            EXPIRING_WITHIN, accounts=set(config.accounts)
+        )
+    except CmctlError:
+        return {}
+    return {e.account: e for e in found}
+
+
+def _note_expiry(result: dict[str, Any], expiring: Any) -> None:
+    """`accounts check` says when the account's stored credential expires soon."""
+    from cmctl import clock
+
+    if expiring is None:
+        return
+    now = clock.now()
+    result["credential_expires_at"] = expiring.expires_at.isoformat()
+    result["message"] += f" (warning: {expiring.line(now)})"
+    if expiring.expires_at <= now:
+        result["ok"] = False

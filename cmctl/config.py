@@ -39,6 +39,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "accounts": {"type": "object", "additionalProperties": {"type": "object"}},
         "calendars": _strings,
         "state": {"type": "string", "minLength": 1},
+        "media_url": {"type": "string", "minLength": 1},
         "defaults": {
             "type": "object",
             "additionalProperties": False,
@@ -77,6 +78,7 @@ class Config:
     timezone: str | None = None
     catch_up: timedelta = DEFAULT_CATCH_UP
     status: str = "approved"
+    media_url: str | None = None  # public base URL of the project folder's files
     warnings: list[Diagnostic] = field(default_factory=list)
     dotenv: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -312,6 +314,9 @@ def load(path: Path) -> Config:
             )
         else:
             config.state_dir = (config.root / str(state.value)).resolve()
+    media_url = root_node.get("media_url")
+    if isinstance(media_url, Scalar) and _url_checked(media_url, "media_url", sink):
+        config.media_url = str(media_url.value).strip()
     defaults = root_node.get("defaults")
     if isinstance(defaults, Map):
         tz = defaults.get("timezone")
@@ -375,7 +380,11 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
             "one of: " + ", ".join(registry.names()),
         )
         return None
+    from cmctl.networks.base import COMMON_FIELDS
+
     declared = registry.get(network)
+    own = {f.name for f in declared.account_fields}
+    common = [f for f in COMMON_FIELDS if f.name not in own]
     schema = {
         "type": "object",
         "additionalProperties": False,
@@ -391,10 +400,15 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
                 else {"type": f.type, "minimum": 1}
                 for f in declared.account_fields
             },
+            **{f.name: {"type": "string", "minLength": 1} for f in common},
         },
     }
     before = len(sink.items)
     Checker(schema).check(node, sink, f"accounts.{name}")
+    for spec in common:  # api_url, media_url: http(s) URLs, checked the same way
+        value = node.items.get(spec.name)
+        if isinstance(value, Scalar) and isinstance(value.value, str):
+            _url_checked(value, f"accounts.{name}.{spec.name}", sink)
     for spec in declared.account_fields:
         value = node.items.get(spec.name) if spec.secret else None
         if value is None:
@@ -434,6 +448,50 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
         if spec.default is not None:
             options.setdefault(spec.name, spec.default)
     return Account(name, network, options, key.line, key.col)
+
+
+def url_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a base URL cmctl calls or links to (never quoting it), or None.
+
+    An http(s) URL with a host, without user:password@ (credentials belong in the
+    account's secret fields, where they are redacted), a query or a fragment."""
+    from urllib.parse import urlsplit
+
+    value = text.strip()
+    if not value or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "must be an http(s) URL without spaces or control characters"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in ("http", "https"):
+        return "must be an http(s) URL (e.g. https://api.example.com)"
+    if "@" in parts.netloc:
+        return "must not hold a user name or password (user:password@)"
+    if not parts.hostname:
+        return "has no host"
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        return "must not have a query (?...) or a fragment (#...)"
+    return None
+
+
+def _url_checked(node: Scalar, label: str, sink: Sink) -> bool:
+    """Report ``node`` when it is not a usable base URL; True when it is (or a ${VAR})."""
+    text = str(node.value)
+    if _VAR.search(text):
+        return True
+    problem = url_problem(text)
+    if problem is None:
+        return True
+    sink.error(
+        node.line,
+        node.col,
+        f"'{label}' {problem}",
+        "value",
+        "write a base URL such as https://example.com/path (its value is not shown)",
+    )
+    return False
 
 
 def _path_problem(text: str) -> str | None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cmctl.ledger.store import Ledger, parse_iso
+
+if TYPE_CHECKING:
+    from cmctl.config import Config
 
 ATTENTION = ("failed", "unknown", "missed")
 HEARTBEAT_STALE = 120  # seconds without a heartbeat before the daemon is "not responding"
@@ -98,3 +101,29 @@ def daemon_status(ledger: Ledger, now: datetime) -> dict[str, Any] | None:
         info["heartbeat_age_s"] = round(age, 1)
         info["alive"] = info.get("state") == "running" and age <= HEARTBEAT_STALE
     return info
+
+
+def expiring_credentials(config: Config, now: datetime) -> list[dict[str, Any]]:
+    """Credentials of the store a human must renew within 14 days (expired ones too).
+
+    `cmctl status` prints each as a warning line; an expired one needs a human now
+    (exit 1), one that merely expires soon does not change the exit status. Never
+    creates the store; a store cmctl cannot use is reported the same way."""
+    from cmctl.errors import ConfigError
+    from cmctl.networks.credentials import EXPIRING_WITHIN, CredentialStore
+
+    try:
+        found = CredentialStore(config.state_dir).expiring(
+            EXPIRING_WITHIN, accounts=set(config.accounts), now=now
+        )
+    except ConfigError as exc:
+        return [{"account": None, "expires_at": None, "expired": True, "message": str(exc)}]
+    return [
+        {
+            "account": e.account,
+            "expires_at": e.expires_at.isoformat(),
+            "expired": e.expires_at <= now,
+            "message": e.line(now),
+        }
+        for e in found
+    ]

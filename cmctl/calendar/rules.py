@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from cmctl import media as media_facts
+from cmctl import media_url
 from cmctl.calendar.model import Calendar, Media, Pos, Post
 from cmctl.compile import Job
 from cmctl.config import Config, display
@@ -79,6 +80,7 @@ def check(
             for index, message in network.check_media(facts):
                 pos = job.media[index].pos if index is not None else job.pos
                 out.add(severity, pos, f"{message}{where}{suffix}", "media")
+    out.items.extend(media_url.check(jobs, config))
     return out.items
 
 

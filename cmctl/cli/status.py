@@ -17,11 +17,12 @@ def command(ctx: click.Context, as_json: bool) -> None:
     not have been published: settle with `cmctl resolve`) and missed (too late to
     go out). Also what the last run could not do: calendars held by errors or gone
     from the project, thread posts held, unusable accounts. Exit status 1 when there
-    is any, for monitoring; 0 otherwise.
+    is any, for monitoring; 0 otherwise. A stored credential that expires within 14
+    days is a warning line (exit 1 once it has expired).
     """
     from cmctl import clock, output
     from cmctl.cli.options import existing_ledger
-    from cmctl.status import gather
+    from cmctl.status import expiring_credentials, gather
 
     config = load_config(ctx)
     ledger = existing_ledger(config)
@@ -30,8 +31,14 @@ def command(ctx: click.Context, as_json: bool) -> None:
     finally:
         if ledger is not None:
             ledger.close()
+    report["credentials"] = expiring_credentials(config, clock.now())
     if as_json:
         output.echo_json(report)
     else:
         output.render_status(report)
-    ctx.exit(1 if report["attention"] or report["blocked"] else 0)
+        from rich.markup import escape
+
+        for c in report["credentials"]:
+            output.console().print(f"[yellow]warning:[/] {escape(c['message'])}")
+    expired = any(c["expired"] for c in report["credentials"])
+    ctx.exit(1 if report["attention"] or report["blocked"] or expired else 0)

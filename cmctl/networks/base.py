@@ -73,6 +73,20 @@ class AccountField:
     type: str = "string"  # JSON Schema type of the value: "string" or "integer"
 
 
+# Keys every account of every network accepts, whatever the network declares.
+API_URL = AccountField(
+    "api_url",
+    help="base URL the account's API calls go to, instead of the network's public one "
+    "(tests, proxies, regional endpoints); an http(s) URL without user:password@",
+)
+MEDIA_URL = AccountField(
+    "media_url",
+    help="public base URL where the project folder's files are served, for networks "
+    "that fetch media by URL (overrides the top-level media_url)",
+)
+COMMON_FIELDS: tuple[AccountField, ...] = (API_URL, MEDIA_URL)
+
+
 @dataclass(frozen=True, slots=True)
 class MediaFacts:
     """What cmctl found out about one media file (see cmctl/media.py)."""
@@ -175,6 +189,13 @@ class Network:
     title: ClassVar[str]  # how humans write it
     docs_url: ClassVar[str] = ""  # where the limits below come from
 
+    # --- API --------------------------------------------------------------------
+    # Public base URL of the network's API, or None when an account field gives it
+    # (``api_base_field``: Mastodon's instance, Bluesky's service) or there is none.
+    # An account's ``api_url`` overrides both (see ``api_url``).
+    api_base: ClassVar[str | None] = None
+    api_base_field: ClassVar[str | None] = None
+
     # --- text -----------------------------------------------------------------
     max_length: ClassVar[int | None]  # None: the network sets no limit (feed, webhook)
     length_unit: ClassVar[str] = "characters"  # word used in messages
@@ -189,6 +210,9 @@ class Network:
     max_media: ClassVar[int] = 0  # attachments per post, all kinds together
     mixed_media: ClassVar[bool] = False  # may images and videos share a post?
     media_required: ClassVar[bool] = False  # e.g. Instagram
+    # True when the network fetches media from a public URL instead of taking an
+    # upload (the post then needs `media_url`, see cmctl/media_url.py).
+    media_by_url: ClassVar[bool] = False
 
     # --- other per-field limits ------------------------------------------------
     alt_max_length: ClassVar[int | None] = None  # characters of a media's alt text
@@ -221,6 +245,19 @@ class Network:
         self.options = options
         self.http = http
         self.state_dir = state_dir
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of this account's API calls, without a final slash: the account's
+        ``api_url``, else its ``api_base_field`` (https:// added when written without a
+        scheme), else the declared ``api_base``."""
+        for key in ("api_url", self.api_base_field):
+            value = str(self.options.get(key) or "").strip().rstrip("/") if key else ""
+            if value:
+                return value if "://" in value else "https://" + value
+        if self.api_base is None:
+            raise Permanent(f"the account sets no API URL for {self.title}")
+        return self.api_base.rstrip("/")
 
     def publish(self, out: Outgoing) -> Sent:
         """Publish one part; raise a SendError subclass when it did not go out."""
@@ -361,7 +398,7 @@ class Network:
 
     @classmethod
     def field(cls, name: str) -> AccountField | None:
-        for f in cls.account_fields:
+        for f in (*cls.account_fields, *COMMON_FIELDS):
             if f.name == name:
                 return f
         return None

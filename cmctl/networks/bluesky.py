@@ -45,8 +45,13 @@
 # Publishing (XRPC over HTTPS on `service`: POST/GET {service}/xrpc/<method NSID>,
 # https://atproto.com/specs/xrpc; schemas in ../shared/conformance/atproto/lexicons/)
 #   1. Session: com.atproto.server.createSession {identifier: handle, password:
-#      app_password} gives accessJwt, refreshJwt, did and handle, kept in memory (the
-#      PDS rate-limits createSession, so one login serves every post of a run).
+#      app_password} gives accessJwt, refreshJwt, did and handle, kept in the
+#      credential store of the state folder (cmctl/networks/credentials.py): the PDS
+#      rate-limits createSession (30 per 5 minutes), so one login serves every run
+#      until its refresh token lapses (90 days). Each JWT's expiry is read from its
+#      `exp` claim (without verifying it); 5 minutes before the access token expires,
+#      refreshSession renews it under the store's lock, and the rotated pair is saved
+#      before it is used, so two runs never both spend one refresh token.
 #      An expired access token answers 400 or 401 with error "ExpiredToken" (the PDS's
 #      auth verifier throws InvalidRequestError or AuthRequiredError('Token has
 #      expired', 'ExpiredToken')): publish raises AuthExpired, the publisher calls
@@ -93,9 +98,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from cmctl import clock
@@ -113,11 +119,12 @@ from cmctl.networks.base import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
 
     from cmctl.calendar.model import Media
     from cmctl.networks.base import Outgoing
+    from cmctl.networks.credentials import Credential, CredentialStore
     from cmctl.networks.http import Http
 
 # An httpx.Response. Declaration files name no httpx, even for type checking, so that
@@ -141,6 +148,8 @@ HANDLE_SYNTAX = re.compile(
 # Record keys' timestamps (see record_key): 2^45 microseconds from 2023-01-01T00:00Z.
 RKEY_EPOCH_US = 1_672_531_200_000_000
 RKEY_SPAN_US = 1 << 45
+# Renew a session this long before its access token expires (2 hours on the PDS).
+REFRESH_AHEAD = timedelta(minutes=5)
 
 
 class Bluesky(Network):
@@ -149,6 +158,9 @@ class Bluesky(Network):
     docs_url: ClassVar[str] = (
         "https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/feed/post.json"
     )
+
+    api_base: ClassVar[str | None] = DEFAULT_SERVICE
+    api_base_field: ClassVar[str | None] = "service"  # your PDS, when not bsky.social
 
     max_length: ClassVar[int | None] = 300
     length_unit: ClassVar[str] = "graphemes"
@@ -211,21 +223,69 @@ class Bluesky(Network):
     ) -> None:
         super().__init__(account, options, http, state_dir)
         self._session: dict[str, str] | None = None  # accessJwt, refreshJwt, did, handle
+        self._store().check()  # a store others can read holds the account back (exit 2)
         self._dids: dict[str, str | None] = {}  # resolved handles
 
     @property
     def service(self) -> str:
-        service = str(self.options.get("service") or DEFAULT_SERVICE).strip().rstrip("/")
-        return service if "://" in service else "https://" + service
+        """Where XRPC calls go: `api_url`, else `service`, else bsky.social."""
+        return self.api_url
 
     def _xrpc(self, method: str) -> str:
         return f"{self.service}/xrpc/{method}"
 
-    def _current(self) -> dict[str, str]:
-        """The session, logging in first if there is none yet."""
-        return self._session or self._login()
+    @property
+    def _account_name(self) -> str:
+        return str(getattr(self.account, "name", self.account))
 
-    def _login(self) -> dict[str, str]:
+    def _store(self) -> CredentialStore:
+        from cmctl.networks.credentials import CredentialStore
+
+        return CredentialStore(self.state_dir)
+
+    def _current(self) -> dict[str, str]:
+        """The session: this run's, else the stored one, renewed first when it must be.
+
+        Sessions live in the credential store (cmctl/networks/credentials.py), so runs
+        reuse one instead of logging in each time (createSession allows 30 logins in 5
+        minutes). Under the store's lock: refreshSession when the access token expires
+        within REFRESH_AHEAD, createSession when there is no session (or it belongs to
+        another handle or service) or the refresh token is refused."""
+        if self._session is not None and not _expires_soon(self._session):
+            return self._session
+        with _store_trouble():
+            cred = self._store().refresh(self._account_name, self._renew, ahead=REFRESH_AHEAD)
+        return self._adopt(cred)
+
+    def _renew(self, current: Credential | None) -> Credential:
+        """A new session for the store: refreshSession if we can, else createSession."""
+        if (
+            current is None
+            or current.refresh is None
+            or current.extra.get("for") != self._who()
+            or (
+                current.refresh_expires_at is not None and current.refresh_expires_at <= clock.now()
+            )
+        ):
+            return self._login()
+        self.http.add_secret(current.refresh)
+        try:
+            response = self.http.request(
+                "POST",
+                self._xrpc("com.atproto.server.refreshSession"),
+                classify=self._classify_auth,
+                headers={"Authorization": f"Bearer {current.refresh}"},
+            )
+        except (AuthExpired, Permanent):  # the refresh token expired or was revoked
+            return self._login()
+        return self._credential(response, "refreshSession")
+
+    def _who(self) -> str:
+        """Whose session: the handle and the PDS it was opened on."""
+        handle = str(self.options.get("handle") or "").strip().lstrip("@").lower()
+        return f"{handle} {self.service}"
+
+    def _login(self) -> Credential:
         """com.atproto.server.createSession with the handle and the app password."""
         handle = str(self.options.get("handle") or "").strip().lstrip("@")
         password = str(self.options.get("app_password") or "")
@@ -238,36 +298,52 @@ class Bluesky(Network):
             classify=self._classify_login,
             json={"identifier": handle, "password": password},
         )
-        return self._keep(response, "createSession")
+        return self._credential(response, "createSession")
 
-    def _keep(self, response: Response, method: str) -> dict[str, str]:
+    def _credential(self, response: Response, method: str) -> Credential:
+        from cmctl.networks.credentials import Credential
+
         body = _json_object(response, method)
         session = {k: body.get(k) for k in ("accessJwt", "refreshJwt", "did", "handle")}
         if not all(isinstance(v, str) and v for v in session.values()):
             raise Permanent(f"{method}: Bluesky answered without a complete session")
-        kept = {k: str(v) for k, v in session.items()}
-        self.http.add_secret(kept["accessJwt"])
-        self.http.add_secret(kept["refreshJwt"])
-        self._session = kept
-        return kept
+        access, refresh = str(session["accessJwt"]), str(session["refreshJwt"])
+        self.http.add_secret(access)
+        self.http.add_secret(refresh)
+        return Credential(
+            access=access,
+            refresh=refresh,
+            expires_at=jwt_expiry(access),
+            refresh_expires_at=jwt_expiry(refresh),
+            renewable=True,  # the app password opens a new session by itself
+            extra={"did": session["did"], "handle": session["handle"], "for": self._who()},
+        )
+
+    def _adopt(self, cred: Credential) -> dict[str, str]:
+        """Make ``cred`` this run's session."""
+        if cred.refresh is not None:
+            self.http.add_secret(cred.refresh)
+        self.http.add_secret(cred.access)
+        self._session = {
+            "accessJwt": cred.access,
+            "refreshJwt": cred.refresh or "",
+            "did": str(cred.extra.get("did") or ""),
+            "handle": str(cred.extra.get("handle") or ""),
+        }
+        return self._session
 
     def refresh(self) -> bool:
-        """refreshSession with the refresh token; createSession again if it expired too."""
-        if self._session is None:
-            self._login()
-            return True
-        try:
-            response = self.http.request(
-                "POST",
-                self._xrpc("com.atproto.server.refreshSession"),
-                classify=self._classify_auth,
-                headers={"Authorization": f"Bearer {self._session['refreshJwt']}"},
+        """After an ExpiredToken: renew the session under the store's lock.
+
+        If another process renewed it meanwhile, its session is used as it is (the
+        refused access token is no longer the stored one): a refresh token is never
+        spent twice."""
+        refused = self._session["accessJwt"] if self._session else None
+        with _store_trouble():
+            cred = self._store().refresh(
+                self._account_name, self._renew, ahead=REFRESH_AHEAD, refused=refused
             )
-        except (AuthExpired, Permanent):  # the refresh token expired or was revoked
-            self._session = None
-            self._login()
-            return True
-        self._keep(response, "refreshSession")
+        self._adopt(cred)
         return True
 
     def close(self) -> None:
@@ -275,7 +351,11 @@ class Bluesky(Network):
         super().close()
 
     def check(self) -> str:
-        session = self._login()
+        """Prove the app password with createSession, and keep that session for the
+        next runs (a check costs one login of the 30 allowed in 5 minutes)."""
+        session = self._adopt(
+            self._store().refresh(self._account_name, lambda _: self._login(), force=True)
+        )
         return f"@{session['handle']} ({session['did']})"
 
     def publish(self, out: Outgoing) -> Sent:
@@ -576,6 +656,40 @@ def _strong_ref(sent: Sent) -> dict[str, str]:
     if not isinstance(uri, str) or not isinstance(cid, str):
         raise Permanent(f"the part {sent.remote_id} has no Bluesky uri and cid to reply to")
     return {"uri": uri, "cid": cid}
+
+
+@contextlib.contextmanager
+def _store_trouble() -> Iterator[None]:
+    """A credential store that fails mid-run (a full disk): nothing was posted, retry."""
+    from cmctl.errors import ConfigError
+
+    try:
+        yield
+    except ConfigError as exc:
+        raise Transient(str(exc)) from None
+
+
+def jwt_expiry(token: str) -> datetime | None:
+    """The ``exp`` claim of a JWT, read without verifying it (only the PDS can), or None.
+
+    Only to know when to refresh ahead: the PDS still judges every token itself."""
+    import base64
+    import json
+
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        exp = claims["exp"]
+        if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+            return None
+        return datetime.fromtimestamp(exp, UTC)
+    except (IndexError, KeyError, TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _expires_soon(session: dict[str, str]) -> bool:
+    expiry = jwt_expiry(session["accessJwt"])
+    return expiry is not None and expiry <= clock.now() + REFRESH_AHEAD
 
 
 def _now_iso() -> str:

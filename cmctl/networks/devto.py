@@ -32,6 +32,8 @@ class DevTo(Network):
     name: ClassVar[str] = "devto"
     title: ClassVar[str] = "DEV (dev.to)"
     docs_url: ClassVar[str] = "https://developers.forem.com/api/v1#tag/articles"
+    api_base: ClassVar[str | None] = "https://dev.to/api"
+    media_by_url: ClassVar[bool] = True  # main_image: Dev.to fetches the cover by URL
 
     max_length: ClassVar[int | None] = None
 

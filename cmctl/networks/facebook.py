@@ -51,6 +51,7 @@ class Facebook(Network):
     name: ClassVar[str] = "facebook"
     title: ClassVar[str] = "Facebook Page"
     docs_url: ClassVar[str] = "https://developers.facebook.com/docs/pages-api/posts"
+    api_base: ClassVar[str | None] = "https://graph.facebook.com"
 
     max_length: ClassVar[int | None] = 63_206
     length_unit: ClassVar[str] = "characters"

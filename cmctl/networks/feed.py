@@ -95,6 +95,7 @@ class Feed(Network):
     name: ClassVar[str] = "feed"
     title: ClassVar[str] = "Feed (Atom / JSON Feed)"
     docs_url: ClassVar[str] = "https://www.jsonfeed.org/version/1.1/"
+    api_base: ClassVar[str | None] = None  # no API: a local file (api_url is accepted, unused)
 
     max_length: ClassVar[int | None] = None
 

@@ -51,6 +51,8 @@ class Instagram(Network):
     docs_url: ClassVar[str] = (
         "https://developers.facebook.com/docs/instagram-platform/content-publishing/"
     )
+    api_base: ClassVar[str | None] = "https://graph.instagram.com"
+    media_by_url: ClassVar[bool] = True  # the Graph API fetches image_url / video_url
 
     max_length: ClassVar[int | None] = 2200
     length_unit: ClassVar[str] = "characters"

@@ -127,6 +127,7 @@ class Mastodon(Network):
     name: ClassVar[str] = "mastodon"
     title: ClassVar[str] = "Mastodon"
     docs_url: ClassVar[str] = "https://docs.joinmastodon.org/user/posting/"
+    api_base_field: ClassVar[str | None] = "instance"  # no public default: your instance
 
     max_length: ClassVar[int | None] = 500
     length_unit: ClassVar[str] = "characters"
@@ -210,12 +211,10 @@ class Mastodon(Network):
     # ------------------------------------------------------------------ publishing
     @property
     def base_url(self) -> str:
-        instance = str(self.options.get("instance") or "").strip().rstrip("/")
-        if not instance:
+        """The account's `api_url` when set, else its `instance` (see Network.api_url)."""
+        if not str(self.options.get("instance") or self.options.get("api_url") or "").strip():
             raise Permanent("the account has no `instance` (e.g. https://mastodon.social)")
-        if "://" not in instance:
-            instance = "https://" + instance
-        return instance
+        return self.api_url
 
     def _headers(self) -> dict[str, str]:
         token = str(self.options.get("token") or "")
@@ -331,7 +330,8 @@ class Mastodon(Network):
             headers=headers,
         )
         me = _json_object(response, "GET /api/v1/accounts/verify_credentials")
-        host = self.base_url.split("://", 1)[-1]
+        host = str(self.options.get("instance") or self.base_url).strip().rstrip("/")
+        host = host.split("://", 1)[-1]
         who = f"@{me.get('acct') or me.get('username') or '?'} on {host}"
         allowed = self.instance_max_characters()
         wanted = self.options.get("max_characters")

@@ -39,6 +39,7 @@ class Slack(Network):
     name: ClassVar[str] = "slack"
     title: ClassVar[str] = "Slack"
     docs_url: ClassVar[str] = "https://docs.slack.dev/reference/methods/chat.postMessage"
+    api_base: ClassVar[str | None] = "https://slack.com/api"
 
     max_length: ClassVar[int | None] = 40_000
     length_unit: ClassVar[str] = "characters"

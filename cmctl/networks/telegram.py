@@ -47,6 +47,7 @@ class Telegram(Network):
     name: ClassVar[str] = "telegram"
     title: ClassVar[str] = "Telegram"
     docs_url: ClassVar[str] = "https://core.telegram.org/bots/api#sendmessage"
+    api_base: ClassVar[str | None] = "https://api.telegram.org"
 
     max_length: ClassVar[int | None] = 4096
     length_unit: ClassVar[str] = "characters"

@@ -71,6 +71,8 @@ class Threads(Network):
     name: ClassVar[str] = "threads"
     title: ClassVar[str] = "Threads"
     docs_url: ClassVar[str] = "https://developers.facebook.com/docs/threads/posts"
+    api_base: ClassVar[str | None] = "https://graph.threads.net"
+    media_by_url: ClassVar[bool] = True  # the Threads API fetches image_url / video_url
 
     max_length: ClassVar[int | None] = 500
     length_unit: ClassVar[str] = "characters"

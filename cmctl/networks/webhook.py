@@ -114,6 +114,7 @@ class Webhook(Network):
     name: ClassVar[str] = "webhook"
     title: ClassVar[str] = "Webhook"
     docs_url: ClassVar[str] = "https://www.standardwebhooks.com/"
+    api_base_field: ClassVar[str | None] = "url"  # the receiver is the account's own URL
 
     max_length: ClassVar[int | None] = None
 
@@ -141,7 +142,8 @@ class Webhook(Network):
     # ------------------------------------------------------------------ publishing
     @property
     def url(self) -> str:
-        url = str(self.options.get("url") or "").strip()
+        """Where each post goes: `api_url` when set (a proxy, a test receiver), else `url`."""
+        url = str(self.options.get("api_url") or self.options.get("url") or "").strip()
         if not url.startswith(("https://", "http://")):
             raise Permanent("the account's `url` must be an http(s) URL")
         # Receivers often put a token in the path or the query (Zapier, n8n,

@@ -43,6 +43,9 @@ class WordPress(Network):
     name: ClassVar[str] = "wordpress"
     title: ClassVar[str] = "WordPress"
     docs_url: ClassVar[str] = "https://developer.wordpress.org/rest-api/reference/posts/"
+    # Self-hosted: the site's own https://SITE/wp-json (an account field, when the
+    # adapter comes); no public default.
+    api_base: ClassVar[str | None] = None
 
     max_length: ClassVar[int | None] = None
 

@@ -48,6 +48,7 @@ class X(Network):
     name: ClassVar[str] = "x"
     title: ClassVar[str] = "X"
     docs_url: ClassVar[str] = "https://docs.x.com/x-api/media/quickstart/best-practices"
+    api_base: ClassVar[str | None] = "https://api.x.com"
 
     max_length: ClassVar[int | None] = 280
     length_unit: ClassVar[str] = "characters"

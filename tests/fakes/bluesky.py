@@ -28,10 +28,14 @@ lexicons as vendored in ``shared/conformance/atproto/lexicons``):
   fake), email, emailConfirmed, active; wrong -> 401 ``AuthenticationRequired``
   "Invalid identifier or password" (packages/pds/src/account-manager/account-manager.ts);
   rate limit 30 per 5 minutes per identifier (createSession.ts).
-- ``com.atproto.server.refreshSession``: Bearer refreshJwt -> new pair; an old
-  refresh token keeps working (2-hour reuse grace, ``rotateRefreshToken``); after
+- ``com.atproto.server.refreshSession``: Bearer refreshJwt -> new pair; the refresh
+  token is rotated (packages/pds/src/account-manager/helpers/auth.ts,
+  ``rotateRefreshToken``): the spent one keeps working for a 2-hour grace
+  (``REFRESH_GRACE``), and a reuse within it gets a refresh token with the same id as
+  the first use got (``nextId``); after the grace, or after
   ``revoke_refresh_tokens()`` -> 400 ``ExpiredToken`` "Token has been revoked"
-  (refreshSession.ts). ``com.atproto.server.getSession`` too.
+  (refreshSession.ts). ``refresh_uses`` counts the uses of each refresh token (by
+  its ``jti``), so a test sees one spent twice. ``com.atproto.server.getSession`` too.
 - ``com.atproto.repo.createRecord`` / ``putRecord`` (lexicons on disk; handlers
   packages/pds/src/api/com/atproto/repo/{createRecord,putRecord}.ts,
   packages/pds/src/repo/prepare.ts, packages/pds/src/actor-store/repo/transactor.ts):
@@ -113,6 +117,7 @@ __all__ = ["Account", "Blob", "FakeBluesky", "utc_iso"]
 POST = "app.bsky.feed.post"
 ACCESS_TTL = timedelta(hours=2)
 REFRESH_TTL = timedelta(days=90)
+REFRESH_GRACE = timedelta(hours=2)
 WRITE_POINTS = {"com.atproto.repo.createRecord": 3, "com.atproto.repo.putRecord": 2}
 _UNSET: Any = object()
 
@@ -248,6 +253,9 @@ class FakeBluesky(FakeServer):
         self._expired_access: set[str] = set()
         self._expired_refresh: set[str] = set()
         self._revoked_refresh: set[str] = set()
+        #: Uses of each refresh token by refreshSession, by the token's ``jti``.
+        self.refresh_uses: dict[str, int] = {}
+        self._next_id: dict[str, tuple[str, float]] = {}  # spent jti -> (next, grace end)
         self._last_tid = 0
         self._write_limits: dict[str, _Limiter] = {}
         self._session_limits: dict[str, _Limiter] = {}
@@ -422,7 +430,7 @@ class FakeBluesky(FakeServer):
         except XrpcError:
             return None
 
-    def _issue(self, did: str, scope: str) -> dict[str, str]:
+    def _issue(self, did: str, scope: str, jti: str | None = None) -> dict[str, str]:
         now = int(self.now().timestamp())
         access = self._jwt(
             {"typ": "at+jwt", "alg": "HS256"},
@@ -435,7 +443,7 @@ class FakeBluesky(FakeServer):
                 "jti": secrets.token_urlsafe(12),
             },
         )
-        jti = secrets.token_urlsafe(24)
+        jti = jti or secrets.token_urlsafe(24)
         refresh = self._jwt(
             {"typ": "refresh+jwt", "alg": "HS256"},
             {
@@ -556,12 +564,22 @@ class FakeBluesky(FakeServer):
         if jti in self._expired_refresh or payload.get("exp", 0) <= self.now().timestamp():
             raise invalid("Token has expired", "ExpiredToken")
         session = self._sessions.get(jti)
-        if session is None or jti in self._revoked_refresh:
+        now = self.now().timestamp()
+        rotated = self._next_id.get(jti)
+        if (
+            session is None
+            or jti in self._revoked_refresh
+            or (rotated is not None and rotated[1] <= now)
+        ):
             raise invalid("Token has been revoked", "ExpiredToken")
         account = self.accounts.get(session.did)
         if account is None:
             raise invalid(f"Could not find user info for account: {session.did}")
-        tokens = self._issue(account.did, session.scope)
+        self.refresh_uses[jti] = self.refresh_uses.get(jti, 0) + 1
+        if rotated is None:  # first use: the grace starts, the next id is chosen
+            rotated = (secrets.token_urlsafe(24), now + REFRESH_GRACE.total_seconds())
+            self._next_id[jti] = rotated
+        tokens = self._issue(account.did, session.scope, jti=rotated[0])
         return Reply(200, self._session_body(account, tokens))
 
     def _getSession(self, request: RecordedRequest) -> Reply:

@@ -515,6 +515,33 @@ def test_bluesky_tokens_expire_with_the_clock(fake_bluesky: FakeBluesky, bsky: B
     )
 
 
+def test_bluesky_refresh_rotates_the_refresh_token_with_a_grace(
+    fake_bluesky: FakeBluesky, bsky: Bsky
+) -> None:
+    def jti(token: str) -> str:
+        import base64
+        import json
+
+        part = token.split(".")[1]
+        return str(json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))["jti"])
+
+    first = bsky.call("com.atproto.server.refreshSession", token=bsky.refresh).json()
+    assert jti(first["refreshJwt"]) != jti(bsky.refresh)
+    # a reuse within the 2-hour grace gets a token with the same id as the first use
+    again = bsky.call("com.atproto.server.refreshSession", token=bsky.refresh).json()
+    assert jti(again["refreshJwt"]) == jti(first["refreshJwt"])
+    assert fake_bluesky.refresh_uses[jti(bsky.refresh)] == 2
+    fake_bluesky.advance_clock(timedelta(hours=2, seconds=1))
+    assert error(bsky.call("com.atproto.server.refreshSession", token=bsky.refresh)) == (
+        400,
+        "ExpiredToken",
+        "Token has been revoked",
+    )
+    assert bsky.call(
+        "com.atproto.server.refreshSession", token=first["refreshJwt"]
+    ).status_code == (200)
+
+
 def test_bluesky_create_and_get_record(fake_bluesky: FakeBluesky, bsky: Bsky) -> None:
     response = bsky.create(post("Hello"))
     assert response.status_code == 200
