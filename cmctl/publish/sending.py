@@ -238,6 +238,8 @@ class Sending(Context):
                             "does not show it (yet), and a resend could duplicate it"
                         )
                         return self._finish(row, "unknown", message, result), None
+                if found is None and network.media_by_url and out.media:
+                    self._check_served(adapter, job)  # the network fetches them by URL
                 sent = found or self._publish(adapter, out)
         except NotReady as exc:
             return self._not_ready(row, fresh, exc, result)
@@ -322,6 +324,23 @@ class Sending(Context):
             if not adapter.refresh():
                 raise Permanent("the session expired and could not be renewed") from None
             return adapter.publish(out)
+
+    def _check_served(self, adapter: Network, job: Job) -> None:
+        """Before a network fetches the media by URL: each file must be served at its
+        URL (`media_url` + its path), same size. Otherwise a retry later, saying which
+        file is missing where (never a post with a broken image)."""
+        from cmctl.media import facts
+        from cmctl.media_url import check_served, media_url_for
+
+        for item in job.media:
+            url = media_url_for(self.config, adapter.account, item)
+            try:
+                size = facts(item.path, item.root).size
+            except OSError as exc:
+                raise Permanent(f"media {item.path.name}: {exc}") from None
+            problem = check_served(url, size, adapter.http.client)
+            if problem is not None:
+                raise Transient(f"media {item.path.name} is not ready at its URL: {problem}")
 
     def _save_checkpoint(self, key: str, checkpoint: dict[str, Any]) -> None:
         if not self.ledger.save_checkpoint(key, self.owner, self.clock.now(), checkpoint):

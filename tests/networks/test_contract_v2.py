@@ -233,3 +233,46 @@ def test_mastodon_waits_for_processing_through_checkpoints_uploading_once(
     assert len(uploads) == 1 and len(fake_mastodon.statuses) == 1
     assert fake_mastodon.statuses[0]["media_attachments"]
     assert slept and max(slept) <= 15
+
+
+def test_media_fetched_by_url_must_be_served_before_the_send(
+    project: Any, run: Any, now: Any, net: scripted.Server
+) -> None:
+    """A network that fetches media by URL (`media_by_url`): before sending, cmctl
+    checks that `media_url` serves each file (same size), and says which is missing."""
+    from tests.test_media_url import Files
+    from tests.test_validate import png
+
+    image = png(8, 8)
+    from cmctl.networks.base import OPEN_MEDIA
+
+    undo = scripted.declare(media_by_url=True, media_kinds=OPEN_MEDIA, max_media=4)
+    try:
+        with Files({}) as files:
+            project.config(
+                f"media_url: {files.url}/site\naccounts:\n  s:\n"
+                "    network: scripted\ndefaults:\n  timezone: UTC\n"
+            )
+            project.write("media/a.png", image)
+            project.calendar(
+                calendar(
+                    post(
+                        "a",
+                        at="2026-12-01 09:30",
+                        text="Image",
+                        media=[{"path": "../media/a.png", "alt": "A"}],
+                    ),
+                    accounts="[s]",
+                    tz="UTC",
+                )
+            )
+            now.move_to("2026-12-01T09:30:30Z")
+            code, outcomes = publish(run)
+            assert {state for _, state in outcomes} == {"retry"} and net.texts() == []
+            assert "/site/media/a.png answers 404" in row(project, "dec:a@s")["reason"]
+            files.files["/site/media/a.png"] = image  # the site is deployed
+            now.move_to("2026-12-01T09:55:00Z")
+            code, outcomes = publish(run)
+            assert code == 0 and outcomes == [("dec:a@s", "published")]
+    finally:
+        undo()
