@@ -14,16 +14,38 @@ Declarations never import httpx at module level, so `cmctl validate` stays light
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+# The send errors live in errors.py (http.py raises them too); they are named here as
+# well, so ``from cmctl.networks.base import Permanent`` keeps working.
+from cmctl.media import MediaFacts
+from cmctl.networks.errors import Ambiguous, AuthExpired, Permanent, SendError, Transient
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from cmctl.calendar.model import Media
     from cmctl.networks.http import Http
+
+__all__ = [
+    "MB",
+    "OPEN_MEDIA",
+    "OPEN_MEDIA_MAX",
+    "AccountField",
+    "Ambiguous",
+    "Attachment",
+    "AuthExpired",
+    "MediaFacts",
+    "MediaKind",
+    "Network",
+    "Outgoing",
+    "Permanent",
+    "SendError",
+    "Sent",
+    "Transient",
+    "attachments",
+]
 
 MB = 1024 * 1024
 
@@ -72,14 +94,6 @@ class AccountField:
     type: str = "string"  # JSON Schema type of the value: "string" or "integer"
 
 
-@dataclass(frozen=True, slots=True)
-class MediaFacts:
-    """What cmctl found out about one media file (see cmctl/media.py)."""
-
-    mime_type: str | None  # sniffed from the content, None when unrecognised
-    size: int  # bytes
-
-
 # ------------------------------------------------------------------------ publishing
 @dataclass(frozen=True, slots=True)
 class Sent:
@@ -88,6 +102,41 @@ class Sent:
     remote_id: str
     url: str | None = None
     ref: dict[str, Any] = field(default_factory=dict)  # what a reply to it needs
+
+
+class _MediaFile(Protocol):
+    """What an attachment is made from: anything with a file, its alt text and its folder."""
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def alt(self) -> str | None: ...
+    @property
+    def root(self) -> Path | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """One media file as an adapter sees it (the calendar's positions left behind).
+
+    Adapters read the file only through cmctl.media (``open_checked``, ``read_checked``,
+    ``facts``) with ``path`` and ``root``, so a file swapped after validation is refused.
+    """
+
+    path: Path  # absolute
+    alt: str | None = None
+    # The project folder the file must stay in; None only for attachments built by hand.
+    root: Path | None = None
+
+    @classmethod
+    def from_media(cls, item: _MediaFile) -> Attachment:
+        """The attachment of one calendar media item (``cmctl.calendar.model.Media``)."""
+        return cls(item.path, item.alt, item.root)
+
+
+def attachments(items: Iterable[_MediaFile]) -> tuple[Attachment, ...]:
+    """A job's media as the adapters take them: ``Outgoing(media=attachments(job.media))``."""
+    return tuple(Attachment.from_media(item) for item in items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,39 +149,11 @@ class Outgoing:
     post_id: str
     part: int
     text: str
-    media: tuple[Media, ...]
+    media: tuple[Attachment, ...]
     lang: tuple[str, ...]
     scheduled_at: datetime  # aware, UTC
     reply_to: Sent | None = None  # the previous part, for part >= 1
     root: Sent | None = None  # part 0, for part >= 1
-
-
-class SendError(Exception):
-    """A send did not succeed. ``message`` is safe to show: no secret in it."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class Transient(SendError):
-    """Nothing was published and a later attempt may succeed (network down, 5xx, 429)."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class Permanent(SendError):
-    """The network refused the post; sending it again will not help."""
-
-
-class Ambiguous(SendError):
-    """The network may or may not have published it (e.g. a timeout after sending)."""
-
-
-class AuthExpired(SendError):
-    """The session expired: refresh it once, then send again."""
 
 
 class Network:

@@ -115,8 +115,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from cmctl.calendar.model import Media
-    from cmctl.networks.base import Outgoing
+    from cmctl.networks.base import Attachment, Outgoing
     from cmctl.networks.http import Http
 
 # An httpx.Response. Declaration files name no httpx, even for type checking, so that
@@ -304,7 +303,7 @@ class Bluesky(Network):
         return _sent(session, body, rkey, Transient)
 
     def build_record(
-        self, out: Outgoing, blobs: list[tuple[Media, dict[str, Any]]]
+        self, out: Outgoing, blobs: list[tuple[Attachment, dict[str, Any]]]
     ) -> dict[str, Any]:
         """The app.bsky.feed.post record for one part (blobs: uploaded media)."""
         record: dict[str, Any] = {"$type": POST, "text": out.text, "createdAt": _now_iso()}
@@ -369,7 +368,7 @@ class Bluesky(Network):
                 cache[handle] = did if isinstance(did, str) and did.startswith("did:") else None
         return cache[handle]
 
-    def _upload(self, item: Media, auth: dict[str, str]) -> dict[str, Any]:
+    def _upload(self, item: Attachment, auth: dict[str, str]) -> dict[str, Any]:
         from cmctl.media import MediaProblem, read_checked
 
         try:
@@ -550,7 +549,7 @@ def _sent(session: dict[str, str], body: dict[str, Any], rkey: str, error: type[
     )
 
 
-def _embed(blobs: list[tuple[Media, dict[str, Any]]]) -> dict[str, Any]:
+def _embed(blobs: list[tuple[Attachment, dict[str, Any]]]) -> dict[str, Any]:
     from cmctl.media import dimensions, facts
 
     if (facts(blobs[0][0].path, blobs[0][0].root).mime_type or "").startswith("video/"):

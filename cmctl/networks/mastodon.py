@@ -97,7 +97,7 @@ from cmctl.networks.base import (
 )
 
 if TYPE_CHECKING:
-    from cmctl.calendar.model import Media
+    from cmctl.networks.base import Attachment
 
 # An httpx.Response. Declaration files name no httpx, even for type checking, so that
 # `cmctl validate` never loads it (see base.py); the HTTP helper hands these over.
@@ -240,7 +240,7 @@ class Mastodon(Network):
             ref={"id": str(status_id), "uri": status.get("uri")},
         )
 
-    def _upload(self, item: Media, headers: dict[str, str]) -> str:
+    def _upload(self, item: Attachment, headers: dict[str, str]) -> str:
         from cmctl.media import MediaProblem, open_checked
 
         data = {"description": item.alt} if item.alt else {}
@@ -268,7 +268,7 @@ class Mastodon(Network):
             self._wait_processed(media_id, item, headers)
         return media_id
 
-    def _wait_processed(self, media_id: str, item: Media, headers: dict[str, str]) -> None:
+    def _wait_processed(self, media_id: str, item: Attachment, headers: dict[str, str]) -> None:
         """Poll GET /api/v1/media/{id} until 200 (206 = still processing)."""
         waited = 0.0
         attempt = 0
