@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 # well, so ``from cmctl.networks.base import Permanent`` keeps working.
 from cmctl.media import MediaFacts
 from cmctl.networks.errors import Ambiguous, AuthExpired, Permanent, SendError, Transient
+from cmctl.quota import Quota
 
 if TYPE_CHECKING:
     from cmctl.networks.http import Http
@@ -41,6 +42,7 @@ __all__ = [
     "Network",
     "Outgoing",
     "Permanent",
+    "Quota",
     "SendError",
     "Sent",
     "Transient",
@@ -163,6 +165,8 @@ class Network:
     name: ClassVar[str]  # the value of `network:` in cmctl.yaml
     title: ClassVar[str]  # how humans write it
     docs_url: ClassVar[str] = ""  # where the limits below come from
+    # A short name where space is scarce (`cmctl agenda`'s cells); None: the name itself.
+    abbreviation: ClassVar[str | None] = None
 
     # --- text -----------------------------------------------------------------
     max_length: ClassVar[int | None]  # None: the network sets no limit (feed, webhook)
@@ -187,8 +191,16 @@ class Network:
     # --- abilities ------------------------------------------------------------
     threads: ClassVar[bool] = False  # can a post have follow-up parts as replies?
 
+    # --- posting quotas ---------------------------------------------------------
+    # Posts an account may publish in any rolling window (cmctl.quota): `validate` and
+    # `plan` warn when a calendar goes over one, the sender waits for the window.
+    quotas: ClassVar[tuple[Quota, ...]] = ()
+
     # --- accounts -------------------------------------------------------------
     account_fields: ClassVar[tuple[AccountField, ...]] = ()
+    # Account fields that name a local file or folder, written relative to the folder of
+    # cmctl.yaml: the adapter receives them resolved (see ``local_options``).
+    local_paths: ClassVar[tuple[str, ...]] = ()
 
     # --- publishing -----------------------------------------------------------
     publishes: ClassVar[bool] = False  # False until the network's adapter exists
@@ -205,6 +217,25 @@ class Network:
         self.options = options
         self.http = http
         self.state_dir = state_dir
+
+    @classmethod
+    def local_options(cls, options: Mapping[str, Any], root: Path) -> dict[str, Any]:
+        """``options`` with the ``local_paths`` fields resolved against ``root``.
+
+        Whoever binds an adapter calls it first: ``network(account,
+        network.local_options(options, config.root), http, state_dir)``.
+        """
+        resolved = dict(options)
+        for name in cls.local_paths:
+            value = resolved.get(name)
+            if isinstance(value, str):
+                resolved[name] = str((root / value).resolve())
+        return resolved
+
+    @classmethod
+    def short_name(cls) -> str:
+        """The ``abbreviation``, or the name when the network declares none."""
+        return cls.abbreviation or cls.name
 
     def publish(self, out: Outgoing) -> Sent:
         """Publish one part; raise a SendError subclass when it did not go out."""

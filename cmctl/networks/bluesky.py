@@ -106,6 +106,7 @@ from cmctl.networks.base import (
     MediaKind,
     Network,
     Permanent,
+    Quota,
     SendError,
     Sent,
     Transient,
@@ -146,6 +147,14 @@ class Bluesky(Network):
     title: ClassVar[str] = "Bluesky"
     docs_url: ClassVar[str] = (
         "https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/feed/post.json"
+    )
+    abbreviation: ClassVar[str | None] = "bsky"
+
+    # docs.bsky.app/docs/advanced-guides/rate-limits: a PDS account may spend 5,000
+    # points an hour and 35,000 a day, a record create costing 3: 1,666 and 11,666 posts.
+    quotas: ClassVar[tuple[Quota, ...]] = (
+        Quota(1666, timedelta(hours=1)),
+        Quota(11666, timedelta(days=1)),
     )
 
     max_length: ClassVar[int | None] = 300

@@ -23,15 +23,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
-from cmctl.networks.base import Network
+from cmctl.networks.base import Network, Quota
 
 
 class DevTo(Network):
     name: ClassVar[str] = "devto"
     title: ClassVar[str] = "DEV (dev.to)"
     docs_url: ClassVar[str] = "https://developers.forem.com/api/v1#tag/articles"
+
+    # Forem API v0 (developers.forem.com/api): creating articles is limited to 10
+    # requests per 30 s.
+    quotas: ClassVar[tuple[Quota, ...]] = (Quota(10, timedelta(seconds=30)),)
 
     max_length: ClassVar[int | None] = None
 

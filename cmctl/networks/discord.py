@@ -42,6 +42,7 @@ class Discord(Network):
     docs_url: ClassVar[str] = (
         "https://discord.com/developers/docs/resources/webhook#execute-webhook"
     )
+    abbreviation: ClassVar[str | None] = "disc"
 
     max_length: ClassVar[int | None] = 2000
     length_unit: ClassVar[str] = "characters"

@@ -51,6 +51,7 @@ class Facebook(Network):
     name: ClassVar[str] = "facebook"
     title: ClassVar[str] = "Facebook Page"
     docs_url: ClassVar[str] = "https://developers.facebook.com/docs/pages-api/posts"
+    abbreviation: ClassVar[str | None] = "fb"
 
     max_length: ClassVar[int | None] = 63_206
     length_unit: ClassVar[str] = "characters"

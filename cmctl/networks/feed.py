@@ -120,6 +120,7 @@ class Feed(Network):
         AccountField("title", help="the feed's title"),
         AccountField("link", help="URL of the site the feed belongs to"),
     )
+    local_paths: ClassVar[tuple[str, ...]] = ("path",)  # relative to cmctl.yaml
 
     # ------------------------------------------------------------------ publishing
     @property

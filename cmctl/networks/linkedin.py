@@ -52,6 +52,7 @@ class LinkedIn(Network):
     docs_url: ClassVar[str] = (
         "https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api"
     )
+    abbreviation: ClassVar[str | None] = "in"
 
     max_length: ClassVar[int | None] = 3000
     length_unit: ClassVar[str] = "characters"

@@ -91,6 +91,7 @@ from cmctl.networks.base import (
     Network,
     Outgoing,
     Permanent,
+    Quota,
     SendError,
     Sent,
     Transient,
@@ -113,6 +114,11 @@ class Mastodon(Network):
     name: ClassVar[str] = "mastodon"
     title: ClassVar[str] = "Mastodon"
     docs_url: ClassVar[str] = "https://docs.joinmastodon.org/user/posting/"
+    abbreviation: ClassVar[str | None] = "masto"
+
+    # docs.joinmastodon.org/api/rate-limits: "Statuses: 300 per 3 hours" per account
+    # (POST /api/v1/statuses; thread parts are statuses too).
+    quotas: ClassVar[tuple[Quota, ...]] = (Quota(300, timedelta(hours=3)),)
 
     max_length: ClassVar[int | None] = 500
     length_unit: ClassVar[str] = "characters"

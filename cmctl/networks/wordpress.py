@@ -43,6 +43,7 @@ class WordPress(Network):
     name: ClassVar[str] = "wordpress"
     title: ClassVar[str] = "WordPress"
     docs_url: ClassVar[str] = "https://developer.wordpress.org/rest-api/reference/posts/"
+    abbreviation: ClassVar[str | None] = "wp"
 
     max_length: ClassVar[int | None] = None
 
