@@ -101,28 +101,33 @@ def check_quotas(
     (cmctl.quota.over): 100,000 jobs cost a sort and one pass. The warning stands at the
     first post over the quota and says which quota, which window, and how many follow.
     """
+    limited: dict[str, type[Network]] = {}  # the accounts whose network declares quotas
+    for name, account in config.accounts.items():
+        try:
+            network = registry.get(account.network)
+        except KeyError:  # config already said so
+            continue
+        if network.quotas:
+            limited[name] = network
+    if not limited:
+        return []
     by_account: dict[str, list[tuple[datetime, int, str, int, int, str]]] = {}
     for shown, sightings in files:
-        for (account, part, at, _), (line, col, key) in sightings:
-            by_account.setdefault(account, []).append((at, part, shown, line, col, key))
+        for (account_name, part, at, _), (line, col, key) in sightings:
+            if account_name in limited:
+                by_account.setdefault(account_name, []).append((at, part, shown, line, col, key))
     try:
         zone = timeutil.zone(config.timezone) if config.timezone else UTC
     except timeutil.TimeProblem:  # config already said so
         zone = UTC
     found: list[Diagnostic] = []
     for name, mine in sorted(by_account.items()):
-        account = config.accounts.get(name)
-        if account is None:
-            continue
-        try:
-            network = registry.get(account.network)
-        except KeyError:  # config already said so
-            continue
-        if not network.quotas:
-            continue
+        network = limited[name]
         mine.sort()
         for limit in network.quotas:
-            counted = [m for m in mine if limit.applies_to(m[1])]
+            counted = (
+                mine if limit.counts == "posts" else [m for m in mine if limit.applies_to(m[1])]
+            )
             over = quota.over(limit, [m[0] for m in counted])
             if over is None:
                 continue
