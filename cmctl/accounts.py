@@ -68,9 +68,9 @@ def check_accounts(
             continue
         http = None
         try:
-            options = {k: config.resolve(account, k) for k in account.options}
-            if account.network == "feed" and isinstance(options.get("path"), str):
-                options["path"] = str((config.root / options["path"]).resolve())
+            options = network.local_options(
+                {k: config.resolve(account, k) for k in account.options}, config.root
+            )
             http = Http(
                 secrets=[
                     str(options[f.name])

@@ -64,6 +64,16 @@ def build(jobs: list[Job], tz: ZoneInfo, anchor: date, span: str) -> Grid:
     return Grid(title, weeks, month, days)
 
 
+def abbreviation(network: str) -> str:
+    """How a cell names a network: its declared abbreviation, or its name."""
+    from cmctl.networks import registry
+
+    try:
+        return registry.get(network).short_name()
+    except KeyError:  # a network of a package no longer installed
+        return network
+
+
 def default_anchor(jobs: list[Job], tz: ZoneInfo, now: datetime) -> date:
     """Today, unless nothing is planned from today on: then the first planned day."""
     today = now.astimezone(tz).date()

@@ -24,11 +24,19 @@ import hashlib
 import os
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from cmctl.networks.base import MediaFacts
+
+@dataclass(frozen=True, slots=True)
+class MediaFacts:
+    """What cmctl found out about one media file (what the networks' media checks judge)."""
+
+    mime_type: str | None  # sniffed from the content, None when unrecognised
+    size: int  # bytes
+
 
 _FTYP_VIDEO = {
     b"qt  ": "video/quicktime",

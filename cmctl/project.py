@@ -17,11 +17,11 @@ from pathlib import Path
 from cmctl import config as config_mod
 from cmctl.calendar.loader import load_calendar
 from cmctl.calendar.model import Calendar
-from cmctl.calendar.rules import check
 from cmctl.compile import Job, compile_jobs
 from cmctl.config import Config, display
 from cmctl.diagnostics import Diagnostic, Report, Sink
 from cmctl.errors import UsageError
+from cmctl.rules import check, check_quotas
 
 # Below this many bytes of calendars, starting workers costs more than it saves.
 PARALLEL_MIN_BYTES = 512 * 1024
@@ -80,6 +80,7 @@ def open_project(
     results = _run(config, files, now, keep, workers)
     seen: dict[str, str] = {}
     _same_post_twice(project, results)
+    project.report.extend(check_quotas(config, ((r.display, r.twins) for r in results)))
     for result in results:
         project.report.extend(result.diagnostics)
         project.post_count += result.posts

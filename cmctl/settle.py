@@ -473,10 +473,9 @@ def network_lookup(config: Config, *, transport: Any = None) -> Lookup:
                 "URL` or `--skip`)",
             )
         network = registry.get(account.network)
-        options = {name: config.resolve(account, name) for name in account.options}
-        for field in network.account_fields:  # local files live beside cmctl.yaml
-            if field.name == "path" and isinstance(options.get("path"), str):
-                options["path"] = str((config.root / options["path"]).resolve())
+        options = network.local_options(
+            {name: config.resolve(account, name) for name in account.options}, config.root
+        )
         secrets = [
             str(options[f.name]) for f in network.account_fields if f.secret and options.get(f.name)
         ]

@@ -149,8 +149,7 @@ def test_mastodon_does_not_upload_a_file_swapped_for_a_link(tmp_path: Path) -> N
     """The daemon loaded the calendar; then the image became a link to .env."""
     import httpx
 
-    from cmctl.calendar.model import Media, Pos
-    from cmctl.networks.base import Permanent
+    from cmctl.networks.base import Attachment, Permanent
     from cmctl.networks.http import Http
     from cmctl.networks.mastodon import Mastodon
     from tests.networks.helpers import Recorder, make_outgoing
@@ -159,7 +158,7 @@ def test_mastodon_does_not_upload_a_file_swapped_for_a_link(tmp_path: Path) -> N
     root.mkdir()
     image = root / "a.png"
     image.write_bytes(png())
-    item = Media("a.png", image, "alt", Pos("dec.yaml", 1, 1), root)
+    item = Attachment(image, "alt", root)
     _swap_for_env(root, image)
     server = Recorder(lambda request: httpx.Response(200, json={"id": "1", "url": "u"}))
     masto = Mastodon(
@@ -174,15 +173,14 @@ def test_mastodon_does_not_upload_a_file_swapped_for_a_link(tmp_path: Path) -> N
 
 
 def test_bluesky_does_not_upload_a_file_swapped_for_a_link(tmp_path: Path) -> None:
-    from cmctl.calendar.model import Media, Pos
-    from cmctl.networks.base import Permanent
+    from cmctl.networks.base import Attachment, Permanent
     from cmctl.networks.bluesky import Bluesky
 
     root = tmp_path / "project"
     root.mkdir()
     image = root / "a.png"
     image.write_bytes(png())
-    item = Media("a.png", image, "alt", Pos("dec.yaml", 1, 1), root)
+    item = Attachment(image, "alt", root)
     _swap_for_env(root, image)
     bsky = Bluesky.__new__(Bluesky)
     bsky.http = None  # type: ignore[assignment]  # never reached

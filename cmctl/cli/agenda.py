@@ -6,17 +6,6 @@ import click
 
 from cmctl.cli.options import open_project
 
-_SHORT = {
-    "mastodon": "masto",
-    "bluesky": "bsky",
-    "linkedin": "in",
-    "facebook": "fb",
-    "instagram": "insta",
-    "telegram": "tg",
-    "wordpress": "wp",
-    "discord": "disc",
-}
-
 
 @click.command("agenda")
 @click.argument("paths", nargs=-1)  # checked by the project loader (click.Path crashes on NUL)
@@ -97,7 +86,7 @@ def _render(grid: object, zone: str) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from cmctl.agenda import Grid
+    from cmctl.agenda import Grid, abbreviation
     from cmctl.output import console
 
     assert isinstance(grid, Grid)
@@ -110,7 +99,7 @@ def _render(grid: object, zone: str) -> None:
             dim = grid.month is not None and d.month != grid.month
             lines = [f"[{'dim' if dim else 'bold'}]{d.day}[/]"]
             for e in grid.days.get(d, []):
-                nets = ",".join(_SHORT.get(n, n) for n in e.networks)
+                nets = ",".join(abbreviation(n) for n in e.networks)
                 thread = f" 🧵{e.parts}" if e.parts > 1 else ""
                 style = "yellow" if e.draft else "cyan"
                 draft = " (draft)" if e.draft else ""

@@ -682,6 +682,17 @@ class Ledger:
         sql += " ORDER BY scheduled_at, calendar, post_id, account, part"
         return [self._row(r) for r in self.db.execute(sql, args)]
 
+    def published_since(self, account: str, since: datetime) -> list[tuple[datetime, int]]:
+        """(when, part) of what ``account`` published at or after ``since`` (quotas)."""
+        return [
+            (parse_iso(r[0]), r[1])  # type: ignore[misc]
+            for r in self.db.execute(
+                "SELECT published_at, part FROM jobs WHERE state = 'published' AND "
+                "account = ? AND published_at >= ?",
+                (account, iso(since)),
+            )
+        ]
+
     def retrying(self) -> list[Row]:
         """Pending jobs that were tried already (waiting for their next attempt)."""
         return [

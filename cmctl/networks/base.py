@@ -14,17 +14,44 @@ Declarations never import httpx at module level, so `cmctl validate` stays light
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+# The send errors live in errors.py (http.py raises them too); they are named here as
+# well, so ``from cmctl.networks.base import Permanent`` keeps working.
+from cmctl.media import MediaFacts
+from cmctl.networks.errors import Ambiguous, AuthExpired, Permanent, SendError, Transient
+from cmctl.quota import Quota
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from cmctl.calendar.model import Media
     from cmctl.networks.http import Http
+
+__all__ = [
+    "MB",
+    "OPEN_MEDIA",
+    "OPEN_MEDIA_MAX",
+    "AccountField",
+    "Ambiguous",
+    "Attachment",
+    "AuthExpired",
+    "Duplicate",
+    "Idempotency",
+    "MediaFacts",
+    "MediaKind",
+    "Network",
+    "NotReady",
+    "Outgoing",
+    "Permanent",
+    "Quota",
+    "SendError",
+    "Sent",
+    "Transient",
+    "attachments",
+]
 
 MB = 1024 * 1024
 
@@ -87,14 +114,6 @@ MEDIA_URL = AccountField(
 COMMON_FIELDS: tuple[AccountField, ...] = (API_URL, MEDIA_URL)
 
 
-@dataclass(frozen=True, slots=True)
-class MediaFacts:
-    """What cmctl found out about one media file (see cmctl/media.py)."""
-
-    mime_type: str | None  # sniffed from the content, None when unrecognised
-    size: int  # bytes
-
-
 # ------------------------------------------------------------------------ publishing
 @dataclass(frozen=True, slots=True)
 class Sent:
@@ -103,6 +122,41 @@ class Sent:
     remote_id: str
     url: str | None = None
     ref: dict[str, Any] = field(default_factory=dict)  # what a reply to it needs
+
+
+class _MediaFile(Protocol):
+    """What an attachment is made from: anything with a file, its alt text and its folder."""
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def alt(self) -> str | None: ...
+    @property
+    def root(self) -> Path | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """One media file as an adapter sees it (the calendar's positions left behind).
+
+    Adapters read the file only through cmctl.media (``open_checked``, ``read_checked``,
+    ``facts``) with ``path`` and ``root``, so a file swapped after validation is refused.
+    """
+
+    path: Path  # absolute
+    alt: str | None = None
+    # The project folder the file must stay in; None only for attachments built by hand.
+    root: Path | None = None
+
+    @classmethod
+    def from_media(cls, item: _MediaFile) -> Attachment:
+        """The attachment of one calendar media item (``cmctl.calendar.model.Media``)."""
+        return cls(item.path, item.alt, item.root)
+
+
+def attachments(items: Iterable[_MediaFile]) -> tuple[Attachment, ...]:
+    """A job's media as the adapters take them: ``Outgoing(media=attachments(job.media))``."""
+    return tuple(Attachment.from_media(item) for item in items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +169,7 @@ class Outgoing:
     post_id: str
     part: int
     text: str
-    media: tuple[Media, ...]
+    media: tuple[Attachment, ...]
     lang: tuple[str, ...]
     scheduled_at: datetime  # aware, UTC
     reply_to: Sent | None = None  # the previous part, for part >= 1
@@ -129,34 +183,6 @@ class Outgoing:
         """Record progress in the ledger now (kept for the next attempt of this job)."""
         if self.save_checkpoint is not None:
             self.save_checkpoint(checkpoint)
-
-
-class SendError(Exception):
-    """A send did not succeed. ``message`` is safe to show: no secret in it."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class Transient(SendError):
-    """Nothing was published and a later attempt may succeed (network down, 5xx, 429)."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class Permanent(SendError):
-    """The network refused the post; sending it again will not help."""
-
-
-class Ambiguous(SendError):
-    """The network may or may not have published it (e.g. a timeout after sending)."""
-
-
-class AuthExpired(SendError):
-    """The session expired: refresh it once, then send again."""
 
 
 class Idempotency(StrEnum):
@@ -188,6 +214,8 @@ class Network:
     name: ClassVar[str]  # the value of `network:` in cmctl.yaml
     title: ClassVar[str]  # how humans write it
     docs_url: ClassVar[str] = ""  # where the limits below come from
+    # A short name where space is scarce (`cmctl agenda`'s cells); None: the name itself.
+    abbreviation: ClassVar[str | None] = None
 
     # --- API --------------------------------------------------------------------
     # Public base URL of the network's API, or None when an account field gives it
@@ -222,8 +250,16 @@ class Network:
     # --- abilities ------------------------------------------------------------
     threads: ClassVar[bool] = False  # can a post have follow-up parts as replies?
 
+    # --- posting quotas ---------------------------------------------------------
+    # Posts an account may publish in any rolling window (cmctl.quota): `validate` and
+    # `plan` warn when a calendar goes over one, the sender waits for the window.
+    quotas: ClassVar[tuple[Quota, ...]] = ()
+
     # --- accounts -------------------------------------------------------------
     account_fields: ClassVar[tuple[AccountField, ...]] = ()
+    # Account fields that name a local file or folder, written relative to the folder of
+    # cmctl.yaml: the adapter receives them resolved (see ``local_options``).
+    local_paths: ClassVar[tuple[str, ...]] = ()
 
     # --- publishing -----------------------------------------------------------
     publishes: ClassVar[bool] = False  # False until the network's adapter exists
@@ -258,6 +294,25 @@ class Network:
         if self.api_base is None:
             raise Permanent(f"the account sets no API URL for {self.title}")
         return self.api_base.rstrip("/")
+
+    @classmethod
+    def local_options(cls, options: Mapping[str, Any], root: Path) -> dict[str, Any]:
+        """``options`` with the ``local_paths`` fields resolved against ``root``.
+
+        Whoever binds an adapter calls it first: ``network(account,
+        network.local_options(options, config.root), http, state_dir)``.
+        """
+        resolved = dict(options)
+        for name in cls.local_paths:
+            value = resolved.get(name)
+            if isinstance(value, str):
+                resolved[name] = str((root / value).resolve())
+        return resolved
+
+    @classmethod
+    def short_name(cls) -> str:
+        """The ``abbreviation``, or the name when the network declares none."""
+        return cls.abbreviation or cls.name
 
     def publish(self, out: Outgoing) -> Sent:
         """Publish one part; raise a SendError subclass when it did not go out."""

@@ -113,6 +113,7 @@ from cmctl.networks.base import (
     MediaKind,
     Network,
     Permanent,
+    Quota,
     SendError,
     Sent,
     Transient,
@@ -122,8 +123,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from pathlib import Path
 
-    from cmctl.calendar.model import Media
-    from cmctl.networks.base import Outgoing
+    from cmctl.networks.base import Attachment, Outgoing
     from cmctl.networks.credentials import Credential, CredentialStore
     from cmctl.networks.http import Http
 
@@ -157,6 +157,14 @@ class Bluesky(Network):
     title: ClassVar[str] = "Bluesky"
     docs_url: ClassVar[str] = (
         "https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/feed/post.json"
+    )
+    abbreviation: ClassVar[str | None] = "bsky"
+
+    # docs.bsky.app/docs/advanced-guides/rate-limits: a PDS account may spend 5,000
+    # points an hour and 35,000 a day, a record create costing 3: 1,666 and 11,666 posts.
+    quotas: ClassVar[tuple[Quota, ...]] = (
+        Quota(1666, timedelta(hours=1)),
+        Quota(11666, timedelta(days=1)),
     )
 
     api_base: ClassVar[str | None] = DEFAULT_SERVICE
@@ -386,7 +394,7 @@ class Bluesky(Network):
         return _sent(session, body, rkey, Transient)
 
     def build_record(
-        self, out: Outgoing, blobs: list[tuple[Media, dict[str, Any]]]
+        self, out: Outgoing, blobs: list[tuple[Attachment, dict[str, Any]]]
     ) -> dict[str, Any]:
         """The app.bsky.feed.post record for one part (blobs: uploaded media)."""
         record: dict[str, Any] = {"$type": POST, "text": out.text, "createdAt": _now_iso()}
@@ -451,7 +459,7 @@ class Bluesky(Network):
                 cache[handle] = did if isinstance(did, str) and did.startswith("did:") else None
         return cache[handle]
 
-    def _upload(self, item: Media, auth: dict[str, str]) -> dict[str, Any]:
+    def _upload(self, item: Attachment, auth: dict[str, str]) -> dict[str, Any]:
         from cmctl.media import MediaProblem, read_checked
 
         try:
@@ -632,7 +640,7 @@ def _sent(session: dict[str, str], body: dict[str, Any], rkey: str, error: type[
     )
 
 
-def _embed(blobs: list[tuple[Media, dict[str, Any]]]) -> dict[str, Any]:
+def _embed(blobs: list[tuple[Attachment, dict[str, Any]]]) -> dict[str, Any]:
     from cmctl.media import dimensions, facts
 
     if (facts(blobs[0][0].path, blobs[0][0].root).mime_type or "").startswith("video/"):

@@ -23,9 +23,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
-from cmctl.networks.base import Network
+from cmctl.networks.base import Network, Quota
 
 
 class DevTo(Network):
@@ -34,6 +35,10 @@ class DevTo(Network):
     docs_url: ClassVar[str] = "https://developers.forem.com/api/v1#tag/articles"
     api_base: ClassVar[str | None] = "https://dev.to/api"
     media_by_url: ClassVar[bool] = True  # main_image: Dev.to fetches the cover by URL
+
+    # Forem API v0 (developers.forem.com/api): creating articles is limited to 10
+    # requests per 30 s.
+    quotas: ClassVar[tuple[Quota, ...]] = (Quota(10, timedelta(seconds=30)),)
 
     max_length: ClassVar[int | None] = None
 

@@ -43,6 +43,7 @@ class Discord(Network):
         "https://discord.com/developers/docs/resources/webhook#execute-webhook"
     )
     api_base: ClassVar[str | None] = "https://discord.com/api"
+    abbreviation: ClassVar[str | None] = "disc"
 
     max_length: ClassVar[int | None] = 2000
     length_unit: ClassVar[str] = "characters"

@@ -52,6 +52,7 @@ class Facebook(Network):
     title: ClassVar[str] = "Facebook Page"
     docs_url: ClassVar[str] = "https://developers.facebook.com/docs/pages-api/posts"
     api_base: ClassVar[str | None] = "https://graph.facebook.com"
+    abbreviation: ClassVar[str | None] = "fb"
 
     max_length: ClassVar[int | None] = 63_206
     length_unit: ClassVar[str] = "characters"

@@ -81,8 +81,7 @@ from cmctl.networks.base import (
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
-    from cmctl.calendar.model import Media
-    from cmctl.networks.base import Outgoing
+    from cmctl.networks.base import Attachment, Outgoing
 
 ATOM = "http://www.w3.org/2005/Atom"
 THR = "http://purl.org/syndication/thread/1.0"  # RFC 4685
@@ -124,6 +123,7 @@ class Feed(Network):
         AccountField("title", help="the feed's title"),
         AccountField("link", help="URL of the site the feed belongs to"),
     )
+    local_paths: ClassVar[tuple[str, ...]] = ("path",)  # relative to cmctl.yaml
 
     # ------------------------------------------------------------------ publishing
     @property
@@ -343,7 +343,7 @@ def entry_id_for(key: str) -> str:
     )
 
 
-def media_url(media: Media, folder: Path) -> str:
+def media_url(media: Attachment, folder: Path) -> str:
     """The media file's path relative to the feed's folder, as a URL path."""
     try:
         relative = os.path.relpath(media.path, folder)
@@ -449,7 +449,7 @@ def _atom_bytes(root: Element) -> bytes:
     return ('<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n").encode("utf-8")
 
 
-def _facts(media: Media) -> tuple[str, int | None]:
+def _facts(media: Attachment) -> tuple[str, int | None]:
     from cmctl.media import facts
 
     try:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from cmctl import __version__, clock
-from cmctl.networks.base import Ambiguous, Permanent, SendError, Transient
+from cmctl.networks.errors import Ambiguous, Permanent, SendError, Transient
 from cmctl.redact import REDACTED, Redactor, process_redactor, remember
 
 __all__ = ["REDACTED", "Http", "error_message", "retry_after"]

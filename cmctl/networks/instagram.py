@@ -40,9 +40,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
-from cmctl.networks.base import MediaKind, Network
+from cmctl.networks.base import MediaKind, Network, Quota
 
 
 class Instagram(Network):
@@ -53,6 +54,12 @@ class Instagram(Network):
     )
     api_base: ClassVar[str | None] = "https://graph.instagram.com"
     media_by_url: ClassVar[bool] = True  # the Graph API fetches image_url / video_url
+    abbreviation: ClassVar[str | None] = "insta"
+
+    # IG User Media Publish reference: 50 API-published posts per rolling 24 h per
+    # account, enforced at media_publish; a carousel counts as one. (Older docs said 25;
+    # content_publishing_limit tells the account's own figure.)
+    quotas: ClassVar[tuple[Quota, ...]] = (Quota(50, timedelta(days=1)),)
 
     max_length: ClassVar[int | None] = 2200
     length_unit: ClassVar[str] = "characters"

@@ -53,6 +53,7 @@ class LinkedIn(Network):
         "https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api"
     )
     api_base: ClassVar[str | None] = "https://api.linkedin.com"
+    abbreviation: ClassVar[str | None] = "in"
 
     max_length: ClassVar[int | None] = 3000
     length_unit: ClassVar[str] = "characters"

@@ -92,13 +92,14 @@ from cmctl.networks.base import (
     NotReady,
     Outgoing,
     Permanent,
+    Quota,
     SendError,
     Sent,
     Transient,
 )
 
 if TYPE_CHECKING:
-    from cmctl.calendar.model import Media
+    from cmctl.networks.base import Attachment
 
 # An httpx.Response. Declaration files name no httpx, even for type checking, so that
 # `cmctl validate` never loads it (see base.py); the HTTP helper hands these over.
@@ -110,7 +111,7 @@ Response: TypeAlias = Any
 MEDIA_POLL_DELAYS = (1.0, 2.0, 3.0, 5.0, 8.0, 15.0, 30.0, 60.0)
 
 
-def _fingerprint(item: Media) -> str:
+def _fingerprint(item: Attachment) -> str:
     """An attachment as uploaded: its path, alt text and file version (a changed file
     is uploaded again, never attached from an older checkpoint)."""
     import os
@@ -128,6 +129,11 @@ class Mastodon(Network):
     title: ClassVar[str] = "Mastodon"
     docs_url: ClassVar[str] = "https://docs.joinmastodon.org/user/posting/"
     api_base_field: ClassVar[str | None] = "instance"  # no public default: your instance
+    abbreviation: ClassVar[str | None] = "masto"
+
+    # docs.joinmastodon.org/api/rate-limits: "Statuses: 300 per 3 hours" per account
+    # (POST /api/v1/statuses; thread parts are statuses too).
+    quotas: ClassVar[tuple[Quota, ...]] = (Quota(300, timedelta(hours=3)),)
 
     max_length: ClassVar[int | None] = 500
     length_unit: ClassVar[str] = "characters"
@@ -284,7 +290,7 @@ class Mastodon(Network):
             processing.discard(media_id)
         return ids
 
-    def _upload(self, item: Media, headers: dict[str, str]) -> tuple[str, bool]:
+    def _upload(self, item: Attachment, headers: dict[str, str]) -> tuple[str, bool]:
         """POST /api/v2/media: the media id, and whether it is processed already."""
         from cmctl.media import MediaProblem, open_checked
 

@@ -38,9 +38,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
-from cmctl.networks.base import MediaKind, Network
+from cmctl.networks.base import MediaKind, Network, Quota
 
 
 class Telegram(Network):
@@ -48,6 +49,11 @@ class Telegram(Network):
     title: ClassVar[str] = "Telegram"
     docs_url: ClassVar[str] = "https://core.telegram.org/bots/api#sendmessage"
     api_base: ClassVar[str | None] = "https://api.telegram.org"
+    abbreviation: ClassVar[str | None] = "tg"
+
+    # Bots FAQ (core.telegram.org/bots/faq): at most 20 messages per minute to the same
+    # group; channels reportedly too (unconfirmed). A media group may count per item.
+    quotas: ClassVar[tuple[Quota, ...]] = (Quota(20, timedelta(minutes=1)),)
 
     max_length: ClassVar[int | None] = 4096
     length_unit: ClassVar[str] = "characters"

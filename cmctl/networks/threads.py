@@ -49,11 +49,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
 import regex
 
-from cmctl.networks.base import MediaKind, Network
+from cmctl.networks.base import MediaKind, Network, Quota
 
 _CLUSTER = regex.compile(r"\X")
 _EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20E3]")
@@ -73,6 +74,13 @@ class Threads(Network):
     docs_url: ClassVar[str] = "https://developers.facebook.com/docs/threads/posts"
     api_base: ClassVar[str | None] = "https://graph.threads.net"
     media_by_url: ClassVar[bool] = True  # the Threads API fetches image_url / video_url
+
+    # Threads posts reference, "Publishing limits" (threads_publishing_limit): 250
+    # API-published posts and 1,000 replies per rolling 24 h; thread parts are replies.
+    quotas: ClassVar[tuple[Quota, ...]] = (
+        Quota(250, timedelta(days=1), counts="roots"),
+        Quota(1000, timedelta(days=1), counts="replies"),
+    )
 
     max_length: ClassVar[int | None] = 500
     length_unit: ClassVar[str] = "characters"

@@ -46,6 +46,7 @@ class WordPress(Network):
     # Self-hosted: the site's own https://SITE/wp-json (an account field, when the
     # adapter comes); no public default.
     api_base: ClassVar[str | None] = None
+    abbreviation: ClassVar[str | None] = "wp"
 
     max_length: ClassVar[int | None] = None
 

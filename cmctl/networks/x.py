@@ -39,9 +39,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
-from cmctl.networks.base import MB, MediaKind, Network
+from cmctl.networks.base import MB, MediaKind, Network, Quota
 
 
 class X(Network):
@@ -49,6 +50,11 @@ class X(Network):
     title: ClassVar[str] = "X"
     docs_url: ClassVar[str] = "https://docs.x.com/x-api/media/quickstart/best-practices"
     api_base: ClassVar[str | None] = "https://api.x.com"
+
+    # The free plan: 17 posts per 24 h per user (10up/autoshare-for-twitter#351,
+    # giacomov/arxiv-sanity-bot#35; see shared reference networks.md §1.1). Paid plans
+    # allow more (Basic: 100 per 24 h), so this is a warning for the cheapest account.
+    quotas: ClassVar[tuple[Quota, ...]] = (Quota(17, timedelta(days=1), note="free plan"),)
 
     max_length: ClassVar[int | None] = 280
     length_unit: ClassVar[str] = "characters"

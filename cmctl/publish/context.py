@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from cmctl import clock as clock_mod
@@ -48,6 +49,7 @@ class Context:
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._held_posts: dict[str, str] = {}
+        self._sent_by_account: dict[str, list[tuple[datetime, int]]] = {}  # for quotas
         self._on_purpose = False  # --post: send whatever its time
 
     def _job_outcome(self, job: Job, state: str, **extra: Any) -> Outcome:

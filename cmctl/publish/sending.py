@@ -22,6 +22,7 @@ from cmctl.networks.base import (
     SendError,
     Sent,
     Transient,
+    attachments,
 )
 from cmctl.publish.context import Context
 from cmctl.publish.policy import (
@@ -119,9 +120,10 @@ class Sending(Context):
         network = registry.get(account.network)
         if not network.publishes:
             raise CmctlError(f"cmctl cannot publish to {network.title} yet")
-        options = {name: self.config.resolve(account, name) for name in account.options}
-        if account.network == "feed" and isinstance(options.get("path"), str):
-            options["path"] = str((self.config.root / options["path"]).resolve())
+        options = network.local_options(
+            {name: self.config.resolve(account, name) for name in account.options},
+            self.config.root,
+        )
         secrets = [
             str(options[f.name]) for f in network.account_fields if f.secret and options.get(f.name)
         ]
@@ -159,6 +161,8 @@ class Sending(Context):
             now = self.clock.now()
             if waited and row.next_attempt_at is not None:
                 now = max(now, row.next_attempt_at)  # we waited for it on purpose
+            if self._over_quota(adapter, row, now, result):
+                return False
             if (
                 row.maybe_sent_at
                 and not looks_up(type(adapter))
@@ -188,6 +192,7 @@ class Sending(Context):
                 return False
             state, wait = self._attempt(adapter, claimed, job, result)
             if state == "published":
+                self._history(claimed.account).append((self.clock.now(), claimed.part))
                 return True
             if state != "retry" or wait is None or wait > INLINE_WAIT:
                 return False
@@ -211,7 +216,7 @@ class Sending(Context):
             post_id=row.post_id,
             part=row.part,
             text=job.text,
-            media=job.media,
+            media=attachments(job.media),
             lang=job.lang,
             scheduled_at=job.at,
             reply_to=self._sent(part_key(row, row.part - 1)) if row.part else None,
@@ -324,6 +329,51 @@ class Sending(Context):
             if not adapter.refresh():
                 raise Permanent("the session expired and could not be renewed") from None
             return adapter.publish(out)
+
+    def _history(self, account: str) -> list[tuple[datetime, int]]:
+        """What ``account`` published within its longest quota window (read once per
+        run, then kept up to date by this run's own sends)."""
+        with self._lock:
+            found = self._sent_by_account.get(account)
+            if found is None:
+                network = registry.get(self.config.accounts[account].network)
+                longest = max((q.per for q in network.quotas), default=timedelta(0))
+                found = self.ledger.published_since(account, self.clock.now() - longest)
+                self._sent_by_account[account] = found
+            return found
+
+    def _over_quota(self, adapter: Network, row: Row, now: datetime, result: PublishResult) -> bool:
+        """The network's declared quota is spent: wait for its window, and say so,
+        rather than burn 429s; past the job's deadline, fail loudly now."""
+        from cmctl.quota import quota_wait
+
+        quotas = type(adapter).quotas
+        if not quotas:
+            return False
+        wait = quota_wait(quotas, self._history(row.account), now, row.part)
+        if wait is None:
+            return False
+        next_at = now + timedelta(seconds=wait)
+        spent = "; ".join(q.describe(adapter.title) for q in quotas if q.applies_to(row.part))
+        if next_at > deadline(row):
+            reason = f"quota spent ({spent}): the next free slot is after this post's deadline"
+            if self.ledger.set_state(
+                row.key, now, "failed", expect=("pending",), event="failed", reason=reason
+            ):
+                self._emit(result, self._outcome(row, "failed", message=reason))
+            return True
+        reason = f"waiting for the quota ({spent}): next slot {next_at:%Y-%m-%d %H:%M:%SZ}"
+        self.ledger.set_state(
+            row.key,
+            now,
+            "pending",
+            expect=("pending",),
+            event="waiting for the quota",
+            reason=reason,
+            next_attempt_at=iso(next_at),
+        )
+        self._emit(result, self._outcome(row, "retry", message=reason, next_attempt_at=next_at))
+        return True
 
     def _check_served(self, adapter: Network, job: Job) -> None:
         """Before a network fetches the media by URL: each file must be served at its

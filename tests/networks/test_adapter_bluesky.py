@@ -24,9 +24,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cmctl import clock
-from cmctl.calendar.model import Media, Pos
 from cmctl.media import dimensions
-from cmctl.networks.base import AuthExpired, Outgoing, Permanent, SendError, Sent, Transient
+from cmctl.networks.base import (
+    Attachment,
+    AuthExpired,
+    Outgoing,
+    Permanent,
+    SendError,
+    Sent,
+    Transient,
+)
 from cmctl.networks.bluesky import TID_ALPHABET, TID_SYNTAX, Bluesky, record_key, tid
 from cmctl.networks.http import Http
 from cmctl.text.units import count_graphemes
@@ -385,8 +392,8 @@ def test_publish_uploads_then_puts_a_record_that_matches_the_lexicon(tmp_path: P
         text=WORKED + " #cmctl",
         lang=("en", "fr", "de", "es"),
         media=(
-            Media("wide.png", image, "A wide banner", Pos("dec.yaml", 1, 1)),
-            Media("tall.gif", gif, None, Pos("dec.yaml", 2, 1)),
+            Attachment(image, "A wide banner"),
+            Attachment(gif, None),
         ),
     )
     bsky, pds = adapter(tmp_path)
@@ -455,7 +462,7 @@ def test_a_video_is_uploaded_as_a_blob_and_embedded(tmp_path: Path) -> None:
     video = tmp_path / "clip.mp4"
     video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100)
     bsky, pds = adapter(tmp_path)
-    bsky.publish(outgoing(media=(Media("clip.mp4", video, "A short clip", Pos("d", 1, 1)),)))
+    bsky.publish(outgoing(media=(Attachment(video, "A short clip"),)))
     upload = pds.last("com.atproto.repo.uploadBlob")
     assert upload.headers["content-type"] == "video/mp4"
     embed = json.loads(pds.last("com.atproto.repo.putRecord").content)["record"]["embed"]

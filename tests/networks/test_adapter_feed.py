@@ -20,8 +20,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from cmctl import clock
-from cmctl.calendar.model import Media, Pos
-from cmctl.networks.base import Outgoing, Permanent, Sent
+from cmctl.networks.base import Attachment, Outgoing, Permanent, Sent
 from cmctl.networks.feed import Feed, entry_id_for
 from tests.networks.helpers import make_outgoing
 
@@ -83,7 +82,7 @@ def test_atom_feed_is_created_with_the_entry(tmp_path: Path) -> None:
     image = tmp_path / "site" / "media" / "cover image.png"
     image.parent.mkdir(parents=True)
     image.write_bytes(PNG)
-    out = outgoing(media=(Media("cover image.png", image, "A red rocket", Pos("dec.yaml", 3, 3)),))
+    out = outgoing(media=(Attachment(image, "A red rocket"),))
 
     sent = feed(path, title="Our news", link="https://example.com/").publish(out)
 
@@ -157,9 +156,7 @@ def test_json_feed_item_with_attachments_and_the_cmctl_extension(tmp_path: Path)
     image = tmp_path / "img.png"
     image.write_bytes(PNG)
     publisher = feed(path, title="Our news", link="https://example.com/")
-    first = publisher.publish(
-        outgoing(media=(Media("img.png", image, None, Pos("dec.yaml", 1, 1)),))
-    )
+    first = publisher.publish(outgoing(media=(Attachment(image, None),)))
     second = publisher.publish(
         outgoing("dec:launch@feed#1", part=1, text="Part two", reply_to=first, root=first, lang=())
     )

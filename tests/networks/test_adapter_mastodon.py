@@ -24,10 +24,10 @@ import httpx
 import pytest
 
 from cmctl import clock
-from cmctl.calendar.model import Media, Pos
 from cmctl.ledger.store import idempotency_key
 from cmctl.networks.base import (
     Ambiguous,
+    Attachment,
     NotReady,
     Outgoing,
     Permanent,
@@ -64,10 +64,10 @@ def png(width: int = 3, height: int = 2) -> bytes:
     )
 
 
-def media(tmp_path: Path, name: str = "a.png", alt: str | None = "A red rocket") -> Media:
+def media(tmp_path: Path, name: str = "a.png", alt: str | None = "A red rocket") -> Attachment:
     path = tmp_path / name
     path.write_bytes(png())
-    return Media(source=name, path=path, alt=alt, pos=Pos("dec.yaml", 3, 5))
+    return Attachment(path, alt)
 
 
 def outgoing(**changes: Any) -> Outgoing:

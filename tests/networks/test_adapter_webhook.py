@@ -20,8 +20,15 @@ import httpx
 import pytest
 
 from cmctl import clock
-from cmctl.calendar.model import Media, Pos
-from cmctl.networks.base import Ambiguous, Outgoing, Permanent, SendError, Sent, Transient
+from cmctl.networks.base import (
+    Ambiguous,
+    Attachment,
+    Outgoing,
+    Permanent,
+    SendError,
+    Sent,
+    Transient,
+)
 from cmctl.networks.http import Http
 from cmctl.networks.webhook import Webhook, secret_key, sign, webhook_id
 from tests.networks.helpers import Recorder, make_outgoing
@@ -105,7 +112,7 @@ def test_webhook_id_is_msg_and_the_idempotency_key() -> None:
 def test_post_is_signed_json_with_the_documented_shape(tmp_path: Path) -> None:
     image = tmp_path / "cover.png"
     image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
-    out = outgoing(media=(Media("cover.png", image, "A red rocket", Pos("dec.yaml", 4, 7)),))
+    out = outgoing(media=(Attachment(image, "A red rocket"),))
     hook, receiver = adapter(
         lambda r: httpx.Response(200, json={"ok": True}), tmp_path, secret=SECRET
     )

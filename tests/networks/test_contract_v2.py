@@ -276,3 +276,58 @@ def test_media_fetched_by_url_must_be_served_before_the_send(
             assert code == 0 and outcomes == [("dec:a@s", "published")]
     finally:
         undo()
+
+
+def test_the_sender_waits_for_a_spent_quota_and_says_so(
+    project: Any, run: Any, now: Any, net: scripted.Server
+) -> None:
+    from datetime import timedelta
+
+    from cmctl.quota import Quota
+
+    undo = scripted.declare(quotas=(Quota(2, timedelta(hours=1)),))
+    try:
+        project.calendar(
+            calendar(
+                *(post(f"p{i}", at="2026-12-01 09:30", text=f"T{i}") for i in range(3)),
+                accounts="[s]",
+                tz="UTC",
+            )
+        )
+        now.move_to("2026-12-01T09:30:30Z")
+        code, outcomes = publish(run)
+        assert [s for _, s in outcomes] == ["published", "published", "retry"]
+        assert "waiting for the quota" in row(project, "dec:p2@s")["reason"]
+        assert net.texts() == ["T0", "T1"]  # no third request burnt on a 429
+        now.move_to("2026-12-01T09:50:00Z")  # still within the window: nothing
+        assert publish(run)[1] == []
+        now.move_to("2026-12-01T10:31:00Z")
+        code, outcomes = publish(run)
+        assert code == 0 and outcomes == [("dec:p2@s", "published")]
+    finally:
+        undo()
+
+
+def test_a_quota_that_frees_after_the_deadline_fails_loudly(
+    project: Any, run: Any, now: Any, net: scripted.Server
+) -> None:
+    from datetime import timedelta
+
+    from cmctl.quota import Quota
+
+    undo = scripted.declare(quotas=(Quota(1, timedelta(days=1)),))
+    try:
+        project.calendar(
+            calendar(
+                post("a", at="2026-12-01 09:30", text="A"),
+                post("b", at="2026-12-01 09:30", text="B"),
+                accounts="[s]",
+                tz="UTC",
+            )
+        )
+        now.move_to("2026-12-01T09:30:30Z")
+        code, outcomes = publish(run)
+        assert code == 1 and dict(outcomes) == {"dec:a@s": "published", "dec:b@s": "failed"}
+        assert "after this post's deadline" in row(project, "dec:b@s")["reason"]
+    finally:
+        undo()

@@ -2,23 +2,25 @@
 
 Runs on loaded calendars and their compiled jobs (the text as it will be sent, with
 variants, link and hashtags applied). Problems of a draft are reported as warnings:
-a draft never publishes, but it should be ready when it is approved.
+a draft never publishes, but it should be ready when it is approved. What each
+network accepts comes from its declaration (cmctl/networks/): no network is named here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from cmctl import media as media_facts
-from cmctl import media_url
+from cmctl import media_url, quota, timeutil
 from cmctl.calendar.model import Calendar, Media, Pos, Post
 from cmctl.compile import Job
 from cmctl.config import Config, display
 from cmctl.diagnostics import Diagnostic, Severity
+from cmctl.media import MediaFacts
 from cmctl.networks import registry
-from cmctl.networks.base import MediaFacts, Network
+from cmctl.networks.base import Network
 from cmctl.shape import suggest
 
 
@@ -84,6 +86,75 @@ def check(
     return out.items
 
 
+# One approved job as the quota rule sees it, as each calendar file reports it (the
+# project's "twins"): (account, part, UTC time, content hash), (line, col, job key).
+Sighting = tuple[tuple[str, int, datetime, str], tuple[int, int, str]]
+
+
+def check_quotas(
+    config: Config, files: Iterable[tuple[str, Iterable[Sighting]]]
+) -> list[Diagnostic]:
+    """Warn (rule ``quota``) where an account's approved jobs go over a declared quota.
+
+    Quotas span calendar files, so this runs once over the whole project, from what each
+    file reported: ``files`` holds (file as displayed, its sightings). Per account and
+    quota, the times that count are sorted and one sliding window passes over them
+    (cmctl.quota.over): 100,000 jobs cost a sort and one pass. The warning stands at the
+    first post over the quota and says which quota, which window, and how many follow.
+    """
+    limited: dict[str, type[Network]] = {}  # the accounts whose network declares quotas
+    for name, account in config.accounts.items():
+        try:
+            network = registry.get(account.network)
+        except KeyError:  # config already said so
+            continue
+        if network.quotas:
+            limited[name] = network
+    if not limited:
+        return []
+    by_account: dict[str, list[tuple[datetime, int, str, int, int, str]]] = {}
+    for shown, sightings in files:
+        for (account_name, part, at, _), (line, col, key) in sightings:
+            if account_name in limited:
+                by_account.setdefault(account_name, []).append((at, part, shown, line, col, key))
+    try:
+        zone = timeutil.zone(config.timezone) if config.timezone else UTC
+    except timeutil.TimeProblem:  # config already said so
+        zone = UTC
+    found: list[Diagnostic] = []
+    for name, mine in sorted(by_account.items()):
+        network = limited[name]
+        mine.sort()
+        for limit in network.quotas:
+            counted = (
+                mine if limit.counts == "posts" else [m for m in mine if limit.applies_to(m[1])]
+            )
+            over = quota.over(limit, [m[0] for m in counted])
+            if over is None:
+                continue
+            at, part, shown, line, col, key = counted[over.index]
+            post_id = key.rpartition("@")[0].partition(":")[2]
+            what = f"thread part {part} of post '{post_id}'" if part else f"post '{post_id}'"
+            since = over.since.astimezone(zone)
+            more = over.total - 1
+            later = f"; {more} later post{'s' if more > 1 else ''} too" if more else ""
+            found.append(
+                Diagnostic(
+                    shown,
+                    line,
+                    col,
+                    "warning",
+                    f"{what} is post {limit.posts + 1} of account '{name}' within "
+                    f"{quota.window(limit.per)} (from {since:%Y-%m-%d %H:%M %Z}): "
+                    f"{limit.describe(network.title)}{later}",
+                    "quota",
+                    "spread these posts out: the network refuses posts over its quota, so "
+                    "cmctl waits for the window before sending them",
+                )
+            )
+    return found
+
+
 def _fields(
     network: type[Network],
     options: Mapping[str, Any] | None,
@@ -122,7 +193,7 @@ def _all_media(post: Post) -> list[Media]:
 
 
 def _length_hint(job: Job) -> str | None:
-    if job.part == 0 and job.network in ("bluesky", "x", "mastodon", "threads"):
+    if job.part == 0:
         return f"shorten it, or add a '{job.network}' variant with a shorter text"
     return "shorten it"
 
