@@ -434,8 +434,13 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
         if key_name == "network":
             continue
         options[key_name] = value.value
-        spec = declared.field(key_name)
-        if spec and spec.secret and isinstance(value.value, str) and not _VAR.search(value.value):
+        declared_field = declared.field(key_name)
+        if (
+            declared_field
+            and declared_field.secret
+            and isinstance(value.value, str)
+            and not _VAR.search(value.value)
+        ):
             sink.warning(
                 value.line,
                 value.col,

@@ -83,7 +83,7 @@ class MediaProblem(OSError):
         super().__init__(message)
         self.message = message
         self.rule = rule
-        self.strerror = message  # type: ignore[assignment]  # callers print strerror
+        self.strerror = message  # callers print strerror
 
     def __str__(self) -> str:
         return self.message

@@ -89,13 +89,13 @@ class _Compiled:
 
 def _describe(node: Node) -> str:
     if type(node) is Scalar:
-        v = node.value  # type: ignore[attr-defined]
+        v = node.value
         if v is None:
             return "empty"
         if isinstance(v, bool):
             return "true/false"
         if isinstance(v, (int, float)):
-            return f"the number {node.text}"  # type: ignore[attr-defined]
+            return f"the number {node.text}"
         return "a string"
     return "a list" if type(node) is Seq else "a mapping"
 
@@ -160,8 +160,8 @@ class Checker:
         if c.types and kind not in c.types:
             wanted = " or ".join(_TYPE_NAMES[t] for t in _types(c.raw))
             hint = None
-            if type(node) is Scalar and "string" in c.types and node.plain:  # type: ignore[attr-defined]
-                hint = f'quote it: "{node.text}"'  # type: ignore[attr-defined]
+            if type(node) is Scalar and "string" in c.types and node.plain:
+                hint = f'quote it: "{node.text}"'
             sink.error(
                 node.line,
                 node.col,

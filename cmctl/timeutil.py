@@ -184,7 +184,7 @@ def parse_bound(text: str, tz: ZoneInfo) -> datetime:
     if m:
         _check_year(int(m.group(1)), text)
         try:
-            day = datetime(*(int(g) for g in m.groups()))  # noqa: DTZ001 - zoned below
+            day = datetime(int(m[1]), int(m[2]), int(m[3]))  # noqa: DTZ001 - zoned below
         except ValueError as exc:
             raise TimeProblem(f"'{text}' is not a valid date: {exc}") from None
         # midnight may not exist (DST at 00:00 in some zones): fold to the first instant

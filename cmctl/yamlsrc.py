@@ -18,7 +18,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from yaml import events as ev
@@ -234,7 +234,7 @@ def _compose(loader: Any) -> Document:
                 continue
             parent = stack[-1]
             if type(parent) is Map and pending_keys[-1] is None:
-                pending_keys[-1] = node  # type: ignore[assignment]
+                pending_keys[-1] = cast(Scalar, node)  # keys are scalars (checked below)
                 continue
         elif cls is MappingStart or cls is SequenceStart:
             mark = event.start_mark

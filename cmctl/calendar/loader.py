@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 from cmctl import timeutil
 from cmctl.calendar.model import Calendar, Content, Media, Part, Pos, Post
@@ -216,7 +217,7 @@ class _Reader:
                 Media(
                     source,
                     (self.folder / source).absolute(),
-                    _str(item.get("alt")),
+                    _str(cast(Map, item).get("alt")),
                     self.pos(path_node),
                     self.config.root,
                 )

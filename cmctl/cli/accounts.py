@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from cmctl.cli.options import load_config
@@ -24,7 +26,7 @@ def command(ctx: click.Context, as_json: bool) -> None:
     from cmctl.networks import registry
 
     config = load_config(ctx)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, account in sorted(config.accounts.items()):
         network = registry.get(account.network)
         missing = []

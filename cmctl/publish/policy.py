@@ -56,9 +56,9 @@ def backoff(attempt: int, retry_after: float | None, rng: random.Random) -> floa
     Otherwise exponential from BACKOFF_BASE with ±20% jitter, capped.
     """
     if retry_after is not None:
-        return retry_after * rng.uniform(1.0, 1.1) + rng.uniform(0.0, 0.5)
+        return float(retry_after * rng.uniform(1.0, 1.1) + rng.uniform(0.0, 0.5))
     delay = min(BACKOFF_BASE * 2 ** max(attempt - 1, 0), BACKOFF_CAP)
-    return delay * rng.uniform(0.8, 1.2)
+    return float(delay * rng.uniform(0.8, 1.2))
 
 
 def resend_is_safe(network: type[Network], reached: datetime, now: datetime) -> bool:
