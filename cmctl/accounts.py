@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cmctl.binding import bind
 from cmctl.config import Config
 from cmctl.errors import CmctlError, UsageError
 from cmctl.networks import registry
@@ -33,7 +34,6 @@ def check_accounts(
     ``ok``: nothing wrong was found. ``checked``: a call proved the credentials.
     ``sent``: what was delivered to the account (only for ``send_test`` names).
     """
-    from cmctl.networks.http import Http
     from cmctl.redact import scrub
 
     unknown = [n for n in (*names, *send_test) if n not in config.accounts]
@@ -68,18 +68,8 @@ def check_accounts(
             continue
         http = None
         try:
-            options = network.local_options(
-                {k: config.resolve(account, k) for k in account.options}, config.root
-            )
-            http = Http(
-                secrets=[
-                    str(options[f.name])
-                    for f in network.account_fields
-                    if f.secret and options.get(f.name)
-                ],
-                transport=transport,
-            )
-            adapter = network(account, options, http, config.state_dir)
+            adapter = bind(config, account, transport=transport)
+            http = adapter.http
             partial = callable(getattr(adapter, "send_test", None))
             sent = None
             try:

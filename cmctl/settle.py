@@ -460,9 +460,7 @@ def network_lookup(config: Config, *, transport: Any = None) -> Lookup:
     """A Lookup that asks the job's network, with the account's credentials."""
 
     def lookup(row: Row, url: str) -> Sent | None:
-        from cmctl.networks import registry
         from cmctl.networks.base import Permanent, SendError
-        from cmctl.networks.http import Http
 
         account = config.accounts.get(row.account)
         if account is None or account.network != row.network:
@@ -472,15 +470,11 @@ def network_lookup(config: Config, *, transport: Any = None) -> Lookup:
                 hint="restore the account, or settle each part by hand (`--published "
                 "URL` or `--skip`)",
             )
-        network = registry.get(account.network)
-        options = network.local_options(
-            {name: config.resolve(account, name) for name in account.options}, config.root
-        )
-        secrets = [
-            str(options[f.name]) for f in network.account_fields if f.secret and options.get(f.name)
-        ]
-        http = Http(secrets=secrets, transport=transport)
-        adapter = network(account, options, http, config.state_dir)
+        from cmctl.binding import bind
+
+        adapter = bind(config, account, transport=transport)
+        http = adapter.http
+        network = type(adapter)
         try:
             return adapter.reference(url)
         except Permanent as exc:

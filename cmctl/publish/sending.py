@@ -115,20 +115,12 @@ class Sending(Context):
             adapter.close()
 
     def _adapter(self, account: Account) -> Network:
-        from cmctl.networks.http import Http
+        from cmctl.binding import bind
 
         network = registry.get(account.network)
         if not network.publishes:
             raise CmctlError(f"cmctl cannot publish to {network.title} yet")
-        options = network.local_options(
-            {name: self.config.resolve(account, name) for name in account.options},
-            self.config.root,
-        )
-        secrets = [
-            str(options[f.name]) for f in network.account_fields if f.secret and options.get(f.name)
-        ]
-        http = Http(secrets=secrets, transport=self.transport)
-        return network(account, options, http, self.config.state_dir)
+        return bind(self.config, account, transport=self.transport)
 
     def _send(self, adapter: Network, row: Row, result: PublishResult) -> bool:
         """Send one job (waiting for short retries). True when it is published."""
