@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from types import GeneratorType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,7 +36,90 @@ def console(err: bool = False, *, soft_wrap: bool = False) -> Console:
 
 
 def echo_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    """``json.dumps(data, ensure_ascii=False, indent=2, default=str)``, written as it goes.
+
+    The standard encoder with ``indent`` is pure Python and builds one string: slow and
+    large for a 100,000-job plan. This one gives the same text, uses the C string
+    encoder, and writes in chunks; a generator is written as a list, item by item.
+    """
+    out: list[str] = []
+    write = sys.stdout.write
+
+    def flush() -> None:
+        write("".join(out))
+        out.clear()
+
+    _encode(data, "\n", out, flush)
+    out.append("\n")
+    flush()
+
+
+_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C when available
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if key is True:
+        return "true"
+    if key is False:
+        return "false"
+    if key is None:
+        return "null"
+    if isinstance(key, int):
+        return int.__repr__(key)
+    if isinstance(key, float):
+        return _float(key)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+
+
+def _float(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float.__repr__(value)
+
+
+def _encode(value: Any, newline: str, out: list[str], flush: Callable[[], None]) -> None:
+    """Append the JSON of ``value``, indented as at ``newline``, to ``out``."""
+    if isinstance(value, str):
+        out.append(_encode_str(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))
+    elif isinstance(value, float):
+        out.append(_float(value))
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        inner = newline + "  "
+        sep = "{" + inner
+        for k, v in value.items():
+            out.append(sep)
+            out.append(_encode_str(_key(k)))
+            out.append(": ")
+            _encode(v, inner, out, flush)
+            sep = "," + inner
+        out.append(newline + "}")
+    elif isinstance(value, list | tuple | GeneratorType):
+        inner = newline + "  "
+        sep = "[" + inner
+        for item in value:
+            out.append(sep)
+            _encode(item, inner, out, flush)
+            sep = "," + inner
+            if len(out) > 4096:
+                flush()
+        out.append("[]" if sep[0] == "[" else newline + "]")
+    else:
+        out.append(_encode_str(str(value)))
 
 
 # ---------------------------------------------------------------------------- diagnostics

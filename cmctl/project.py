@@ -13,10 +13,11 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from cmctl import config as config_mod
 from cmctl.calendar.loader import load_calendar
-from cmctl.calendar.model import Calendar
+from cmctl.calendar.model import Calendar, Content, Pos, Post
 from cmctl.calendar.rules import check
 from cmctl.compile import Job, compile_jobs
 from cmctl.config import Config, display
@@ -67,12 +68,15 @@ def open_project(
     *,
     now: datetime,
     keep: bool = True,
-    workers: int | None = 1,
+    workers: int | None = None,
 ) -> Project:
     """Load, compile and check the calendars (all of them, or those under ``paths``).
 
-    ``keep=False``: only diagnostics and counts are wanted (no calendars or jobs),
-    which lets ``workers`` (None = one per CPU) check large projects in parallel.
+    Large projects are checked by ``workers`` forked processes (None = one per CPU).
+    ``keep=False``: only diagnostics and counts are wanted (no calendars or jobs).
+    Kept calendars and jobs are light: a calendar without its posts, and jobs whose
+    post keeps its identity, times, status and positions but not its YAML content
+    (each job carries its own text and media).
     """
     files = _select(config, paths)
     project = Project(config=config, files=files)
@@ -124,9 +128,115 @@ def _process(config: Config, path: Path, now: datetime, keep: bool) -> _FileResu
     ]
     if not keep:
         return _FileResult(None, calendar.name, sink.path, [], diagnostics, posts, len(jobs), twins)
+    light = Calendar(calendar.name, calendar.path, calendar.display, calendar.timezone)
     return _FileResult(
-        calendar, calendar.name, sink.path, jobs, diagnostics, posts, len(jobs), twins
+        light, calendar.name, sink.path, _light_jobs(jobs), diagnostics, posts, len(jobs), twins
     )
+
+
+_NO_CONTENT = Content()  # shared by every light post: nothing reads it after the rules
+
+
+def _light_post(post: Post) -> Post:
+    return Post(
+        post.calendar,
+        post.id,
+        post.at,
+        post.local,
+        post.accounts,
+        _NO_CONTENT,
+        {},
+        post.status,
+        post.catch_up,
+        post.lang,
+        post.pos,
+        post.accounts_pos,
+        post.at_pos,
+    )
+
+
+def _light_jobs(jobs: list[Job]) -> list[Job]:
+    """The jobs, their posts without content and variants (memory: the daemon keeps them)."""
+    light: dict[int, Post] = {}
+    for job in jobs:
+        slim = light.get(id(job.post))
+        if slim is None:
+            slim = light[id(job.post)] = _light_post(job.post)
+        job.post = slim
+    return jobs
+
+
+# Jobs cross from a worker as plain tuples: pickled by C code, unlike slotted dataclasses.
+def _pack(result: _FileResult) -> tuple[object, ...]:
+    posts: dict[int, int] = {}
+    post_rows: list[tuple[object, ...]] = []
+    job_rows: list[tuple[object, ...]] = []
+    for job in result.jobs:
+        post = job.post
+        index = posts.get(id(post))
+        if index is None:
+            index = posts[id(post)] = len(post_rows)
+            post_rows.append(
+                (
+                    post.calendar,
+                    post.id,
+                    post.at,
+                    post.local,
+                    post.accounts,
+                    post.status,
+                    post.catch_up,
+                    post.lang,
+                    tuple(post.pos),
+                    tuple(post.accounts_pos),
+                    tuple(post.at_pos),
+                )
+            )
+        job_rows.append(
+            (
+                job.key,
+                index,
+                job.account,
+                job.network,
+                job.part,
+                job.parts,
+                job.text,
+                job.media,
+                job.length,
+                job.limit,
+                job.content_hash,
+                tuple(job.pos),
+                job.problems,
+            )
+        )
+    calendar = result.calendar
+    head = None
+    if calendar is not None:
+        head = (calendar.name, calendar.path, calendar.display, calendar.timezone)
+    return (
+        head,
+        result.name,
+        result.display,
+        result.diagnostics,
+        result.posts,
+        result.job_count,
+        result.twins,
+        post_rows,
+        job_rows,
+    )
+
+
+def _unpack(packed: Any) -> _FileResult:
+    head, name, shown, diagnostics, posts, job_count, twins, post_rows, job_rows = packed
+    calendar = Calendar(*head) if head is not None else None
+    made = [
+        Post(c, i, at, lo, acc, _NO_CONTENT, {}, st, cu, lang, Pos(*p), Pos(*ap), Pos(*tp))
+        for c, i, at, lo, acc, st, cu, lang, p, ap, tp in post_rows
+    ]
+    jobs = [
+        Job(k, made[i], a, n, part, parts, text, media, length, limit, h, Pos(*pos), problems)
+        for k, i, a, n, part, parts, text, media, length, limit, h, pos, problems in job_rows
+    ]
+    return _FileResult(calendar, name, shown, jobs, diagnostics, posts, job_count, twins)
 
 
 def _same_post_twice(project: Project, results: list[_FileResult]) -> None:
@@ -156,7 +266,9 @@ def _same_post_twice(project: Project, results: list[_FileResult]) -> None:
             )
 
 
-def _process_many(config: Config, paths: list[Path], now: datetime) -> list[_FileResult]:
+def _process_many(config: Config, paths: list[Path], now: datetime, keep: bool) -> list[Any]:
+    if keep:
+        return [_pack(_process(config, p, now, keep=True)) for p in paths]
     return [_process(config, p, now, keep=False) for p in paths]
 
 
@@ -164,7 +276,7 @@ def _run(
     config: Config, files: list[Path], now: datetime, keep: bool, workers: int | None
 ) -> list[_FileResult]:
     count = _worker_count(workers)
-    if keep or count < 2 or len(files) < 2 or _size(files) < PARALLEL_MIN_BYTES:
+    if count < 2 or len(files) < 2 or _size(files) < PARALLEL_MIN_BYTES:
         return [_process(config, path, now, keep) for path in files]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -172,10 +284,13 @@ def _run(
     chunks = _balance(files, count)
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
-        futures = [pool.submit(_process_many, config, chunk, now) for chunk in chunks]
-        by_path = {}
+        futures = [pool.submit(_process_many, config, chunk, now, keep) for chunk in chunks]
+        by_path: dict[Path, _FileResult] = {}
         for chunk, future in zip(chunks, futures, strict=True):
-            by_path.update(zip(chunk, future.result(), strict=True))
+            results = future.result()
+            if keep:
+                results = [_unpack(packed) for packed in results]
+            by_path.update(zip(chunk, results, strict=True))
     return [by_path[path] for path in files]
 
 

@@ -19,7 +19,11 @@ def load_config(ctx: click.Context) -> Config:
 
 
 def open_project(
-    ctx: click.Context, paths: tuple[str, ...] = (), *, keep: bool = True, workers: int | None = 1
+    ctx: click.Context,
+    paths: tuple[str, ...] = (),
+    *,
+    keep: bool = True,
+    workers: int | None = None,
 ) -> Project:
     from cmctl import clock
     from cmctl.project import open_project as open_

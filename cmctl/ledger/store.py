@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from cmctl.errors import CmctlError
 from cmctl.ledger.reconcile import Known, Planned, Reconciliation, reconcile
@@ -380,6 +380,16 @@ class Row:
         )
 
 
+class JobState(NamedTuple):
+    """What `plan` says of a job the ledger knows (attribute names as on Row)."""
+
+    state: str
+    sent_hash: str | None
+    attempts: int
+    url: str | None
+    reason: str | None
+
+
 def _scrub_text(values: dict[str, Any]) -> None:
     """Free text that reaches the ledger (reasons, URLs) never carries a secret."""
     for name in ("reason", "url"):
@@ -678,6 +688,15 @@ class Ledger:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY scheduled_at, calendar, post_id, account, part"
         return [self._row(r) for r in self.db.execute(sql, args)]
+
+    def states(self) -> dict[str, JobState]:
+        """Every job's state as `plan` shows it, by key: five columns, no dates parsed."""
+        return {
+            r[0]: JobState(r[1], r[2], r[3], r[4], r[5])
+            for r in self.db.execute(
+                "SELECT key, state, sent_hash, attempts, url, reason FROM jobs"
+            ).fetchall()
+        }
 
     def retrying(self) -> list[Row]:
         """Pending jobs that were tried already (waiting for their next attempt)."""
