@@ -246,6 +246,9 @@ def render_plan_text(
         return
     narrow = out.width < 140  # keep time, account, length and state; trim the rest
     show_utc = show_utc and not narrow
+    if len(jobs) > STREAM_ROWS:
+        _stream_plan_lines(jobs, states or {}, show_utc=show_utc, narrow=narrow)
+        return
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("when (local)", no_wrap=True, min_width=24)
     if show_utc:
@@ -281,6 +284,55 @@ def render_plan_text(
     out.print(table)
     posts = len({(j.calendar, j.post_id) for j in jobs})
     out.print(f"[dim]{len(jobs)} jobs from {posts} posts[/]")
+
+
+# A table is measured whole before its first line: above this many rows, fixed-width
+# lines are written as they come instead (the first rows at once, in little memory).
+STREAM_ROWS = 2000
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _stream_plan_lines(
+    jobs: list[Job], states: dict[str, Any], *, show_utc: bool, narrow: bool
+) -> None:
+    write = sys.stdout.write
+    post_width, text_width = (16, 20) if narrow else (28, 48)
+    head = [f"{'when (local)':<24}"] + (["UTC   "] if show_utc else [])
+    head += [f"{'account':<24}"] + ([] if narrow else [f"{'network':<9}"])
+    head += [f"{'post':<{post_width}}", f"{'text':<{text_width}}", " length", "state"]
+    write(" ".join(head).rstrip() + "\n")
+    lines: list[str] = []
+    posts: set[tuple[str, str]] = set()
+    for job in jobs:
+        posts.add((job.calendar, job.post_id))
+        length = f"{job.length}/{job.limit}" if job.limit is not None else str(job.length)
+        post = job.post_id + (f" #{job.part}" if job.part else "")
+        if job.status == "draft":
+            post += " (draft)"
+        row = [f"{job.local.strftime('%a %Y-%m-%d %H:%M %Z'):<24}"]
+        if show_utc:
+            row.append(f"{job.at:%H:%MZ}")
+        row.append(f"{_fit(job.account, 24):<24}")
+        if not narrow:
+            row.append(f"{job.network:<9}")
+        text = ("↳ " if job.part else "") + first_line(job.text).replace("\t", " ")
+        row += [
+            f"{_fit(post, post_width):<{post_width}}",
+            f"{_fit(text, text_width):<{text_width}}",
+            f"{length:>7}",
+            job_state(job, states.get(job.key)),
+        ]
+        lines.append(" ".join(row))
+        if len(lines) >= 200:
+            lines.append("")
+            write("\n".join(lines))
+            lines.clear()
+    lines.append(f"{len(jobs)} jobs from {len(posts)} posts\n")
+    write("\n".join(lines))
+    sys.stdout.flush()
 
 
 # ---------------------------------------------------------------------------- publishing

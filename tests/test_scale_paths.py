@@ -89,3 +89,50 @@ def test_kept_jobs_do_not_hold_their_posts_content(project: Any, monkeypatch: An
         assert loaded.jobs and all(j.post.content.text is None for j in loaded.jobs)
         assert all(not c.posts for c in loaded.calendars)
         assert {c.name for c in loaded.calendars} == {f"f{n}" for n in range(5)}
+
+
+def test_a_large_human_plan_is_written_line_by_line(
+    project: Any, run: Any, monkeypatch: Any
+) -> None:
+    import cmctl.output
+
+    _many_calendars(project)
+    table = run("plan").stdout
+    monkeypatch.setattr(cmctl.output, "STREAM_ROWS", 3)
+    result = run("plan", "--drafts")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == [
+        "when",
+        "(local)",
+        "UTC",
+        "account",
+        "network",
+        "post",
+        "text",
+        "length",
+        "state",
+    ]
+    first = lines[1].split()
+    assert first == [
+        "Wed",
+        "2026-12-02",
+        "10:00",
+        "CET",
+        "09:00Z",
+        "feed",
+        "feed",
+        "p0",
+        "Post",
+        "0/0",
+        "é",
+        "🎉",
+        "12",
+        "planned",
+    ]
+    assert "p3 (draft)" in result.stdout
+    assert "↳ two" in result.stdout and "Only in the feed" in result.stdout
+    assert lines[-1] == "70 jobs from 25 posts"
+    assert len(lines) == 72
+    assert "70 jobs from 25 posts" not in table  # the small plan keeps its table
+    assert "60 jobs from 20 posts" in table and "│" not in table
