@@ -136,3 +136,25 @@ def test_a_large_human_plan_is_written_line_by_line(
     assert len(lines) == 72
     assert "70 jobs from 25 posts" not in table  # the small plan keeps its table
     assert "60 jobs from 20 posts" in table and "│" not in table
+
+
+def test_status_does_not_load_the_calendar_machinery(project: Any) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from cmctl.cli import main\n"
+        "sys.argv = ['cmctl', 'status']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = [m for m in ('cmctl.project', 'cmctl.compile', 'cmctl.calendar.loader')"
+        " if m in sys.modules]\n"
+        "print('LOADED', loaded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert "LOADED []" in done.stdout, done.stdout + done.stderr
