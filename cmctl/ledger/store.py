@@ -761,11 +761,21 @@ class Ledger:
 
     # ------------------------------------------------------------------ reading
     def rows(
-        self, *, states: Iterable[str] | None = None, keys: Iterable[str] | None = None
+        self,
+        *,
+        states: Iterable[str] | None = None,
+        keys: Iterable[str] | None = None,
+        due_by: datetime | None = None,
     ) -> list[Row]:
+        """Rows in time order. ``due_by``: only those scheduled at or before it, or whose
+        deadline (set when sent on purpose) is: all that a run at that moment can send,
+        miss or give up (a job of next month is none of these). Indexed."""
         sql = f"SELECT {ROW_COLUMNS} FROM jobs"
         args: list[Any] = []
         where = []
+        if due_by is not None:
+            where.append("(scheduled_at <= ? OR deadline <= ?)")
+            args += [iso(due_by)] * 2
         if states is not None:
             states = list(states)
             where.append(f"state IN ({','.join('?' * len(states))})")
