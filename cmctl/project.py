@@ -26,6 +26,7 @@ from cmctl.errors import UsageError
 
 # Below this many bytes of calendars, starting workers costs more than it saves.
 PARALLEL_MIN_BYTES = 512 * 1024
+KEEP_BATCH = 16  # files per task when the jobs come back
 
 
 @dataclass(slots=True)
@@ -279,18 +280,26 @@ def _run(
     if count < 2 or len(files) < 2 or _size(files) < PARALLEL_MIN_BYTES:
         return [_process(config, path, now, keep) for path in files]
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    chunks = _balance(files, count)
+    groups = _balance(files, count)
+    if keep:  # small batches: each one's pickled jobs are freed once unpacked (peak memory)
+        batches = [
+            group[i : i + KEEP_BATCH] for group in groups for i in range(0, len(group), KEEP_BATCH)
+        ]
+    else:
+        batches = groups
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
-        futures = [pool.submit(_process_many, config, chunk, now, keep) for chunk in chunks]
-        by_path: dict[Path, _FileResult] = {}
-        for chunk, future in zip(chunks, futures, strict=True):
+    by_path: dict[Path, _FileResult] = {}
+    with ProcessPoolExecutor(len(groups), mp_context=context) as pool:
+        futures = {pool.submit(_process_many, config, b, now, keep): b for b in batches}
+        for future in as_completed(futures):
+            batch = futures.pop(future)
             results = future.result()
             if keep:
                 results = [_unpack(packed) for packed in results]
-            by_path.update(zip(chunk, results, strict=True))
+            by_path.update(zip(batch, results, strict=True))
+            del future, results
     return [by_path[path] for path in files]
 
 
