@@ -13,10 +13,11 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from cmctl import config as config_mod
 from cmctl.calendar.loader import load_calendar
-from cmctl.calendar.model import Calendar
+from cmctl.calendar.model import Calendar, Content, Pos, Post
 from cmctl.compile import Job, compile_jobs
 from cmctl.config import Config, display
 from cmctl.diagnostics import Diagnostic, Report, Sink
@@ -25,6 +26,7 @@ from cmctl.rules import check, check_quotas
 
 # Below this many bytes of calendars, starting workers costs more than it saves.
 PARALLEL_MIN_BYTES = 512 * 1024
+KEEP_BATCH = 16  # files per task when the jobs come back
 
 
 @dataclass(slots=True)
@@ -67,12 +69,15 @@ def open_project(
     *,
     now: datetime,
     keep: bool = True,
-    workers: int | None = 1,
+    workers: int | None = None,
 ) -> Project:
     """Load, compile and check the calendars (all of them, or those under ``paths``).
 
-    ``keep=False``: only diagnostics and counts are wanted (no calendars or jobs),
-    which lets ``workers`` (None = one per CPU) check large projects in parallel.
+    Large projects are checked by ``workers`` forked processes (None = one per CPU).
+    ``keep=False``: only diagnostics and counts are wanted (no calendars or jobs).
+    Kept calendars and jobs are light: a calendar without its posts, and jobs whose
+    post keeps its identity, times, status and positions but not its YAML content
+    (each job carries its own text and media).
     """
     files = _select(config, paths)
     project = Project(config=config, files=files)
@@ -125,9 +130,115 @@ def _process(config: Config, path: Path, now: datetime, keep: bool) -> _FileResu
     ]
     if not keep:
         return _FileResult(None, calendar.name, sink.path, [], diagnostics, posts, len(jobs), twins)
+    light = Calendar(calendar.name, calendar.path, calendar.display, calendar.timezone)
     return _FileResult(
-        calendar, calendar.name, sink.path, jobs, diagnostics, posts, len(jobs), twins
+        light, calendar.name, sink.path, _light_jobs(jobs), diagnostics, posts, len(jobs), twins
     )
+
+
+_NO_CONTENT = Content()  # shared by every light post: nothing reads it after the rules
+
+
+def _light_post(post: Post) -> Post:
+    return Post(
+        post.calendar,
+        post.id,
+        post.at,
+        post.local,
+        post.accounts,
+        _NO_CONTENT,
+        {},
+        post.status,
+        post.catch_up,
+        post.lang,
+        post.pos,
+        post.accounts_pos,
+        post.at_pos,
+    )
+
+
+def _light_jobs(jobs: list[Job]) -> list[Job]:
+    """The jobs, their posts without content and variants (memory: the daemon keeps them)."""
+    light: dict[int, Post] = {}
+    for job in jobs:
+        slim = light.get(id(job.post))
+        if slim is None:
+            slim = light[id(job.post)] = _light_post(job.post)
+        job.post = slim
+    return jobs
+
+
+# Jobs cross from a worker as plain tuples: pickled by C code, unlike slotted dataclasses.
+def _pack(result: _FileResult) -> tuple[object, ...]:
+    posts: dict[int, int] = {}
+    post_rows: list[tuple[object, ...]] = []
+    job_rows: list[tuple[object, ...]] = []
+    for job in result.jobs:
+        post = job.post
+        index = posts.get(id(post))
+        if index is None:
+            index = posts[id(post)] = len(post_rows)
+            post_rows.append(
+                (
+                    post.calendar,
+                    post.id,
+                    post.at,
+                    post.local,
+                    post.accounts,
+                    post.status,
+                    post.catch_up,
+                    post.lang,
+                    tuple(post.pos),
+                    tuple(post.accounts_pos),
+                    tuple(post.at_pos),
+                )
+            )
+        job_rows.append(
+            (
+                job.key,
+                index,
+                job.account,
+                job.network,
+                job.part,
+                job.parts,
+                job.text,
+                job.media,
+                job.length,
+                job.limit,
+                job.content_hash,
+                tuple(job.pos),
+                job.problems,
+            )
+        )
+    calendar = result.calendar
+    head = None
+    if calendar is not None:
+        head = (calendar.name, calendar.path, calendar.display, calendar.timezone)
+    return (
+        head,
+        result.name,
+        result.display,
+        result.diagnostics,
+        result.posts,
+        result.job_count,
+        result.twins,
+        post_rows,
+        job_rows,
+    )
+
+
+def _unpack(packed: Any) -> _FileResult:
+    head, name, shown, diagnostics, posts, job_count, twins, post_rows, job_rows = packed
+    calendar = Calendar(*head) if head is not None else None
+    made = [
+        Post(c, i, at, lo, acc, _NO_CONTENT, {}, st, cu, lang, Pos(*p), Pos(*ap), Pos(*tp))
+        for c, i, at, lo, acc, st, cu, lang, p, ap, tp in post_rows
+    ]
+    jobs = [
+        Job(k, made[i], a, n, part, parts, text, media, length, limit, h, Pos(*pos), problems)
+        for k, i, a, n, part, parts, text, media, length, limit, h, pos, problems in job_rows
+    ]
+    return _FileResult(calendar, name, shown, jobs, diagnostics, posts, job_count, twins)
 
 
 def _same_post_twice(project: Project, results: list[_FileResult]) -> None:
@@ -157,7 +268,9 @@ def _same_post_twice(project: Project, results: list[_FileResult]) -> None:
             )
 
 
-def _process_many(config: Config, paths: list[Path], now: datetime) -> list[_FileResult]:
+def _process_many(config: Config, paths: list[Path], now: datetime, keep: bool) -> list[Any]:
+    if keep:
+        return [_pack(_process(config, p, now, keep=True)) for p in paths]
     return [_process(config, p, now, keep=False) for p in paths]
 
 
@@ -165,18 +278,29 @@ def _run(
     config: Config, files: list[Path], now: datetime, keep: bool, workers: int | None
 ) -> list[_FileResult]:
     count = _worker_count(workers)
-    if keep or count < 2 or len(files) < 2 or _size(files) < PARALLEL_MIN_BYTES:
+    if count < 2 or len(files) < 2 or _size(files) < PARALLEL_MIN_BYTES:
         return [_process(config, path, now, keep) for path in files]
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    chunks = _balance(files, count)
+    groups = _balance(files, count)
+    if keep:  # small batches: each one's pickled jobs are freed once unpacked (peak memory)
+        batches = [
+            group[i : i + KEEP_BATCH] for group in groups for i in range(0, len(group), KEEP_BATCH)
+        ]
+    else:
+        batches = groups
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
-        futures = [pool.submit(_process_many, config, chunk, now) for chunk in chunks]
-        by_path = {}
-        for chunk, future in zip(chunks, futures, strict=True):
-            by_path.update(zip(chunk, future.result(), strict=True))
+    by_path: dict[Path, _FileResult] = {}
+    with ProcessPoolExecutor(len(groups), mp_context=context) as pool:
+        futures = {pool.submit(_process_many, config, b, now, keep): b for b in batches}
+        for future in as_completed(futures):
+            batch = futures.pop(future)
+            results = future.result()
+            if keep:
+                results = [_unpack(packed) for packed in results]
+            by_path.update(zip(batch, results, strict=True))
+            del future, results
     return [by_path[path] for path in files]
 
 
@@ -243,7 +367,7 @@ def _select(config: Config, paths: tuple[str, ...]) -> list[Path]:
                         )
                     )
         return files
-    files: dict[Path, None] = {}
+    chosen: dict[Path, None] = {}
     for given in paths:
         path = Path(given)
         try:
@@ -252,7 +376,7 @@ def _select(config: Config, paths: tuple[str, ...]) -> list[Path]:
             raise UsageError(
                 f"{given[:100]!r}: no such file or folder"
                 + (
-                    f" ({exc.strerror})"
+                    f" ({getattr(exc, 'strerror', '')})"
                     if getattr(exc, "strerror", None) and not isinstance(exc, FileNotFoundError)
                     else ""
                 )
@@ -261,14 +385,14 @@ def _select(config: Config, paths: tuple[str, ...]) -> list[Path]:
             for pattern in ("**/*.yaml", "**/*.yml"):
                 for found in sorted(path.glob(pattern)):
                     if config.is_calendar_file(found):
-                        files.setdefault(found, None)
+                        chosen.setdefault(found, None)
         elif path.is_file():
             if not config.is_calendar_file(path):
                 raise UsageError(
                     f"{given} is not a calendar file (cmctl never reads "
                     "cmctl.yaml, dotfiles or the state folder as calendars)"
                 )
-            files.setdefault(path, None)
+            chosen.setdefault(path, None)
         else:
             raise UsageError(f"{given}: no such file or folder")
-    return list(files)
+    return list(chosen)

@@ -13,13 +13,17 @@ if TYPE_CHECKING:
 
 
 def load_config(ctx: click.Context) -> Config:
-    from cmctl.project import load_config as load
+    from cmctl import config  # not cmctl.project: commands that only read the ledger
 
-    return load((ctx.obj or {}).get("config_path"))
+    return config.load(config.find(explicit=(ctx.obj or {}).get("config_path")))
 
 
 def open_project(
-    ctx: click.Context, paths: tuple[str, ...] = (), *, keep: bool = True, workers: int | None = 1
+    ctx: click.Context,
+    paths: tuple[str, ...] = (),
+    *,
+    keep: bool = True,
+    workers: int | None = None,
 ) -> Project:
     from cmctl import clock
     from cmctl.project import open_project as open_

@@ -68,7 +68,7 @@ def command(
     states = {}
     if ledger is not None:
         try:
-            states = {r.key: r for r in ledger.rows()}
+            states = ledger.states()
         finally:
             ledger.close()
     from cmctl.ledger import preview
@@ -79,7 +79,7 @@ def command(
     if as_json:
         output.echo_json(
             {
-                "jobs": [output.job_dict(j, states.get(j.key)) for j in jobs],
+                "jobs": (output.job_dict(j, states.get(j.key)) for j in jobs),
                 "drafts_hidden": hidden,
                 "errors": report.errors,
                 "warnings": report.warnings,

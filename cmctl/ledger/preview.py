@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from cmctl.diagnostics import Diagnostic
-from cmctl.ledger.reconcile import Known, Reconciliation, reconcile
-from cmctl.ledger.store import LEDGER_NAME, LedgerError, planned_job
+from cmctl.ledger.reconcile import Reconciliation, reconcile
+from cmctl.ledger.store import LEDGER_NAME, LedgerError, planned_job, read_known
 
 if TYPE_CHECKING:
     from cmctl.compile import Job
@@ -43,14 +43,7 @@ def foresee(project: Project) -> Reconciliation | None:
         with contextlib.suppress(OverflowError, ValueError):  # reported by validate
             planned.append(planned_job(job))
     with _read_only(path) as db:
-        known = [
-            Known(**dict(r))
-            for r in db.execute(
-                "SELECT key, calendar, post_id, account, part, network, state, content_hash, "
-                "sent_hash, scheduled_at, catch_up_s, maybe_sent_at, decided_by, remote_id, "
-                "url, remote_ref, published_at FROM jobs"
-            )
-        ]
+        known = read_known(db)
     return reconcile(known, planned, present=present, held=held)
 
 
@@ -63,9 +56,9 @@ def diagnostics(project: Project) -> list[Diagnostic]:
         by_post.setdefault(job.post_key, job)
     out = []
     for post_key, why in sorted(found.held_posts.items()):
-        job = by_post.get(post_key)
-        if job is not None:
-            pos = job.post.pos
+        first = by_post.get(post_key)
+        if first is not None:
+            pos = first.post.pos
             out.append(
                 Diagnostic(
                     pos.path,
@@ -79,9 +72,9 @@ def diagnostics(project: Project) -> list[Diagnostic]:
             )
     for planned, values, _event in found.inserts:
         if values["state"] in ("published", "unknown"):
-            job = by_post.get(planned.post_key)
-            if job is not None:
-                pos = job.post.pos
+            first = by_post.get(planned.post_key)
+            if first is not None:
+                pos = first.post.pos
                 out.append(
                     Diagnostic(
                         pos.path,

@@ -159,11 +159,11 @@ def reconcile(
     for job in jobs:
         if job.post_key in out.held_posts:
             continue
-        row = rows.get(job.key)
-        if row is None:
+        current = rows.get(job.key)
+        if current is None:
             _insert(out, job, heirs)
         else:
-            _update(out, row, job)
+            _update(out, current, job)
 
     for key, row in rows.items():
         if key in seen or row.post_key in out.held_posts:

@@ -19,8 +19,9 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from cmctl.errors import CmctlError
 from cmctl.ledger import states
@@ -285,16 +286,16 @@ class _Cursor(sqlite3.Cursor):
 
 
 class _Connection(sqlite3.Connection):
-    def cursor(self, factory: Any = _Cursor) -> Any:  # type: ignore[override]
+    def cursor(self, factory: Any = _Cursor) -> Any:
         return super().cursor(factory)
 
-    def execute(self, *args: Any) -> Any:  # type: ignore[override]
+    def execute(self, *args: Any) -> Any:
         try:
             return super().execute(*args)
         except sqlite3.DatabaseError as exc:
             raise _checked(exc, self) from None
 
-    def executemany(self, *args: Any) -> Any:  # type: ignore[override]
+    def executemany(self, *args: Any) -> Any:
         try:
             return super().executemany(*args)
         except sqlite3.DatabaseError as exc:
@@ -307,7 +308,27 @@ def iso(moment: datetime) -> str:
 
 
 def parse_iso(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)  # aware: ends in Z
+    return None if text is None else _parse_iso(text)
+
+
+@lru_cache(maxsize=4096)  # a ledger repeats its moments: every job of a post, every sync stamp
+def _parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text)  # aware: ends in Z
+
+
+# The columns of a Row, in its field order: read as plain tuples, not by name.
+ROW_COLUMNS = (
+    "key, calendar, post_id, account, part, network, content_hash, sent_hash, scheduled_at, "
+    "catch_up_s, state, reason, attempts, next_attempt_at, maybe_sent_at, deadline, "
+    "idempotency_key, remote_id, url, remote_ref, claim_owner, claimed_at, claim_expires_at, "
+    "published_at, created_at, updated_at, decided_by"
+)
+# The columns reconciliation knows a row by, in Known's field order.
+KNOWN_COLUMNS = (
+    "key, calendar, post_id, account, part, network, state, content_hash, sent_hash, "
+    "scheduled_at, catch_up_s, maybe_sent_at, decided_by, remote_id, url, remote_ref, "
+    "published_at"
+)
 
 
 @dataclass(slots=True, eq=False)
@@ -350,6 +371,68 @@ class Row:
         return self.state == "published" and self.sent_hash != self.content_hash
 
     @classmethod
+    def from_tuple(cls, r: tuple[Any, ...]) -> Row:
+        """From the values of ``ROW_COLUMNS``, in that order."""
+        (
+            key,
+            calendar,
+            post_id,
+            account,
+            part,
+            network,
+            content_hash,
+            sent_hash,
+            scheduled_at,
+            catch_up_s,
+            state,
+            reason,
+            attempts,
+            next_attempt_at,
+            maybe_sent_at,
+            deadline,
+            idem,
+            remote_id,
+            url,
+            remote_ref,
+            claim_owner,
+            claimed_at,
+            claim_expires_at,
+            published_at,
+            created_at,
+            updated_at,
+            decided_by,
+        ) = r
+        return cls(
+            key,
+            calendar,
+            post_id,
+            account,
+            part,
+            network,
+            content_hash,
+            sent_hash,
+            _parse_iso(scheduled_at),
+            timedelta(seconds=min(catch_up_s, MAX_CATCH_UP_S)),
+            state,
+            reason,
+            attempts,
+            None if next_attempt_at is None else _parse_iso(next_attempt_at),
+            None if maybe_sent_at is None else _parse_iso(maybe_sent_at),
+            None if deadline is None else _parse_iso(deadline),
+            idem,
+            remote_id,
+            url,
+            json.loads(remote_ref) if remote_ref else None,
+            claim_owner,
+            None if claimed_at is None else _parse_iso(claimed_at),
+            None if claim_expires_at is None else _parse_iso(claim_expires_at),
+            None if published_at is None else _parse_iso(published_at),
+            _parse_iso(created_at),
+            _parse_iso(updated_at),
+            decided_by,
+        )
+
+    @classmethod
     def from_sql(cls, r: sqlite3.Row) -> Row:
         return cls(
             key=r["key"],
@@ -381,6 +464,23 @@ class Row:
             decided_by=r["decided_by"],
             checkpoint=json.loads(r["checkpoint"]) if r["checkpoint"] else None,
         )
+
+
+class JobState(NamedTuple):
+    """What `plan` says of a job the ledger knows (attribute names as on Row)."""
+
+    state: str
+    sent_hash: str | None
+    attempts: int
+    url: str | None
+    reason: str | None
+
+
+def read_known(db: sqlite3.Connection) -> list[Known]:
+    """Every job as reconciliation knows it: one query, tuples in Known's field order."""
+    cursor = db.cursor()
+    cursor.row_factory = None
+    return [Known(*r) for r in cursor.execute(f"SELECT {KNOWN_COLUMNS} FROM jobs")]
 
 
 def _scrub_text(values: dict[str, Any]) -> None:
@@ -664,11 +764,21 @@ class Ledger:
 
     # ------------------------------------------------------------------ reading
     def rows(
-        self, *, states: Iterable[str] | None = None, keys: Iterable[str] | None = None
+        self,
+        *,
+        states: Iterable[str] | None = None,
+        keys: Iterable[str] | None = None,
+        due_by: datetime | None = None,
     ) -> list[Row]:
-        sql = "SELECT * FROM jobs"
+        """Rows in time order. ``due_by``: only those scheduled at or before it, or whose
+        deadline (set when sent on purpose) is: all that a run at that moment can send,
+        miss or give up (a job of next month is none of these). Indexed."""
+        sql = f"SELECT {ROW_COLUMNS} FROM jobs"
         args: list[Any] = []
         where = []
+        if due_by is not None:
+            where.append("(scheduled_at <= ? OR deadline <= ?)")
+            args += [iso(due_by)] * 2
         if states is not None:
             states = list(states)
             where.append(f"state IN ({','.join('?' * len(states))})")
@@ -680,7 +790,26 @@ class Ledger:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY scheduled_at, calendar, post_id, account, part"
-        return [self._row(r) for r in self.db.execute(sql, args)]
+        return self._rows(sql, args)
+
+    def _rows(self, sql: str, args: Iterable[Any] = ()) -> list[Row]:
+        """Rows of a query on ``ROW_COLUMNS``: read as tuples (no name lookups)."""
+        cursor = self.db.cursor()
+        cursor.row_factory = None
+        try:
+            return [Row.from_tuple(r) for r in cursor.execute(sql, list(args))]
+        except (ValueError, TypeError, OverflowError, KeyError):
+            pass  # a damaged row: find it and say which
+        return [self._row(r) for r in self.db.execute(sql.replace(ROW_COLUMNS, "*", 1), list(args))]
+
+    def states(self) -> dict[str, JobState]:
+        """Every job's state as `plan` shows it, by key: five columns, no dates parsed."""
+        return {
+            r[0]: JobState(r[1], r[2], r[3], r[4], r[5])
+            for r in self.db.execute(
+                "SELECT key, state, sent_hash, attempts, url, reason FROM jobs"
+            ).fetchall()
+        }
 
     def published_since(self, account: str, since: datetime) -> list[tuple[datetime, int]]:
         """(when, part) of what ``account`` published at or after ``since`` (quotas)."""
@@ -695,13 +824,10 @@ class Ledger:
 
     def retrying(self) -> list[Row]:
         """Pending jobs that were tried already (waiting for their next attempt)."""
-        return [
-            self._row(r)
-            for r in self.db.execute(
-                "SELECT * FROM jobs WHERE state = 'pending' AND attempts > 0 "
-                "ORDER BY scheduled_at, calendar, post_id, account, part"
-            )
-        ]
+        return self._rows(
+            f"SELECT {ROW_COLUMNS} FROM jobs WHERE state = 'pending' AND attempts > 0 "
+            "ORDER BY scheduled_at, calendar, post_id, account, part"
+        )
 
     def get(self, key: str) -> Row | None:
         r = self.db.execute("SELECT * FROM jobs WHERE key = ?", (key,)).fetchone()
@@ -850,32 +976,7 @@ class Ledger:
         """
         stamp = iso(now)
         with self.transaction() as db:
-            known = [
-                Known(
-                    key=r["key"],
-                    calendar=r["calendar"],
-                    post_id=r["post_id"],
-                    account=r["account"],
-                    part=r["part"],
-                    network=r["network"],
-                    state=r["state"],
-                    content_hash=r["content_hash"],
-                    sent_hash=r["sent_hash"],
-                    scheduled_at=r["scheduled_at"],
-                    catch_up_s=r["catch_up_s"],
-                    maybe_sent_at=r["maybe_sent_at"],
-                    decided_by=r["decided_by"],
-                    remote_id=r["remote_id"],
-                    url=r["url"],
-                    remote_ref=r["remote_ref"],
-                    published_at=r["published_at"],
-                )
-                for r in db.execute(
-                    "SELECT key, calendar, post_id, account, part, network, state, "
-                    "content_hash, sent_hash, scheduled_at, catch_up_s, maybe_sent_at, "
-                    "decided_by, remote_id, url, remote_ref, published_at FROM jobs"
-                )
-            ]
+            known = read_known(db)
             result = reconcile(known, planned, present=present, held=held)
             for change in result.updates:
                 self.update(db, now, change.key, **change.values)

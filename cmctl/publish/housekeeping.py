@@ -73,7 +73,7 @@ class Housekeeping(Context):
     def expire(self, now: datetime, result: PublishResult) -> None:
         """Too late to go out: `missed` (never sent late); retries past budget: `failed`;
         a thread part after one that will not go out: stopped too, saying why."""
-        for row in self.ledger.rows(states=("pending",)):
+        for row in self.ledger.rows(states=("pending",), due_by=now):
             try:
                 self._expire_one(row, now, result)
             except (OverflowError, ValueError) as exc:  # one job never stops the others

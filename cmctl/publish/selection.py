@@ -70,7 +70,7 @@ class Selection(Context):
                     )
             return self.ledger.rows(keys=[r.key for r in rows])
         due = []
-        for row in self.ledger.rows(states=("pending",)):
+        for row in self.ledger.rows(states=("pending",), due_by=now):
             if row.key not in self._jobs:
                 continue  # its calendar is held back by errors, or its post is held
             if row.scheduled_at <= now and (
