@@ -8,7 +8,6 @@ against their own fakes, written from their docs, in tests/networks/test_contrac
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -87,14 +86,17 @@ class Scripted(Network):
         return None
 
 
-def declare(**attrs: Any) -> Callable[[], None]:
-    """Change the declaration for one test; returns the undo."""
-    saved = {name: getattr(Scripted, name) for name in attrs}
+_UNDO: list[tuple[str, Any]] = []
+
+
+def declare(**attrs: Any) -> None:
+    """Change the declaration for the current test (``restore`` puts it back)."""
     for name, value in attrs.items():
+        _UNDO.append((name, getattr(Scripted, name)))
         setattr(Scripted, name, value)
 
-    def undo() -> None:
-        for name, value in saved.items():
-            setattr(Scripted, name, value)
 
-    return undo
+def restore() -> None:
+    while _UNDO:
+        name, value = _UNDO.pop()
+        setattr(Scripted, name, value)

@@ -26,9 +26,8 @@ def net(project: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[scripted.Serv
     registry.get.cache_clear()
     scripted.SERVER.__init__()  # type: ignore[misc]
     project.config("accounts:\n  s:\n    network: scripted\ndefaults:\n  timezone: UTC\n")
-    undo = scripted.declare()
     yield scripted.SERVER
-    undo()
+    scripted.restore()
     registry._refs.cache_clear()
     registry.get.cache_clear()
 
@@ -79,15 +78,12 @@ def test_lookup_that_finds_nothing_resends_once(
 def test_without_a_strategy_an_ambiguous_answer_is_unknown(
     project: Any, run: Any, now: Any, slept: Any, net: scripted.Server
 ) -> None:
-    undo = scripted.declare(idempotency=Idempotency.NONE, finds=False)
-    try:
-        one_post(project, now)
-        net.script = ["commit-then-fail"]
-        code, outcomes = publish(run)
-        assert code == 1 and outcomes == [("dec:a@s", "unknown")]
-        assert net.texts() == ["Un"] and net.finds == []
-    finally:
-        undo()
+    scripted.declare(idempotency=Idempotency.NONE, finds=False)
+    one_post(project, now)
+    net.script = ["commit-then-fail"]
+    code, outcomes = publish(run)
+    assert code == 1 and outcomes == [("dec:a@s", "unknown")]
+    assert net.texts() == ["Un"] and net.finds == []
 
 
 def test_a_dead_claim_on_a_lookup_network_is_looked_up_not_unknown(
@@ -129,15 +125,12 @@ def test_a_duplicate_after_an_earlier_attempt_without_lookup_is_unknown(
 ) -> None:
     """A key the network honours, no look-up: the resend after an ambiguous attempt is
     refused as a duplicate; that may be this job's own post: unknown, never failed."""
-    undo = scripted.declare(idempotency=Idempotency.KEY, finds=False)
-    try:
-        one_post(project, now)
-        net.script = ["commit-then-fail", "duplicate"]
-        code, outcomes = publish(run)
-        assert code == 1 and outcomes[-1] == ("dec:a@s", "unknown")
-        assert "check the account" in row(project, "dec:a@s")["reason"]
-    finally:
-        undo()
+    scripted.declare(idempotency=Idempotency.KEY, finds=False)
+    one_post(project, now)
+    net.script = ["commit-then-fail", "duplicate"]
+    code, outcomes = publish(run)
+    assert code == 1 and outcomes[-1] == ("dec:a@s", "unknown")
+    assert "check the account" in row(project, "dec:a@s")["reason"]
 
 
 def test_a_duplicate_after_an_earlier_attempt_is_looked_up_found(
@@ -246,36 +239,33 @@ def test_media_fetched_by_url_must_be_served_before_the_send(
     image = png(8, 8)
     from cmctl.networks.base import OPEN_MEDIA
 
-    undo = scripted.declare(media_by_url=True, media_kinds=OPEN_MEDIA, max_media=4)
-    try:
-        with Files({}) as files:
-            project.config(
-                f"media_url: {files.url}/site\naccounts:\n  s:\n"
-                "    network: scripted\ndefaults:\n  timezone: UTC\n"
+    scripted.declare(media_by_url=True, media_kinds=OPEN_MEDIA, max_media=4)
+    with Files({}) as files:
+        project.config(
+            f"media_url: {files.url}/site\naccounts:\n  s:\n"
+            "    network: scripted\ndefaults:\n  timezone: UTC\n"
+        )
+        project.write("media/a.png", image)
+        project.calendar(
+            calendar(
+                post(
+                    "a",
+                    at="2026-12-01 09:30",
+                    text="Image",
+                    media=[{"path": "../media/a.png", "alt": "A"}],
+                ),
+                accounts="[s]",
+                tz="UTC",
             )
-            project.write("media/a.png", image)
-            project.calendar(
-                calendar(
-                    post(
-                        "a",
-                        at="2026-12-01 09:30",
-                        text="Image",
-                        media=[{"path": "../media/a.png", "alt": "A"}],
-                    ),
-                    accounts="[s]",
-                    tz="UTC",
-                )
-            )
-            now.move_to("2026-12-01T09:30:30Z")
-            code, outcomes = publish(run)
-            assert {state for _, state in outcomes} == {"retry"} and net.texts() == []
-            assert "/site/media/a.png answers 404" in row(project, "dec:a@s")["reason"]
-            files.files["/site/media/a.png"] = image  # the site is deployed
-            now.move_to("2026-12-01T09:55:00Z")
-            code, outcomes = publish(run)
-            assert code == 0 and outcomes == [("dec:a@s", "published")]
-    finally:
-        undo()
+        )
+        now.move_to("2026-12-01T09:30:30Z")
+        code, outcomes = publish(run)
+        assert {state for _, state in outcomes} == {"retry"} and net.texts() == []
+        assert "/site/media/a.png answers 404" in row(project, "dec:a@s")["reason"]
+        files.files["/site/media/a.png"] = image  # the site is deployed
+        now.move_to("2026-12-01T09:55:00Z")
+        code, outcomes = publish(run)
+        assert code == 0 and outcomes == [("dec:a@s", "published")]
 
 
 def test_the_sender_waits_for_a_spent_quota_and_says_so(
@@ -285,27 +275,24 @@ def test_the_sender_waits_for_a_spent_quota_and_says_so(
 
     from cmctl.quota import Quota
 
-    undo = scripted.declare(quotas=(Quota(2, timedelta(hours=1)),))
-    try:
-        project.calendar(
-            calendar(
-                *(post(f"p{i}", at="2026-12-01 09:30", text=f"T{i}") for i in range(3)),
-                accounts="[s]",
-                tz="UTC",
-            )
+    scripted.declare(quotas=(Quota(2, timedelta(hours=1)),))
+    project.calendar(
+        calendar(
+            *(post(f"p{i}", at="2026-12-01 09:30", text=f"T{i}") for i in range(3)),
+            accounts="[s]",
+            tz="UTC",
         )
-        now.move_to("2026-12-01T09:30:30Z")
-        code, outcomes = publish(run)
-        assert [s for _, s in outcomes] == ["published", "published", "retry"]
-        assert "waiting for the quota" in row(project, "dec:p2@s")["reason"]
-        assert net.texts() == ["T0", "T1"]  # no third request burnt on a 429
-        now.move_to("2026-12-01T09:50:00Z")  # still within the window: nothing
-        assert publish(run)[1] == []
-        now.move_to("2026-12-01T10:31:00Z")
-        code, outcomes = publish(run)
-        assert code == 0 and outcomes == [("dec:p2@s", "published")]
-    finally:
-        undo()
+    )
+    now.move_to("2026-12-01T09:30:30Z")
+    code, outcomes = publish(run)
+    assert [s for _, s in outcomes] == ["published", "published", "retry"]
+    assert "waiting for the quota" in row(project, "dec:p2@s")["reason"]
+    assert net.texts() == ["T0", "T1"]  # no third request burnt on a 429
+    now.move_to("2026-12-01T09:50:00Z")  # still within the window: nothing
+    assert publish(run)[1] == []
+    now.move_to("2026-12-01T10:31:00Z")
+    code, outcomes = publish(run)
+    assert code == 0 and outcomes == [("dec:p2@s", "published")]
 
 
 def test_a_quota_that_frees_after_the_deadline_fails_loudly(
@@ -315,19 +302,16 @@ def test_a_quota_that_frees_after_the_deadline_fails_loudly(
 
     from cmctl.quota import Quota
 
-    undo = scripted.declare(quotas=(Quota(1, timedelta(days=1)),))
-    try:
-        project.calendar(
-            calendar(
-                post("a", at="2026-12-01 09:30", text="A"),
-                post("b", at="2026-12-01 09:30", text="B"),
-                accounts="[s]",
-                tz="UTC",
-            )
+    scripted.declare(quotas=(Quota(1, timedelta(days=1)),))
+    project.calendar(
+        calendar(
+            post("a", at="2026-12-01 09:30", text="A"),
+            post("b", at="2026-12-01 09:30", text="B"),
+            accounts="[s]",
+            tz="UTC",
         )
-        now.move_to("2026-12-01T09:30:30Z")
-        code, outcomes = publish(run)
-        assert code == 1 and dict(outcomes) == {"dec:a@s": "published", "dec:b@s": "failed"}
-        assert "after this post's deadline" in row(project, "dec:b@s")["reason"]
-    finally:
-        undo()
+    )
+    now.move_to("2026-12-01T09:30:30Z")
+    code, outcomes = publish(run)
+    assert code == 1 and dict(outcomes) == {"dec:a@s": "published", "dec:b@s": "failed"}
+    assert "after this post's deadline" in row(project, "dec:b@s")["reason"]
