@@ -123,9 +123,8 @@ class Answers:
                 ]
                 if not over:
                     continue
-                minutes = figures.get("estimated_time_to_regain_access")
-                wait = float(minutes) * 60 if _number(minutes) and float(minutes) > 0 else None
-                wait = min(wait if wait is not None else self.usage_wait, MAX_WAIT)
+                minutes = _seconds(figures.get("estimated_time_to_regain_access"))
+                wait = min(minutes * 60 if minutes else self.usage_wait, MAX_WAIT)
                 key, value = max(over, key=lambda kv: kv[1])
                 said = f"{name} {key} at {value:g}%"
                 if worst is None or wait > worst[0]:
