@@ -1,10 +1,10 @@
 """Answers that are errors in disguise: what a network says inside its answer.
 
-Some networks say "no" with a 200 (Slack's ``{"ok": false, "error": "..."}``), put the
-delay to wait in the JSON body instead of a Retry-After header (Telegram's
-``parameters.retry_after``, Discord's ``retry_after``), name an expired token by an
-error code rather than a status (Meta's code 190), or report how close the app is to
-its limit in usage headers (Meta's ``X-App-Usage``, ``X-Business-Use-Case-Usage``).
+Some networks say "no" with a 200 (``{"ok": false, "error": "..."}``), put the delay
+to wait in the JSON body instead of a Retry-After header (``parameters.retry_after``,
+``retry_after``), name an expired token by an error code rather than a status, or
+report how close the app is to its limit in usage headers (JSON percentages such as
+``{"call_count": 96, "estimated_time_to_regain_access": 7}``).
 
 A network declares how its answers read with ``Answers`` (``Network.answers``); the
 HTTP helper (cmctl/networks/http.py) reads every answer through it, the 2xx ones too,
@@ -47,8 +47,7 @@ class Answers:
     path present wins. Codes are compared as text ("190", "invalid_auth").
     """
 
-    # A JSON field that is ``false`` when the call failed, whatever the status (Slack,
-    # Telegram: "ok").
+    # A JSON field that is ``false`` when the call failed, whatever the status ("ok").
     ok: str | None = None
     # Where the network's words about a failure are ("error", "description",
     # "error.message").
@@ -63,10 +62,10 @@ class Answers:
     expired_statuses: frozenset[int] = frozenset()
     # Codes that mean "try again later" (Transient): rate limits, passing outages.
     later: frozenset[str] = frozenset()
-    # Codes that mean the network may have done part of it (Slack's fatal_error): a
+    # Codes that mean the network may have done part of it (a "fatal_error"): a
     # create is then Ambiguous, anything else Transient.
     maybe: frozenset[str] = frozenset()
-    # Headers whose JSON value carries usage percentages (Meta): at or over
+    # Headers whose JSON value carries usage percentages: at or over
     # ``usage_limit`` percent the helper stops calling for the time the header gives
     # (``estimated_time_to_regain_access``, minutes) or else ``usage_wait`` seconds.
     usage: tuple[str, ...] = ()

@@ -354,7 +354,7 @@ def _retry_after(response: httpx.Response) -> float | None:
     value = headers.get("retry-after")
     if value:
         value = value.strip()
-        try:  # delta-seconds; fractions allowed (Discord sends "1.5")
+        try:  # delta-seconds; fractions allowed ("1.5")
             return float(value)
         except ValueError:
             pass
