@@ -11,6 +11,8 @@ from types import ModuleType
 
 import pytest
 
+from tests.process import Processes, processes_fixture  # noqa: F401 (the fixture)
+
 pytestmark = pytest.mark.e2e
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "chaos.py"
@@ -25,21 +27,23 @@ def load_chaos() -> ModuleType:
     return module
 
 
-def test_chaos_small(tmp_path: Path) -> None:
+def test_chaos_small(tmp_path: Path, processes: Processes) -> None:
     """12 posts over a Mastodon, a Bluesky and a feed account, a daemon and up to two
     cron runs, 5 SIGKILLs; the run is well under 30 s (each ambiguous answer costs its
     job a 5 s backoff, so the small run has one per server)."""
-    result = load_chaos().run_chaos(
-        posts=12,
-        accounts=3,
-        ambiguous=50,
-        max_ambiguous=1,
-        seed=20,
-        crons=2,
-        kills=5,
-        time_limit=60,
-        root=tmp_path / "chaos",
-    )
+    chaos = load_chaos()
+    with processes.watching():  # its daemon and cron runs die with the test, whatever happens
+        result = chaos.run_chaos(
+            posts=12,
+            accounts=3,
+            ambiguous=50,
+            max_ambiguous=1,
+            seed=20,
+            crons=2,
+            kills=5,
+            time_limit=60,
+            root=tmp_path / "chaos",
+        )
     summary = result.summary()
     print(summary)
     assert result.jobs == 12, summary

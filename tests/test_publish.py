@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import as_json, calendar, post
-from tests.process import cmctl_cmd
+from tests.process import Processes, processes_fixture  # noqa: F401 (the fixture)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -199,7 +199,9 @@ def test_thread_parts_go_out_in_order_as_replies(project: Any, run: Any, now: An
 
 
 @pytest.mark.e2e
-def test_two_processes_at_the_same_moment_send_each_post_once(project: Any) -> None:
+def test_two_processes_at_the_same_moment_send_each_post_once(
+    project: Any, processes: Processes
+) -> None:
     """Two real `cmctl publish` processes race for the same 40 due posts."""
     import os
     import subprocess
@@ -209,11 +211,11 @@ def test_two_processes_at_the_same_moment_send_each_post_once(project: Any) -> N
     project.calendar(
         calendar(*(post(f"p{i}", at=due) for i in range(40)), accounts="[feed]", tz="UTC")
     )
-    cmd = cmctl_cmd()
     env = {**os.environ, "NO_COLOR": "1"}
     procs = [
-        subprocess.Popen(
-            [*cmd, "publish", "--json"],
+        processes.cmctl(
+            "publish",
+            "--json",
             cwd=project.root,
             env=env,
             stdout=subprocess.PIPE,

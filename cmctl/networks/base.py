@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 # The send errors live in errors.py (http.py raises them too); they are named here as
 # well, so ``from cmctl.networks.base import Permanent`` keeps working.
 from cmctl.media import MediaFacts
+from cmctl.networks.answers import Answers
 from cmctl.networks.errors import Ambiguous, AuthExpired, Permanent, SendError, Transient
 from cmctl.quota import Quota
 
@@ -36,6 +37,7 @@ __all__ = [
     "OPEN_MEDIA_MAX",
     "AccountField",
     "Ambiguous",
+    "Answers",
     "Attachment",
     "AuthExpired",
     "Duplicate",
@@ -281,6 +283,8 @@ class Network:
         self.options = options
         self.http = http
         self.state_dir = state_dir
+        if self.answers is not None and getattr(http, "answers", None) is None:
+            http.answers = self.answers  # every answer is read through the declaration
 
     @property
     def api_url(self) -> str:
@@ -457,6 +461,14 @@ class Network:
             if f.name == name:
                 return f
         return None
+
+    # --- answers that are errors in disguise -----------------------------------------
+    # How the network says "no" or "slow down" inside its answers: a 200 with
+    # ``"ok": false``, a delay in the JSON body, an expired token named by an error
+    # code, usage headers near the limit (cmctl.networks.answers.Answers). The HTTP
+    # helper reads every answer of this adapter through it, 2xx ones too, and raises
+    # the typed error. None: the status codes say it all.
+    answers: ClassVar[Answers | None] = None
 
 
 def _size(n: int) -> str:

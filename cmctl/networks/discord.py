@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cmctl.networks.base import MB, MediaKind, Network
+from cmctl.networks.base import MB, Answers, MediaKind, Network
 
 
 class Discord(Network):
@@ -44,6 +44,18 @@ class Discord(Network):
     )
     api_base: ClassVar[str | None] = "https://discord.com/api"
     abbreviation: ClassVar[str | None] = "disc"
+
+    # 429 body {"message": ..., "retry_after": seconds (float), "global": bool}
+    # (docs.discord.com/developers/topics/rate-limits); errors {"code": N, "message": ...}
+    # (topics/opcodes-and-status-codes: 40001 Unauthorized, 50014 invalid token, 50027
+    # invalid webhook token).
+    answers: ClassVar[Answers | None] = Answers(
+        message=("message",),
+        code=("code",),
+        retry_after=("retry_after",),
+        expired=frozenset({"40001", "50014", "50027"}),
+        expired_statuses=frozenset({401}),
+    )
 
     max_length: ClassVar[int | None] = 2000
     length_unit: ClassVar[str] = "characters"

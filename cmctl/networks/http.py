@@ -3,8 +3,13 @@
 The mapping is the heart of "never post twice": a failure that may have happened
 *after* the network stored the post (a read timeout, a 500/502/504 to a create
 request) is ``Ambiguous``. Whether resending is then safe is not decided here but by
-the publisher, from the network's declared ``idempotency_window`` and the time of the
-first attempt that may have reached it.
+the publisher, from the network's declared idempotency and the time of the first
+attempt that may have reached it.
+
+Answers that are errors in disguise (a 200 with ``"ok": false``, a delay in the JSON
+body, an expired token named by an error code, usage headers near the limit) are read
+through the network's declared ``Answers`` (cmctl/networks/answers.py), on every
+answer, the 2xx ones too.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import json
 import ssl
 import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +26,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from cmctl import __version__, clock
-from cmctl.networks.errors import Ambiguous, Permanent, SendError, Transient
+from cmctl.networks.answers import MAX_WAIT, Answers, Reading
+from cmctl.networks.errors import Ambiguous, AuthExpired, Permanent, SendError, Transient
 from cmctl.redact import REDACTED, Redactor, process_redactor, remember
 
 __all__ = ["REDACTED", "Http", "error_message", "retry_after"]
@@ -63,8 +69,15 @@ class Http:
         secrets: Iterable[str] = (),
         timeout: float | None = None,
         transport: httpx.BaseTransport | None = None,
+        answers: Answers | None = None,
     ) -> None:
         timeout = timeout if timeout is not None else default_timeout()
+        # How the network's answers say "no" or "slow down" (Network.answers): the
+        # adapter's base class sets it when it binds this client.
+        self.answers = answers
+        # Usage headers said the limit is (nearly) reached: no call before this moment.
+        self._quiet_until: datetime | None = None
+        self._quiet_said = ""
         self._redactor = Redactor()
         self._own_transport = transport is not None
         for secret in secrets:
@@ -160,6 +173,7 @@ class Http:
         self.add_url(url)
         where = f"{method} {_path(url)}"
         risky = creates
+        self._check_quiet(where)
         try:
             response = self.client.request(method, url, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -190,7 +204,10 @@ class Http:
             if risky:
                 raise Ambiguous(message + "; the network may have published it") from None
             raise Transient(message) from None
+        reading = self._read(response)
         if response.is_success:
+            if reading.verdict is not None:
+                raise self._disguised(where, response, reading, risky)
             return response
         if classify is not None:
             problem = classify(response)
@@ -198,19 +215,79 @@ class Http:
                 problem.message = self.redact(problem.message)
                 problem.args = (problem.message,)
                 raise problem
+        if reading.verdict is not None:
+            raise self._disguised(where, response, reading, risky)
         status = response.status_code
-        message = self.redact(f"{where}: {status} {self.error_message(response)}")
+        said = reading.said or self.error_message(response)
+        message = self.redact(f"{where}: {status} {said}")
         if status == 429 or status == 503:
-            raise Transient(message, retry_after(response))
+            raise Transient(message, _longest(retry_after(response), reading))
         if status >= 500:
             if risky:
                 raise Ambiguous(message + "; the network may have published it")
-            raise Transient(message, retry_after(response))
+            raise Transient(message, _longest(retry_after(response), reading))
         if status == 408:
             if risky:
                 raise Ambiguous(message)
             raise Transient(message)
         raise Permanent(message)
+
+    # ------------------------------------------------------ errors in disguise
+    def _read(self, response: httpx.Response) -> Reading:
+        """The answer read through the declared ``Answers``; remembers usage limits."""
+        if self.answers is None:
+            return Reading()
+        reading = self.answers.read(response.status_code, response.headers, response.content)
+        if reading.usage_wait is not None:
+            until = clock.now() + timedelta(seconds=reading.usage_wait)
+            if self._quiet_until is None or until > self._quiet_until:
+                self._quiet_until = until
+                self._quiet_said = reading.usage_said
+        return reading
+
+    def _check_quiet(self, where: str) -> None:
+        """Refuse to call while usage headers said the limit is reached (nothing sent)."""
+        if self._quiet_until is None:
+            return
+        left = (self._quiet_until - clock.now()).total_seconds()
+        if left <= 0:
+            self._quiet_until = None
+            return
+        raise Transient(
+            self.redact(
+                f"{where}: not sent: the network's usage limit is nearly reached "
+                f"({self._quiet_said}); calls resume in {_duration(left)}"
+            ),
+            left,
+        )
+
+    def _disguised(
+        self, where: str, response: httpx.Response, reading: Reading, risky: bool
+    ) -> SendError:
+        """The typed error for what the body (or a usage header) says."""
+        said = reading.said or self.error_message(response)
+        message = self.redact(f"{where}: {response.status_code} {said}")
+        if reading.verdict == "expired":
+            return AuthExpired(message + " (the token was revoked or has expired)")
+        if reading.verdict == "maybe":
+            if risky:
+                return Ambiguous(message + "; the network may have published it")
+            return Transient(message, _longest(retry_after(response), reading))
+        if reading.verdict == "later":
+            return Transient(message, _longest(retry_after(response), reading))
+        return Permanent(message)
+
+
+def _longest(header: float | None, reading: Reading) -> float | None:
+    """The longest delay of the headers, the body and the usage headers, capped."""
+    waits = [w for w in (header, reading.retry_after, reading.usage_wait) if w is not None]
+    return min(max(waits), MAX_WAIT) if waits else None
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
 
 
 def _path(url: str) -> str:
@@ -259,7 +336,7 @@ def error_message(response: httpx.Response, redact: Callable[[str], str] | None 
     return said if len(said) <= MAX_SAID else said[:MAX_SAID] + "…"
 
 
-MAX_RETRY_AFTER = 24 * 3600.0  # seconds; anything longer (or not a number) is nonsense
+MAX_RETRY_AFTER = MAX_WAIT  # seconds; anything longer (or not a number) is nonsense
 
 
 def retry_after(response: httpx.Response) -> float | None:
@@ -277,8 +354,10 @@ def _retry_after(response: httpx.Response) -> float | None:
     value = headers.get("retry-after")
     if value:
         value = value.strip()
-        if value.isdigit():
+        try:  # delta-seconds; fractions allowed ("1.5")
             return float(value)
+        except ValueError:
+            pass
         try:
             moment = parsedate_to_datetime(value)
         except (TypeError, ValueError):

@@ -43,7 +43,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import ClassVar
 
-from cmctl.networks.base import MediaKind, Network, Quota
+from cmctl.networks.base import Answers, MediaKind, Network, Quota
 
 
 class Instagram(Network):
@@ -55,6 +55,22 @@ class Instagram(Network):
     api_base: ClassVar[str | None] = "https://graph.instagram.com"
     media_by_url: ClassVar[bool] = True  # the Graph API fetches image_url / video_url
     abbreviation: ClassVar[str | None] = "insta"
+
+    # Graph API errors {"error": {"message", "type", "code", "error_subcode"}}: 190 (and
+    # 102) an expired or revoked token; 1, 2 passing outages; 4, 9 (the publishing
+    # limit), 17, 32, 341, 613 and the business use case codes 80001-80014 rate limits.
+    # Usage headers (JSON percentages
+    # call_count / total_cputime / total_time, estimated_time_to_regain_access in
+    # minutes): developers.facebook.com/docs/graph-api/overview/rate-limiting
+    answers: ClassVar[Answers | None] = Answers(
+        message=("error.message",),
+        code=("error.code",),
+        expired=frozenset({"102", "190"}),
+        later=frozenset(
+            {"1", "2", "4", "9", "17", "32", "341", "613"} | {str(c) for c in range(80001, 80015)}
+        ),
+        usage=("x-app-usage", "x-business-use-case-usage", "x-page-usage"),
+    )
 
     # IG User Media Publish reference: 50 API-published posts per rolling 24 h per
     # account, enforced at media_publish; a carousel counts as one. (Older docs said 25;

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cmctl.networks.base import Network
+from cmctl.networks.base import Answers, Network
 
 
 class Slack(Network):
@@ -40,6 +40,20 @@ class Slack(Network):
     title: ClassVar[str] = "Slack"
     docs_url: ClassVar[str] = "https://docs.slack.dev/reference/methods/chat.postMessage"
     api_base: ClassVar[str | None] = "https://slack.com/api"
+
+    # Slack answers 200 with {"ok": false, "error": "<code>"} (docs.slack.dev, "Web API
+    # basics": errors); rate limits are 429 + Retry-After. fatal_error / internal_error:
+    # "It's possible some aspect of the operation succeeded before the error was raised".
+    answers: ClassVar[Answers | None] = Answers(
+        ok="ok",
+        message=("error",),
+        code=("error",),
+        expired=frozenset(
+            {"not_authed", "invalid_auth", "account_inactive", "token_revoked", "token_expired"}
+        ),
+        later=frozenset({"ratelimited", "rate_limited", "service_unavailable"}),
+        maybe=frozenset({"fatal_error", "internal_error"}),
+    )
 
     max_length: ClassVar[int | None] = 40_000
     length_unit: ClassVar[str] = "characters"

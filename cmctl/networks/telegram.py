@@ -41,7 +41,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import ClassVar
 
-from cmctl.networks.base import MediaKind, Network, Quota
+from cmctl.networks.base import Answers, MediaKind, Network, Quota
 
 
 class Telegram(Network):
@@ -50,6 +50,19 @@ class Telegram(Network):
     docs_url: ClassVar[str] = "https://core.telegram.org/bots/api#sendmessage"
     api_base: ClassVar[str | None] = "https://api.telegram.org"
     abbreviation: ClassVar[str | None] = "tg"
+
+    # Bot API answers {"ok": false, "error_code": N, "description": "...", "parameters":
+    # {"retry_after": seconds}} (core.telegram.org/bots/api#making-requests and
+    # #responseparameters); a revoked token is 401 Unauthorized.
+    answers: ClassVar[Answers | None] = Answers(
+        ok="ok",
+        message=("description",),
+        code=("error_code",),
+        retry_after=("parameters.retry_after",),
+        expired=frozenset({"401"}),
+        expired_statuses=frozenset({401}),
+        later=frozenset({"429"}),
+    )
 
     # Bots FAQ (core.telegram.org/bots/faq): at most 20 messages per minute to the same
     # group; channels reportedly too (unconfirmed). A media group may count per item.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import threading
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from cmctl import clock
 from cmctl.networks.base import Attachment, Outgoing, Permanent, Sent
 from cmctl.networks.feed import Feed, entry_id_for
 from tests.networks.helpers import make_outgoing
+from tests.process import Processes, processes_fixture  # noqa: F401 (the fixture)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 THR = "{http://purl.org/syndication/thread/1.0}"
@@ -330,7 +330,9 @@ def test_check_fails_when_the_folder_cannot_be_created(tmp_path: Path) -> None:
         feed(blocker / "feed.xml").check()
 
 
-def test_concurrent_processes_neither_lose_nor_duplicate(tmp_path: Path) -> None:
+def test_concurrent_processes_neither_lose_nor_duplicate(
+    tmp_path: Path, processes: Processes
+) -> None:
     path = tmp_path / "feed.xml"
     code = (
         "import sys\n"
@@ -347,8 +349,7 @@ def test_concurrent_processes_neither_lose_nor_duplicate(tmp_path: Path) -> None
     )
     root = Path(__file__).parents[2]
     workers = [
-        subprocess.Popen([sys.executable, "-c", code, str(w), str(path)], cwd=root)
-        for w in range(4)
+        processes.popen([sys.executable, "-c", code, str(w), str(path)], cwd=root) for w in range(4)
     ]
     assert [w.wait(timeout=60) for w in workers] == [0, 0, 0, 0]
     ids = [e.findtext(f"{ATOM}id") or "" for e in atom_entries(path)]

@@ -246,7 +246,10 @@ def test_invalid_mastodon_token_fails_with_a_hint_and_no_secret(
     now.move_to("2026-12-01T08:30:30Z")
     result = run("publish")
     assert result.exit_code == 1
-    assert "access token is invalid" in result.stdout
+    assert "access token is invalid" in result.stdout  # the instance's words
+    # ...and the hint that only cmctl gives: what is wrong and where to fix it
+    assert "the access token is wrong or was revoked" in result.stdout
+    assert "Preferences → Development" in result.stdout
     everything = (
         result.stdout + result.stderr + run("status").stdout + run("log", "--events").stdout
     )
