@@ -25,7 +25,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 # well, so ``from cmctl.networks.base import Permanent`` keeps working.
 from cmctl.media import MediaFacts
 from cmctl.networks.answers import Answers
-from cmctl.networks.errors import Ambiguous, AuthExpired, Permanent, SendError, Transient
+from cmctl.networks.errors import (
+    Ambiguous,
+    AuthExpired,
+    Duplicate,
+    NotReady,
+    Permanent,
+    SendError,
+    Transient,
+)
 from cmctl.quota import Quota
 
 if TYPE_CHECKING:
@@ -478,25 +486,3 @@ def _size(n: int) -> str:
     if n >= 1000:
         return f"{n:,} bytes"
     return f"{n} bytes"
-
-
-class Duplicate(SendError):
-    """The network refused the post as a duplicate (X 403 "duplicate content", LinkedIn
-    422 DUPLICATE_POST, Facebook error 506, Dev.to 422). Not proof by itself: after an
-    earlier attempt of the same job, the publisher looks it up (published when the
-    lookup finds this job's post, unknown otherwise), never ``failed``."""
-
-    def __init__(self, message: str, existing: Sent | None = None) -> None:
-        super().__init__(message)
-        self.existing = existing  # the post the network names, when it does
-
-
-class NotReady(SendError):
-    """Not a failure: the network is still working (a media file being processed, a
-    container not published yet). Come back in ``retry_in`` seconds; the job's
-    checkpoint (saved with ``Outgoing.save``) is handed back then. Bounded by the
-    job's deadline."""
-
-    def __init__(self, message: str, retry_in: float) -> None:
-        super().__init__(message)
-        self.retry_in = retry_in

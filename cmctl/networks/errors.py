@@ -8,7 +8,15 @@ both the contract (base.py) and the HTTP helper can use them without a circle.
 
 from __future__ import annotations
 
-__all__ = ["Ambiguous", "AuthExpired", "Permanent", "SendError", "Transient"]
+__all__ = [
+    "Ambiguous",
+    "AuthExpired",
+    "Duplicate",
+    "NotReady",
+    "Permanent",
+    "SendError",
+    "Transient",
+]
 
 
 class SendError(Exception):
@@ -37,3 +45,21 @@ class Ambiguous(SendError):
 
 class AuthExpired(SendError):
     """The session expired: refresh it once, then send again."""
+
+
+class Duplicate(SendError):
+    """The network refused the post as a duplicate (X 403 "duplicate content", LinkedIn
+    422 DUPLICATE_POST, Facebook error 506, Dev.to 422). Not proof by itself: after an
+    earlier attempt of the same job, the publisher looks it up (published when the
+    look-up finds this job's post, unknown otherwise), never ``failed``."""
+
+
+class NotReady(SendError):
+    """Not a failure: the network is still working (a media file being processed, a
+    container not published yet). Come back in ``retry_in`` seconds; the job's
+    checkpoint (saved with ``Outgoing.save``) is handed back then. Bounded by the
+    job's deadline."""
+
+    def __init__(self, message: str, retry_in: float) -> None:
+        super().__init__(message)
+        self.retry_in = retry_in

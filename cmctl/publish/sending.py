@@ -317,9 +317,11 @@ class Sending(Context):
     def _publish(adapter: Network, out: Outgoing) -> Sent:
         try:
             return adapter.publish(out)
-        except AuthExpired:
-            if not adapter.refresh():
-                raise Permanent("the session expired and could not be renewed") from None
+        except AuthExpired as exc:
+            if not adapter.refresh():  # keep the network's own words: they say what to do
+                raise Permanent(
+                    f"{exc.message} (the session expired and could not be renewed)"
+                ) from None
             return adapter.publish(out)
 
     def _history(self, account: str) -> list[tuple[datetime, int]]:
