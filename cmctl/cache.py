@@ -1,4 +1,4 @@
-"""A per-file cache of compiled calendars, in the state folder (``.cmctl/cache/``).
+"""A per-file cache of compiled calendars, in the state folder (``.cmctl/.cache/``).
 
 Loading, shape-checking, compiling and rule-checking a calendar file is the cost of every
 command that reads the calendars (3.6 s of YAML alone for 100,000 posts). The result for
@@ -32,7 +32,7 @@ read (a file saved twice within one timestamp tick would look unchanged).
 
 Trust: entries are pickles, so they are read only from a folder only this user can
 write. The state folder must be owned by this user and not writable by others; the
-``cache`` folder inside it is created 0700 and must be owned by this user and not
+``.cache`` folder inside it is created 0700 and must be owned by this user and not
 writable by group or others; each entry must be a regular file (never followed if a
 link) owned by this user and not writable by others. Everything is opened relative to
 the folder's descriptor. Anything else, or a missing state folder, means no cache: a
@@ -61,6 +61,9 @@ if TYPE_CHECKING:
     from cmctl.calendar.model import Calendar
     from cmctl.config import Config
 
+# Hidden, like every auxiliary file of the state folder: what users look at there (and
+# what the damaged-ledger checks compare) is the ledger.
+FOLDER = ".cache"
 FORMAT = 1
 MAGIC = b"cmctl-cache\n"
 HEADER = len(MAGIC) + 4 + 32  # magic, format (4 bytes big-endian), sha256 of the body
@@ -229,8 +232,8 @@ class FileCache:
             if st.st_uid != _uid() or (st.st_mode & 0o002 and not st.st_mode & stat.S_ISVTX):
                 return None
             with contextlib.suppress(FileExistsError):
-                os.mkdir("cache", 0o700, dir_fd=state)
-            fd = os.open("cache", flags | os.O_NOFOLLOW, dir_fd=state)
+                os.mkdir(FOLDER, 0o700, dir_fd=state)
+            fd = os.open(FOLDER, flags | os.O_NOFOLLOW, dir_fd=state)
         except OSError:
             return None
         finally:

@@ -68,7 +68,7 @@ def outputs(run: Any) -> tuple[str, ...]:
 
 
 def entries(root: Path) -> list[Path]:
-    return sorted((root / ".cmctl" / "cache").glob("*.entry"))
+    return sorted((root / ".cmctl" / cache.FOLDER).glob("*.entry"))
 
 
 def test_cached_output_is_the_uncached_output(proj: Any, run: Any, loads: list[str]) -> None:
@@ -266,16 +266,16 @@ def test_a_damaged_entry_is_ignored_and_rebuilt(
 
 
 def _loose(p: Path) -> None:
-    (p / "cache").chmod(0o777)
+    (p / cache.FOLDER).chmod(0o777)
 
 
 def _group(p: Path) -> None:
-    (p / "cache").chmod(0o770)
+    (p / cache.FOLDER).chmod(0o770)
 
 
 def _linked(p: Path) -> None:
-    (p / "cache").rename(p / "real")
-    (p / "cache").symlink_to(p / "real")
+    (p / cache.FOLDER).rename(p / "real")
+    (p / cache.FOLDER).symlink_to(p / "real")
 
 
 def _state_world(p: Path) -> None:
@@ -309,7 +309,7 @@ def test_a_cache_folder_of_another_user_is_not_read(
 
 def test_entries_of_removed_files_are_pruned(proj: Any, run: Any) -> None:
     (proj.root / ".cmctl").mkdir()
-    stray = proj.root / ".cmctl" / "cache" / "folder"
+    stray = proj.root / ".cmctl" / cache.FOLDER / "folder"
     run("plan")
     stray.mkdir()
     assert len(entries(proj.root)) == 2
