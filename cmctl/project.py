@@ -15,7 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cmctl import cache as cache_mod
 from cmctl import config as config_mod
+from cmctl.cache import FileCache
 from cmctl.calendar.loader import load_calendar
 from cmctl.calendar.model import Calendar, Content, Pos, Post
 from cmctl.compile import Job, compile_jobs
@@ -82,7 +84,14 @@ def open_project(
     files = _select(config, paths)
     project = Project(config=config, files=files)
     project.report.extend(config.warnings)
-    results = _run(config, files, now, keep, workers)
+    store = FileCache.open(config)  # None without a state folder: nothing is created
+    try:
+        results = _run(config, files, now, keep, workers, store)
+        if store is not None and not paths:
+            store.prune(files)
+    finally:
+        if store is not None:
+            store.close()
     seen: dict[str, str] = {}
     _same_post_twice(project, results)
     project.report.extend(check_quotas(config, ((r.display, r.twins) for r in results)))
@@ -116,10 +125,30 @@ def _job_order(job: Job) -> tuple[datetime, str, str, str, int]:
 
 
 def _process(config: Config, path: Path, now: datetime, keep: bool) -> _FileResult:
+    return _compile(config, path, now, keep, None)[0]
+
+
+def _cached(config: Config, path: Path, now: datetime, store: FileCache) -> Any:
+    """``path``'s packed result (keep=True), computed and stored unless it was cached."""
+    key = store.key(path)
+    started = store.clock()
+    result, found = _compile(config, path, now, True, started)
+    packed = _pack(result)
+    if found is not None and not cache_mod.recent(key, started):
+        store.put(path, key, found, packed)
+    return packed
+
+
+def _compile(
+    config: Config, path: Path, now: datetime, keep: bool, started: int | None
+) -> tuple[_FileResult, cache_mod.Facts | None]:
+    """The file's result, and what the cache needs to know of it (when ``started``)."""
     sink = Sink(display(path))
     calendar = load_calendar(path, config, sink)
+    # Media and zone files are stamped before compiling reads them (content hashes).
+    found = cache_mod.facts(calendar, now, started) if started is not None else None
     if calendar is None:
-        return _FileResult(None, None, sink.path, [], sink.items, 0, 0)
+        return _FileResult(None, None, sink.path, [], sink.items, 0, 0), found
     jobs = compile_jobs([calendar], config)
     diagnostics = sink.items + check([calendar], jobs, config, now)
     posts = len(calendar.posts)
@@ -129,10 +158,28 @@ def _process(config: Config, path: Path, now: datetime, keep: bool) -> _FileResu
         if j.status != "draft"
     ]
     if not keep:
-        return _FileResult(None, calendar.name, sink.path, [], diagnostics, posts, len(jobs), twins)
+        result = _FileResult(
+            None, calendar.name, sink.path, [], diagnostics, posts, len(jobs), twins
+        )
+        return result, found
     light = Calendar(calendar.name, calendar.path, calendar.display, calendar.timezone)
-    return _FileResult(
+    result = _FileResult(
         light, calendar.name, sink.path, _light_jobs(jobs), diagnostics, posts, len(jobs), twins
+    )
+    return result, found
+
+
+def _drop(result: _FileResult) -> _FileResult:
+    """keep=False's form of a kept result: no calendar, no jobs."""
+    return _FileResult(
+        None,
+        result.name,
+        result.display,
+        [],
+        result.diagnostics,
+        result.posts,
+        result.job_count,
+        result.twins,
     )
 
 
@@ -268,23 +315,66 @@ def _same_post_twice(project: Project, results: list[_FileResult]) -> None:
             )
 
 
-def _process_many(config: Config, paths: list[Path], now: datetime, keep: bool) -> list[Any]:
+def _process_many(
+    config: Config, paths: list[Path], now: datetime, keep: bool, store: FileCache | None = None
+) -> list[Any]:
+    if store is not None:  # stored and sent back in their packed form, kept or not
+        return [_cached(config, p, now, store) for p in paths]
     if keep:
         return [_pack(_process(config, p, now, keep=True)) for p in paths]
     return [_process(config, p, now, keep=False) for p in paths]
 
 
 def _run(
-    config: Config, files: list[Path], now: datetime, keep: bool, workers: int | None
+    config: Config,
+    files: list[Path],
+    now: datetime,
+    keep: bool,
+    workers: int | None,
+    store: FileCache | None = None,
 ) -> list[_FileResult]:
+    if store is None:
+        return _compute(config, files, now, keep, workers, None)
+    found: dict[Path, _FileResult] = {}
+    missing: list[Path] = []
+    for path in files:
+        packed = store.get(path, now)
+        result = None
+        if packed is not None:
+            with contextlib.suppress(Exception):  # a well-formed entry of another shape
+                result = _unpack(packed)
+        if result is None:
+            missing.append(path)
+        else:
+            found[path] = result if keep else _drop(result)
+    if missing:
+        found.update(
+            zip(missing, _compute(config, missing, now, keep, workers, store), strict=True)
+        )
+    return [found[path] for path in files]
+
+
+def _compute(
+    config: Config,
+    files: list[Path],
+    now: datetime,
+    keep: bool,
+    workers: int | None,
+    store: FileCache | None,
+) -> list[_FileResult]:
+    """Each file's result, computed (and stored in ``store``, when given)."""
     count = _worker_count(workers)
     if count < 2 or len(files) < 2 or _size(files) < PARALLEL_MIN_BYTES:
+        if store is not None:
+            results = [_unpack(_cached(config, path, now, store)) for path in files]
+            return results if keep else [_drop(r) for r in results]
         return [_process(config, path, now, keep) for path in files]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     groups = _balance(files, count)
-    if keep:  # small batches: each one's pickled jobs are freed once unpacked (peak memory)
+    packed = keep or store is not None
+    if packed:  # small batches: each one's pickled jobs are freed once unpacked (peak memory)
         batches = [
             group[i : i + KEEP_BATCH] for group in groups for i in range(0, len(group), KEEP_BATCH)
         ]
@@ -293,12 +383,14 @@ def _run(
     context = multiprocessing.get_context("fork")
     by_path: dict[Path, _FileResult] = {}
     with ProcessPoolExecutor(len(groups), mp_context=context) as pool:
-        futures = {pool.submit(_process_many, config, b, now, keep): b for b in batches}
+        futures = {pool.submit(_process_many, config, b, now, keep, store): b for b in batches}
         for future in as_completed(futures):
             batch = futures.pop(future)
             results = future.result()
-            if keep:
-                results = [_unpack(packed) for packed in results]
+            if packed:
+                results = [_unpack(one) for one in results]
+                if not keep:
+                    results = [_drop(one) for one in results]
             by_path.update(zip(batch, results, strict=True))
             del future, results
     return [by_path[path] for path in files]

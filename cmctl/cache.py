@@ -1,0 +1,385 @@
+"""A per-file cache of compiled calendars, in the state folder (``.cmctl/.cache/``).
+
+Loading, shape-checking, compiling and rule-checking a calendar file is the cost of every
+command that reads the calendars (3.6 s of YAML alone for 100,000 posts). The result for
+one file depends only on that file, a few other files and cmctl itself, so it is kept
+per file and reused while none of them changed.
+
+An entry holds exactly what ``project._process`` returns for the file (its packed form,
+diagnostics included) and is reused only when all of these are the same as when it was
+written:
+
+- the calendar file: its path as given and resolved, size, mtime_ns, ctime_ns, inode,
+  device (the identity of what was read);
+- the project: the bytes of cmctl.yaml, its path, the current folder (messages show
+  paths relative to it) and cmctl's version;
+- the code: a fingerprint of cmctl's own files (every source and data file, network
+  declarations and text counting included), the Python version, PyYAML (and libyaml),
+  regex, Unicode, and the third-party networks registered (name, module, version),
+  computed once per process;
+- every file the result depends on besides the calendar: each media file a post
+  references (content hashes include its bytes, the rules its type and size) and each
+  time zone's data file, by the same stat fields;
+- the moment: the only rule that depends on ``now`` is ``past`` (an approved post whose
+  time has gone by). An entry stores the window of moments over which its result holds
+  (from the latest post time before the ``now`` it was compiled at, excluded, to the
+  earliest one at or after it, included): inside it no post changes side, so the result
+  is exact. A file whose posts are all in the past, or all ahead, is valid until or
+  since then; a file is recompiled once when one of its posts goes by.
+
+Not written when any of those files was modified less than ``RACY_NS`` before it was
+read (a file saved twice within one timestamp tick would look unchanged).
+
+Trust: entries are pickles, so they are read only from a folder only this user can
+write. The state folder must be owned by this user and not writable by others; the
+``.cache`` folder inside it is created 0700 and must be owned by this user and not
+writable by group or others; each entry must be a regular file (never followed if a
+link) owned by this user and not writable by others. Everything is opened relative to
+the folder's descriptor. Anything else, or a missing state folder, means no cache: a
+command that only reads never creates the state folder. An entry that is truncated,
+corrupt (its SHA-256 is checked), of another format, or stale is ignored and rewritten
+(temp file, then rename). Entries of files no longer in the project are removed after a
+whole-project load. Entries hold compiled jobs (texts, media paths, account names) and
+diagnostics: never an account's options, so never a secret. Not used on Windows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import stat
+import sys
+from collections.abc import Iterable
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cmctl.calendar.model import Calendar
+    from cmctl.config import Config
+
+# Hidden, like every auxiliary file of the state folder: what users look at there (and
+# what the damaged-ledger checks compare) is the ledger.
+FOLDER = ".cache"
+FORMAT = 1
+MAGIC = b"cmctl-cache\n"
+HEADER = len(MAGIC) + 4 + 32  # magic, format (4 bytes big-endian), sha256 of the body
+MAX_ENTRY = 256 * 1024 * 1024
+RACY_NS = 2_000_000_000  # 2 s: coarse file systems (FAT) keep mtimes to 2 s
+STALE_TEMP_NS = 3600 * 1_000_000_000
+SUFFIX = ".entry"
+TEMP_PREFIX = ".tmp-"
+
+# A file's identity as cmctl read it; None when it is missing.
+Stamp = tuple[int, ...] | None
+# (what, its stamp): media files and zone data files a result depends on.
+Deps = tuple[tuple[str, Stamp], ...]
+# What _process learnt beyond its result: dependencies, validity window, storable.
+Facts = tuple[Deps, datetime | None, datetime | None, bool]
+
+
+def _uid() -> int:
+    return os.geteuid()
+
+
+def stamp(path: str | os.PathLike[str]) -> Stamp:
+    """Size, times and identity of ``path`` (followed, and of the link itself)."""
+    try:
+        st = os.stat(path)
+        ln = os.lstat(path)
+    except (OSError, ValueError):
+        return None
+    return (
+        st.st_mode,
+        st.st_ino,
+        st.st_dev,
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+        ln.st_ino,
+        ln.st_mtime_ns,
+    )
+
+
+def _recent(found: Stamp, started_ns: int) -> bool:
+    """Modified (mtime: what a save changes) less than RACY_NS before ``started_ns``."""
+    return found is not None and found[4] > started_ns - RACY_NS
+
+
+@cache
+def _zone_file(key: str) -> str:
+    """Where ZoneInfo reads zone ``key`` from: the system's TZPATH, else tzdata."""
+    import zoneinfo
+
+    for folder in zoneinfo.TZPATH:
+        candidate = os.path.join(folder, key)
+        if os.path.isfile(candidate):
+            return candidate
+    try:
+        import importlib.resources
+
+        parts = key.split("/")
+        resource = importlib.resources.files("tzdata.zoneinfo").joinpath(*parts)
+        return str(resource)
+    except Exception:  # no tzdata package: the zone cannot change under us
+        return "tzdata:" + key
+
+
+def facts(calendar: Calendar | None, now: datetime, started_ns: int) -> Facts:
+    """What a result read besides its calendar file, and the window it holds for.
+
+    Called after the calendar is loaded and before it is compiled (media digests)."""
+    if calendar is None:
+        return ((), None, None, True)
+    media: dict[str, None] = {}
+    zones: dict[str, None] = {calendar.timezone: None} if calendar.timezone else {}
+    lo: datetime | None = None
+    hi: datetime | None = None
+    for post in calendar.posts:
+        at = post.at
+        if at < now:
+            if lo is None or at > lo:
+                lo = at
+        elif hi is None or at < hi:
+            hi = at
+        key = getattr(post.local.tzinfo, "key", None)
+        if key:
+            zones[key] = None
+        for content in (post.content, *post.variants.values()):
+            for item in content.media or ():
+                media[str(item.path)] = None
+            for part in content.thread or ():
+                for item in part.media:
+                    media[str(item.path)] = None
+    deps: list[tuple[str, Stamp]] = []
+    storable = True
+    for path in media:
+        found = stamp(path)
+        storable = storable and not _recent(found, started_ns)
+        deps.append((path, found))
+    for key in zones:
+        where = _zone_file(key)
+        deps.append((where, stamp(where)))
+    return (tuple(deps), lo, hi, storable)
+
+
+@cache
+def _code() -> bytes:
+    """Everything in this process that makes a compiled result what it is."""
+    import unicodedata
+
+    import regex
+    import yaml
+
+    h = hashlib.sha256()
+    h.update(repr((sys.version, sys.implementation.cache_tag)).encode())
+    h.update(repr((yaml.__version__, yaml.__with_libyaml__, regex.__version__)).encode())
+    h.update(unicodedata.unidata_version.encode())
+    package = Path(__file__).resolve().parent
+    for folder, dirs, names in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(names):
+            if name.endswith((".pyc", ".pyo")):
+                continue
+            path = os.path.join(folder, name)
+            h.update(f"{os.path.relpath(path, package)}\0{stamp(path)}\0".encode())
+    from importlib.metadata import entry_points
+
+    from cmctl.networks.registry import ENTRY_POINT_GROUP
+
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        version = ep.dist.version if ep.dist is not None else "?"
+        h.update(f"{ep.name}\0{ep.value}\0{version}\0".encode())
+    return h.digest()
+
+
+def environment(config: Config) -> bytes:
+    """The digest every entry of this run must carry (see the module docstring)."""
+    import cmctl
+
+    h = hashlib.sha256(_code())
+    try:
+        config_bytes = config.path.read_bytes()
+    except OSError:
+        config_bytes = b"\0unreadable"
+    h.update(hashlib.sha256(config_bytes).digest())
+    h.update(f"{cmctl.__version__}\0{config.path}\0{config.root}\0{Path.cwd()}".encode())
+    return h.digest()
+
+
+class FileCache:
+    """The open cache folder of one project (see the module docstring)."""
+
+    def __init__(self, fd: int, env: bytes) -> None:
+        self.fd = fd
+        self.env = env
+
+    @classmethod
+    def open(cls, config: Config) -> FileCache | None:
+        """The cache, or None: no state folder, not POSIX, or a folder not safe to read."""
+        if os.name != "posix" or not hasattr(os, "O_NOFOLLOW"):
+            return None
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+        try:
+            state = os.open(config.state_dir, flags)
+        except (OSError, ValueError):
+            return None  # never created here: read-only commands create nothing
+        try:
+            st = os.fstat(state)
+            if st.st_uid != _uid() or (st.st_mode & 0o002 and not st.st_mode & stat.S_ISVTX):
+                return None
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(FOLDER, 0o700, dir_fd=state)
+            fd = os.open(FOLDER, flags | os.O_NOFOLLOW, dir_fd=state)
+        except OSError:
+            return None
+        finally:
+            os.close(state)
+        try:
+            st = os.fstat(fd)
+            if st.st_uid != _uid() or st.st_mode & 0o022:
+                os.close(fd)
+                return None
+            return cls(fd, environment(config))
+        except Exception:
+            os.close(fd)
+            return None
+
+    def clock(self) -> int:
+        """The file system's clock, in ns: what the next file written would get as mtime.
+
+        Touching the cache folder asks the kernel; a faked clock (tests) cannot move it."""
+        try:
+            os.utime(self.fd)
+            return os.fstat(self.fd).st_mtime_ns
+        except OSError:
+            return 1 << 62  # every file looks recent: nothing is stored
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+    @staticmethod
+    def slot(path: Path) -> str:
+        """The entry's name: one per calendar file, however its path is written."""
+        try:
+            real = str(path.resolve())
+        except (OSError, ValueError, RuntimeError):
+            real = str(path)
+        return hashlib.sha256(os.fsencode(real)).hexdigest()[:40] + SUFFIX
+
+    @staticmethod
+    def key(path: Path) -> tuple[object, ...] | None:
+        """The calendar file's identity, taken before it is read."""
+        try:
+            resolved = str(path.resolve())
+        except (OSError, ValueError, RuntimeError):
+            return None
+        found = stamp(path)
+        return None if found is None else (str(path), resolved, found)
+
+    def get(self, path: Path, now: datetime) -> Any:
+        """The packed result stored for ``path``, or None (missing, stale, damaged...)."""
+        try:
+            body = self._read(self.slot(path))
+            if body is None:
+                return None
+            entry = pickle.loads(body)
+            if not (isinstance(entry, tuple) and len(entry) == 6):
+                return None
+            env, key, deps, lo, hi, packed = entry
+            if env != self.env or key is None or key != self.key(path):
+                return None
+            if (lo is not None and not lo < now) or (hi is not None and not now <= hi):
+                return None
+            for where, was in deps:
+                if stamp(where) != was:
+                    return None
+            return packed
+        except Exception:  # whatever an entry holds, it is never trusted over the file
+            return None
+
+    def _read(self, name: str) -> bytes | None:
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(name, flags, dir_fd=self.fd)
+        except OSError:
+            return None
+        try:
+            st = os.fstat(fd)
+            if (
+                not stat.S_ISREG(st.st_mode)
+                or st.st_uid != _uid()
+                or st.st_mode & 0o022
+                or not HEADER <= st.st_size <= MAX_ENTRY
+            ):
+                return None
+            with os.fdopen(os.dup(fd), "rb") as f:
+                data = f.read(MAX_ENTRY + 1)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        if len(data) < HEADER or not data.startswith(MAGIC):
+            return None
+        head = len(MAGIC)
+        if int.from_bytes(data[head : head + 4], "big") != FORMAT:
+            return None  # another cmctl's format: rewritten with ours
+        body = data[HEADER:]
+        if hashlib.sha256(body).digest() != data[head + 4 : HEADER]:
+            return None
+        return body
+
+    def put(self, path: Path, key: tuple[object, ...] | None, found: Facts, packed: Any) -> None:
+        """Store ``packed`` for ``path`` as read with identity ``key`` (never raises)."""
+        deps, lo, hi, storable = found
+        if key is None or not storable:
+            return
+        temp = f"{TEMP_PREFIX}{os.getpid()}-{os.urandom(6).hex()}"
+        try:
+            body = pickle.dumps((self.env, key, deps, lo, hi, packed), protocol=5)
+            head = MAGIC + FORMAT.to_bytes(4, "big") + hashlib.sha256(body).digest()
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(temp, flags, 0o600, dir_fd=self.fd)
+            try:
+                with os.fdopen(os.dup(fd), "wb") as f:
+                    f.write(head)
+                    f.write(body)
+            finally:
+                os.close(fd)
+            os.replace(temp, self.slot(path), src_dir_fd=self.fd, dst_dir_fd=self.fd)
+        except Exception:  # a full disk, a vanished folder: no entry, nothing else
+            with contextlib.suppress(OSError):
+                os.unlink(temp, dir_fd=self.fd)
+
+    def prune(self, files: Iterable[Path]) -> None:
+        """Remove the entries of files no longer in the project, and old temp files."""
+        wanted = {self.slot(path) for path in files}
+        limit = self.clock() - STALE_TEMP_NS
+        try:
+            with os.scandir(self.fd) as entries:
+                names = [(e.name, e) for e in entries]
+            for name, e in names:
+                if name in wanted:
+                    continue
+                if name.startswith(TEMP_PREFIX):
+                    with contextlib.suppress(OSError):
+                        if e.stat(follow_symlinks=False).st_mtime_ns > limit:
+                            continue  # another process may be writing it
+                with contextlib.suppress(OSError):
+                    if e.is_dir(follow_symlinks=False):
+                        continue  # not ours to remove
+                    os.unlink(name, dir_fd=self.fd)
+        except OSError:
+            return
+
+
+def recent(key: tuple[object, ...] | None, started_ns: int) -> bool:
+    """Was the calendar file modified too close to when it was read to be trusted?"""
+    if key is None:
+        return True
+    found = key[2]
+    return not isinstance(found, tuple) or _recent(found, started_ns)
