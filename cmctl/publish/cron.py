@@ -56,9 +56,11 @@ def publish_now(
             finally:
                 ledger.close()
     inputs = stamp.compute(config)  # before reading: an edit during the run is seen next time
-    project = open_project(config, now=clock.now())
+    # The ledger (and so the state folder) first: the calendars' compiled results are
+    # then cached there from the very first run (cmctl/cache.py).
     ledger = Ledger.open(config.state_dir)
     try:
+        project = open_project(config, now=clock.now())
         result = Publisher(project, ledger, clock=clock, listener=listener).run(only=only)
     finally:
         ledger.close()
