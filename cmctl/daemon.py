@@ -407,6 +407,10 @@ class Daemon:
     def _child_main(self, config: Config, write_end: int, mask: set[signal.Signals]) -> None:
         """The tick process: publish, write the outcome on the pipe, exit."""
         code = TICK_CRASHED
+        # The locks held across the fork stay held here: this process's threads get
+        # fresh ones.
+        self.log.lock = threading.RLock()
+        self._db_lock = threading.RLock()
         try:
             if self._lock_file is not None:  # the daemon's lock stays the daemon's
                 os.close(self._lock_file.fileno())

@@ -223,7 +223,9 @@ def test_kill_9_mid_burst_on_mastodon_and_bluesky(tmp_path: Path) -> None:
         os.environ.update(env_patch)
         try:
             first = DaemonProc(root)
-            assert wait_for(lambda: len(masto.statuses) >= 3 and len(bsky.posts()) >= 3)
+            assert wait_for(lambda: len(masto.statuses) >= 3 and len(bsky.posts()) >= 3), (
+                first.stderr_path.read_text()
+            )
             first.proc.kill()  # mid-run: some posts out, some in flight, some not started
             first.proc.wait()
             second = DaemonProc(root)
