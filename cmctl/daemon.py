@@ -404,7 +404,7 @@ class Daemon:
         self.log("internal-error", message=f"the tick process {pid} {how}")
         return TickOutcome("error", f"the tick process {how}")
 
-    def _child_main(self, config: Config, write_end: int, mask: set[signal.Signals]) -> None:
+    def _child_main(self, config: Config, write_end: int, mask: set[int | signal.Signals]) -> None:
         """The tick process: publish, write the outcome on the pipe, exit."""
         code = TICK_CRASHED
         # The locks held across the fork stay held here: this process's threads get
