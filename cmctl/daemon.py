@@ -2,13 +2,20 @@
 
 One job, "tick", runs the publisher and sets the alarm for the next moment something
 becomes due (a post's time, a retry, the lease expiry of another machine's claim);
-between alarms the process sleeps. Around it, a monitor thread whose intervals are
-measured on the monotonic clock (cmctl.clock.monotonic), so that a wall-clock step
-(NTP, a VM restore) never stops it:
+between alarms the process sleeps. The daemon never holds the calendars: each tick forks
+a process that loads the project, syncs it into the ledger and publishes what is due,
+then exits (its memory goes back to the system). The daemon learns the next due moment
+from the ledger, and the tick's outcome from a pipe and the exit status; the tick process
+logs its events on the same stream. A tick process that dies is logged, never kills the
+daemon; its claims are recovered like any dead owner's.
+
+Around it, a monitor thread whose intervals are measured on the monotonic clock
+(cmctl.clock.monotonic), so that a wall-clock step (NTP, a VM restore) never stops it:
 - a heartbeat in the ledger every 30 s, which `cmctl status` shows;
 - every few seconds, a cheap look at the files, the claims and the alarm:
-  - a change to cmctl.yaml, .env or a calendar file re-reads the calendars (also on
-    SIGHUP) and re-arms the alarm;
+  - a change to cmctl.yaml, .env or a calendar file re-reads cmctl.yaml (also on
+    SIGHUP) and ticks at once (the tick reads the calendars afresh); a reload that fails
+    keeps the previous cmctl.yaml, and `cmctl status` says so;
   - a claim whose owner died on this machine (a `cmctl publish` killed mid-send) wakes
     the publisher at once, whose recovery resends it or marks it `unknown`;
   - something due that the alarm did not fire for (the wall clock jumped ahead, another
@@ -16,7 +23,8 @@ measured on the monotonic clock (cmctl.clock.monotonic), so that a wall-clock st
   - a wall-clock step (the two clocks disagree) is logged and the alarm re-evaluated;
 - a held calendar or a broken account is retried a minute later (monotonic);
 - a lock: one daemon per state folder (a second one exits 2);
-- SIGTERM / SIGINT: no new send starts, sends in flight finish, the process exits 0.
+- SIGTERM / SIGINT: no new send starts (the signal is passed on to a running tick
+  process), sends in flight finish, the process exits 0.
 
 The wall clock only answers "what time is it for the calendar".
 """
@@ -31,14 +39,17 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from cmctl import clock
 from cmctl.errors import CmctlError
 from cmctl.ledger import owner as owner_mod
 from cmctl.ledger.store import Ledger, iso, parse_iso
+
+if TYPE_CHECKING:
+    from cmctl.config import Config
 
 HEARTBEAT_SECONDS = 30.0
 WATCH_SECONDS = 2.0
@@ -46,6 +57,7 @@ RETRY_PROBLEMS_SECONDS = 60.0  # re-check held calendars / broken accounts
 RETRY_PROBLEMS = timedelta(seconds=RETRY_PROBLEMS_SECONDS)
 CLOCK_STEP_SECONDS = 2.0  # the wall clock moved this much more (or less) than the monotonic one
 ALARM_SLACK = timedelta(seconds=1)  # an alarm this late has not fired: wake by hand
+TICK_CRASHED = 70  # a tick process's exit status when it could not even report
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +109,9 @@ class Log:
 
     stream: IO[str]
     json_lines: bool = False
+    # Held while a line is written, and across a fork: a tick process never inherits a
+    # stream another thread was writing to (its buffer's lock would be held for ever).
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def __call__(self, event: str, **fields: Any) -> None:
         now = clock.now()
@@ -106,24 +121,40 @@ class Log:
         else:
             details = " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
             line = f"{now:%Y-%m-%dT%H:%M:%SZ} {event} {details}".rstrip()
-        with contextlib.suppress(OSError, ValueError):
+        with self.lock, contextlib.suppress(OSError, ValueError):
             self.stream.write(line + "\n")
             self.stream.flush()
 
 
+@dataclass(frozen=True, slots=True)
+class TickOutcome:
+    """What a tick (in a forked process or in this one) tells the daemon."""
+
+    status: str  # ok | attention | error | load-failed
+    message: str | None = None
+    hint: str | None = None
+
+
 class Daemon:
-    def __init__(self, load: Callable[[], Any], log: Log) -> None:
-        """``load()`` returns a fresh Project (config + calendars, compiled)."""
-        self.load = load
+    def __init__(self, load_config: Callable[[], Config], log: Log, *, fork: bool = True) -> None:
+        """``load_config()`` reads cmctl.yaml afresh. ``fork=False`` runs each tick in
+        this process (for tests that drive ``tick()`` by hand)."""
+        self.load_config = load_config
         self.log = log
-        self.project = load()
-        self.config = self.project.config
+        self.fork = fork
+        self.config = load_config()
         self.ledger = Ledger.open(self.config.state_dir)
         self.stopping = threading.Event()
         self.started = clock.now()
         self._tick_lock = threading.Lock()
+        # Every use of self.ledger by this process's threads, and each fork, hold it: a
+        # tick process never inherits a connection in use (SQLite's locks would lie).
+        self._db_lock = threading.RLock()
+        self._child: int | None = None  # the running tick process
         self._snapshot = self._files_snapshot()
         self._reload_requested = False
+        self._reloading = False  # the next tick reads a cmctl.yaml just reloaded
+        self._previous: Config | None = None  # the last cmctl.yaml a tick loaded with
         self._reload_error: str | None = None  # the last reload that failed, for status
         self._again = False  # woken while a tick ran: tick again when it ends
         self.scheduler: Any = None
@@ -147,6 +178,10 @@ class Daemon:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.blocking import BlockingScheduler
 
+        # Imported once here: each tick process finds them loaded (code only, no data).
+        import cmctl.project
+        import cmctl.publish  # noqa: F401
+
         self._acquire_lock()
         self._route_scheduler_logs()
         self.scheduler = BlockingScheduler(
@@ -158,11 +193,15 @@ class Daemon:
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
+        with self._db_lock:
+            pending = self.ledger.db.execute(
+                "SELECT COUNT(*) FROM jobs WHERE state = 'pending'"
+            ).fetchone()[0]
         self.log(
             "started",
             pid=os.getpid(),
             state_dir=str(self.config.state_dir),
-            jobs=len(self.project.jobs),
+            pending=pending,
         )
         self._monitor = threading.Thread(
             target=self._monitor_loop, name="cmctl-monitor", daemon=True
@@ -173,8 +212,9 @@ class Daemon:
         finally:
             self.stopping.set()
             self._monitor.join(timeout=10)
-            self._write_heartbeat("stopped")
-            self.ledger.close()
+            with self._db_lock:
+                self._write_heartbeat("stopped")
+                self.ledger.close()
             self.log("stopped", pid=os.getpid())
             if self._lock_file is not None:
                 self._lock_file.close()
@@ -231,6 +271,10 @@ class Daemon:
         with self._arm_lock:
             self.stopping.set()
         self.log("stopping", signal=signal.Signals(signum).name)
+        child = self._child
+        if child is not None:  # its sends in flight finish, it starts no new one
+            with contextlib.suppress(OSError):
+                os.kill(child, signal.SIGTERM)
         # Runs in the main thread, which the blocking scheduler is parked in; the
         # shutdown waits for a tick in flight, whose publisher stops between sends.
         threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
@@ -243,8 +287,6 @@ class Daemon:
     # ------------------------------------------------------------------ jobs
     def tick(self) -> None:
         """Publish what is due (recovering dead claims first), then set the alarm."""
-        from cmctl.publish import Publisher
-
         if self.stopping.is_set():
             return
         with self._tick_lock:
@@ -254,32 +296,151 @@ class Daemon:
             started = clock.now()
             self._last_tick = started
             self._retry_at = None
-            try:
-                publisher = Publisher(
-                    self.project,
-                    self.ledger,
-                    listener=self._outcome,
-                    should_stop=self.stopping.is_set,
-                )
-                result = publisher.run()
-            except CmctlError as exc:
-                self.log("error", message=exc.message)
+            outcome = self._run_tick(self.config)
+            if outcome.status == "load-failed" and self._reloading and self._previous:
+                # keep the previous plan: a broken config never stops posting; and say so
+                # where `cmctl status` looks
+                self.log("reload-failed", message=outcome.message, hint=outcome.hint)
+                self.config = self._previous
+                self._reloading = False
+                self._reload_failed(outcome.message or "the calendars could not be read")
+                outcome = self._run_tick(self.config)
+            if outcome.status == "load-failed":
+                self.log("error", message=outcome.message, hint=outcome.hint)
+            elif self._reloading and self._reload_error is not None:
+                self._reload_error = None
+                self._write_heartbeat("running")
+            if outcome.status != "load-failed":
+                self._reloading = False
+                self._previous = self.config
+            if outcome.status != "ok":
                 self._retry_problems()
+            if outcome.status in ("error", "load-failed"):
                 self._arm(self._safe_next_alarm(started))
-                return
-            except Exception as exc:  # never let one bad tick kill the daemon
-                self.log("internal-error", message=f"{type(exc).__name__}: {exc}")
-                self._retry_problems()
-                self._arm(self._safe_next_alarm(started))
-                return
-            for line in result.attention():
-                self.log("needs-human", message=line)
-            if result.attention():
-                self._retry_problems()
-            if self._reload_requested or self._again:  # woken while this tick ran
+            elif self._reload_requested or self._again:  # woken while this tick ran
                 self._arm(clock.now())
             else:
-                self._arm(self._next_alarm(started))
+                self._arm(self._safe_next_alarm(started))
+
+    def _run_tick(self, config: Config) -> TickOutcome:
+        if not self.fork:
+            return self._work(config, self.ledger, self.stopping.is_set)
+        try:
+            return self._fork_tick(config)
+        except OSError as exc:  # no process could be started (memory, limits)
+            self.log("internal-error", message=f"cannot start a tick process: {exc}")
+            return TickOutcome("error")
+
+    def _work(self, config: Config, ledger: Ledger, should_stop: Callable[[], bool]) -> TickOutcome:
+        """One tick's heavy work: load the calendars, sync, publish what is due."""
+        from cmctl.project import open_project
+        from cmctl.publish import Publisher
+
+        try:
+            project = open_project(config, now=clock.now())
+        except CmctlError as exc:
+            return TickOutcome("load-failed", exc.message, exc.hint)
+        if self._reloading:
+            self.log("reloaded", jobs=len(project.jobs), errors=project.report.errors or None)
+        try:
+            publisher = Publisher(project, ledger, listener=self._outcome, should_stop=should_stop)
+            result = publisher.run()
+        except CmctlError as exc:
+            self.log("error", message=exc.message)
+            return TickOutcome("error", exc.message)
+        except Exception as exc:  # never let one bad tick kill the daemon
+            self.log("internal-error", message=f"{type(exc).__name__}: {exc}")
+            return TickOutcome("error", str(exc))
+        lines = result.attention()
+        for line in lines:
+            self.log("needs-human", message=line)
+        return TickOutcome("attention" if lines else "ok")
+
+    def _fork_tick(self, config: Config) -> TickOutcome:
+        """Run ``_work`` in a forked process; wait for it; read its outcome."""
+        stops = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+        read_end, write_end = os.pipe()
+        # A clean point: no thread of ours is in SQLite or writing the log, and this
+        # process holds no connection to the ledger (the tick process opens its own).
+        with self._db_lock, self.log.lock:
+            self.ledger.close()
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+            try:
+                pid = os.fork()
+            except OSError:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                os.close(read_end)
+                os.close(write_end)
+                raise
+            if pid == 0:  # the tick process: never returns
+                os.close(read_end)
+                self._child_main(config, write_end, mask)
+            self._child = pid
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        os.close(write_end)
+        if self.stopping.is_set():  # a stop that came as it started
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+        try:
+            _, status = os.waitpid(pid, 0)
+            self._child = None
+            # What it wrote fits in the pipe; a worker it forked may still hold the
+            # pipe open: read what is there, do not wait for the end.
+            os.set_blocking(read_end, False)
+            chunks = []
+            with contextlib.suppress(BlockingIOError):
+                while chunk := os.read(read_end, 65536):
+                    chunks.append(chunk)
+        finally:
+            os.close(read_end)
+        try:
+            return TickOutcome(**json.loads(b"".join(chunks)))
+        except (ValueError, TypeError):
+            pass
+        if os.WIFSIGNALED(status):
+            how = f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
+        else:
+            how = f"exited with status {os.waitstatus_to_exitcode(status)}"
+        self.log("internal-error", message=f"the tick process {pid} {how}")
+        return TickOutcome("error", f"the tick process {how}")
+
+    def _child_main(self, config: Config, write_end: int, mask: set[int | signal.Signals]) -> None:
+        """The tick process: publish, write the outcome on the pipe, exit."""
+        code = TICK_CRASHED
+        # The locks held across the fork stay held here: this process's threads get
+        # fresh ones.
+        self.log.lock = threading.RLock()
+        self._db_lock = threading.RLock()
+        try:
+            if self._lock_file is not None:  # the daemon's lock stays the daemon's
+                os.close(self._lock_file.fileno())
+            parent = os.getppid()
+            stop = threading.Event()
+            if self.stopping.is_set():
+                stop.set()
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            signal.signal(signal.SIGINT, lambda *_: stop.set())
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            ledger = Ledger.open(config.state_dir)
+            try:
+                # the daemon gone (SIGKILL): finish what is in flight, start nothing new
+                outcome = self._work(
+                    config, ledger, lambda: stop.is_set() or os.getppid() != parent
+                )
+            finally:
+                ledger.close()
+            short = {k: v[:2000] if isinstance(v, str) else v for k, v in asdict(outcome).items()}
+            os.write(write_end, json.dumps(short).encode())
+            code = 0
+        except BaseException as exc:
+            with contextlib.suppress(BaseException):
+                self.log("internal-error", message=f"tick: {type(exc).__name__}: {exc}")
+        finally:
+            with contextlib.suppress(BaseException):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(code)
 
     def _retry_problems(self) -> None:
         self._retry_at = clock.monotonic() + RETRY_PROBLEMS_SECONDS
@@ -299,14 +460,15 @@ class Daemon:
         claim only that expiry lets us recover. Counted from when the tick *started*: a
         post that fell due while it ran (a slow send on another account) is due now."""
         now = clock.now()
-        moments = [
-            m
-            for m in (
-                self.ledger.next_wakeup(after=started),
-                next_claim_expiry(self.ledger, after=started),
-            )
-            if m
-        ]
+        with self._db_lock:
+            moments = [
+                m
+                for m in (
+                    self.ledger.next_wakeup(after=started),
+                    next_claim_expiry(self.ledger, after=started),
+                )
+                if m
+            ]
         return max(min(moments), now) if moments else None
 
     def _safe_next_alarm(self, started: datetime) -> datetime | None:
@@ -403,7 +565,7 @@ class Daemon:
         self._write_heartbeat("running")
 
     def _write_heartbeat(self, state: str) -> None:
-        with contextlib.suppress(Exception):
+        with self._db_lock, contextlib.suppress(Exception):
             wake = self._alarm.isoformat() if self._alarm else None
             self.ledger.set_meta(
                 "daemon",
@@ -433,8 +595,9 @@ class Daemon:
             return  # the first tick, or the one running, looks at everything anyway
         now = clock.now()
         try:
-            current = claims(self.ledger)
-            upcoming = self.ledger.next_wakeup(after=self._last_tick)
+            with self._db_lock:
+                current = claims(self.ledger)
+                upcoming = self.ledger.next_wakeup(after=self._last_tick)
         except Exception as exc:
             self.log("error", message=f"cannot read the ledger: {exc}")
             return
@@ -470,25 +633,22 @@ class Daemon:
         return snapshot
 
     def _reload(self) -> None:
+        """Re-read cmctl.yaml (small); the tick then reads the calendars with it."""
         self._reload_requested = False
         try:
-            project = self.load()
+            config = self.load_config()
         except CmctlError as exc:
             self.log("reload-failed", message=exc.message, hint=exc.hint)
-            # keep the previous plan: a broken config never stops posting; and say so
-            # where `cmctl status` looks
+            # keep the previous cmctl.yaml: a broken config never stops posting; and say
+            # so where `cmctl status` looks
             self._reload_failed(exc.message)
             return
-        if project.config.state_dir != self.config.state_dir:
+        if config.state_dir != self.config.state_dir:
             self.log("reload-failed", message="the state folder changed; restart the daemon")
             self._reload_failed("the state folder changed; restart the daemon")
             return
-        self.project = project
-        self.config = project.config
-        if self._reload_error is not None:
-            self._reload_error = None
-            self._write_heartbeat("running")
-        self.log("reloaded", jobs=len(project.jobs), errors=project.report.errors or None)
+        self.config = config
+        self._reloading = True  # the tick says "reloaded", or falls back and says why not
 
 
 def default_log(json_lines: bool) -> Log:

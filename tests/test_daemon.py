@@ -223,7 +223,9 @@ def test_kill_9_mid_burst_on_mastodon_and_bluesky(tmp_path: Path) -> None:
         os.environ.update(env_patch)
         try:
             first = DaemonProc(root)
-            assert wait_for(lambda: len(masto.statuses) >= 3 and len(bsky.posts()) >= 3)
+            assert wait_for(lambda: len(masto.statuses) >= 3 and len(bsky.posts()) >= 3), (
+                first.stderr_path.read_text()
+            )
             first.proc.kill()  # mid-run: some posts out, some in flight, some not started
             first.proc.wait()
             second = DaemonProc(root)
@@ -399,4 +401,169 @@ def test_a_wall_clock_step_back_does_not_stop_the_watch(daemon_project: Any) -> 
     )
     events = d.events()
     assert any(e["event"] == "clock-step" for e in events)
+    assert d.stop() == 0
+
+
+def test_sigterm_reaches_the_tick_process_whose_send_in_flight_finishes(tmp_path: Path) -> None:
+    """SIGTERM while the tick process waits on a slow network: the send in flight
+    finishes and is recorded (and logged), the next one never starts, the daemon exits 0."""
+    from tests.fakes.mastodon import FakeMastodon
+
+    root = tmp_path / "proj"
+    (root / "calendars").mkdir(parents=True)
+    with FakeMastodon(latency=2.0) as masto:
+        (root / "cmctl.yaml").write_text(
+            f"accounts:\n  masto:\n    network: mastodon\n    instance: {masto.url}\n"
+            "    token: good-token\ndefaults:\n  timezone: UTC\n",
+            encoding="utf-8",
+        )
+        when = at(1)
+        (root / "calendars" / "c.yaml").write_text(
+            "defaults:\n  accounts: [masto]\nposts:\n"
+            f"  - id: a\n    at: {when}\n    text: first\n"
+            f"  - id: b\n    at: {when}\n    text: second\n",
+            encoding="utf-8",
+        )
+        d = DaemonProc(root)
+        try:
+
+            def sending() -> dict[str, Any] | None:
+                rows = [ledger_row(root, f"c:{p}@masto") or {} for p in ("a", "b")]
+                return next((r for r in rows if r.get("state") == "sending"), None)
+
+            assert wait_for(lambda: sending() is not None, timeout=30), d.stderr_path.read_text()
+            row = sending()
+            assert row is not None
+            tick_pid = int(row["claim_owner"].split("/")[1])
+            assert tick_pid != d.proc.pid, "the send runs in a tick process"
+            assert d.stop(timeout=30) == 0, d.stderr_path.read_text()
+        finally:
+            if d.proc.poll() is None:
+                d.proc.kill()
+                d.proc.wait()
+        assert masto.texts == ["first" if row["key"] == "c:a@masto" else "second"]
+    assert (ledger_row(root, row["key"]) or {})["state"] == "published"
+    other = "c:b@masto" if row["key"] == "c:a@masto" else "c:a@masto"
+    assert (ledger_row(root, other) or {})["state"] == "pending", "no new send after SIGTERM"
+    events = d.events()
+    assert [e["key"] for e in events if e["event"] == "published"] == [row["key"]]
+    assert events[-1]["event"] == "stopped"
+    with pytest.raises(ProcessLookupError):
+        os.kill(tick_pid, 0)
+
+
+def test_a_tick_process_that_dies_is_logged_and_its_claim_recovered(tmp_path: Path) -> None:
+    """The tick process is SIGKILLed mid-send: the daemon lives on, says so, and recovers
+    the claim at once (Mastodon's idempotency key: resent, published once)."""
+    from tests.fakes.mastodon import FakeMastodon
+
+    root = tmp_path / "proj"
+    (root / "calendars").mkdir(parents=True)
+    key = "c:p@masto"
+    with FakeMastodon() as masto:
+        (root / "cmctl.yaml").write_text(
+            f"accounts:\n  masto:\n    network: mastodon\n    instance: {masto.url}\n"
+            "    token: good-token\ndefaults:\n  timezone: UTC\n",
+            encoding="utf-8",
+        )
+        (root / "calendars" / "c.yaml").write_text(
+            f"posts:\n  - id: p\n    at: {at(1)}\n    accounts: [masto]\n    text: once only\n",
+            encoding="utf-8",
+        )
+        masto.hang_next("/api/v1/statuses", 60, commit=True)  # stored, then no answer
+        d = DaemonProc(root)
+        try:
+            assert wait_for(
+                lambda: (
+                    len(masto.statuses) == 1
+                    and (ledger_row(root, key) or {}).get("state") == "sending"
+                ),
+                timeout=30,
+            ), d.stderr_path.read_text()
+            owner = (ledger_row(root, key) or {})["claim_owner"]
+            tick_pid = int(owner.split("/")[1])
+            assert tick_pid != d.proc.pid
+            os.kill(tick_pid, signal.SIGKILL)
+            assert wait_for(
+                lambda: (ledger_row(root, key) or {}).get("state") == "published", timeout=20
+            ), d.stderr_path.read_text()
+            assert d.proc.poll() is None, "the daemon lives on"
+            assert d.stop() == 0
+        finally:
+            if d.proc.poll() is None:
+                d.proc.kill()
+                d.proc.wait()
+        assert masto.texts == ["once only"], "never twice"
+    events = d.events()
+    assert any(
+        e["event"] == "internal-error" and "killed by SIGKILL" in e["message"] for e in events
+    ), events
+    assert any(e["event"] == "waking" and "owner died" in e.get("reason", "") for e in events)
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_the_daemon_does_not_hold_the_plan(tmp_path: Path) -> None:
+    """Issue #7: the daemon's memory does not grow with the number of posts (the tick
+    process loads the calendars, then exits)."""
+    sizes = {}
+    for count in (20, 8000):
+        root = tmp_path / f"p{count}"
+        root.mkdir()
+        (root / "cmctl.yaml").write_text(CONFIG, encoding="utf-8")
+        start = datetime.now(UTC) + timedelta(days=2)
+        write_calendar(
+            root,
+            [
+                (f"p{i}", (start + timedelta(minutes=i)).strftime("%Y-%m-%d %H:%M:%S"))
+                for i in range(count)
+            ],
+        )
+        d = DaemonProc(root)
+        try:
+            assert wait_for(
+                lambda: any(e["event"] == "sleeping" for e in d.events()),  # noqa: B023
+                timeout=60,
+            ), d.stderr_path.read_text()
+            sizes[count] = rss_kb(d.proc.pid)
+            assert d.stop() == 0
+        finally:
+            if d.proc.poll() is None:
+                d.proc.kill()
+                d.proc.wait()
+    print(sizes)
+    assert sizes[8000] - sizes[20] < 6 * 1024, sizes  # holding the plan: about 19 MB more
+
+
+def test_a_reload_that_fails_keeps_posting_and_status_says_so(daemon_project: Any) -> None:
+    """cmctl.yaml breaks (a glob that matches nothing) while a calendar gains a post: the
+    tick falls back to the previous cmctl.yaml, the post goes out on time, and `cmctl
+    status` says the reload failed until cmctl.yaml is fixed."""
+    root, started = daemon_project
+    write_calendar(root, [("a", at(3600))])
+    d = DaemonProc(root)
+    started.append(d)
+    assert wait_for(lambda: any(e["event"] == "sleeping" for e in d.events()))
+    (root / "cmctl.yaml").write_text(CONFIG + "calendars: calendrs/*.yaml\n", encoding="utf-8")
+    write_calendar(root, [("a", at(3600)), ("merged", at(3))])
+    assert wait_for(lambda: published_ids(root) == ["urn:cmctl:c:merged@feed"]), (
+        d.stderr_path.read_text()
+    )
+    failed = [e for e in d.events() if e["event"] == "reload-failed"]
+    assert failed and "calendrs/*.yaml" in failed[0]["message"]
+
+    def status() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*cmctl_cmd(), "status", "--json"], cwd=root, capture_output=True, text=True
+        )
+
+    assert any("could not reload" in line for line in json.loads(status().stdout)["blocked"])
+    (root / "cmctl.yaml").write_text(CONFIG, encoding="utf-8")
+    assert wait_for(lambda: any(e["event"] == "reloaded" for e in d.events()))
+    assert wait_for(lambda: status().returncode == 0)
     assert d.stop() == 0

@@ -70,14 +70,12 @@ def calendar(*posts: tuple[str, datetime]) -> str:
 
 class Harness:
     def __init__(self, project: Project) -> None:
-        from cmctl import clock
-        from cmctl.project import load_config, open_project
+        from cmctl.project import load_config
 
         self.project = project
         self.stream = io.StringIO()
         self.daemon = Daemon(
-            lambda: open_project(load_config(None), now=clock.now()),
-            Log(self.stream, json_lines=True),
+            lambda: load_config(None), Log(self.stream, json_lines=True), fork=False
         )
         self.scheduler = FakeScheduler()
         self.daemon.scheduler = self.scheduler
