@@ -307,6 +307,8 @@ class Daemon:
                 outcome = self._run_tick(self.config)
             if outcome.status == "load-failed":
                 self.log("error", message=outcome.message, hint=outcome.hint)
+                # nothing to fall back on (e.g. at start): `cmctl status` says so too
+                self._reload_failed(outcome.message or "the calendars could not be read")
             elif self._reloading and self._reload_error is not None:
                 self._reload_error = None
                 self._write_heartbeat("running")

@@ -304,3 +304,18 @@ def test_a_daemon_lock_that_is_not_a_file_is_a_clean_error(
     assert "daemon.lock" in result.stderr
     if kind == "link":
         assert target.read_text(encoding="utf-8") == "keep me\n"
+
+
+def test_a_daemon_started_on_a_broken_glob_says_so_in_status(
+    project: Project, now: Any, mono: Monotonic, run: Any
+) -> None:
+    """No previous plan to fall back on: the daemon keeps trying (a fix is picked up by
+    itself) and `cmctl status` exits 1 saying why, instead of a silent idle daemon."""
+    project.config(CONFIG + "calendars: calendrs/*.yaml\n")
+    h = Harness(project)
+    h.daemon.pulse()
+    h.daemon.tick()
+    assert h.events("error")
+    status = run("status", "--json")
+    assert status.exit_code == 1
+    assert any("calendrs/*.yaml" in line for line in json.loads(status.stdout)["blocked"])
