@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -93,9 +93,10 @@ class Config:
         anything in the state folder, whatever the globs say (see is_calendar_file).
         """
         found: dict[Path, None] = {}
+        allowed = self._calendar_check()
         for pattern in self.calendar_globs:
             for path in sorted(self.root.glob(pattern)):
-                if self.is_calendar_file(path):
+                if allowed(path):
                     found.setdefault(path, None)
         return list(found)
 
@@ -103,27 +104,42 @@ class Config:
         """May ``path`` be read as a calendar? A regular file that is not cmctl.yaml, not
         a dotfile or in a hidden folder (.env, .git/), not in the state folder: those
         hold secrets and must never be quoted in a diagnostic."""
-        try:
-            if not path.is_file():  # follows links: a FIFO or a folder is not one
-                return False
-            real = path.resolve()
-        except (OSError, ValueError, RuntimeError):
-            return False
-        if (
-            real == self.path.resolve()
-            or real.name in CONFIG_NAMES
-            or real.is_relative_to(self.state_dir)
-        ):
-            return False
-        for candidate in (Path(os.path.abspath(path)), real):
+        return self._calendar_check()(path)
+
+    def _calendar_check(self) -> Callable[[Path], bool]:
+        """``is_calendar_file`` with what does not depend on the file worked out once
+        (the cron tick asks it of every calendar: string checks, one realpath a file)."""
+        import stat
+
+        config_real = os.path.realpath(self.path)
+        root = os.path.abspath(self.root)
+        state = os.path.abspath(self.state_dir)
+
+        def hidden(candidate: str) -> bool:
             inside = (
-                candidate.relative_to(self.root).parts
-                if candidate.is_relative_to(self.root)
-                else (candidate.name,)
+                candidate[len(root) + 1 :]
+                if candidate.startswith(root + os.sep)
+                else os.path.basename(candidate)
             )
-            if any(part.startswith(".") for part in inside):
+            return any(part.startswith(".") for part in inside.split(os.sep))
+
+        def allowed(path: Path) -> bool:
+            try:
+                if not stat.S_ISREG(os.stat(path).st_mode):  # follows links: no FIFO, folder
+                    return False
+                absolute = os.path.abspath(path)
+                real = os.path.realpath(absolute)
+            except (OSError, ValueError, RuntimeError):
                 return False
-        return True
+            if (
+                real in (config_real, state)
+                or os.path.basename(real) in CONFIG_NAMES
+                or real.startswith(state + os.sep)
+            ):
+                return False
+            return not (hidden(absolute) or hidden(real))
+
+        return allowed
 
     def calendar_name(self, path: Path) -> str:
         """A calendar's default name: its path under the calendars folder, no extension."""
@@ -167,11 +183,7 @@ class Config:
             return found.strip()
 
         resolved = _VAR.sub(fill, value)
-        spec = (
-            registry.get(account.network).field(key)
-            if account.network in registry.names()
-            else None
-        )
+        spec = registry.get(account.network).field(key) if registry.known(account.network) else None
         if spec is not None and spec.secret:
             resolved = resolved.strip()
             problem = secret_problem(resolved)
@@ -371,7 +383,7 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
         )
         return None
     network = network_node.value
-    if network not in registry.names():
+    if not registry.known(network):
         sink.error(
             network_node.line,
             network_node.col,

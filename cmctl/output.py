@@ -358,9 +358,17 @@ class OutcomePrinter:
 
     def __init__(self, *, enabled: bool = True, err: bool = False) -> None:
         self.enabled = enabled
-        self.out = console(err)
+        self.err = err
+        self._out: Console | None = None
         self.progress: Any = None
         self.task: Any = None
+
+    @property
+    def out(self) -> Console:
+        """The console, made on first use: a cron tick with nothing due imports no rich."""
+        if self._out is None:
+            self._out = console(self.err)
+        return self._out
 
     def __enter__(self) -> OutcomePrinter:
         return self
@@ -407,6 +415,11 @@ def outcome_line(o: Any) -> str:
 
 
 def render_publish_summary(result: Any, *, dry_run: bool) -> None:
+    if not result.outcomes and not result.attention():
+        import click
+
+        click.echo("nothing due")  # the usual cron tick: plain, and without loading rich
+        return
     from collections import Counter
 
     from rich.markup import escape

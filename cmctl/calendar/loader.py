@@ -285,7 +285,7 @@ class _Reader:
 def _is_network(name: str) -> bool:
     from cmctl.networks import registry
 
-    return name in registry.names()
+    return registry.known(name)
 
 
 def _str(node: Node | None) -> str | None:

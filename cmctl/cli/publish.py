@@ -30,7 +30,7 @@ def command(ctx: click.Context, only: str | None, dry_run: bool, as_json: bool) 
     missed or waits for a retry, 2 config error.
     """
     from cmctl import output
-    from cmctl.publish import publish_now
+    from cmctl.publish.cron import publish_now
 
     printer = output.OutcomePrinter(enabled=not as_json)
     with printer:

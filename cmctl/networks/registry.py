@@ -48,6 +48,12 @@ def _refs() -> dict[str, str]:
     return refs
 
 
+def known(name: str) -> bool:
+    """Is ``name`` a network cmctl knows? Built-ins answer without scanning the
+    installed packages' entry points (a cost every command would pay)."""
+    return name in BUILTIN or name in _refs()
+
+
 def names() -> list[str]:
     """Every network name cmctl knows, sorted."""
     return sorted(_refs())
@@ -56,7 +62,7 @@ def names() -> list[str]:
 @cache
 def get(name: str) -> type[Network]:
     """The declaration class of network ``name``; KeyError when unknown."""
-    ref = _refs()[name]
+    ref = BUILTIN.get(name) or _refs()[name]  # built-ins without scanning entry points
     module_name, _, attr = ref.partition(":")
     cls: type[Network] = getattr(importlib.import_module(module_name), attr)
     return cls

@@ -27,7 +27,8 @@ The package, by collaborator:
 
 from __future__ import annotations
 
-from cmctl.publish.cron import publish_now
+from typing import TYPE_CHECKING, Any
+
 from cmctl.publish.policy import (
     DRY_NAMES,
     LEASE,
@@ -37,8 +38,11 @@ from cmctl.publish.policy import (
     deadline,
     window,
 )
-from cmctl.publish.publisher import Publisher, publish_due
 from cmctl.publish.result import Outcome, PublishResult
+
+if TYPE_CHECKING:
+    from cmctl.publish.cron import publish_now
+    from cmctl.publish.publisher import Publisher, publish_due
 
 __all__ = [
     "DRY_NAMES",
@@ -54,3 +58,17 @@ __all__ = [
     "publish_now",
     "window",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The sending machinery is imported on first use: the cron tick with nothing to do
+    (cmctl/publish/cron.py) never loads it."""
+    if name == "publish_now":
+        from cmctl.publish import cron
+
+        return cron.publish_now
+    if name in ("Publisher", "publish_due"):
+        from cmctl.publish import publisher
+
+        return getattr(publisher, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

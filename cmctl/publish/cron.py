@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from cmctl import clock as clock_mod
 from cmctl.ledger.store import Ledger
-from cmctl.publish.publisher import Publisher
 from cmctl.publish.result import Listener, PublishResult
 
 if TYPE_CHECKING:
@@ -29,7 +28,6 @@ def publish_now(
     due, there is nothing to read or do. Otherwise: load, sync, publish.
     """
     from cmctl import stamp
-    from cmctl.project import open_project
 
     # Ledger.existing: None when this state folder was never used; a damaged or missing
     # ledger in a folder that was is an error (exit 2), on the fast path as on the others.
@@ -41,6 +39,10 @@ def publish_now(
                     return PublishResult(fast=True)
             finally:
                 fast.close()
+    # Past the fast path: now the calendars and the sending machinery are needed.
+    from cmctl.project import open_project
+    from cmctl.publish.publisher import Publisher
+
     if dry_run:  # the real procedure, on a private copy of the ledger; nothing is sent
         import tempfile
 

@@ -216,8 +216,9 @@ class Sending(Context):
             checkpoint=row.checkpoint,
             save_checkpoint=lambda checkpoint: self._save_checkpoint(row.key, checkpoint),
         )
-        # an earlier attempt of this job may have reached the network
-        earlier = fresh.maybe_sent_at or (fresh.claimed_at if fresh.attempts > 1 else None)
+        # an earlier attempt of this job may have reached the network: since when (a
+        # look-up searches from there; no attempt predates the job's row)
+        earlier = fresh.maybe_sent_at or (fresh.created_at if fresh.attempts > 1 else None)
         try:
             if self.dry_run:  # the decision is taken; the send is what a dry run skips
                 sent = Sent(f"dry-run:{row.key}", None, {})
