@@ -34,6 +34,17 @@ class Housekeeping(Context):
             network = registry.get(row.network)
             reached = min(t for t in (row.maybe_sent_at, row.claimed_at, now) if t)
             # a network that can look its posts up is asked by the next attempt
+            # The claim is released either way; maybe_sent_at stays: whatever happens
+            # to this job later (an edit, a draft, a removal), cmctl remembers that it
+            # may be online.
+            released = {
+                "detail": row.claim_owner,
+                "claim_owner": None,
+                "claimed_at": None,
+                "claim_expires_at": None,
+                "maybe_sent_at": iso(reached),
+            }
+            # a network that can look its posts up is asked by the next attempt
             if resend_is_safe(network, reached, now) or looks_up(network):
                 self.ledger.set_state(
                     row.key,
@@ -41,34 +52,24 @@ class Housekeeping(Context):
                     "pending",
                     expect=("sending",),
                     event="recovered: resending is safe",
-                    detail=row.claim_owner,
-                    claim_owner=None,
-                    claimed_at=None,
-                    claim_expires_at=None,
                     next_attempt_at=None,
-                    maybe_sent_at=iso(reached),
+                    **released,
                 )
-            else:
-                reason = (
-                    f"cmctl stopped while sending to {network.title}; it may or may "
-                    "not have been published"
-                )
-                # maybe_sent_at stays: whatever happens to this job later (an edit, a
-                # draft, a removal), cmctl remembers that it may be online.
-                if self.ledger.set_state(
-                    row.key,
-                    now,
-                    "unknown",
-                    expect=("sending",),
-                    event="unknown: sender died",
-                    detail=row.claim_owner,
-                    reason=reason,
-                    claim_owner=None,
-                    claimed_at=None,
-                    claim_expires_at=None,
-                    maybe_sent_at=iso(reached),
-                ):
-                    self._emit(result, self._outcome(row, "unknown", message=reason))
+                continue
+            reason = (
+                f"cmctl stopped while sending to {network.title}; it may or may "
+                "not have been published"
+            )
+            if self.ledger.set_state(
+                row.key,
+                now,
+                "unknown",
+                expect=("sending",),
+                event="unknown: sender died",
+                reason=reason,
+                **released,
+            ):
+                self._emit(result, self._outcome(row, "unknown", message=reason))
 
     def expire(self, now: datetime, result: PublishResult) -> None:
         """Too late to go out: `missed` (never sent late); retries past budget: `failed`;
