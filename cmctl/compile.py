@@ -35,6 +35,10 @@ class Job:
     content_hash: str
     pos: Pos
     problems: tuple[str, ...] = ()  # what the network would reject in this text
+    # The post's title, link and hashtags (no '#') for this account (see Outgoing).
+    title: str | None = None
+    link: str | None = None
+    tags: tuple[str, ...] = ()
 
     @property
     def calendar(self) -> str:
@@ -97,9 +101,12 @@ def _digest(path: Path, root: Path | None, size: int, mtime_ns: int, inode: int)
         return "missing"
 
 
-def content_hash(text: str, media: tuple[Media, ...]) -> str:
-    """What was (or will be) sent: text, and each attachment's bytes and alt text."""
+def content_hash(text: str, media: tuple[Media, ...], *fields: str) -> str:
+    """What was (or will be) sent: text, each attachment's bytes and alt text, and the
+    ``fields`` sent beside the text (an article's title, link and tags)."""
     h = hashlib.sha256(text.encode("utf-8"))
+    for value in fields:
+        h.update(b"\0field\0" + value.encode("utf-8"))
     for m in media:
         h.update(
             b"\0media\0" + _file_digest(m.path, m.root).encode() + b"\0" + (m.alt or "").encode()
@@ -125,19 +132,24 @@ def compile_jobs(calendars: list[Calendar], config: Config) -> list[Job]:
             cache_key = (id(content), account.network)
             if network.length_field and network.length_field in account.options:
                 cache_key = (id(content), f"{account.network}@{account_name}")
+            tags = content.tags
             parts = counted.get(cache_key)
             if parts is None:
                 parts = []
-                composed = content.parts(post.pos)
-                if not network.threads:
-                    composed = composed[:1]  # the rules report the thread as an error
+                fields: tuple[str, ...] = ()
+                if network.article:  # one article: the thread appended, the rest apart
+                    composed: tuple[Part, ...] = (content.article(post.pos),)
+                    fields = (content.title or "", content.link or "", " ".join(tags))
+                else:
+                    composed = content.parts(post.pos)
+                    if not network.threads:
+                        composed = composed[:1]  # the rules report the thread as an error
                 for part in composed:
                     length, limit, problems = network.check_text(
                         part.text, has_media=bool(part.media), account=account.options
                     )
-                    parts.append(
-                        (part, length, limit, problems, content_hash(part.text, part.media))
-                    )
+                    digest = content_hash(part.text, part.media, *fields)
+                    parts.append((part, length, limit, problems, digest))
                 counted[cache_key] = parts
             for index, (part, length, limit, problems, digest) in enumerate(parts):
                 key = f"{post.calendar}:{post.id}@{account_name}"
@@ -156,6 +168,9 @@ def compile_jobs(calendars: list[Calendar], config: Config) -> list[Job]:
                         digest,
                         part.pos,
                         tuple(problems),
+                        content.title,
+                        content.link,
+                        tags,
                     )
                 )
     return jobs

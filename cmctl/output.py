@@ -208,6 +208,7 @@ def job_dict(job: Job, row: Any = None) -> dict[str, Any]:
         "local": _iso(job.local),
         "timezone": getattr(job.local.tzinfo, "key", str(job.local.tzinfo)),
         "status": job.status,
+        "title": job.title,
         "text": job.text,
         "media": [{"path": m.source, "alt": m.alt} for m in job.media],
         "length": job.length,

@@ -255,6 +255,9 @@ def _pack(result: _FileResult) -> tuple[object, ...]:
                 job.content_hash,
                 tuple(job.pos),
                 job.problems,
+                job.title,
+                job.link,
+                job.tags,
             )
         )
     calendar = result.calendar
@@ -282,8 +285,8 @@ def _unpack(packed: Any) -> _FileResult:
         for c, i, at, lo, acc, st, cu, lang, p, ap, tp in post_rows
     ]
     jobs = [
-        Job(k, made[i], a, n, part, parts, text, media, length, limit, h, Pos(*pos), problems)
-        for k, i, a, n, part, parts, text, media, length, limit, h, pos, problems in job_rows
+        Job(k, made[i], a, n, part, parts, text, media, length, limit, h, Pos(*pos), *rest)
+        for k, i, a, n, part, parts, text, media, length, limit, h, pos, *rest in job_rows
     ]
     return _FileResult(calendar, name, shown, jobs, diagnostics, posts, job_count, twins)
 

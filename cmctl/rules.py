@@ -60,6 +60,9 @@ def check(
         network = registry.get(job.network)
         for problem in job.problems:
             out.add(severity, job.pos, f"{problem}{where}{suffix}", "length", _length_hint(job))
+        if network.article:
+            for problem, hint in network.check_article(job.title, job.tags):
+                out.add(severity, post.pos, f"{problem}{suffix}", "article", hint)
         if (
             not job.text.strip()
             and not job.media
@@ -224,7 +227,7 @@ def _post(post: Post, config: Config, now: datetime, out: _Out) -> None:
             continue
         network = registry.get(account.network)
         content = post.content_for(name, account.network)
-        if content.thread and not network.threads:
+        if content.thread and not (network.threads or network.article):
             pos = content.pos or post.pos
             out.add(
                 severity,

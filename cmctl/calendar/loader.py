@@ -183,6 +183,7 @@ class _Reader:
         thread = node.get("thread")
         return Content(
             text=_str(text_node),
+            title=_str(node.get("title")),
             link=_str(node.get("link")),
             hashtags=_strs(hashtags) if hashtags is not None else None,
             media=self.media(media) if media is not None else None,

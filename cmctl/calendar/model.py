@@ -41,6 +41,7 @@ class Content:
     """Overridable content: a post's own, its defaults', or a variant's. None = not set."""
 
     text: str | None = None
+    title: str | None = None  # an article's title (blog networks)
     link: str | None = None
     hashtags: tuple[str, ...] | None = None
     media: tuple[Media, ...] | None = None
@@ -52,6 +53,7 @@ class Content:
         """This content with unset fields taken from ``base``."""
         return Content(
             text=self.text if self.text is not None else base.text,
+            title=self.title if self.title is not None else base.title,
             link=self.link if self.link is not None else base.link,
             hashtags=self.hashtags if self.hashtags is not None else base.hashtags,
             media=self.media if self.media is not None else base.media,
@@ -67,6 +69,20 @@ class Content:
             blocks.append(" ".join(f"#{tag.lstrip('#')}" for tag in self.hashtags))
         main = Part("\n\n".join(blocks), self.media or (), self.text_pos or self.pos or fallback)
         return (main, *(self.thread or ()))
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The hashtags without their '#': an article's tags."""
+        return tuple(tag.lstrip("#") for tag in self.hashtags or ())
+
+    def article(self, fallback: Pos) -> Part:
+        """The post as one article (blog networks): its text, then each thread part as
+        the following paragraphs, in order; every part's media, in order. The title,
+        link and hashtags stay apart (the network has fields for them)."""
+        thread = self.thread or ()
+        blocks = [b for b in ((self.text or "").strip(), *(p.text.strip() for p in thread)) if b]
+        media = (*(self.media or ()), *(m for p in thread for m in p.media))
+        return Part("\n\n".join(blocks), media, self.text_pos or self.pos or fallback)
 
 
 @dataclass(slots=True, eq=False)

@@ -39,6 +39,12 @@ _AT_DOC = (
 
 _content_props: dict[str, Any] = {
     "text": {"type": "string", "description": "The text of the post."},
+    "title": {
+        "type": "string",
+        "minLength": 1,
+        "description": "The title of an article (blog networks: required there; other "
+        "networks ignore it). A variant may override it.",
+    },
     "link": {
         "type": "string",
         "minLength": 1,

@@ -184,6 +184,12 @@ class Outgoing:
     scheduled_at: datetime  # aware, UTC
     reply_to: Sent | None = None  # the previous part, for part >= 1
     root: Sent | None = None  # part 0, for part >= 1
+    # The post's title, link and hashtags (without '#') as written, for every network.
+    # For an article (``Network.article``) ``text`` is the body alone, thread parts
+    # appended; elsewhere ``text`` already ends with the link and the hashtags.
+    title: str | None = None
+    link: str | None = None
+    tags: tuple[str, ...] = ()
     # Multi-step publishing: what an earlier attempt of this job saved (an uploaded
     # media id, a container id), and how to save progress before the next risky step.
     checkpoint: Mapping[str, Any] | None = None
@@ -259,6 +265,13 @@ class Network:
 
     # --- abilities ------------------------------------------------------------
     threads: ClassVar[bool] = False  # can a post have follow-up parts as replies?
+    # A blog network: a post is one article. It needs a `title`; its thread parts are
+    # appended to the body as paragraphs, in order; its hashtags are the article's tags
+    # (not a last line of text) and its link a field of its own (``Outgoing.tags`` and
+    # ``.link``); the adapter decides where the link goes.
+    article: ClassVar[bool] = False
+    title_max_length: ClassVar[int | None] = None  # characters of an article's title
+    max_tags: ClassVar[int | None] = None  # tags an article may have; None: no limit
 
     # --- posting quotas ---------------------------------------------------------
     # Posts an account may publish in any rolling window (cmctl.quota): `validate` and
@@ -409,6 +422,36 @@ class Network:
             if size > cls.max_bytes:
                 problems.append(f"text is {size}/{cls.max_bytes} UTF-8 bytes for {cls.name}")
         return length, limit, problems
+
+    @classmethod
+    def check_article(cls, title: str | None, tags: Sequence[str]) -> list[tuple[str, str]]:
+        """Problems with an article's title and tags, each with its hint (``article``
+        networks only). A network with rules of its own for tags extends this."""
+        if not cls.article:
+            return []
+        problems: list[tuple[str, str]] = []
+        if title is None or not title.strip():
+            problems.append(
+                (
+                    f"{cls.title} publishes articles: the post needs a 'title'",
+                    f"give the post (or its '{cls.name}' variant) a 'title:'",
+                )
+            )
+        elif cls.title_max_length is not None and len(title) > cls.title_max_length:
+            problems.append(
+                (
+                    f"title is {len(title)}/{cls.title_max_length} characters for {cls.name}",
+                    f"shorten it, or give the '{cls.name}' variant a shorter 'title:'",
+                )
+            )
+        if cls.max_tags is not None and len(tags) > cls.max_tags:
+            problems.append(
+                (
+                    f"{len(tags)} hashtags; {cls.name} takes at most {cls.max_tags} tags",
+                    f"give the '{cls.name}' variant its own 'hashtags:'",
+                )
+            )
+        return problems
 
     @classmethod
     def media_kind(cls, mime_type: str | None) -> MediaKind | None:

@@ -18,8 +18,8 @@
 #     images from the text instead.
 #   - Threads: an article has no reply chain from its author.
 #
-# Not checked here (article fields the contract does not model): DEV allows at most
-# 4 tags per article (https://dev.to/tags), and the title is required.
+# Articles (``article``): the title is required, and DEV allows at most 4 tags per
+# article (https://dev.to/tags).
 
 from __future__ import annotations
 
@@ -42,4 +42,8 @@ class DevTo(Network):
 
     max_length: ClassVar[int | None] = None
 
+    # An article: a title, the thread appended as paragraphs, the hashtags as its tags
+    # (DEV takes at most 4: https://dev.to/tags).
+    article: ClassVar[bool] = True
+    max_tags: ClassVar[int | None] = 4
     threads: ClassVar[bool] = False

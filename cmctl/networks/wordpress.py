@@ -54,4 +54,7 @@ class WordPress(Network):
     max_media: ClassVar[int] = OPEN_MEDIA_MAX
     mixed_media: ClassVar[bool] = True
 
+    # A blog post is an article: a title, the thread appended as paragraphs, the
+    # hashtags as tags.
+    article: ClassVar[bool] = True
     threads: ClassVar[bool] = False

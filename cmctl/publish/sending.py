@@ -215,6 +215,9 @@ class Sending(Context):
             root=self._sent(part_key(row, 0)) if row.part else None,
             checkpoint=row.checkpoint,
             save_checkpoint=lambda checkpoint: self._save_checkpoint(row.key, checkpoint),
+            title=job.title,
+            link=job.link,
+            tags=job.tags,
         )
         # an earlier attempt of this job may have reached the network: since when (a
         # look-up searches from there; no attempt predates the job's row)
