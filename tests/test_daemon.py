@@ -20,9 +20,18 @@ from typing import Any
 
 import pytest
 
-from tests.process import cmctl_cmd
+from tests.process import Processes, cmctl_cmd, processes_fixture  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True)
+def _reaped(processes: Processes) -> Iterator[None]:
+    """Every process a test here starts (daemons, their ticks, cron runs) is killed as a
+    group and reaped when the test ends, pass or fail (tests/process.py)."""
+    with processes.watching():
+        yield
+
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONFIG = """\
@@ -97,11 +106,7 @@ def daemon_project(tmp_path: Path) -> Iterator[tuple[Path, list[DaemonProc]]]:
     root.mkdir()
     (root / "cmctl.yaml").write_text(CONFIG, encoding="utf-8")
     started: list[DaemonProc] = []
-    yield root, started
-    for d in started:
-        if d.proc.poll() is None:
-            d.proc.kill()
-            d.proc.wait()
+    yield root, started  # the processes are reaped by _reaped
 
 
 def test_daemon_publishes_on_time_and_stops_cleanly(daemon_project: Any) -> None:
