@@ -8,6 +8,7 @@ with a hanging handler).
 - ``fake_bluesky``: FakeBluesky, handle "brand.test", app password "app-pass-1234".
 - ``fake_webhook``: FakeWebhookReceiver checking signatures with ``WEBHOOK_SECRET``
   (``fake_webhook.secret``).
+- ``fake_slack``: FakeSlack, bot token ``tests.fakes.slack.TOKEN``, channel ``CHANNEL``.
 - ``fake_webhook_unsigned``: FakeWebhookReceiver without a secret (accepts any POST).
 """
 
@@ -19,6 +20,7 @@ import pytest
 
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.slack import FakeSlack
 from tests.fakes.webhook import WEBHOOK_SECRET, FakeWebhookReceiver
 
 
@@ -43,4 +45,10 @@ def fake_webhook() -> Iterator[FakeWebhookReceiver]:
 @pytest.fixture
 def fake_webhook_unsigned() -> Iterator[FakeWebhookReceiver]:
     with FakeWebhookReceiver() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
         yield server

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import as_json, calendar, post
+from tests.fakes.slack import CHANNEL as SLACK_CHANNEL
+from tests.fakes.slack import TOKEN as SLACK_TOKEN
 from tests.fakes.webhook import WEBHOOK_SECRET
 
 
@@ -53,6 +55,14 @@ CASES = {
         (400, {"error": "unknown event type"}),
         "unknown event type",
     ),
+    "slack": Case(
+        "slk",
+        "fake_slack",
+        "/api/chat.postMessage",
+        lambda s: len(s.messages),
+        (200, {"ok": False, "error": "msg_too_long"}),
+        "msg_too_long",
+    ),
 }
 
 
@@ -88,6 +98,15 @@ def net(
             f"    url: {hook.url}/hooks/cmctl",
             "    secret: ${HOOK_SECRET}",
         ]
+    if case.account == "slk":
+        lines += [
+            "  slk:",
+            "    network: slack",
+            "    token: ${SLACK_TOKEN}",
+            f"    channel: {SLACK_CHANNEL}",
+            f"    api_url: {server.url}/api",
+        ]
+        monkeypatch.setenv("SLACK_TOKEN", SLACK_TOKEN)
     lines += ["defaults:", "  timezone: Europe/Paris"]
     project.config("\n".join(lines) + "\n")
     monkeypatch.setenv("MASTO_TOKEN", "good-token")

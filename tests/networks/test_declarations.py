@@ -436,7 +436,7 @@ def test_threads_limit_with_emoji() -> None:
 # --- networks without media ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["slack", "devto"])
+@pytest.mark.parametrize("name", ["devto"])
 def test_networks_without_attachments_refuse_them(name: str) -> None:
     cls = net(name)
     assert cls.check_media([]) == []
