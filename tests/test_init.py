@@ -297,3 +297,14 @@ def test_readme_first_command_works_on_any_date(tmp_path: Path, ahead: timedelta
     project = tmp_path / "clone" / "demo"
     feed = "".join(p.read_text(encoding="utf-8") for p in (project / "public").iterdir())
     assert "first-week:welcome" in feed
+
+
+def test_an_unknown_machine_zone_falls_back_to_utc_and_says_so(
+    run: Any, now: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(scaffold, "system_zone", lambda: None)
+    result = run("init")
+    assert result.exit_code == 0
+    assert "time zone is unknown: the project uses UTC" in result.stderr
+    assert yaml.safe_load((tmp_path / "cmctl.yaml").read_text())["defaults"]["timezone"] == "UTC"
