@@ -101,47 +101,6 @@ def test_mastodon_instance_limit_override(project: Any, run: Any) -> None:
     assert result.exit_code == 0, result.output
 
 
-def readme_main_job() -> list[list[str]]:
-    """The cmctl steps of the README's first set-up command, as written there."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    line = next(
-        line
-        for line in text.splitlines()
-        if line.startswith("python3 -m venv") and "pip install -e . " in line
-    )
-    return [
-        part.split() for part in (p.strip() for p in line.split("&&")) if part.startswith("cmctl ")
-    ]
-
-
-@pytest.mark.e2e
-def test_readme_main_job_on_the_sample_calendar(tmp_path: Path) -> None:
-    """The README's first command, step by step, with the real `cmctl` process, in a
-    copy of the repository's sample project (so the repo itself stays untouched)."""
-    import shutil
-
-    project = tmp_path / "sample"
-    shutil.copytree(REPO / "calendars", project / "calendars")
-    shutil.copy(REPO / "cmctl.yaml", project / "cmctl.yaml")
-    env = {**os.environ, "HOME": str(tmp_path), "NO_COLOR": "1"}
-    env.pop("CMCTL_CONFIG", None)
-    steps = readme_main_job()
-    assert [s[:2] for s in steps][:3] == [
-        ["cmctl", "validate"],
-        ["cmctl", "plan"],
-        ["cmctl", "publish"],
-    ]
-    for step in steps:
-        cmd = [*cmctl_cmd(), *step[1:]]
-        done = subprocess.run(
-            cmd, cwd=project, env=env, capture_output=True, text=True, timeout=120
-        )
-        assert done.returncode == 0, (step, done.stdout, done.stderr)
-        assert "Traceback" not in done.stderr
-    feed = (project / "public" / "feed.xml").read_text(encoding="utf-8")
-    assert "urn:cmctl:2026-12-metier-cm:ouverture-serie@blog-feed" in feed
-
-
 @pytest.mark.e2e
 def test_real_process_on_the_sample_calendar(tmp_path: Path) -> None:
     """The sample calendar as shipped: valid, with a thread, a draft, an image, alt text."""

@@ -18,6 +18,7 @@ from cmctl import __version__
 
 # name -> (module, one-line help shown by `cmctl --help` without importing the module)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("cmctl.cli.init", "Start a project: config, a week of posts, CI and hooks."),
     "validate": ("cmctl.cli.validate", "Check calendars the way each network will judge them."),
     "plan": ("cmctl.cli.plan", "Show the jobs the calendars compile to, in time order."),
     "agenda": ("cmctl.cli.agenda", "Show the calendar as a week or month grid."),
