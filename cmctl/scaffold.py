@@ -133,13 +133,12 @@ def env_name(cls: type[Network], f: AccountField) -> str:
 
 def _example(cls: type[Network], f: AccountField, account: str) -> str:
     """A value to write for field ``f``: ${VAR} for a secret, else an example the field
-    declares (an ``example`` attribute, or "e.g. …" in its help), its default, a path
+    declares (its ``example``, or "e.g. …" in its help), its default, a path
     under public/ for a local file, or a placeholder to fill in."""
     if f.secret:
         return "${" + env_name(cls, f) + "}"
-    declared = getattr(f, "example", None)
-    if isinstance(declared, str) and declared:
-        return declared
+    if f.example:
+        return f.example
     match = _EXAMPLE.search(f.help)
     if match:
         return match[1]

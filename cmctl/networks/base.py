@@ -108,6 +108,7 @@ class AccountField:
     default: str | None = None
     help: str = ""
     type: str = "string"  # JSON Schema type of the value: "string" or "integer"
+    example: str | None = None  # a value `cmctl init` writes in its commented stanza
 
 
 # Keys every account of every network accepts, whatever the network declares.

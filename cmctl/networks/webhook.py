@@ -130,7 +130,12 @@ class Webhook(Network):
     idempotency: ClassVar[Idempotency] = Idempotency.CHOSEN_ID
 
     account_fields: ClassVar[tuple[AccountField, ...]] = (
-        AccountField("url", required=True, help="the https URL cmctl POSTs each post to"),
+        AccountField(
+            "url",
+            required=True,
+            help="the https URL cmctl POSTs each post to",
+            example="https://hooks.example.com/cmctl",
+        ),
         AccountField(
             "secret",
             secret=True,
