@@ -37,7 +37,9 @@ from cmctl.networks.errors import (
 from cmctl.quota import Quota
 
 if TYPE_CHECKING:
+    from cmctl.networks.credentials import Credential
     from cmctl.networks.http import Http
+    from cmctl.networks.oauth import OAuthApp
 
 __all__ = [
     "MB",
@@ -351,6 +353,49 @@ class Network:
     def refresh(self) -> bool:
         """Refresh an expired session; False when the network has no such thing."""
         return False
+
+    # --- login (OAuth 2.0): networks whose accounts log in through a browser -------
+    # The declaration `cmctl accounts login` follows (cmctl/networks/oauth.py); None:
+    # the network's credentials are written in cmctl.yaml and never expire.
+    oauth: ClassVar[OAuthApp | None] = None
+
+    @property
+    def account_name(self) -> str:
+        """The name of the account this adapter is bound to (as in cmctl.yaml)."""
+        return str(getattr(self.account, "name", self.account))
+
+    def authorization_url(self, state: str, challenge: str | None, redirect_uri: str) -> str:
+        """The address of the browser step of a login (``oauth`` networks)."""
+        from cmctl.networks import oauth
+
+        return oauth.authorization_url(self, self._oauth(), state, challenge, redirect_uri)
+
+    def exchange_code(self, code: str, verifier: str | None, redirect_uri: str) -> Credential:
+        """The credential a login's authorization ``code`` is worth (RFC 6749 §4.1.3).
+        A network with a second step (a long-lived token, the user's id) overrides it."""
+        from cmctl.networks import oauth
+
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        if verifier is not None:
+            form["code_verifier"] = verifier
+        return oauth.token_request(self, self._oauth(), form, account=self.account_name)
+
+    def renew(self, current: Credential) -> Credential:
+        """A fresh credential from ``current`` (RFC 6749 §6: its refresh token, spent
+        once; the store saves the new one before it is used), or ``LoginRequired``.
+        Called through ``CredentialStore.refresh``, under the store's lock."""
+        from cmctl.networks import oauth
+        from cmctl.networks.credentials import LoginRequired
+
+        if current.refresh is None:
+            raise LoginRequired(self.account_name, f"the {self.title} login has expired")
+        form = {"grant_type": "refresh_token", "refresh_token": current.refresh}
+        return oauth.token_request(self, self._oauth(), form, account=self.account_name)
+
+    def _oauth(self) -> OAuthApp:
+        if self.oauth is None:
+            raise Permanent(f"{self.title} accounts do not log in through a browser")
+        return self.oauth
 
     def find(self, out: Outgoing, since: datetime) -> Sent | None:
         """What an earlier attempt of ``out`` published at or after ``since``, if any.
