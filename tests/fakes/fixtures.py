@@ -9,6 +9,9 @@ with a hanging handler).
 - ``fake_webhook``: FakeWebhookReceiver checking signatures with ``WEBHOOK_SECRET``
   (``fake_webhook.secret``).
 - ``fake_webhook_unsigned``: FakeWebhookReceiver without a secret (accepts any POST).
+- ``fake_telegram``: FakeTelegram, bot token ``tests.fakes.telegram.TOKEN``, channel
+  "@brand_news" (id -1001234567890).
+- ``fake_discord``: FakeDiscord, one channel webhook at ``fake_discord.webhook_url``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.telegram import FakeTelegram
 from tests.fakes.webhook import WEBHOOK_SECRET, FakeWebhookReceiver
 
 
@@ -43,4 +48,16 @@ def fake_webhook() -> Iterator[FakeWebhookReceiver]:
 @pytest.fixture
 def fake_webhook_unsigned() -> Iterator[FakeWebhookReceiver]:
     with FakeWebhookReceiver() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_discord() -> Iterator[FakeDiscord]:
+    with FakeDiscord() as server:
         yield server
