@@ -196,7 +196,11 @@ class Config:
                 raise ConfigError(
                     f"account '{account.name}': {key}{where} {problem}", hint=_SECRET_HINT
                 )
-            redact.remember(resolved)
+            if "://" in resolved:  # a capability URL: the token sits in its path
+                redact.remember(resolved, partial=False)  # its host stays readable
+                redact.remember(resolved.split("://", 1)[1].partition("/")[2])
+            else:
+                redact.remember(resolved)
         for part in filled:  # a value kept out of the file is treated as a secret too
             if len(part) >= 4:
                 redact.remember(part, partial=False)

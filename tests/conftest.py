@@ -103,6 +103,8 @@ accounts:
     network: instagram
   tg:
     network: telegram
+    token: ${TG_TOKEN}
+    chat: "@brand_news"
   feed:
     network: feed
     path: public/feed.xml

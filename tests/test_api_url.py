@@ -47,6 +47,7 @@ def test_a_bad_api_url_is_a_clean_config_error(
 def test_a_good_api_url_and_media_url_are_accepted(project: Any, run: Any) -> None:
     project.config(
         "media_url: https://cdn.example.com/brand\naccounts:\n  tg:\n    network: telegram\n"
+        "    token: ${TG_TOKEN}\n    chat: '@brand_news'\n"
         "    api_url: http://127.0.0.1:8081/proxy\n    media_url: https://other.example\n"
     )
     project.calendar("timezone: UTC\nposts: []\n")

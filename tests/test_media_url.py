@@ -43,7 +43,10 @@ def test_a_file_url_is_media_url_joined_with_one_slash_and_quoted(tmp_path: Path
 def test_validate_names_media_url_for_a_post_with_media_and_no_media_url(
     project: Any, run: Any
 ) -> None:
-    project.config("accounts:\n  insta:\n    network: instagram\n  tg:\n    network: telegram\n")
+    project.config(
+        "accounts:\n  insta:\n    network: instagram\n  tg:\n    network: telegram\n"
+        "    token: ${TG_TOKEN}\n    chat: '@brand_news'\n"
+    )
     project.write("media/a.png", PNG)
     media_list = [{"path": "../media/a.png", "alt": "a dot"}]
     project.calendar(calendar(post("a", media=media_list), accounts="[insta, tg]"))
@@ -53,7 +56,7 @@ def test_validate_names_media_url_for_a_post_with_media_and_no_media_url(
     assert "'tg' needs media_url" not in result.output
     project.config(
         "media_url: https://cdn.example\naccounts:\n  insta:\n    network: instagram\n"
-        "  tg:\n    network: telegram\n"
+        "  tg:\n    network: telegram\n    token: ${TG_TOKEN}\n    chat: '@brand_news'\n"
     )
     assert "needs media_url" not in run("validate").output
 

@@ -10,6 +10,9 @@ with a hanging handler).
   (``fake_webhook.secret``).
 - ``fake_slack``: FakeSlack, bot token ``tests.fakes.slack.TOKEN``, channel ``CHANNEL``.
 - ``fake_webhook_unsigned``: FakeWebhookReceiver without a secret (accepts any POST).
+- ``fake_telegram``: FakeTelegram, bot token ``tests.fakes.telegram.TOKEN``, channel
+  "@brand_news" (id -1001234567890).
+- ``fake_discord``: FakeDiscord, one channel webhook at ``fake_discord.webhook_url``.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.slack import FakeSlack
+from tests.fakes.telegram import FakeTelegram
 from tests.fakes.webhook import WEBHOOK_SECRET, FakeWebhookReceiver
 
 
@@ -51,4 +56,16 @@ def fake_webhook_unsigned() -> Iterator[FakeWebhookReceiver]:
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
     with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_discord() -> Iterator[FakeDiscord]:
+    with FakeDiscord() as server:
         yield server
