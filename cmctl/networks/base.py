@@ -307,6 +307,7 @@ class Network:
         self.options = options
         self.http = http
         self.state_dir = state_dir
+        self._token: str | None = None  # this run's OAuth access token (``access_token``)
         if self.answers is not None and getattr(http, "answers", None) is None:
             http.answers = self.answers  # every answer is read through the declaration
 
@@ -350,10 +351,6 @@ class Network:
         """Prove the credentials with a harmless call; return who the account is."""
         raise Permanent(f"cmctl cannot check {self.title} accounts yet")
 
-    def refresh(self) -> bool:
-        """Refresh an expired session; False when the network has no such thing."""
-        return False
-
     # --- login (OAuth 2.0): networks whose accounts log in through a browser -------
     # The declaration `cmctl accounts login` follows (cmctl/networks/oauth.py); None:
     # the network's credentials are written in cmctl.yaml and never expire.
@@ -396,6 +393,82 @@ class Network:
         if self.oauth is None:
             raise Permanent(f"{self.title} accounts do not log in through a browser")
         return self.oauth
+
+    def access_token(self) -> str:
+        """The account's OAuth access token (``oauth`` networks), for its API calls.
+
+        From the credential store (cmctl/networks/credentials.py), renewed first by
+        ``renew`` under the store's lock when it expires within a few minutes; seeded
+        from the account's ``access_token`` / ``refresh_token`` when it sets them (and
+        again whenever those values change). ``LoginRequired`` when there is none and
+        only a login helps. After the network refuses the token, ``refresh()``."""
+        if self._token is None:
+            self._token = self._stored_credential(refused=None).access
+        return self._token
+
+    def refresh(self) -> bool:
+        """After the network refused the access token: renew it under the store's lock.
+
+        Another process may have renewed it meanwhile: its token is used as it is, so
+        a refresh token is never spent twice. False for networks without ``oauth``
+        (and for those that override this with a session of their own)."""
+        if self.oauth is None:
+            return False
+        self._stored_credential(refused=self._token or "")
+        return True
+
+    def seeded_credential(self, tokens: Mapping[str, str], digest: str) -> Credential:
+        """The credential of tokens seeded in cmctl.yaml. Their expiry is unknown here:
+        a network that can ask (a debug or introspection endpoint) overrides this;
+        by default the access token is taken as issued now."""
+        from cmctl import clock
+        from cmctl.networks.credentials import Credential
+
+        lifetime = self.oauth.access_lifetime if self.oauth is not None else None
+        return Credential(
+            access=tokens["access_token"],
+            refresh=tokens.get("refresh_token") or None,
+            expires_at=clock.now() + lifetime if lifetime is not None else None,
+            extra={"seed": digest},
+        )
+
+    def _stored_credential(self, refused: str | None) -> Credential:
+        from dataclasses import replace
+
+        from cmctl.errors import ConfigError
+        from cmctl.networks import oauth
+        from cmctl.networks.credentials import CredentialStore, LoginRequired
+
+        name = self.account_name
+        digest = oauth.seed_digest(self.options)
+        tokens = {f: str(self.options.get(f) or "") for f in oauth.SEED_FIELDS}
+        for value in tokens.values():
+            self.http.add_secret(value or None)
+
+        def renewed(current: Credential | None) -> Credential:
+            if digest is not None and (current is None or current.extra.get("seed") != digest):
+                if not tokens["access_token"]:
+                    raise LoginRequired(
+                        name, "the account seeds a refresh_token without access_token"
+                    )
+                return self.seeded_credential(tokens, digest)
+            if current is None:
+                raise LoginRequired(name, f"it has not logged in to {self.title} yet")
+            new = self.renew(current)
+            seed = current.extra.get("seed")
+            return replace(new, extra={**new.extra, "seed": seed}) if seed else new
+
+        store = CredentialStore(self.state_dir)
+        try:
+            stored = store.get(name)
+            force = digest is not None and (stored is None or stored.extra.get("seed") != digest)
+            cred = store.refresh(name, renewed, refused=refused, force=force)
+        except ConfigError as exc:  # a store that fails mid-run (a full disk): retry later
+            raise Transient(str(exc)) from None
+        self.http.add_secret(cred.access)
+        self.http.add_secret(cred.refresh)
+        self._token = cred.access
+        return cred
 
     def find(self, out: Outgoing, since: datetime) -> Sent | None:
         """What an earlier attempt of ``out`` published at or after ``since``, if any.

@@ -24,9 +24,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlencode
 
 from cmctl import clock
@@ -60,6 +61,9 @@ class OAuthApp:
     client_auth: Literal["basic", "body"] = "body"
     # The secret is optional (X: a public PKCE client without it).
     secret_required: bool = True
+    # How long an access token lasts when the network does not say (``expires_in``
+    # absent), and how long a seeded one is trusted from when cmctl first saw it.
+    access_lifetime: timedelta | None = None
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -123,7 +127,7 @@ def token_request(
     adapter.http.add_secret(refresh if isinstance(refresh, str) else None)
     lifetime = answer.get("expires_in")
     now = clock.now()
-    expires_at = None
+    expires_at = now + app.access_lifetime if app.access_lifetime is not None else None
     if isinstance(lifetime, int | float) and not isinstance(lifetime, bool) and lifetime > 0:
         expires_at = now + timedelta(seconds=float(lifetime))
     refresh_life = answer.get("refresh_token_expires_in")
@@ -183,3 +187,17 @@ def _said(response: httpx.Response) -> str:
         if parts:
             return ": ".join(parts)[:300]
     return f"HTTP {response.status_code}"
+
+
+# ------------------------------------------------------- tokens seeded from cmctl.yaml
+SEED_FIELDS = ("access_token", "refresh_token")
+
+
+def seed_digest(options: Mapping[str, Any]) -> str | None:
+    """A digest of the tokens the account seeds (``access_token``/``refresh_token`` in
+    cmctl.yaml, usually ``${VAR}``), or None when it seeds none. The store keeps it
+    beside the credential: when the seeded values change, they win again."""
+    values = [str(options.get(name) or "") for name in SEED_FIELDS]
+    if not any(values):
+        return None
+    return hashlib.sha256("\0".join(values).encode("utf-8")).hexdigest()[:32]

@@ -170,3 +170,73 @@ def test_a_network_without_oauth_says_so(tmp_path: Path) -> None:
     bound = scripted.Scripted("brand", {}, Http(), tmp_path)
     with pytest.raises(Exception, match="do not log in through a browser"):
         bound.exchange_code("c", None, "r")
+
+
+# --- the access token an adapter uses: stored, renewed, seeded ----------------------
+
+
+def bound(endpoint: TokenEndpoint, tmp_path: Path, **options: str) -> scripted.Scripted:
+    base = {"client_id": "my-app", "api_url": endpoint.url}
+    return scripted.Scripted("brand", {**base, **options}, Http(), tmp_path)
+
+
+@pytest.fixture
+def declared() -> Iterator[None]:
+    scripted.declare(oauth=APP)
+    yield
+    scripted.restore()
+
+
+def test_a_seeded_token_is_used_then_renewed_and_the_rotation_kept(
+    declared: None, endpoint: TokenEndpoint, tmp_path: Path, now: Any
+) -> None:
+    from cmctl.networks.credentials import CredentialStore
+
+    seeded = {"access_token": "seeded-access", "refresh_token": "refresh-1"}
+    assert bound(endpoint, tmp_path, **seeded).access_token() == "seeded-access"
+    assert endpoint.issued == 0  # trusted as issued now: no call
+    # the network refuses it: one refresh, saved before use, the seed remembered
+    adapter = bound(endpoint, tmp_path, **seeded)
+    adapter.access_token()
+    assert adapter.refresh() is True
+    assert adapter.access_token() == "access-1"
+    stored = CredentialStore(tmp_path).get("brand")
+    assert stored is not None and (stored.access, stored.refresh) == ("access-1", "refresh-2")
+    # the next run keeps the rotated token, not the stale seeded one
+    assert bound(endpoint, tmp_path, **seeded).access_token() == "access-1"
+    # until the seeded values themselves change
+    fresh = {"access_token": "new-seeded", "refresh_token": "refresh-9"}
+    assert bound(endpoint, tmp_path, **fresh).access_token() == "new-seeded"
+
+
+def test_a_token_about_to_expire_is_renewed_first(
+    declared: None, endpoint: TokenEndpoint, tmp_path: Path, now: Any
+) -> None:
+    from cmctl.networks.credentials import CredentialStore
+
+    store = CredentialStore(tmp_path)
+    store.save("brand", Credential("old", "refresh-1", datetime(2026, 11, 20, 12, 2, tzinfo=UTC)))
+    assert bound(endpoint, tmp_path).access_token() == "access-1"
+    assert bound(endpoint, tmp_path).access_token() == "access-1"  # once
+    assert endpoint.issued == 1
+
+
+def test_two_adapters_refused_the_same_token_spend_one_refresh(
+    declared: None, endpoint: TokenEndpoint, tmp_path: Path, now: Any
+) -> None:
+    from cmctl.networks.credentials import CredentialStore
+
+    later = datetime(2027, 1, 1, tzinfo=UTC)
+    CredentialStore(tmp_path).save("brand", Credential("old", "refresh-1", later))
+    one, two = bound(endpoint, tmp_path), bound(endpoint, tmp_path)
+    assert one.access_token() == two.access_token() == "old"
+    assert one.refresh() and two.refresh()  # the second finds the renewed one
+    assert one.access_token() == two.access_token() == "access-1"
+    assert endpoint.issued == 1
+
+
+def test_never_logged_in_names_the_command(
+    declared: None, endpoint: TokenEndpoint, tmp_path: Path
+) -> None:
+    with pytest.raises(LoginRequired, match="cmctl accounts login brand"):
+        bound(endpoint, tmp_path).access_token()
