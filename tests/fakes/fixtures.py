@@ -6,6 +6,8 @@ with a hanging handler).
 
 - ``fake_mastodon``: FakeMastodon, token "good-token", account "brand".
 - ``fake_bluesky``: FakeBluesky, handle "brand.test", app password "app-pass-1234".
+- ``fake_facebook``: FakeFacebook, Page ``PAGE_ID`` with the Page token ``PAGE_TOKEN``
+  (and a user token ``USER_TOKEN``), tests/fakes/facebook.py.
 - ``fake_webhook``: FakeWebhookReceiver checking signatures with ``WEBHOOK_SECRET``
   (``fake_webhook.secret``).
 - ``fake_webhook_unsigned``: FakeWebhookReceiver without a secret (accepts any POST).
@@ -18,6 +20,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.facebook import FakeFacebook
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.webhook import WEBHOOK_SECRET, FakeWebhookReceiver
 
@@ -43,4 +46,10 @@ def fake_webhook() -> Iterator[FakeWebhookReceiver]:
 @pytest.fixture
 def fake_webhook_unsigned() -> Iterator[FakeWebhookReceiver]:
     with FakeWebhookReceiver() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_facebook() -> Iterator[FakeFacebook]:
+    with FakeFacebook() as server:
         yield server

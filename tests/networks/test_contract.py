@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import as_json, calendar, post
+from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN, graph_error
 from tests.fakes.webhook import WEBHOOK_SECRET
 
 
@@ -53,6 +54,14 @@ CASES = {
         (400, {"error": "unknown event type"}),
         "unknown event type",
     ),
+    "facebook": Case(
+        "fb",
+        "fake_facebook",
+        "/feed",
+        lambda s: len(s.posts),
+        (400, graph_error(100, "(#100) The parameter link is not a valid URL")),
+        "The parameter link is not a valid URL",
+    ),
 }
 
 
@@ -65,6 +74,7 @@ def net(
     masto = request.getfixturevalue("fake_mastodon") if case.account == "masto" else None
     bsky = request.getfixturevalue("fake_bluesky") if case.account == "bsky" else None
     hook = request.getfixturevalue("fake_webhook") if case.account == "hook" else None
+    fb = request.getfixturevalue("fake_facebook") if case.account == "fb" else None
     lines = ["accounts:"]
     if masto:
         lines += [
@@ -88,11 +98,20 @@ def net(
             f"    url: {hook.url}/hooks/cmctl",
             "    secret: ${HOOK_SECRET}",
         ]
+    if fb:
+        lines += [
+            "  fb:",
+            "    network: facebook",
+            f'    page_id: "{PAGE_ID}"',
+            "    token: ${FB_TOKEN}",
+            f"    api_url: {fb.url}",
+        ]
     lines += ["defaults:", "  timezone: Europe/Paris"]
     project.config("\n".join(lines) + "\n")
     monkeypatch.setenv("MASTO_TOKEN", "good-token")
     monkeypatch.setenv("BSKY_PASSWORD", "app-pass-1234")
     monkeypatch.setenv("HOOK_SECRET", WEBHOOK_SECRET)
+    monkeypatch.setenv("FB_TOKEN", PAGE_TOKEN)
     monkeypatch.setenv("CMCTL_HTTP_TIMEOUT", "0.5")
     project.calendar(
         calendar(post("a", at="2026-12-01 09:30", text="Bonjour #cm"), accounts=f"[{case.account}]")
