@@ -144,9 +144,8 @@ DUPLICATE_PHOTOS = "1366051"
 LOOKUP_PAGES = 10
 LOOKUP_PAGE_SIZE = 100
 TOKEN_HINT = (
-    "log in again and take a new Page access token: Graph API Explorer "
-    "(https://developers.facebook.com/tools/explorer) → Get Page Access Token, or "
-    "GET /me/accounts with a long-lived user token; then update the account's `token`"
+    "log in again for a new Page access token (Graph API Explorer → Get Page Access Token, "
+    "or GET /me/accounts with a long-lived user token), then update the account's `token`"
 )
 _LINK = re.compile(r"https?://[^\s<>\"]+")
 
@@ -486,6 +485,9 @@ class Facebook(Network):
         said = self.http.redact(said)[:300]
         head = f"{where}: {response.status_code} {said} (code {code}"
         head += f", subcode {subcode})" if subcode else ")"
+        if response.status_code >= 500 and _creates(response):
+            # a Graph error on a 5xx to a create: the post may exist all the same
+            return Ambiguous(f"{head}; Facebook may have published it")
         if code in ("190", "102"):
             return AuthExpired(f"{head}: the Page token was revoked or has expired; {TOKEN_HINT}")
         if code == "506" or subcode == DUPLICATE_PHOTOS:
@@ -507,6 +509,12 @@ class Facebook(Network):
         if response.status_code < 500 and code not in answers.later:
             return Permanent(head)  # Facebook's words, its user-facing text and the code
         return None
+
+
+def _creates(response: Response) -> bool:
+    """Was this request a post or a comment (a photo upload publishes nothing)?"""
+    path = response.request.url.path.rstrip("/")
+    return bool(response.request.method == "POST" and path.endswith(("/feed", "/comments")))
 
 
 def _comment_url(post_id: str, comment_id: str) -> str:
