@@ -174,11 +174,10 @@ def _created(value: Any) -> datetime | None:
     """Graph's created_time ("2026-12-01T08:30:31+0000"), aware; None when unreadable."""
     if not isinstance(value, str):
         return None
-    for fmt in ("%Y-%m-%dT%H:%M:%S%z",):
-        try:
-            return datetime.strptime(value, fmt).astimezone(UTC)
-        except ValueError:
-            pass
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)
+    except ValueError:
+        pass
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

@@ -215,6 +215,7 @@ def test_find_a_comment_of_the_page_only(
     found = fb.find(part, since=T0)
     assert found is not None and found.remote_id == sent.remote_id
     assert found.ref["post"] == first.remote_id
+    assert fb.find(part, since=T0 + timedelta(hours=1)) is None  # older than the attempt
 
 
 # --- errors ---------------------------------------------------------------------------
