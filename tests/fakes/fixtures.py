@@ -6,6 +6,8 @@ with a hanging handler).
 
 - ``fake_mastodon``: FakeMastodon, token "good-token", account "brand".
 - ``fake_bluesky``: FakeBluesky, handle "brand.test", app password "app-pass-1234".
+- ``fake_facebook``: FakeFacebook, Page ``PAGE_ID`` with the Page token ``PAGE_TOKEN``
+  (and a user token ``USER_TOKEN``), tests/fakes/facebook.py.
 - ``fake_webhook``: FakeWebhookReceiver checking signatures with ``WEBHOOK_SECRET``
   (``fake_webhook.secret``).
 - ``fake_slack``: FakeSlack, bot token ``tests.fakes.slack.TOKEN``, channel ``CHANNEL``.
@@ -23,6 +25,7 @@ import pytest
 
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.facebook import FakeFacebook
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
@@ -68,4 +71,10 @@ def fake_telegram() -> Iterator[FakeTelegram]:
 @pytest.fixture
 def fake_discord() -> Iterator[FakeDiscord]:
     with FakeDiscord() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_facebook() -> Iterator[FakeFacebook]:
+    with FakeFacebook() as server:
         yield server

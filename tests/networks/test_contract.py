@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import as_json, calendar, post
 from tests.fakes import discord, slack, telegram
+from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN, graph_error
 from tests.fakes.webhook import WEBHOOK_SECRET
 
 Env = dict[str, str]
@@ -132,6 +133,23 @@ CASES = {
         rate_limited=lambda n: discord.rate_limited(n - 0.25),
         revoke=lambda s: s.delete_webhook(),
         revoked_hint="Integrations → Webhooks",
+    ),
+    "facebook": Case(
+        "fb",
+        "fake_facebook",
+        "/feed",
+        lambda s: len(s.posts),
+        (400, graph_error(100, "(#100) The parameter link is not a valid URL")),
+        "The parameter link is not a valid URL",
+        lambda s: (
+            [
+                "network: facebook",
+                f'page_id: "{PAGE_ID}"',
+                "token: ${FB_TOKEN}",
+                f"api_url: {s.url}",
+            ],
+            {"FB_TOKEN": PAGE_TOKEN},
+        ),
     ),
 }
 
