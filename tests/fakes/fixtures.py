@@ -6,6 +6,7 @@ with a hanging handler).
 
 - ``fake_mastodon``: FakeMastodon, token "good-token", account "brand".
 - ``fake_bluesky``: FakeBluesky, handle "brand.test", app password "app-pass-1234".
+- ``fake_devto``: FakeDevTo, API key ``tests.fakes.devto.API_KEY``, user "brand".
 - ``fake_webhook``: FakeWebhookReceiver checking signatures with ``WEBHOOK_SECRET``
   (``fake_webhook.secret``).
 - ``fake_webhook_unsigned``: FakeWebhookReceiver without a secret (accepts any POST).
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.devto import FakeDevTo
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.webhook import WEBHOOK_SECRET, FakeWebhookReceiver
 
@@ -43,4 +45,10 @@ def fake_webhook() -> Iterator[FakeWebhookReceiver]:
 @pytest.fixture
 def fake_webhook_unsigned() -> Iterator[FakeWebhookReceiver]:
     with FakeWebhookReceiver() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_devto() -> Iterator[FakeDevTo]:
+    with FakeDevTo() as server:
         yield server

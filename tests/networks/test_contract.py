@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import as_json, calendar, post
+from tests.fakes.devto import API_KEY as DEVTO_KEY
 from tests.fakes.webhook import WEBHOOK_SECRET
 
 
@@ -45,6 +46,14 @@ CASES = {
         (400, {"error": "InvalidRequest", "message": "Invalid app.bsky.feed.post record"}),
         "Invalid app.bsky.feed.post record",
     ),
+    "devto": Case(
+        "dev",
+        "fake_devto",
+        "/api/articles",
+        lambda s: len(s.mine()),
+        (422, {"error": "Title is too long (maximum is 128 characters)", "status": 422}),
+        "Title is too long (maximum is 128 characters)",
+    ),
     "webhook": Case(
         "hook",
         "fake_webhook",
@@ -65,6 +74,7 @@ def net(
     masto = request.getfixturevalue("fake_mastodon") if case.account == "masto" else None
     bsky = request.getfixturevalue("fake_bluesky") if case.account == "bsky" else None
     hook = request.getfixturevalue("fake_webhook") if case.account == "hook" else None
+    dev = request.getfixturevalue("fake_devto") if case.account == "dev" else None
     lines = ["accounts:"]
     if masto:
         lines += [
@@ -88,14 +98,25 @@ def net(
             f"    url: {hook.url}/hooks/cmctl",
             "    secret: ${HOOK_SECRET}",
         ]
+    if dev:
+        lines += [
+            "  dev:",
+            "    network: devto",
+            "    api_key: ${DEVTO_KEY}",
+            f"    api_url: {dev.url}/api",
+        ]
     lines += ["defaults:", "  timezone: Europe/Paris"]
     project.config("\n".join(lines) + "\n")
     monkeypatch.setenv("MASTO_TOKEN", "good-token")
     monkeypatch.setenv("BSKY_PASSWORD", "app-pass-1234")
     monkeypatch.setenv("HOOK_SECRET", WEBHOOK_SECRET)
+    monkeypatch.setenv("DEVTO_KEY", DEVTO_KEY)
     monkeypatch.setenv("CMCTL_HTTP_TIMEOUT", "0.5")
     project.calendar(
-        calendar(post("a", at="2026-12-01 09:30", text="Bonjour #cm"), accounts=f"[{case.account}]")
+        calendar(
+            post("a", at="2026-12-01 09:30", text="Bonjour #cm", title="Bonjour"),  # blogs: a title
+            accounts=f"[{case.account}]",
+        )
     )
     now.move_to("2026-12-01T08:30:30Z")
     return case, server
