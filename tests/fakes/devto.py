@@ -72,6 +72,8 @@ class FakeDevTo(FakeServer):
         self.user_id = 1
         self.articles: list[dict[str, Any]] = []  # every user's, oldest first
         self.v0_requests = 0
+        # listings that do not show the newest article yet (a lagging read replica)
+        self.lagging_reads = 0
         self._creates: list[datetime] = []
 
     # -- helpers for tests ---------------------------------------------------------
@@ -231,6 +233,9 @@ class FakeDevTo(FakeServer):
         except ValueError:
             per_page, page = 30, 1
         mine = self.mine()
+        if self.lagging_reads > 0:
+            self.lagging_reads -= 1
+            mine = mine[:-1]
         drafts = [a for a in mine if not a["published_at"]]
         dated = [a for a in mine if a["published_at"]]
         drafts.sort(key=lambda a: (a["created_at"], a["id"]), reverse=True)
