@@ -24,6 +24,8 @@ def bind(config: Config, account: Account, *, transport: Any = None) -> Network:
     options = network.local_options(
         {name: config.resolve(account, name) for name in account.options}, config.root
     )
+    if network.media_by_url and config.media_url and not options.get("media_url"):
+        options["media_url"] = config.media_url  # the adapter builds the media's URLs
     secrets = [
         str(options[f.name]) for f in network.account_fields if f.secret and options.get(f.name)
     ]

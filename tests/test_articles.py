@@ -99,6 +99,7 @@ accounts:
     network: wordpress
   dev:
     network: devto
+    api_key: ${DEVTO_API_KEY}
   masto:
     network: mastodon
     instance: https://mastodon.example

@@ -8,6 +8,7 @@ with a hanging handler).
 - ``fake_bluesky``: FakeBluesky, handle "brand.test", app password "app-pass-1234".
 - ``fake_facebook``: FakeFacebook, Page ``PAGE_ID`` with the Page token ``PAGE_TOKEN``
   (and a user token ``USER_TOKEN``), tests/fakes/facebook.py.
+- ``fake_devto``: FakeDevTo, API key ``tests.fakes.devto.API_KEY``, user "brand".
 - ``fake_webhook``: FakeWebhookReceiver checking signatures with ``WEBHOOK_SECRET``
   (``fake_webhook.secret``).
 - ``fake_slack``: FakeSlack, bot token ``tests.fakes.slack.TOKEN``, channel ``CHANNEL``.
@@ -24,6 +25,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.devto import FakeDevTo
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.facebook import FakeFacebook
 from tests.fakes.mastodon import FakeMastodon
@@ -77,4 +79,10 @@ def fake_discord() -> Iterator[FakeDiscord]:
 @pytest.fixture
 def fake_facebook() -> Iterator[FakeFacebook]:
     with FakeFacebook() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_devto() -> Iterator[FakeDevTo]:
+    with FakeDevTo() as server:
         yield server

@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import as_json, calendar, post
 from tests.fakes import discord, slack, telegram
+from tests.fakes.devto import API_KEY as DEVTO_KEY
 from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN, graph_error
 from tests.fakes.webhook import WEBHOOK_SECRET
 
@@ -151,6 +152,18 @@ CASES = {
             {"FB_TOKEN": PAGE_TOKEN},
         ),
     ),
+    "devto": Case(
+        "dev",
+        "fake_devto",
+        "/api/articles",
+        lambda s: len(s.mine()),
+        (422, {"error": "Title is too long (maximum is 128 characters)", "status": 422}),
+        "Title is too long (maximum is 128 characters)",
+        lambda s: (
+            ["network: devto", "api_key: ${DEVTO_KEY}", f"api_url: {s.url}/api"],
+            {"DEVTO_KEY": DEVTO_KEY},
+        ),
+    ),
 }
 
 
@@ -168,7 +181,10 @@ def net(
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("CMCTL_HTTP_TIMEOUT", "0.5")
     project.calendar(
-        calendar(post("a", at="2026-12-01 09:30", text="Bonjour #cm"), accounts=f"[{case.account}]")
+        calendar(
+            post("a", at="2026-12-01 09:30", text="Bonjour #cm", title="Bonjour"),  # blogs: a title
+            accounts=f"[{case.account}]",
+        )
     )
     now.move_to("2026-12-01T08:30:30Z")
     return case, server

@@ -436,10 +436,27 @@ def test_threads_limit_with_emoji() -> None:
 # --- networks without media ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["devto"])
-def test_networks_without_attachments_refuse_them(name: str) -> None:
-    cls = net(name)
-    assert cls.check_media([]) == []
-    assert messages(cls.check_media(media("image/png"))) == [
-        f"{name} does not accept media attachments"
+def test_a_network_without_attachments_refuses_them() -> None:
+    # every built-in network takes some media today: the rule is the base class's
+    from cmctl.networks.base import Network
+
+    class TextOnly(Network):
+        name = "textonly"
+        title = "Text only"
+        max_length = None
+
+    assert TextOnly.check_media([]) == []
+    assert messages(TextOnly.check_media(media("image/png"))) == [
+        "textonly does not accept media attachments"
+    ]
+
+
+def test_devto_takes_one_cover_image_and_nothing_else() -> None:
+    devto = net("devto")  # main_image, fetched by URL: one image
+    assert devto.media_by_url and devto.check_media(media("image/png")) == []
+    assert messages(devto.check_media(media("image/png", "image/jpeg"))) == [
+        "2 attachments; devto accepts 1"
+    ]
+    assert messages(devto.check_media(media("video/mp4"))) == [
+        "video/mp4 is not accepted by devto (image/gif, image/jpeg, image/png, image/webp)"
     ]
