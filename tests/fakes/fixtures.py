@@ -8,6 +8,8 @@ with a hanging handler).
 - ``fake_bluesky``: FakeBluesky, handle "brand.test", app password "app-pass-1234".
 - ``fake_webhook``: FakeWebhookReceiver checking signatures with ``WEBHOOK_SECRET``
   (``fake_webhook.secret``).
+- ``fake_wordpress``: FakeWordPress, users "editor" and "author" with the application
+  password ``tests.fakes.wordpress.APP_PASSWORD``.
 - ``fake_webhook_unsigned``: FakeWebhookReceiver without a secret (accepts any POST).
 """
 
@@ -20,6 +22,7 @@ import pytest
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.webhook import WEBHOOK_SECRET, FakeWebhookReceiver
+from tests.fakes.wordpress import FakeWordPress
 
 
 @pytest.fixture
@@ -43,4 +46,10 @@ def fake_webhook() -> Iterator[FakeWebhookReceiver]:
 @pytest.fixture
 def fake_webhook_unsigned() -> Iterator[FakeWebhookReceiver]:
     with FakeWebhookReceiver() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_wordpress() -> Iterator[FakeWordPress]:
+    with FakeWordPress() as server:
         yield server

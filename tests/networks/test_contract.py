@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import as_json, calendar, post
 from tests.fakes.webhook import WEBHOOK_SECRET
+from tests.fakes.wordpress import APP_PASSWORD as WP_APP_PASSWORD
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,21 @@ CASES = {
         (400, {"error": "unknown event type"}),
         "unknown event type",
     ),
+    "wordpress": Case(
+        "wp",
+        "fake_wordpress",
+        "/wp/v2/posts",
+        lambda s: len(s.published()),
+        (
+            400,
+            {
+                "code": "rest_invalid_param",
+                "message": "Invalid parameter(s): title",
+                "data": {"status": 400, "params": {"title": "title is not of type string."}},
+            },
+        ),
+        "Invalid parameter(s): title",
+    ),
 }
 
 
@@ -65,6 +81,7 @@ def net(
     masto = request.getfixturevalue("fake_mastodon") if case.account == "masto" else None
     bsky = request.getfixturevalue("fake_bluesky") if case.account == "bsky" else None
     hook = request.getfixturevalue("fake_webhook") if case.account == "hook" else None
+    wp = request.getfixturevalue("fake_wordpress") if case.account == "wp" else None
     lines = ["accounts:"]
     if masto:
         lines += [
@@ -88,15 +105,25 @@ def net(
             f"    url: {hook.url}/hooks/cmctl",
             "    secret: ${HOOK_SECRET}",
         ]
+    if wp:
+        lines += [
+            "  wp:",
+            "    network: wordpress",
+            "    site: https://blog.example.com",
+            f"    api_url: {wp.api_url}",
+            "    username: editor",
+            "    app_password: ${WP_APP_PASSWORD}",
+        ]
     lines += ["defaults:", "  timezone: Europe/Paris"]
     project.config("\n".join(lines) + "\n")
     monkeypatch.setenv("MASTO_TOKEN", "good-token")
     monkeypatch.setenv("BSKY_PASSWORD", "app-pass-1234")
     monkeypatch.setenv("HOOK_SECRET", WEBHOOK_SECRET)
+    monkeypatch.setenv("WP_APP_PASSWORD", WP_APP_PASSWORD)
     monkeypatch.setenv("CMCTL_HTTP_TIMEOUT", "0.5")
-    project.calendar(
-        calendar(post("a", at="2026-12-01 09:30", text="Bonjour #cm"), accounts=f"[{case.account}]")
-    )
+    # a title: blog networks need one, the others ignore it
+    bonjour = post("a", at="2026-12-01 09:30", text="Bonjour #cm", title="Bonjour")
+    project.calendar(calendar(bonjour, accounts=f"[{case.account}]"))
     now.move_to("2026-12-01T08:30:30Z")
     return case, server
 
