@@ -417,13 +417,14 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
     }
     before = len(sink.items)
     Checker(schema).check(node, sink, f"accounts.{name}")
+    plain: list[tuple[Scalar, str, str]] = []  # URLs that need HTTPS, warned about below
     for spec in (*common, *(f for f in declared.account_fields if f.url)):
         # api_url, media_url and the network's own URL fields: http(s) URLs
         value = node.items.get(spec.name)
         if isinstance(value, Scalar) and isinstance(value.value, str):
             label = f"accounts.{name}.{spec.name}"
             if _url_checked(value, label, sink) and spec.https:
-                _https_checked(value, label, spec.https, sink)
+                plain.append((value, label, spec.https))
     for spec in declared.account_fields:
         value = node.items.get(spec.name) if spec.secret else None
         if value is None:
@@ -444,6 +445,8 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
             sink.error(value.line, value.col, f"{label} {problem}", "value", _SECRET_HINT)
     if len(sink.items) > before:
         return None
+    for value, label, reason in plain:
+        _https_checked(value, label, reason, sink)
     options: dict[str, Any] = {}
     for key_name, value in node.items.items():
         if key_name == "network":

@@ -406,8 +406,10 @@ class WordPress(Network):
     def _classify(self, response: Response) -> SendError | None:
         """WordPress's error bodies, with what to do about them."""
         where = f"{response.request.method} {response.request.url.path}"
-        said = self.http.error_message(response)
         code = _code(response)
+        said = self.http.error_message(response)
+        if code and code not in said:
+            said = f"{said} ({code})"
         status = response.status_code
         data = _data(response)
         creating_tag = response.request.method == "POST" and response.request.url.path.endswith(
