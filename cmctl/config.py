@@ -421,10 +421,14 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
     }
     before = len(sink.items)
     Checker(schema).check(node, sink, f"accounts.{name}")
-    for spec in common:  # api_url, media_url: http(s) URLs, checked the same way
+    plain: list[tuple[Scalar, str, str]] = []  # URLs that need HTTPS, warned about below
+    for spec in (*common, *(f for f in declared.account_fields if f.url)):
+        # api_url, media_url and the network's own URL fields: http(s) URLs
         value = node.items.get(spec.name)
         if isinstance(value, Scalar) and isinstance(value.value, str):
-            _url_checked(value, f"accounts.{name}.{spec.name}", sink)
+            label = f"accounts.{name}.{spec.name}"
+            if _url_checked(value, label, sink) and spec.https:
+                plain.append((value, label, spec.https))
     for spec in declared.account_fields:
         value = node.items.get(spec.name) if spec.secret else None
         if value is None:
@@ -445,6 +449,8 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
             sink.error(value.line, value.col, f"{label} {problem}", "value", _SECRET_HINT)
     if len(sink.items) > before:
         return None
+    for value, label, reason in plain:
+        _https_checked(value, label, reason, sink)
     options: dict[str, Any] = {}
     for key_name, value in node.items.items():
         if key_name == "network":
@@ -513,6 +519,24 @@ def _url_checked(node: Scalar, label: str, sink: Sink) -> bool:
         "write a base URL such as https://example.com/path (its value is not shown)",
     )
     return False
+
+
+def _https_checked(node: Scalar, label: str, reason: str, sink: Sink) -> None:
+    """Warn when ``node`` is a plain http:// URL to a host other than this machine."""
+    from urllib.parse import urlsplit
+
+    text = str(node.value).strip()
+    if _VAR.search(text) or not text.lower().startswith("http://"):
+        return
+    if (urlsplit(text).hostname or "").lower() in ("localhost", "127.0.0.1", "::1"):
+        return
+    sink.warning(
+        node.line,
+        node.col,
+        f"'{label}' is a plain http:// URL: {reason}",
+        "insecure-url",
+        "write its https:// address",
+    )
 
 
 def _path_problem(text: str) -> str | None:

@@ -97,6 +97,9 @@ BLOG_CONFIG = """
 accounts:
   wp:
     network: wordpress
+    site: https://blog.example
+    username: editor
+    app_password: ${WP_APP_PASSWORD}
   dev:
     network: devto
     api_key: ${DEVTO_API_KEY}

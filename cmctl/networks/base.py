@@ -111,6 +111,12 @@ class AccountField:
     help: str = ""
     type: str = "string"  # JSON Schema type of the value: "string" or "integer"
     example: str | None = None  # a value `cmctl init` writes in its commented stanza
+    # The value is an http(s) base URL, checked like ``api_url`` (no user:password@,
+    # no query): a bad one is a `validate` error.
+    url: bool = False
+    # Why this URL needs HTTPS: set, a plain http:// URL to a host other than
+    # localhost (127.0.0.1, ::1) is a `validate` warning that says it.
+    https: str = ""
 
 
 # Keys every account of every network accepts, whatever the network declares.
@@ -135,6 +141,9 @@ class Sent:
     remote_id: str
     url: str | None = None
     ref: dict[str, Any] = field(default_factory=dict)  # what a reply to it needs
+    # Published, but not quite as written (a tag the account may not create): said
+    # beside the outcome, never a failure.
+    warnings: tuple[str, ...] = ()
 
 
 class _MediaFile(Protocol):

@@ -314,7 +314,8 @@ class Sending(Context):
             )
             self._emit(result, self._outcome(row, "published", url=sent.url, message=message))
             return "published", None
-        self._emit(result, self._outcome(row, "published", url=sent.url))
+        said = "; ".join(sent.warnings) or None  # published, with a reservation
+        self._emit(result, self._outcome(row, "published", url=sent.url, message=said))
         return "published", None
 
     @staticmethod

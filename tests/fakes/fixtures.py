@@ -12,6 +12,8 @@ with a hanging handler).
 - ``fake_webhook``: FakeWebhookReceiver checking signatures with ``WEBHOOK_SECRET``
   (``fake_webhook.secret``).
 - ``fake_slack``: FakeSlack, bot token ``tests.fakes.slack.TOKEN``, channel ``CHANNEL``.
+- ``fake_wordpress``: FakeWordPress, users "editor" and "author" with the application
+  password ``tests.fakes.wordpress.APP_PASSWORD``.
 - ``fake_webhook_unsigned``: FakeWebhookReceiver without a secret (accepts any POST).
 - ``fake_telegram``: FakeTelegram, bot token ``tests.fakes.telegram.TOKEN``, channel
   "@brand_news" (id -1001234567890).
@@ -32,6 +34,7 @@ from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.webhook import WEBHOOK_SECRET, FakeWebhookReceiver
+from tests.fakes.wordpress import FakeWordPress
 
 
 @pytest.fixture
@@ -85,4 +88,10 @@ def fake_facebook() -> Iterator[FakeFacebook]:
 @pytest.fixture
 def fake_devto() -> Iterator[FakeDevTo]:
     with FakeDevTo() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_wordpress() -> Iterator[FakeWordPress]:
+    with FakeWordPress() as server:
         yield server

@@ -19,6 +19,7 @@ from tests.fakes import discord, slack, telegram
 from tests.fakes.devto import API_KEY as DEVTO_KEY
 from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN, graph_error
 from tests.fakes.webhook import WEBHOOK_SECRET
+from tests.fakes.wordpress import APP_PASSWORD as WP_APP_PASSWORD
 
 Env = dict[str, str]
 
@@ -162,6 +163,31 @@ CASES = {
         lambda s: (
             ["network: devto", "api_key: ${DEVTO_KEY}", f"api_url: {s.url}/api"],
             {"DEVTO_KEY": DEVTO_KEY},
+        ),
+    ),
+    "wordpress": Case(
+        "wp",
+        "fake_wordpress",
+        "/wp/v2/posts",
+        lambda s: len(s.published()),
+        (
+            400,
+            {
+                "code": "rest_invalid_param",
+                "message": "Invalid parameter(s): title",
+                "data": {"status": 400, "params": {"title": "title is not of type string."}},
+            },
+        ),
+        "Invalid parameter(s): title",
+        lambda s: (
+            [
+                "network: wordpress",
+                "site: https://blog.example.com",
+                f"api_url: {s.api_url}",
+                "username: editor",
+                "app_password: ${WP_APP_PASSWORD}",
+            ],
+            {"WP_APP_PASSWORD": WP_APP_PASSWORD},
         ),
     ),
 }
