@@ -168,6 +168,13 @@ def test_meta_throttling_codes_in_a_400_are_transient(network: str) -> None:
 
 
 @pytest.mark.parametrize("network", META)
+def test_meta_throttling_code_in_a_5xx_to_a_create_may_have_published(network: str) -> None:
+    # a 5xx is no proof the post was not stored, whatever its body says to do next
+    assert isinstance(fails(client(network, answer(500, graph_error(2)))), Ambiguous)
+    assert isinstance(fails(client(network, answer(500, graph_error(2))), creates=False), Transient)
+
+
+@pytest.mark.parametrize("network", META)
 def test_meta_other_400_stays_a_refusal(network: str) -> None:
     handler = answer(400, graph_error(100, "Invalid parameter"))
     error = fails(client(network, handler))
