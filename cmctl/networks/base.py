@@ -170,6 +170,20 @@ class Attachment:
     # The project folder the file must stay in; None only for attachments built by hand.
     root: Path | None = None
 
+    @property
+    def fingerprint(self) -> str:
+        """The attachment as uploaded: its path, alt text and file version. Adapters key
+        an upload saved in a checkpoint by it, so a changed file (or alt text) is
+        uploaded again, never attached from an older checkpoint."""
+        import os
+
+        try:
+            st = os.stat(self.path)
+            version = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+        except OSError:
+            version = "missing"
+        return f"{self.path}\0{self.alt or ''}\0{version}"
+
     @classmethod
     def from_media(cls, item: _MediaFile) -> Attachment:
         """The attachment of one calendar media item (``cmctl.calendar.model.Media``)."""

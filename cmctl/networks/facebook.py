@@ -150,19 +150,6 @@ TOKEN_HINT = (
 _LINK = re.compile(r"https?://[^\s<>\"]+")
 
 
-def _fingerprint(item: Attachment) -> str:
-    """An attachment as uploaded: its path, alt text and file version (a changed file
-    is uploaded again, never attached from an older checkpoint)."""
-    import os
-
-    try:
-        st = os.stat(item.path)
-        version = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
-    except OSError:
-        version = "missing"
-    return f"{item.path}\0{item.alt or ''}\0{version}"
-
-
 def _same_text(a: str, b: str) -> bool:
     def norm(text: str) -> str:
         return text.replace("\r\n", "\n").strip()
@@ -344,7 +331,7 @@ class Facebook(Network):
         uploaded: dict[str, str] = dict((out.checkpoint or {}).get("photos") or {})
         ids = []
         for item in out.media:
-            mark = _fingerprint(item)
+            mark = item.fingerprint
             if mark not in uploaded:
                 uploaded[mark] = self._upload(item)
                 out.save({"photos": uploaded})

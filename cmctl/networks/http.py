@@ -274,7 +274,8 @@ class Http:
                 return Ambiguous(message + "; the network may have published it")
             return Transient(message, _longest(retry_after(response), reading))
         if reading.verdict == "later":
-            if risky and response.status_code >= 500:  # it may have been committed first
+            # a 5xx may come after the post was stored (503: the service turned it away)
+            if risky and response.status_code >= 500 and response.status_code != 503:
                 return Ambiguous(message + "; the network may have published it")
             return Transient(message, _longest(retry_after(response), reading))
         return Permanent(message)

@@ -111,19 +111,6 @@ Response: TypeAlias = Any
 MEDIA_POLL_DELAYS = (1.0, 2.0, 3.0, 5.0, 8.0, 15.0, 30.0, 60.0)
 
 
-def _fingerprint(item: Attachment) -> str:
-    """An attachment as uploaded: its path, alt text and file version (a changed file
-    is uploaded again, never attached from an older checkpoint)."""
-    import os
-
-    try:
-        st = os.stat(item.path)
-        version = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
-    except OSError:
-        version = "missing"
-    return f"{item.path}\0{item.alt or ''}\0{version}"
-
-
 class Mastodon(Network):
     name: ClassVar[str] = "mastodon"
     title: ClassVar[str] = "Mastodon"
@@ -273,7 +260,7 @@ class Mastodon(Network):
         processing: set[str] = set(progress.get("processing") or ())
         ids = []
         for item in out.media:
-            mark = _fingerprint(item)
+            mark = item.fingerprint
             if mark not in uploaded:
                 media_id, ready = self._upload(item, headers)
                 uploaded[mark] = media_id

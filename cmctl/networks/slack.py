@@ -300,7 +300,7 @@ class Slack(Network):
         done: dict[str, str] = dict(progress.get("files") or {})
         found = []
         for item in out.media:
-            mark = _fingerprint(item)
+            mark = item.fingerprint
             if mark not in done:
                 done[mark] = self._upload(item)
                 progress["files"] = dict(done)
@@ -421,19 +421,6 @@ def _carries(message: Any, key: str) -> bool:
         return False
     payload = meta.get("event_payload")
     return isinstance(payload, dict) and payload.get("key") == key
-
-
-def _fingerprint(item: Attachment) -> str:
-    """An attachment as uploaded: path, alt text and file version (a changed file is
-    uploaded again, never shown from an older checkpoint)."""
-    import os
-
-    try:
-        st = os.stat(item.path)
-        version = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
-    except OSError:
-        version = "missing"
-    return f"{item.path}\0{item.alt or ''}\0{version}"
 
 
 def _json_object(response: Response) -> dict[str, Any] | None:

@@ -146,19 +146,6 @@ def render(text: str) -> str:
     return str(MarkdownIt("commonmark", {"html": False}).render(text))
 
 
-def _fingerprint(item: Attachment) -> str:
-    """An attachment as uploaded: its path, alt text and file version (a changed file
-    is uploaded again, never taken from an older checkpoint)."""
-    import os
-
-    try:
-        st = os.stat(item.path)
-        version = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
-    except OSError:
-        version = "missing"
-    return f"{item.path}\0{item.alt or ''}\0{version}"
-
-
 class WordPress(Network):
     name: ClassVar[str] = "wordpress"
     title: ClassVar[str] = "WordPress"
@@ -294,7 +281,7 @@ class WordPress(Network):
         uploaded: dict[str, dict[str, Any]] = dict(progress.get("media") or {})
         items = []
         for item in out.media:
-            mark = _fingerprint(item)
+            mark = item.fingerprint
             entry = uploaded.get(mark)
             if entry is None:
                 entry = self._upload(item)
