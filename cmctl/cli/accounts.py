@@ -127,3 +127,55 @@ def check(
                 f"{mark} {escape(r['account'])} [dim]({r['network']})[/]  {escape(r['message'])}"
             )
     ctx.exit(0 if all(r["ok"] for r in results) else 1)
+
+
+@command.command("login")
+@click.argument("name")
+@click.option(
+    "--no-browser",
+    is_flag=True,
+    help="Do not open a browser (a server over SSH): open the printed address anywhere, "
+    "then paste here the address the browser was sent to.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=300,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for the browser's answer.",
+)
+@click.pass_context
+def login(ctx: click.Context, name: str, no_browser: bool, timeout: float) -> None:
+    """Log account NAME in through the network's browser login (OAuth 2.0).
+
+    Prints the address of the network's login page alone on a line, opens it in the
+    browser when there is one, and waits for the browser to come back to the
+    account's redirect_uri (default http://127.0.0.1:8765/callback). The tokens go to
+    the credential store in the state folder, never to cmctl.yaml.
+    CMCTL_NO_BROWSER=1 never opens a browser.
+    """
+    import sys
+
+    from cmctl import clock
+    from cmctl.login import login as run_login
+    from cmctl.login import summary, system_browser
+
+    config = load_config(ctx)
+    result = run_login(
+        config,
+        name,
+        show=lambda url: click.echo(url),
+        say=lambda text: click.echo(text, err=True),
+        browser=None if no_browser else system_browser(),
+        paste=sys.stdin if no_browser else None,
+        timeout=timeout,
+    )
+    for line in summary(result, clock.now()):
+        click.echo(line)
+    if result.check_error is not None:
+        click.echo(
+            f"cmctl: the login is saved, but checking the account failed: {result.check_error}",
+            err=True,
+        )
+        ctx.exit(1)
