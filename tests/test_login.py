@@ -479,3 +479,26 @@ def test_loopback_addresses() -> None:
     for bad in ("https://127.0.0.1:1/", "http://brand.example/cb", "http://u@127.0.0.1:2/"):
         assert loopback_address(bad) is None
     assert Path  # keep the import list honest for the type checker
+
+
+def test_the_account_list_shows_the_login(
+    project: Any, now: Any, fake: FakeAuthServer, run: Any
+) -> None:
+    def login_of(name: str) -> Any:
+        rows = json.loads(run("accounts", "--json").stdout)["accounts"]
+        return {r["account"]: r for r in rows}[name]["login"]
+
+    assert login_of("brand") == {
+        "state": "not logged in",
+        "expires_at": None,
+        "renews_itself": False,
+    }
+    assert "not logged in" in run("accounts").stdout
+    assert login(goes_back).code == 0
+    assert login_of("brand")["state"] == "logged in" and login_of("brand")["renews_itself"]
+    assert "renews itself" in run("accounts").stdout
+    fake.refresh_tokens = False
+    assert login(goes_back).code == 0
+    assert login_of("brand")["expires_at"] == "2026-11-20T13:00:00+00:00"
+    now.move_to(DEFAULT_NOW + timedelta(hours=2))
+    assert login_of("brand")["state"] == "expired"
