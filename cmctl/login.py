@@ -141,8 +141,8 @@ def login(
                 f"account '{name}': redirect_uri {redirect_uri} is not a loopback address "
                 "cmctl can listen on",
                 hint="use http://127.0.0.1:PORT/PATH (also registered with the app), or "
-                "run `cmctl accounts login --no-browser` and paste the address the "
-                "browser was sent to",
+                f"run `cmctl accounts login {name} --no-browser` and paste the address "
+                "the browser was sent to",
             )
         state = oauth.new_state()
         verifier, challenge = oauth.pkce_pair() if app.pkce else (None, None)

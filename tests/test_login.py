@@ -502,3 +502,14 @@ def test_the_account_list_shows_the_login(
     assert login_of("brand")["expires_at"] == "2026-11-20T13:00:00+00:00"
     now.move_to(DEFAULT_NOW + timedelta(hours=2))
     assert login_of("brand")["state"] == "expired"
+
+
+def test_with_no_browser_a_remote_redirect_uri_is_only_pasted(
+    project: Any, now: Any, fake: FakeAuthServer
+) -> None:
+    fake.redirect_uri = "https://brand.example/oauth/callback"
+    write_config(project, fake, redirect_uri=fake.redirect_uri)
+    live = login(pastes, "--no-browser")
+    assert live.code == 0, live.err
+    assert "redirect_uri=https%3A%2F%2Fbrand.example%2Foauth%2Fcallback" in live.url
+    assert stored(project) is not None
