@@ -513,3 +513,20 @@ def test_with_no_browser_a_remote_redirect_uri_is_only_pasted(
     assert live.code == 0, live.err
     assert "redirect_uri=https%3A%2F%2Fbrand.example%2Foauth%2Fcallback" in live.url
     assert stored(project) is not None
+
+
+def test_the_browser_is_opened_on_the_url_but_never_under_no_browser(
+    project: Any, now: Any, fake: FakeAuthServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+
+    def opener(url: str) -> bool:
+        opened.append(url)
+        return True
+
+    monkeypatch.setattr("cmctl.login.system_browser", lambda: opener)
+    live = login(goes_back)
+    assert live.code == 0 and opened == [live.url]
+    assert "in the browser that opened" in live.err
+    live = login(goes_back, "--no-browser")
+    assert live.code == 0 and opened == [opened[0]]
