@@ -133,3 +133,42 @@ def _note_expiry(result: dict[str, Any], expiring: Any) -> None:
     result["message"] += f" (warning: {expiring.line(now)})"
     if expiring.expires_at <= now:
         result["ok"] = False
+
+
+def login_states(config: Config) -> dict[str, dict[str, Any] | None]:
+    """The browser login of each account (None: its network does not log in that way).
+
+    ``state``: "logged in", "not logged in", "expired" or "seeded" (tokens written in
+    cmctl.yaml, not yet used); ``expires_at``: when a human must log in again (ISO, or
+    None); ``renews_itself``: a refresh token without a known end. Never creates the
+    store; one cmctl cannot read counts as no login (`accounts check` says why)."""
+    from cmctl import clock
+    from cmctl.networks.credentials import Credential, CredentialStore
+
+    stored: dict[str, Credential] = {}
+    store = CredentialStore(config.state_dir)
+    try:
+        import os
+
+        if os.path.lexists(store.path):
+            stored = store.all()
+    except CmctlError:
+        stored = {}
+    now = clock.now()
+    states: dict[str, dict[str, Any] | None] = {}
+    for name, account in config.accounts.items():
+        if registry.get(account.network).oauth is None:
+            states[name] = None
+            continue
+        cred = stored.get(name)
+        until = cred.lasts_until if cred is not None else None
+        if cred is None:
+            state = "seeded" if account.options.get("access_token") else "not logged in"
+        else:
+            state = "expired" if until is not None and until <= now else "logged in"
+        states[name] = {
+            "state": state,
+            "expires_at": until.isoformat() if until is not None else None,
+            "renews_itself": cred is not None and cred.refresh is not None and until is None,
+        }
+    return states
