@@ -30,7 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "resolve": ("cmctl.cli.resolve", "Settle an unknown, failed or missed job by hand."),
     "retry": ("cmctl.cli.retry", "Queue failed or missed jobs again."),
     "cancel": ("cmctl.cli.cancel", "Cancel unsent jobs for good (a calendar, a post, a job)."),
-    "accounts": ("cmctl.cli.accounts", "List the accounts; `accounts check` proves them."),
+    "accounts": (
+        "cmctl.cli.accounts",
+        "List the accounts; `accounts check` proves them, `accounts login` logs in.",
+    ),
 }
 
 
