@@ -306,7 +306,11 @@ class _Connection(sqlite3.Connection):
 
 def iso(moment: datetime) -> str:
     """UTC, fixed width: string order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = moment.astimezone(UTC)
+    if moment.year < 1000:  # strftime does not pad the year
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # the same text as strftime("%Y-%m-%dT%H:%M:%S.%fZ"), a third faster
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_iso(text: str | None) -> datetime | None:
@@ -980,10 +984,11 @@ class Ledger:
         this applies them. ``present``: every calendar name that was read; ``held``:
         calendars left out because they have errors (their rows stay as they are).
         """
+        from cmctl import gcpause
         from cmctl.ledger.reconcile import reconcile
 
         stamp = iso(now)
-        with self.transaction() as db:
+        with gcpause.paused(), self.transaction() as db:
             known = read_known(db)
             result = reconcile(known, planned, present=present, held=held)
             for change in result.updates:
