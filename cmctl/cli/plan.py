@@ -95,7 +95,7 @@ def _plan(
     if as_json:
         output.echo_json(
             {
-                "jobs": (output.job_dict(j, states.get(j.key)) for j in jobs),
+                "jobs": (output.PlanJob(j, states.get(j.key)) for j in jobs),  # job_dict's
                 "drafts_hidden": hidden,
                 "errors": report.errors,
                 "warnings": report.warnings,
