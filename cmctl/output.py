@@ -277,7 +277,9 @@ def _job_text(item: PlanJob, newline: str) -> str:
     e = _encode_str
     if job.media:
         out: list[str] = []
-        _encode([{"path": m.source, "alt": m.alt} for m in job.media], newline + "  ", out, _no_flush)
+        _encode(
+            [{"path": m.source, "alt": m.alt} for m in job.media], newline + "  ", out, _no_flush
+        )
         media = "".join(out)
     else:
         media = "[]"
