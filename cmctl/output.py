@@ -118,6 +118,8 @@ def _encode(value: Any, newline: str, out: list[str], flush: Callable[[], None])
             if len(out) > 4096:
                 flush()
         out.append("[]" if sep[0] == "[" else newline + "]")
+    elif value.__class__ is PlanJob:
+        out.append(_job_text(value, newline))
     else:
         out.append(_encode_str(str(value)))
 
@@ -223,6 +225,93 @@ def job_dict(job: Job, row: Any = None) -> dict[str, Any]:
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat()
+
+
+class PlanJob:
+    """A job of `plan --json`: ``echo_json`` writes the text of its ``job_dict`` in one
+    formatting call instead of building the dict and encoding it field by field."""
+
+    __slots__ = ("job", "row")
+
+    def __init__(self, job: Job, row: Any = None) -> None:
+        self.job = job
+        self.row = row
+
+
+_JOB_KEYS = (  # job_dict's keys, in its order (tests/test_scale_paths.py compares)
+    "key",
+    "calendar",
+    "post",
+    "account",
+    "network",
+    "part",
+    "parts",
+    "at",
+    "local",
+    "timezone",
+    "status",
+    "text",
+    "media",
+    "length",
+    "limit",
+    "content_hash",
+    "source",
+    "state",
+    "url",
+    "reason",
+)
+
+
+def _no_flush() -> None:
+    pass
+
+
+@cache
+def _job_template(newline: str) -> str:
+    inner = newline + "  "
+    return "{" + ",".join(f'{inner}"{k}": %s' for k in _JOB_KEYS) + newline + "}"
+
+
+def _job_text(item: PlanJob, newline: str) -> str:
+    job, row = item.job, item.row
+    post = job.post
+    e = _encode_str
+    if job.media:
+        out: list[str] = []
+        _encode(
+            [{"path": m.source, "alt": m.alt} for m in job.media], newline + "  ", out, _no_flush
+        )
+        media = "".join(out)
+    else:
+        media = "[]"
+    pos = job.pos
+    if row is None:
+        url = reason = "null"
+    else:
+        url = "null" if row.url is None else e(row.url)
+        reason = "null" if row.reason is None else e(row.reason)
+    return _job_template(newline) % (
+        e(job.key),
+        e(post.calendar),
+        e(post.id),
+        e(job.account),
+        e(job.network),
+        int.__repr__(job.part),
+        int.__repr__(job.parts),
+        e(post.at.isoformat()),
+        e(post.local.isoformat()),
+        e(getattr(post.local.tzinfo, "key", str(post.local.tzinfo))),
+        e(post.status),
+        e(job.text),
+        media,
+        int.__repr__(job.length),
+        "null" if job.limit is None else int.__repr__(job.limit),
+        e(job.content_hash),
+        e(f"{pos.path}:{pos.line}:{pos.col}"),
+        e(job_state(job, row)),
+        url,
+        reason,
+    )
 
 
 _STATE_STYLE = {
@@ -452,49 +541,125 @@ def render_publish_summary(result: Any, *, dry_run: bool) -> None:
     out.print(f"[{colour} bold]{', '.join(parts)}[/]")
 
 
-def render_status(report: dict[str, Any]) -> None:
-    from rich.markup import escape
+Line = list[tuple[str, str]]  # (text, rich style): one printed line, markup-free
 
-    out = console()
+
+def status_lines(report: dict[str, Any]) -> list[Line]:
+    """The human view of `cmctl status`, as styled pieces of text (no markup to escape)."""
     if not report["ledger"]:
-        out.print("[dim]nothing published yet (no ledger in the state folder)[/]")
-        return
+        return [[("nothing published yet (no ledger in the state folder)", "dim")]]
     order = ("pending", "sending", "published", "failed", "unknown", "missed", "skipped")
     counts = report["counts"]
-    out.print("  ".join(f"{s}: [bold]{counts.get(s, 0)}[/]" for s in order))
+    first: Line = []
+    for s in order:
+        first += [(f"{'  ' if first else ''}{s}: ", ""), (str(counts.get(s, 0)), "bold")]
+    lines = [first]
     daemon = report["daemon"]
     if daemon is None:
-        out.print("daemon: [dim]never ran here[/]")
+        lines.append([("daemon: ", ""), ("never ran here", "dim")])
     elif daemon.get("alive"):
-        out.print(
-            f"daemon: [green]running[/] (pid {daemon.get('pid')}, heartbeat "
-            f"{daemon.get('heartbeat_age_s')}s ago)"
+        lines.append(
+            [
+                ("daemon: ", ""),
+                ("running", "green"),
+                (f" (pid {daemon.get('pid')}, heartbeat {daemon.get('heartbeat_age_s')}s ago)", ""),
+            ]
         )
     else:
-        out.print(
-            f"daemon: [yellow]{daemon.get('state', 'stopped')}[/], last heartbeat "
-            f"{daemon.get('heartbeat')} (pid {daemon.get('pid')})"
+        lines.append(
+            [
+                ("daemon: ", ""),
+                (str(daemon.get("state", "stopped")), "yellow"),
+                (f", last heartbeat {daemon.get('heartbeat')} (pid {daemon.get('pid')})", ""),
+            ]
         )
     if report["next"]:
-        out.print(f"next job: {report['next']}")
+        lines.append([(f"next job: {report['next']}", "")])
     for r in report.get("retrying", []):
-        out.print(
-            f"[yellow]↻ retrying[/] {escape(r['key'])} (attempt {r['attempts']}, next "
-            f"{r['next_attempt_at']}): {escape(r['reason'] or '')}"
+        lines.append(
+            [
+                ("↻ retrying", "yellow"),
+                (
+                    f" {r['key']} (attempt {r['attempts']}, next {r['next_attempt_at']}): "
+                    f"{r['reason'] or ''}",
+                    "",
+                ),
+            ]
         )
     for line in report.get("blocked", []):
-        out.print(f"[red bold]needs a human:[/] {escape(line)}")
+        lines.append([("needs a human:", "red bold"), (f" {line}", "")])
     if report["attention"]:
-        out.print(f"[red bold]{len(report['attention'])} job(s) need a human:[/]")
+        lines.append([(f"{len(report['attention'])} job(s) need a human:", "red bold")])
         for r in report["attention"]:
             mark, colour = _MARKS.get(r["state"], ("•", "white"))
-            out.print(
-                f"  [{colour}]{mark} {r['state']:<8}[/] {escape(r['key'])} "
-                f"[dim]({r['network']}, due {r['scheduled_at']})[/]"
+            lines.append(
+                [
+                    ("  ", ""),
+                    (f"{mark} {r['state']:<8}", colour),
+                    (f" {r['key']} ", ""),
+                    (f"({r['network']}, due {r['scheduled_at']})", "dim"),
+                ]
             )
             if r["reason"]:
-                out.print(f"      {escape(r['reason'])}")
-        out.print(
-            "  [dim]settle with `cmctl resolve KEY --published URL | --not-published"
-            " | --skip`, or `cmctl retry KEY`[/]"
+                lines.append([(f"      {r['reason']}", "")])
+        lines.append(
+            [
+                ("  ", ""),
+                (
+                    "settle with `cmctl resolve KEY --published URL | --not-published"
+                    " | --skip`, or `cmctl retry KEY`",
+                    "dim",
+                ),
+            ]
         )
+    return lines
+
+
+# Cell widths of the few non-ASCII characters the status view prints itself.
+_PLAIN_WIDTH = {"✓": 1, "→": 1, "↻": 1, "✗": 1, "·": 1, "•": 1, "⏰": 2}
+_RICH_ENV = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS")
+
+
+def _plain_text(lines: list[Line]) -> str | None:
+    """The lines as rich would print them off a terminal (no colour; 160 columns, or
+    $COLUMNS), or None when rich could print them otherwise: a line that would wrap, a
+    character whose width or handling (tabs, control codes, wide ones) only rich knows."""
+    import os
+
+    if sys.stdout.isatty() or any(name in os.environ for name in _RICH_ENV):
+        return None
+    columns = os.environ.get("COLUMNS")
+    if columns is not None and not columns.isdigit():
+        return None
+    width = int(columns) if columns is not None else 160
+    out = []
+    for line in lines:
+        text = "".join(piece for piece, _ in line)
+        cells = 0
+        for ch in text:
+            if " " <= ch <= "~":
+                cells += 1
+            elif ch in _PLAIN_WIDTH:
+                cells += _PLAIN_WIDTH[ch]
+            else:
+                return None
+        if cells >= width:
+            return None
+        out.append(text)
+    return "\n".join(out) + "\n"
+
+
+def render_status(report: dict[str, Any]) -> None:
+    """Rich is loaded only where it changes the result (a terminal, a line it would
+    wrap): `cmctl status` run by a monitor answers without it."""
+    lines = status_lines(report)
+    plain = _plain_text(lines)
+    if plain is not None:
+        sys.stdout.write(plain)
+        sys.stdout.flush()
+        return
+    from rich.text import Text
+
+    out = console()
+    for line in lines:
+        out.print(Text.assemble(*line))

@@ -17,6 +17,7 @@ from typing import Any
 
 from cmctl import cache as cache_mod
 from cmctl import config as config_mod
+from cmctl import gcpause
 from cmctl.cache import FileCache
 from cmctl.calendar.loader import load_calendar
 from cmctl.calendar.model import Calendar, Content, Pos, Post
@@ -81,6 +82,13 @@ def open_project(
     post keeps its identity, times, status and positions but not its YAML content
     (each job carries its own text and media).
     """
+    with gcpause.paused():
+        return _open(config, paths, now=now, keep=keep, workers=workers)
+
+
+def _open(
+    config: Config, paths: tuple[str, ...], *, now: datetime, keep: bool, workers: int | None
+) -> Project:
     files = _select(config, paths)
     project = Project(config=config, files=files)
     project.report.extend(config.warnings)

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from cmctl.config import Config
 
 ATTENTION = ("failed", "unknown", "missed")
+# cmctl.networks.credentials.STORE_NAME, named here so that a project without stored
+# credentials does not load the credential machinery (tests/test_scale_paths.py checks).
+CREDENTIALS_FILE = "credentials.json"
 HEARTBEAT_STALE = 120  # seconds without a heartbeat before the daemon is "not responding"
 
 
@@ -109,6 +112,10 @@ def expiring_credentials(config: Config, now: datetime) -> list[dict[str, Any]]:
     `cmctl status` prints each as a warning line; an expired one needs a human now
     (exit 1), one that merely expires soon does not change the exit status. Never
     creates the store; a store cmctl cannot use is reported the same way."""
+    import os
+
+    if not os.path.lexists(config.state_dir / CREDENTIALS_FILE):
+        return []  # nothing to expire (and nothing of the credential machinery to load)
     from cmctl.errors import ConfigError
     from cmctl.networks.credentials import EXPIRING_WITHIN, CredentialStore
 

@@ -158,3 +158,47 @@ def test_status_does_not_load_the_calendar_machinery(project: Any) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert "LOADED []" in done.stdout, done.stdout + done.stderr
+
+
+def test_plan_jobs_are_written_as_their_job_dict(project: Any) -> None:
+    """`plan --json` writes each job's text in one call: it is job_dict's, whatever the
+    job (media, thread part, draft, variant) and whatever the ledger says of it."""
+    import io
+    import sys
+
+    from cmctl.ledger.store import JobState
+    from cmctl.project import load_config, open_project
+    from tests.conftest import calendar, post
+    from tests.test_validate import png
+
+    _many_calendars(project)
+    project.write("calendars/media/a.png", png())
+    project.calendar(
+        calendar(
+            post(
+                "m",
+                at="2026-12-04 10:00",
+                text='Quote "x" \\ and\ttab',
+                media=[{"path": "media/a.png", "alt": 'an "alt" é'}, {"path": "media/a.png"}],
+            ),
+            accounts="[masto, feed]",
+        ),
+        name="m.yaml",
+    )
+    loaded = open_project(load_config(), now=datetime(2026, 12, 1, tzinfo=UTC))
+    assert any(j.media for j in loaded.jobs) and any(j.limit is None for j in loaded.jobs)
+    rows = [
+        None,
+        JobState("published", "another", 1, 'https://example.org/"1"', None),
+        JobState("pending", None, 2, None, "HTTP 503 é"),
+        JobState("failed", None, 1, None, "refused"),
+    ]
+    for row in rows:
+        out = io.StringIO()
+        saved, sys.stdout = sys.stdout, out
+        try:
+            output.echo_json({"jobs": (output.PlanJob(j, row) for j in loaded.jobs), "n": 1})
+        finally:
+            sys.stdout = saved
+        expected = {"jobs": [output.job_dict(j, row) for j in loaded.jobs], "n": 1}
+        assert out.getvalue() == json.dumps(expected, ensure_ascii=False, indent=2) + "\n"

@@ -36,6 +36,22 @@ def command(
 
     Exits 1 when the calendars have errors (run `cmctl validate` to see them).
     """
+    from cmctl import gcpause
+
+    with gcpause.paused():  # jobs, their states and the rows written: no cycles
+        _plan(ctx, paths, start, end, accounts, networks, drafts, as_json)
+
+
+def _plan(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    start: str | None,
+    end: str | None,
+    accounts: tuple[str, ...],
+    networks: tuple[str, ...],
+    drafts: bool,
+    as_json: bool,
+) -> None:
     from cmctl import output, timeutil
     from cmctl.errors import UsageError
 
@@ -79,7 +95,7 @@ def command(
     if as_json:
         output.echo_json(
             {
-                "jobs": (output.job_dict(j, states.get(j.key)) for j in jobs),
+                "jobs": (output.PlanJob(j, states.get(j.key)) for j in jobs),  # job_dict's
                 "drafts_hidden": hidden,
                 "errors": report.errors,
                 "warnings": report.warnings,

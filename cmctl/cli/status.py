@@ -36,9 +36,9 @@ def command(ctx: click.Context, as_json: bool) -> None:
         output.echo_json(report)
     else:
         output.render_status(report)
-        from rich.markup import escape
-
         for c in report["credentials"]:
+            from rich.markup import escape
+
             output.console().print(f"[yellow]warning:[/] {escape(c['message'])}")
     expired = any(c["expired"] for c in report["credentials"])
     ctx.exit(1 if report["attention"] or report["blocked"] or expired else 0)

@@ -15,8 +15,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from cmctl.diagnostics import Diagnostic
-from cmctl.ledger.reconcile import Reconciliation, reconcile
-from cmctl.ledger.store import LEDGER_NAME, LedgerError, planned_job, read_known
+from cmctl.ledger.reconcile import Planned, Reconciliation, reconcile
+from cmctl.ledger.store import (
+    KNOWN_COLUMNS,
+    LEDGER_NAME,
+    LedgerError,
+    planned_job,
+    read_known,
+)
 
 if TYPE_CHECKING:
     from cmctl.compile import Job
@@ -47,8 +53,106 @@ def foresee(project: Project) -> Reconciliation | None:
     return reconcile(known, planned, present=present, held=held)
 
 
+# Above this many rows that something of went out, `findings` reads the whole ledger.
+FEW_STARTED = 5_000
+
+
+def findings(project: Project) -> Reconciliation | None:
+    """What `diagnostics` reports of ``foresee(project)``: the same held posts, the same
+    inserts that inherit a sent job's state, the same vanished calendars (its updates
+    and other inserts are not worked out), without reading the whole ledger when few of
+    its rows were sent.
+
+    The thread check and inheritance involve only rows that something of went out
+    (published, sending, unknown, or an attempt that may have reached the network):
+    those rows, the other rows of their posts, the jobs of those posts, and the jobs
+    that are the same post as one of them. The vanished calendars are a count by
+    calendar. A ledger where most was sent is read whole, as `foresee` does.
+    """
+    path = project.config.state_dir / LEDGER_NAME
+    if not path.exists():
+        return None
+    held_files = {d.path for d in project.report.items if d.severity == "error"}
+    held = {c.name for c in project.calendars if c.display in held_files}
+    present = {c.name for c in project.calendars}
+    with _read_only(path) as db:
+        cursor = db.cursor()
+        cursor.row_factory = None
+        started = cursor.execute(
+            f"SELECT rowid, {KNOWN_COLUMNS} FROM jobs WHERE state IN "
+            "('published', 'sending', 'unknown') OR maybe_sent_at IS NOT NULL "
+            f"LIMIT {FEW_STARTED + 1}"
+        ).fetchall()
+        if len(started) > FEW_STARTED:
+            known = read_known(db)
+            jobs = [j for j in project.jobs if j.calendar not in held]
+            return reconcile(known, _planned(jobs), present=present, held=held)
+        vanished = {
+            calendar: count
+            for calendar, count in cursor.execute(
+                "SELECT calendar, COUNT(*) FROM jobs WHERE state IN ('pending', 'sending') "
+                "GROUP BY calendar"
+            )
+            if calendar not in present and calendar not in held
+        }
+        if not started:
+            return Reconciliation(vanished=vanished)
+        rows = {r[0]: r[1:] for r in started}
+        # KNOWN_COLUMNS: key, calendar, post_id, account, part, network, state,
+        # content_hash, sent_hash, ...; each `started` row has its rowid first.
+        posts = {(r[1], r[2], r[3]) for r in rows.values()}  # calendar, post id, account
+        for post in posts:
+            for r in cursor.execute(
+                f"SELECT rowid, {KNOWN_COLUMNS} FROM jobs "
+                "WHERE calendar = ? AND post_id = ? AND account = ?",
+                post,
+            ):
+                rows[r[0]] = r[1:]
+        # A sent row whose job left the plan may be inherited by a job that is the same
+        # post (account, part, content; the time is compared once planned).
+        keys = {j.key for j in project.jobs if j.calendar not in held}
+        heirs = {
+            (r[4], r[5], r[9] if r[7] == "published" and r[9] else r[8])
+            for r in started
+            if r[1] not in keys and r[7] != "sending"
+        }
+        chosen = [
+            j
+            for j in project.jobs
+            if j.calendar not in held
+            and (
+                (j.calendar, j.post_id, j.account) in posts
+                or (j.account, j.part, j.content_hash) in heirs
+            )
+        ]
+        known_keys = {r[0] for r in rows.values()}
+        others = [j.key for j in chosen if j.key not in known_keys]
+        for start in range(0, len(others), 500):
+            batch = others[start : start + 500]
+            for r in cursor.execute(
+                f"SELECT rowid, {KNOWN_COLUMNS} FROM jobs WHERE key IN "
+                f"({','.join('?' * len(batch))})",
+                batch,
+            ):
+                rows[r[0]] = r[1:]
+    from cmctl.ledger.reconcile import Known
+
+    known = [Known(*rows[rowid]) for rowid in sorted(rows)]  # the order of a full read
+    found = reconcile(known, _planned(chosen), present=present, held=held)
+    found.vanished = vanished
+    return found
+
+
+def _planned(jobs: list[Job]) -> list[Planned]:
+    planned = []
+    for job in jobs:
+        with contextlib.suppress(OverflowError, ValueError):  # reported by validate
+            planned.append(planned_job(job))
+    return planned
+
+
 def diagnostics(project: Project) -> list[Diagnostic]:
-    found = foresee(project)
+    found = findings(project)
     if found is None:
         return []
     by_post: dict[str, Job] = {}
