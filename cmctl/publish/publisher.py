@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from cmctl import gcpause
 from cmctl.config import display
 from cmctl.ledger.reconcile import Planned
 from cmctl.ledger.store import Ledger, Row, iso, planned_job
@@ -37,22 +38,8 @@ class Publisher(Housekeeping, Selection, Sending):
             config.calendar_name(path) for path in self.project.files if display(path) in held_files
         }  # files too broken to name themselves
         present = {c.name for c in self.project.calendars} | held
-        jobs: list[Job] = []
-        planned: list[Planned] = []
-        for job in self.project.jobs:
-            if job.calendar in held:
-                continue
-            try:
-                planned.append(planned_job(job))
-            except (OverflowError, ValueError) as exc:  # one bad job never stops the rest
-                held.add(job.calendar)
-                result.problems.append(
-                    f"{job.key}: cannot be scheduled ({exc}); its calendar is held"
-                )
-                continue
-            jobs.append(job)
-        planned = [p for p in planned if p.calendar not in held]
-        jobs = [j for j in jobs if j.calendar not in held]
+        with gcpause.paused():  # 100,000 jobs: no cycles, only objects to keep
+            jobs, planned = self._planned(held, result)
         sync = self.ledger.sync(planned, now, present=present, held=held)
         result.sync = sync.stats
         result.held_posts = sync.held_posts
@@ -77,6 +64,27 @@ class Publisher(Housekeeping, Selection, Sending):
         if not self.dry_run and only is None:
             self._remember_attention(now, result)
         return result
+
+    def _planned(self, held: set[str], result: PublishResult) -> tuple[list[Job], list[Planned]]:
+        """The jobs to sync and send, and what the ledger plans of them; a job that
+        cannot be scheduled holds its calendar back (``held`` grows), never the rest."""
+        jobs: list[Job] = []
+        planned: list[Planned] = []
+        for job in self.project.jobs:
+            if job.calendar in held:
+                continue
+            try:
+                planned.append(planned_job(job))
+            except (OverflowError, ValueError) as exc:  # one bad job never stops the rest
+                held.add(job.calendar)
+                result.problems.append(
+                    f"{job.key}: cannot be scheduled ({exc}); its calendar is held"
+                )
+                continue
+            jobs.append(job)
+        planned = [p for p in planned if p.calendar not in held]
+        jobs = [j for j in jobs if j.calendar not in held]
+        return jobs, planned
 
     def _remember_attention(self, now: datetime, result: PublishResult) -> None:
         """Keep what needs a human (held calendars and posts, vanished calendars,
