@@ -533,12 +533,15 @@ def sign(
     api_secret: str,
     access_token: str,
     access_token_secret: str,
+    form: str | None = None,
     nonce: str | None = None,
     timestamp: str | None = None,
 ) -> str:
     """The OAuth 1.0a Authorization header of a request (HMAC-SHA1, RFC 5849 §3.4.2),
-    its query parameters included. JSON and multipart bodies are not signed (§3.4.1.3:
-    only form-encoded bodies are), which is also what X documents."""
+    its query parameters and a form-encoded body (``form``) included. JSON and
+    multipart bodies are not signed (§3.4.1.3: only form-encoded bodies are), which is
+    also what X documents. oauthlib computes it (a dependency for this alone: signing
+    is easy to get subtly wrong, and oauthlib is the reference implementation)."""
     from oauthlib.oauth1 import Client
 
     client = Client(
@@ -549,8 +552,9 @@ def sign(
         nonce=nonce,
         timestamp=timestamp,
     )
-    _, headers, _ = client.sign(url, method.upper())
-    return str(headers["Authorization"])
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if form else None
+    _, signed, _ = client.sign(url, method.upper(), body=form, headers=headers)
+    return str(signed["Authorization"])
 
 
 def rate_limit_wait(headers: Any) -> float | None:

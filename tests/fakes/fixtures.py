@@ -13,6 +13,8 @@ with a hanging handler).
 - ``fake_telegram``: FakeTelegram, bot token ``tests.fakes.telegram.TOKEN``, channel
   "@brand_news" (id -1001234567890).
 - ``fake_discord``: FakeDiscord, one channel webhook at ``fake_discord.webhook_url``.
+- ``fake_x``: FakeX, user ``tests.fakes.x.USERNAME``, a public OAuth 2.0 app
+  (``CLIENT_ID``) and OAuth 1.0a keys (``API_KEY``...).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.webhook import WEBHOOK_SECRET, FakeWebhookReceiver
+from tests.fakes.x import FakeX
 
 
 @pytest.fixture
@@ -68,4 +71,10 @@ def fake_telegram() -> Iterator[FakeTelegram]:
 @pytest.fixture
 def fake_discord() -> Iterator[FakeDiscord]:
     with FakeDiscord() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_x() -> Iterator[FakeX]:
+    with FakeX() as server:
         yield server
