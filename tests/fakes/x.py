@@ -93,6 +93,27 @@ def too_many(seconds: int, now: datetime, *, daily: bool = False) -> tuple[Any, 
     return problem(429, "Too Many Requests", "Too Many Requests"), headers
 
 
+def clock_now() -> datetime:
+    """cmctl's clock (frozen or moved by the test)."""
+    from cmctl import clock
+
+    return clock.now()
+
+
+def account_lines(server: FakeX) -> tuple[list[str], dict[str, str]]:
+    """An OAuth 2.0 account on ``server`` in cmctl.yaml (tokens seeded from the
+    environment, as on a CI server), and that environment."""
+    access, refresh = server.grant(lifetime=timedelta(days=3650))
+    lines = [
+        "network: x",
+        f"client_id: {CLIENT_ID}",
+        f"api_url: {server.url}",
+        "access_token: ${X_ACCESS_TOKEN}",
+        "refresh_token: ${X_REFRESH_TOKEN}",
+    ]
+    return lines, {"X_ACCESS_TOKEN": access, "X_REFRESH_TOKEN": refresh}
+
+
 class FakeX(FakeServer):
     """X API v2 for one user (``USERNAME``), an OAuth 2.0 app and OAuth 1.0a keys."""
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import as_json, calendar, post
-from tests.fakes import discord, slack, telegram
+from tests.fakes import discord, slack, telegram, x
 from tests.fakes.webhook import WEBHOOK_SECRET
 
 Env = dict[str, str]
@@ -132,6 +132,18 @@ CASES = {
         rate_limited=lambda n: discord.rate_limited(n - 0.25),
         revoke=lambda s: s.delete_webhook(),
         revoked_hint="Integrations → Webhooks",
+    ),
+    "x": Case(
+        "xx",
+        "fake_x",
+        "/2/tweets",
+        lambda s: len(s.tweets),
+        (403, x.problem(403, "Forbidden", "You are not permitted to perform this action.")),
+        "You are not permitted to perform this action.",
+        lambda s: x.account_lines(s),
+        rate_limited=lambda n: x.too_many(n, x.clock_now()),
+        revoke=lambda s: s.revoke(),
+        revoked_hint="cmctl accounts login xx",
     ),
 }
 
