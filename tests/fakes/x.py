@@ -133,6 +133,7 @@ class FakeX(FakeServer):
         self._issued = 0
         self._ids = 1_860_000_000_000_000_000
         self.processing_polls = 2  # STATUS calls before a video is processed
+        self.lagging = 0  # timeline reads that do not show the last minute's posts yet
 
     # -- test controls ---------------------------------------------------------------
     def grant(self, *, lifetime: timedelta = LIFETIME) -> tuple[str, str]:
@@ -366,6 +367,10 @@ class FakeX(FakeServer):
 
     def _timeline(self, request: RecordedRequest) -> Reply:
         posts = list(reversed(self.tweets))
+        if self.lagging > 0:  # X's timelines may lag behind a post just created
+            self.lagging -= 1
+            recent = (self.now() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S")
+            posts = [t for t in posts if t["created_at"][:19] < recent]
         start = request.param("start_time")
         if start:
             since = datetime.fromisoformat(start.replace("Z", "+00:00"))

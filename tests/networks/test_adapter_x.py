@@ -26,9 +26,11 @@ from cmctl.networks.base import (
 from cmctl.networks.credentials import CredentialStore, LoginRequired
 from cmctl.networks.http import Http
 from cmctl.networks.x import X, normalised, rate_limit_wait, sign
+from tests.conftest import as_json, calendar, post
 from tests.fakes import x as fx
 from tests.fakes.x import FakeX
 from tests.networks.helpers import make_outgoing
+from tests.process import Processes, processes_fixture  # noqa: F401 (the fixture)
 
 KEY = "dec:launch@x"
 MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 64
@@ -427,3 +429,139 @@ def test_find_follows_pages_then_gives_up_as_transient(server: FakeX, tmp_path: 
         server.tweets.append({**server.tweets[0], "id": str(2 * 10**18 + i), "text": f"f{i}"})
     with pytest.raises(Transient, match="not in the 500 posts"):
         adapter.find(make_outgoing(KEY, "the oldest"), since)
+
+
+# --- through the real CLI ---------------------------------------------------------------
+
+
+@pytest.fixture
+def x_project(project: Any, server: FakeX, monkeypatch: pytest.MonkeyPatch, now: Any) -> FakeX:
+    lines, env = fx.account_lines(server)
+    project.config(
+        "accounts:\n  xx:\n"
+        + "".join(f"    {line}\n" for line in lines)
+        + "defaults:\n  timezone: Europe/Paris\n"
+    )
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CMCTL_HTTP_TIMEOUT", "0.5")
+    project.calendar(
+        calendar(
+            post("a", at="2026-12-01 09:30", text="Bonjour & welcome https://example.com/x"),
+            accounts="[xx]",
+        )
+    )
+    now.move_to("2026-12-01T08:30:30Z")
+    return server
+
+
+def test_a_duplicate_refusal_after_an_ambiguous_attempt_is_published(
+    run: Any, x_project: FakeX, slept: list[float]
+) -> None:
+    """The post went out but the answer was lost; X's timeline does not show it at the
+    first look; the resend is refused as a duplicate: the second look finds it."""
+    x_project.hang_next("/2/tweets", seconds=2.0, commit=True)
+    x_project.lagging = 1
+    result = run("publish", "--json")
+    outcomes = as_json(result)["outcomes"]
+    assert [o["state"] for o in outcomes] == ["retry", "published"], outcomes
+    assert len(x_project.tweets) == 1
+    assert len(x_project.requests_to("/2/tweets", "POST")) == 2  # the refused resend
+    [job] = as_json(run("plan", "--json"))["jobs"]
+    tweet_id = x_project.tweets[0]["id"]
+    assert job["state"] == "published"
+    assert job["url"] == f"https://x.com/{fx.USERNAME}/status/{tweet_id}"
+
+
+def test_an_expired_access_token_is_refreshed_once_through_publish(
+    run: Any, x_project: FakeX
+) -> None:
+    x_project.expire_access_tokens()
+    result = run("publish", "--json")
+    assert [o["state"] for o in as_json(result)["outcomes"]] == ["published"]
+    assert x_project.refreshes == 1 and len(x_project.tweets) == 1
+
+
+def test_a_revoked_login_fails_the_job_with_the_login_command(
+    run: Any, x_project: FakeX, project: Any
+) -> None:
+    x_project.revoke()
+    result = run("publish")
+    assert result.exit_code == 1
+    assert "log in again with `cmctl accounts login xx`" in result.stdout
+    status = run("status")
+    assert status.exit_code == 1
+    assert "cmctl accounts login xx" in status.stdout
+    check = run("accounts", "check")
+    assert check.exit_code != 0 and "cmctl accounts login xx" in check.output
+    everything = result.output + status.output + check.output + run("log", "--events").output
+    ledger = (project.root / ".cmctl" / "ledger.sqlite3").read_bytes()
+    tokens = [*x_project.access, *x_project.refresh_tokens]
+    assert tokens
+    for token in tokens:
+        assert token not in everything and token.encode() not in ledger
+    assert x_project.tweets == []
+
+
+def test_accounts_check_names_the_account(run: Any, x_project: FakeX) -> None:
+    result = run("accounts", "check")
+    assert result.exit_code == 0, result.output
+    assert f"@{fx.USERNAME}" in result.stdout
+
+
+@pytest.mark.e2e
+def test_two_processes_racing_with_a_token_about_to_expire_refresh_once(
+    project: Any, processes: Processes
+) -> None:
+    """Two real `cmctl publish` runs at the same second, the stored access token within
+    the renewal margin: one refresh in all (the rotated refresh token is spent once, so
+    X never revokes the login), and each post exactly once."""
+    import json
+    import os
+    import subprocess
+
+    from cmctl.networks.credentials import Credential
+
+    with FakeX() as server:
+        access, refresh = server.grant()
+        project.config(
+            "accounts:\n  xx:\n    network: x\n"
+            f"    client_id: {fx.CLIENT_ID}\n    api_url: {server.url}\n"
+        )
+        soon = datetime.now(UTC) + timedelta(minutes=2)
+        CredentialStore(project.root / ".cmctl").save(
+            "xx", Credential(access=access, refresh=refresh, expires_at=soon)
+        )
+        due = (datetime.now(UTC) - timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M")
+        project.calendar(
+            calendar(
+                *(post(f"p{i}", at=due, text=f"post {i}") for i in range(6)),
+                accounts="[xx]",
+                tz="UTC",
+            )
+        )
+        env = {**os.environ, "NO_COLOR": "1"}
+        procs = [
+            processes.cmctl(
+                "publish",
+                "--json",
+                cwd=project.root,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        published = []
+        for proc in procs:
+            stdout, stderr = proc.communicate(timeout=120)
+            assert proc.returncode == 0, stderr
+            outcomes = json.loads(stdout)["outcomes"]
+            published += [o["key"] for o in outcomes if o["state"] == "published"]
+        assert sorted(published) == sorted(f"dec:p{i}@xx" for i in range(6))
+        assert sorted(t["sent"] for t in server.tweets) == [f"post {i}" for i in range(6)]
+        assert server.refreshes == 1
+        assert server.revoked == set()
+        stored = CredentialStore(project.root / ".cmctl").get("xx")
+        assert stored is not None and stored.refresh != refresh
