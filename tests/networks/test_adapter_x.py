@@ -12,9 +12,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 
 from cmctl.networks.base import (
+    Ambiguous,
     Attachment,
     Duplicate,
     NotReady,
@@ -136,6 +138,20 @@ def test_images_are_uploaded_once_with_alt_text_even_when_the_post_fails(
     assert len(server.requests_to("/2/media/upload", "POST")) == 1  # not uploaded again
     assert len(server.requests_to("/2/media/metadata")) == 1
     assert server.posted()[0]["media_ids"] == [media_id]
+
+
+def test_an_upload_is_saved_before_the_post_is_sent(server: FakeX, tmp_path: Path) -> None:
+    (tmp_path / "a.png").write_bytes(png())
+    media = (Attachment(tmp_path / "a.png", None, tmp_path),)
+    adapter = oauth2(server, tmp_path)
+    saved = Saved()
+    server.hang_next("/2/tweets", seconds=2.0, commit=False)  # no answer, nothing posted
+    adapter.http.client.timeout = httpx.Timeout(0.5)
+    with pytest.raises(Ambiguous):
+        adapter.publish(saved.out("no alt", media))
+    assert saved.checkpoint is not None and len(saved.checkpoint["media"]) == 1
+    adapter.publish(saved.out("no alt", media))
+    assert len(server.requests_to("/2/media/upload", "POST")) == 1
 
 
 def test_a_video_goes_through_the_chunked_upload_and_is_waited_for_as_not_ready(
