@@ -506,6 +506,37 @@ class X(Network):
             for ref in (refs if isinstance(refs, list) else [])
         )
 
+    # ------------------------------------------------------------------ settled by hand
+    def reference(self, url: str) -> Sent | None:
+        """The post at ``url`` (https://x.com/USER/status/ID, twitter.com too), read with
+        GET /2/tweets/:id (https://docs.x.com/x-api/posts/lookup/introduction): it must
+        be this account's, so that a thread never continues under someone else's post."""
+        from urllib.parse import urlsplit
+
+        link = url.strip()
+        example = "https://x.com/you/status/1234567890123456789"
+        try:
+            parts = urlsplit(link)
+        except ValueError:
+            parts = urlsplit("")
+        host = (parts.hostname or "").lower().removeprefix("www.").removeprefix("mobile.")
+        match = re.fullmatch(r"/(?:[^/]+|i/web)/status/(\d+)/?", parts.path)
+        if host not in ("x.com", "twitter.com") or match is None:
+            raise Permanent(f"{link!r} is not a link to a post on X (e.g. {example})")
+        tweet_id = match.group(1)
+        try:
+            response = self._call(
+                "GET", f"/2/tweets/{tweet_id}", params={"tweet.fields": "author_id"}
+            )
+        except Permanent as exc:
+            raise Permanent(f"X has no post {tweet_id} ({exc.message})") from None
+        data = _data(response)
+        if data is None:
+            raise Permanent(f"X has no post {tweet_id} (its answer holds no data)")
+        if str(data.get("author_id")) != str(self._me()["id"]):
+            raise Permanent(f"{link} is a post of another account, not of this one")
+        return self._sent(tweet_id)
+
     # ------------------------------------------------------------------ check
     def check(self) -> str:
         me = self._me()
@@ -542,7 +573,7 @@ def sign(
     multipart bodies are not signed (§3.4.1.3: only form-encoded bodies are), which is
     also what X documents. oauthlib computes it (a dependency for this alone: signing
     is easy to get subtly wrong, and oauthlib is the reference implementation)."""
-    from oauthlib.oauth1 import Client
+    from oauthlib.oauth1 import Client  # type: ignore[import-untyped]
 
     client = Client(
         api_key,

@@ -190,6 +190,30 @@ class FakeX(FakeServer):
             return self._create(request)
         if request.method == "GET" and request.path == f"/2/users/{USER_ID}/tweets":
             return self._timeline(request)
+        match = re.fullmatch(r"/2/tweets/(\d+)", request.path)
+        if request.method == "GET" and match:
+            tweet = next((t for t in self.tweets if t["id"] == match.group(1)), None)
+            if tweet is None:
+                return Reply(
+                    200,
+                    {
+                        "errors": [
+                            {
+                                "value": match.group(1),
+                                "detail": f"Could not find tweet with id: [{match.group(1)}].",
+                                "title": "Not Found Error",
+                                "resource_type": "tweet",
+                                "parameter": "id",
+                                "resource_id": match.group(1),
+                                "type": "https://api.twitter.com/2/problems/resource-not-found",
+                            }
+                        ]
+                    },
+                )
+            view = {k: tweet[k] for k in ("id", "text", "edit_history_tweet_ids")}
+            if "author_id" in (request.param("tweet.fields") or ""):
+                view["author_id"] = tweet["author_id"]
+            return Reply(200, {"data": view})
         if request.path.startswith("/2/media"):
             return self._media(request)
         return Reply(404, problem(404, "Not Found Error", "Could not find the resource."))

@@ -581,3 +581,27 @@ def test_two_processes_racing_with_a_token_about_to_expire_refresh_once(
         assert server.revoked == set()
         stored = CredentialStore(project.root / ".cmctl").get("xx")
         assert stored is not None and stored.refresh != refresh
+
+
+def test_a_post_settled_by_hand_is_found_from_its_link(server: FakeX, tmp_path: Path) -> None:
+    adapter = oauth2(server, tmp_path)
+    sent = adapter.publish(make_outgoing(KEY, "mine"))
+    link = f"https://twitter.com/{fx.USERNAME}/status/{sent.remote_id}?s=20"
+    assert adapter.reference(link) == sent
+    server.tweets.append({**server.tweets[0], "id": "42", "author_id": "999"})
+    with pytest.raises(Permanent, match="another account"):
+        adapter.reference("https://x.com/someone/status/42")
+    with pytest.raises(Permanent, match="no post 7"):
+        adapter.reference("https://x.com/someone/status/7")
+    with pytest.raises(Permanent, match="not a link to a post on X"):
+        adapter.reference("https://example.com/a/status/1")
+
+
+def test_max_length_lets_a_longer_post_validate(project: Any, run: Any) -> None:
+    long_text = "word " * 70  # 350 characters
+    project.calendar(calendar(post("a", text=long_text), accounts="[xx]"))
+    project.config("accounts:\n  xx:\n    network: x\n    client_id: abc\n")
+    result = run("validate")
+    assert result.exit_code == 1 and "/280" in result.output
+    project.config("accounts:\n  xx:\n    network: x\n    client_id: abc\n    max_length: 25000\n")
+    assert run("validate").exit_code == 0

@@ -140,7 +140,7 @@ CASES = {
         lambda s: len(s.tweets),
         (403, x.problem(403, "Forbidden", "You are not permitted to perform this action.")),
         "You are not permitted to perform this action.",
-        lambda s: x.account_lines(s),
+        x.account_lines,
         rate_limited=lambda n: x.too_many(n, x.clock_now()),
         revoke=lambda s: s.revoke(),
         revoked_hint="cmctl accounts login xx",
