@@ -268,8 +268,12 @@ def test_corrupt_ledger_is_a_clear_error(project: Any, run: Any, now: Any) -> No
 
 
 def test_unpublishable_network_is_reported_not_silently_missed(
-    project: Any, run: Any, now: Any
+    project: Any, run: Any, now: Any, monkeypatch: Any
 ) -> None:
+    from cmctl.networks import registry
+
+    # X publishes now; the case is a network whose adapter does not exist yet
+    monkeypatch.setattr(registry.get("x"), "publishes", False)
     project.calendar(calendar(post("a", at="2026-12-01 09:30"), accounts="[xacct]"))
     now.move_to("2026-12-01T08:31:00Z")
     result = run("publish")

@@ -507,7 +507,7 @@ def test_networks_without_a_lookup_answer_none(tmp_path: Path) -> None:
         )
         is None
     )
-    assert Network.reference is _adapter("x", {}, tmp_path).reference.__func__
+    assert Network.reference is _adapter("slack", {}, tmp_path).reference.__func__
 
 
 @pytest.mark.parametrize("name", ["feed.xml", "feed.json"])

@@ -18,6 +18,8 @@ with a hanging handler).
 - ``fake_telegram``: FakeTelegram, bot token ``tests.fakes.telegram.TOKEN``, channel
   "@brand_news" (id -1001234567890).
 - ``fake_discord``: FakeDiscord, one channel webhook at ``fake_discord.webhook_url``.
+- ``fake_x``: FakeX, user ``tests.fakes.x.USERNAME``, a public OAuth 2.0 app
+  (``CLIENT_ID``) and OAuth 1.0a keys (``API_KEY``...).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.webhook import WEBHOOK_SECRET, FakeWebhookReceiver
 from tests.fakes.wordpress import FakeWordPress
+from tests.fakes.x import FakeX
 
 
 @pytest.fixture
@@ -94,4 +97,10 @@ def fake_devto() -> Iterator[FakeDevTo]:
 @pytest.fixture
 def fake_wordpress() -> Iterator[FakeWordPress]:
     with FakeWordPress() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_x() -> Iterator[FakeX]:
+    with FakeX() as server:
         yield server

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import as_json, calendar, post
-from tests.fakes import discord, slack, telegram
+from tests.fakes import discord, slack, telegram, x
 from tests.fakes.devto import API_KEY as DEVTO_KEY
 from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN, graph_error
 from tests.fakes.webhook import WEBHOOK_SECRET
@@ -189,6 +189,18 @@ CASES = {
             ],
             {"WP_APP_PASSWORD": WP_APP_PASSWORD},
         ),
+    ),
+    "x": Case(
+        "xx",
+        "fake_x",
+        "/2/tweets",
+        lambda s: len(s.tweets),
+        (403, x.problem(403, "Forbidden", "You are not permitted to perform this action.")),
+        "You are not permitted to perform this action.",
+        x.account_lines,
+        rate_limited=lambda n: x.too_many(n, x.clock_now()),
+        revoke=lambda s: s.revoke(),
+        revoked_hint="cmctl accounts login xx",
     ),
 }
 
