@@ -18,6 +18,8 @@ with a hanging handler).
 - ``fake_telegram``: FakeTelegram, bot token ``tests.fakes.telegram.TOKEN``, channel
   "@brand_news" (id -1001234567890).
 - ``fake_discord``: FakeDiscord, one channel webhook at ``fake_discord.webhook_url``.
+- ``fake_threads``: FakeThreads, app ``APP_ID``/``APP_SECRET``, user ``USER_ID`` with
+  a long-lived ``TOKEN`` (tests/fakes/threads.py).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from tests.fakes.facebook import FakeFacebook
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
+from tests.fakes.threads import FakeThreads
 from tests.fakes.webhook import WEBHOOK_SECRET, FakeWebhookReceiver
 from tests.fakes.wordpress import FakeWordPress
 
@@ -94,4 +97,10 @@ def fake_devto() -> Iterator[FakeDevTo]:
 @pytest.fixture
 def fake_wordpress() -> Iterator[FakeWordPress]:
     with FakeWordPress() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_threads() -> Iterator[FakeThreads]:
+    with FakeThreads() as server:
         yield server
