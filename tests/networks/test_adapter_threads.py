@@ -207,6 +207,21 @@ def test_a_token_within_ten_days_of_its_end_is_renewed_before_use(
     assert saved is not None and saved.access == new and saved.extra["user_id"] == USER_ID
 
 
+def test_two_adapters_due_at_once_spend_one_renewal(
+    fake_threads: FakeThreads, tmp_path: Path
+) -> None:
+    old = fake_threads.issue(age=timedelta(days=55))
+    stored(tmp_path, old, fake_threads.now() - timedelta(days=55), timedelta(days=60))
+    first = adapter(fake_threads, tmp_path, access_token=None)
+    second = adapter(fake_threads, tmp_path, access_token=None)  # another process
+    new = first.access_token()
+    # the second read the old token before the renewal was saved: under the lock it
+    # finds the new one and renews nothing
+    assert second._stored_credential(refused=old).access == new
+    assert second.access_token() == new
+    assert len(fake_threads.requests_to("/refresh_access_token")) == 1
+
+
 @pytest.mark.parametrize(
     ("age", "lifetime"),
     [(timedelta(days=20), timedelta(days=60)), (timedelta(hours=2), timedelta(days=5))],
