@@ -20,6 +20,8 @@ with a hanging handler).
 - ``fake_discord``: FakeDiscord, one channel webhook at ``fake_discord.webhook_url``.
 - ``fake_x``: FakeX, user ``tests.fakes.x.USERNAME``, a public OAuth 2.0 app
   (``CLIENT_ID``) and OAuth 1.0a keys (``API_KEY``...).
+- ``fake_threads``: FakeThreads, app ``APP_ID``/``APP_SECRET``, user ``USER_ID`` with
+  a long-lived ``TOKEN`` (tests/fakes/threads.py).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from tests.fakes.facebook import FakeFacebook
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
+from tests.fakes.threads import FakeThreads
 from tests.fakes.webhook import WEBHOOK_SECRET, FakeWebhookReceiver
 from tests.fakes.wordpress import FakeWordPress
 from tests.fakes.x import FakeX
@@ -103,4 +106,10 @@ def fake_wordpress() -> Iterator[FakeWordPress]:
 @pytest.fixture
 def fake_x() -> Iterator[FakeX]:
     with FakeX() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_threads() -> Iterator[FakeThreads]:
+    with FakeThreads() as server:
         yield server

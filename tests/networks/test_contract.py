@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import as_json, calendar, post
-from tests.fakes import discord, slack, telegram, x
+from tests.fakes import discord, slack, telegram, threads, x
 from tests.fakes.devto import API_KEY as DEVTO_KEY
 from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN, graph_error
 from tests.fakes.webhook import WEBHOOK_SECRET
@@ -202,6 +202,26 @@ CASES = {
         revoke=lambda s: s.revoke(),
         revoked_hint="cmctl accounts login xx",
     ),
+    "threads": Case(
+        "thr",
+        "fake_threads",
+        "/threads_publish",
+        lambda s: len(s.posts),
+        (400, threads.graph_error(100, "Param text must be at most 500 characters long.")),
+        "Param text must be at most 500 characters long.",
+        lambda s: (
+            [
+                "network: threads",
+                f'client_id: "{threads.APP_ID}"',
+                "client_secret: ${THREADS_APP_SECRET}",
+                "access_token: ${THREADS_TOKEN}",
+                f"api_url: {s.url}",
+            ],
+            {"THREADS_APP_SECRET": threads.APP_SECRET, "THREADS_TOKEN": threads.TOKEN},
+        ),
+        revoke=lambda s: s.revoke(),
+        revoked_hint="cmctl accounts login thr",
+    ),
 }
 
 
@@ -335,7 +355,15 @@ def test_timeout_after_commit_never_duplicates(net: Any, run: Any, slept: list[f
     assert case.count(server) == 1  # stored before the client gave up, and only once
 
 
-SECRETS = (telegram.TOKEN, discord.TOKEN, "good-token", "app-pass-1234", WEBHOOK_SECRET)
+SECRETS = (
+    telegram.TOKEN,
+    discord.TOKEN,
+    threads.TOKEN,
+    threads.APP_SECRET,
+    "good-token",
+    "app-pass-1234",
+    WEBHOOK_SECRET,
+)
 
 
 def test_a_revoked_credential_fails_with_a_hint_and_no_secret(
