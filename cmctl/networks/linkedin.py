@@ -136,7 +136,7 @@ MEMBER_SCOPES = ("openid", "profile", "w_member_social")
 ORGANIZATION_SCOPES = ("w_organization_social", "r_organization_social")
 WEB = "https://www.linkedin.com"
 
-_URL = re.compile(r"https?://[^\s<>]+")
+_URL = re.compile(r"https?://[^\s<>\\]+")
 _VERSION = re.compile(r"^(\d{4})(\d{2})(\.\d{2})?$")
 _DUPLICATE_OF = re.compile(r"urn:li:(?:share|ugcPost):\d+")
 _AUTHOR = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
@@ -367,7 +367,8 @@ class LinkedIn(Network):
         where = f"{response.request.method} {response.request.url.path}"
         if response.status_code == 426 or code == "NONEXISTENT_VERSION":
             return Permanent(
-                f"{where}: {response.status_code} {said}: LinkedIn no longer serves "
+                f"{where}: {response.status_code} {said} (NONEXISTENT_VERSION): LinkedIn "
+                "no longer serves "
                 f"api_version {self.options.get('api_version')!r}: set the account's "
                 f"api_version to an active version, quoted, e.g. api_version: "
                 f'"{suggested_version()}"'

@@ -54,10 +54,11 @@ ORGANIZATION = f"urn:li:organization:{ORG_ID}"
 ORG_NAME = "Acme Coffee"
 TOKEN = "AQVmember-token-0123456789abcdef"  # a member's: may post, may not read
 PAGE_TOKEN = "AQVpage-token-0123456789abcdef"  # a page admin's: may post and read
-VERSIONS = frozenset({"202502", "202505", "202508", "202510", "202511", "202512"})
+# Active versions: a year of monthly releases before the tests' date (December 2026).
+VERSIONS = frozenset(f"2026{m:02d}" for m in range(1, 12)) | {"202512"}
 LIFETIME = timedelta(days=60)
 RESERVED = set("\\|{}@[]()<>#*_~")
-_URL = re.compile(r"https?://[^\s<>]+")
+_URL = re.compile(r"https?://[^\s<>\\]+")
 _HASHTAG = re.compile(r"#(\w+)")
 _TEMPLATE = re.compile(r"\{hashtag\|\\#\|(\w+)\}")
 _MENTION = re.compile(r"@\[[^\]]*\]\(urn:li:(?:person|organization):[\w-]+\)")
@@ -79,8 +80,9 @@ def render(little: str) -> str:
             i += 2
             continue
         if c in "hH" and (m := _URL.match(little, i)):
-            shown.append(m.group(0))
-            i = m.end()
+            url = _linked(m.group(0))
+            shown.append(url)
+            i += len(url)
             continue
         if c in RESERVED:
             for pattern in (_HASHTAG, _TEMPLATE, _MENTION):
@@ -95,6 +97,18 @@ def render(little: str) -> str:
         shown.append(c)
         i += 1
     return "".join(shown)
+
+
+def _linked(url: str) -> str:
+    """The part of a URL-looking run LinkedIn links: not the sentence's final
+    punctuation, nor a closing parenthesis opened before the URL."""
+    end = len(url)
+    while end and (
+        url[end - 1] in ".,;:!?'\""
+        or (url[end - 1] == ")" and url[:end].count(")") > url[:end].count("("))
+    ):
+        end -= 1
+    return url[:end]
 
 
 @dataclass

@@ -217,7 +217,7 @@ CASES = {
                 "network: linkedin",
                 f"client_id: {LI_CLIENT_ID}",
                 "client_secret: ${LI_SECRET}",
-                'api_version: "202511"',
+                'api_version: "202610"',
                 f"author: {LI_PAGE}",
                 "access_token: ${LI_TOKEN}",
                 f"api_url: {s.url}",
