@@ -139,6 +139,9 @@ WEB = "https://www.linkedin.com"
 _URL = re.compile(r"https?://[^\s<>\\]+")
 _VERSION = re.compile(r"^(\d{4})(\d{2})(\.\d{2})?$")
 _DUPLICATE_OF = re.compile(r"urn:li:(?:share|ugcPost):\d+")
+_FEED_URL = re.compile(
+    r"^https://(?:www\.)?linkedin\.com/feed/update/(urn:li:(?:share|ugcPost|activity):\d+)/?(?:[?#].*)?$"
+)
 _AUTHOR = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
 
 
@@ -256,17 +259,10 @@ class LinkedIn(Network):
     def exchange_code(self, code: str, verifier: str | None, redirect_uri: str) -> Credential:
         """The code's token; a member's URN from /v2/userinfo when the account names
         no ``author`` (kept in the credential)."""
-        from cmctl.networks import oauth
-
-        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-        app = self._oauth()
+        cred = super().exchange_code(code, None, redirect_uri)  # no PKCE at LinkedIn
         if self._configured_author():
-            app = replace(app, token_base=self._auth_base())
-            return oauth.token_request(self, app, form, account=self.account_name)
-        app = replace(app, token_base=self._auth_base())
-        cred = oauth.token_request(self, app, form, account=self.account_name)
-        me = self._userinfo(cred.access)
-        return replace(cred, extra={**cred.extra, **me})
+            return cred
+        return replace(cred, extra={**cred.extra, **self._userinfo(cred.access)})
 
     def renew(self, current: Credential) -> Credential:
         if current.refresh is not None:  # an approved partner's programmatic refresh
@@ -536,6 +532,19 @@ class LinkedIn(Network):
             if isinstance(urn, str) and urn.startswith("urn:li:"):
                 return _post_sent(urn)
         return None
+
+    def reference(self, url: str) -> Sent | None:
+        """The post a link names (https://www.linkedin.com/feed/update/<urn>/), so that
+        the thread's comments can follow a post settled by hand. Read from the link
+        alone: a member's app cannot read the post back."""
+        found = _FEED_URL.match(url.strip())
+        if found is None:
+            raise Permanent(
+                f"{url!r} is not a LinkedIn post link: expected "
+                "https://www.linkedin.com/feed/update/urn:li:share:<id>/ (the post's "
+                '"Copy link to post", opened in a browser)'
+            )
+        return _post_sent(found.group(1))
 
     # ------------------------------------------------------------------ check
     def check(self) -> str:

@@ -293,6 +293,17 @@ def test_an_expired_token_is_auth_expired_and_cannot_be_renewed(
     assert TOKEN not in login.value.message
 
 
+def test_a_post_link_settled_by_hand_is_a_reference(server: FakeLinkedIn, tmp_path: Path) -> None:
+    li = adapter(server, tmp_path)
+    urn = "urn:li:share:7141138937766391808"
+    found = li.reference(f"https://www.linkedin.com/feed/update/{urn}/?utm_source=share")
+    assert found is not None and found.remote_id == urn
+    assert found.url == f"https://www.linkedin.com/feed/update/{urn}/"
+    with pytest.raises(Permanent, match="feed/update"):
+        li.reference("https://www.linkedin.com/in/someone/")
+    assert server.requests == []  # read from the link alone
+
+
 # --- login ------------------------------------------------------------------------------
 
 
