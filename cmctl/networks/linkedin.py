@@ -240,6 +240,12 @@ class LinkedIn(Network):
         ),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The post a DUPLICATE_POST refusal named, by job key (what ``find`` returns).
+        self._duplicate_of: dict[str, str] = {}
+        self._member = ""  # the member found at login (or asked), when no `author`
+
     @classmethod
     def count(cls, text: str) -> int:
         """UTF-16 code units (conservative: LinkedIn does not document its count)."""
@@ -308,12 +314,11 @@ class LinkedIn(Network):
         """The account's ``author``, else the member found at login, else asked now."""
         author = self._configured_author()
         if not author:
-            cached = getattr(self, "_author", None)
-            if cached:
-                return str(cached)
+            if self._member:
+                return self._member
             cred = self._stored_credential(refused=None)
             author = str(cred.extra.get("author") or "") or self._userinfo(cred.access)["author"]
-            self._author = author
+            self._member = author
         if not _AUTHOR.match(author):
             raise Permanent(
                 f"the account's author {author!r} is not urn:li:person:<id> nor "
@@ -345,11 +350,8 @@ class LinkedIn(Network):
         extra = kwargs.pop("classify", None)
 
         def classify(response: Response) -> SendError | None:
-            if extra is not None:
-                problem = extra(response)
-                if problem is not None:
-                    return problem
-            return self._classify(response)
+            problem: SendError | None = extra(response) if extra is not None else None
+            return problem or self._classify(response)
 
         headers = {**self._headers(), **kwargs.pop("headers", {})}
         return self.http.request(
@@ -407,7 +409,7 @@ class LinkedIn(Network):
                 return None
             found = _DUPLICATE_OF.search(text)
             if found is not None:
-                self._duplicates[out.key] = found.group(0)
+                self._duplicate_of[out.key] = found.group(0)
             said = self.http.error_message(response)
             return Duplicate(f"POST /rest/posts: 422 {said} (DUPLICATE_POST)")
 
@@ -416,13 +418,6 @@ class LinkedIn(Network):
         if not urn.startswith("urn:li:"):
             raise Ambiguous("POST /rest/posts: LinkedIn answered without the post's x-restli-id")
         return _post_sent(urn)
-
-    @property
-    def _duplicates(self) -> dict[str, str]:
-        found: dict[str, str] | None = getattr(self, "_duplicate_urns", None)
-        if found is None:
-            found = self._duplicate_urns = {}
-        return found
 
     def _images(
         self, out: Outgoing, progress: dict[str, Any], author: str
@@ -493,7 +488,7 @@ class LinkedIn(Network):
         latest posts with this commentary, created since ``since``. None when the app
         may not read them (403: no r_member_social / r_organization_social) and for a
         comment (a member's app cannot list comments)."""
-        named = self._duplicates.get(out.key)
+        named = self._duplicate_of.get(out.key)
         if named is not None:
             return _post_sent(named)
         if out.part:
