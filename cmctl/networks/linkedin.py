@@ -17,7 +17,7 @@
 #       network: linkedin
 #       client_id: 86abc...
 #       client_secret: ${LINKEDIN_CLIENT_SECRET}
-#       api_version: "202511"          # quoted YYYYMM, an active LinkedIn-Version
+#       api_version: "202611"          # quoted YYYYMM, an active LinkedIn-Version
 #       author: urn:li:organization:1  # only for a page; a member's is found at login
 #   For CI, `access_token: ${LINKEDIN_TOKEN}` seeds a token obtained elsewhere.
 #   Member tokens last 60 days and cannot be renewed by the app (programmatic refresh
@@ -213,7 +213,7 @@ class LinkedIn(Network):
             required=True,
             help='the LinkedIn-Version to call, "YYYYMM" in quotes (an active version: '
             "LinkedIn sunsets them after about a year)",
-            example='"202511"',
+            example='"202611"',
         ),
         AccountField(
             "author",
