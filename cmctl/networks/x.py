@@ -379,7 +379,7 @@ class X(Network):
 
         ids = []
         for item in out.media:
-            mark = _fingerprint(item)
+            mark = item.fingerprint
             if mark not in uploaded:
                 media_id, pending = self._upload(item)
                 uploaded[mark] = media_id
@@ -665,16 +665,3 @@ def _pending(answer: dict[str, Any]) -> float | None:
     if isinstance(after, int | float) and not isinstance(after, bool) and after > 0:
         return float(min(after, 3600))
     return POLL_DEFAULT
-
-
-def _fingerprint(item: Attachment) -> str:
-    """An attachment as uploaded: its path, alt text and file version (a changed file
-    is uploaded again, never attached from an older checkpoint)."""
-    import os
-
-    try:
-        st = os.stat(item.path)
-        version = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
-    except OSError:
-        version = "missing"
-    return f"{item.path}\0{item.alt or ''}\0{version}"

@@ -22,6 +22,8 @@ with a hanging handler).
   (``CLIENT_ID``) and OAuth 1.0a keys (``API_KEY``...).
 - ``fake_threads``: FakeThreads, app ``APP_ID``/``APP_SECRET``, user ``USER_ID`` with
   a long-lived ``TOKEN`` (tests/fakes/threads.py).
+- ``fake_linkedin``: FakeLinkedIn, member token ``TOKEN``, page token ``PAGE_TOKEN``
+  (tests/fakes/linkedin.py).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.devto import FakeDevTo
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.facebook import FakeFacebook
+from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
@@ -112,4 +115,10 @@ def fake_x() -> Iterator[FakeX]:
 @pytest.fixture
 def fake_threads() -> Iterator[FakeThreads]:
     with FakeThreads() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_linkedin() -> Iterator[FakeLinkedIn]:
+    with FakeLinkedIn() as server:
         yield server

@@ -18,6 +18,10 @@ from tests.conftest import as_json, calendar, post
 from tests.fakes import discord, slack, telegram, threads, x
 from tests.fakes.devto import API_KEY as DEVTO_KEY
 from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN, graph_error
+from tests.fakes.linkedin import CLIENT_ID as LI_CLIENT_ID
+from tests.fakes.linkedin import CLIENT_SECRET as LI_SECRET
+from tests.fakes.linkedin import ORGANIZATION as LI_PAGE
+from tests.fakes.linkedin import PAGE_TOKEN as LI_PAGE_TOKEN
 from tests.fakes.webhook import WEBHOOK_SECRET
 from tests.fakes.wordpress import APP_PASSWORD as WP_APP_PASSWORD
 
@@ -222,6 +226,40 @@ CASES = {
         revoke=lambda s: s.revoke(),
         revoked_hint="cmctl accounts login thr",
     ),
+    "linkedin": Case(
+        "lin",
+        "fake_linkedin",
+        "/rest/posts",
+        lambda s: len(s.posts),
+        (
+            422,
+            {
+                "status": 422,
+                "serviceErrorCode": 100,
+                "code": "FIELD_ARRAY_SIZE_TOO_HIGH",
+                "message": "ShareCommentary text length (3001 characters) exceeded the maximum "
+                "allowed (3000 characters)",
+            },
+        ),
+        "exceeded the maximum allowed (3000 characters)",
+        # A page: its posts can be listed (r_organization_social), so an ambiguous post
+        # is looked up. A member's app cannot: tests/networks/test_adapter_linkedin.py.
+        lambda s: (
+            [
+                "network: linkedin",
+                f"client_id: {LI_CLIENT_ID}",
+                "client_secret: ${LI_SECRET}",
+                'api_version: "202610"',
+                f"author: {LI_PAGE}",
+                "access_token: ${LI_TOKEN}",
+                f"api_url: {s.url}",
+                f"auth_url: {s.url}",
+            ],
+            {"LI_SECRET": LI_SECRET, "LI_TOKEN": LI_PAGE_TOKEN},
+        ),
+        revoke=lambda s: s.revoke(LI_PAGE_TOKEN),
+        revoked_hint="cmctl accounts login lin",
+    ),
 }
 
 
@@ -363,6 +401,8 @@ SECRETS = (
     "good-token",
     "app-pass-1234",
     WEBHOOK_SECRET,
+    LI_PAGE_TOKEN,
+    LI_SECRET,
 )
 
 
