@@ -18,6 +18,9 @@ with a hanging handler).
 - ``fake_telegram``: FakeTelegram, bot token ``tests.fakes.telegram.TOKEN``, channel
   "@brand_news" (id -1001234567890).
 - ``fake_discord``: FakeDiscord, one channel webhook at ``fake_discord.webhook_url``.
+- ``fake_instagram``: FakeInstagram, app ``APP_ID``/``APP_SECRET``, account ``USER_ID``
+  with the long-lived token ``TOKEN`` (tests/fakes/instagram.py); it serves media under
+  ``/cdn/`` (``serve``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.devto import FakeDevTo
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.facebook import FakeFacebook
+from tests.fakes.instagram import FakeInstagram
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
@@ -94,4 +98,10 @@ def fake_devto() -> Iterator[FakeDevTo]:
 @pytest.fixture
 def fake_wordpress() -> Iterator[FakeWordPress]:
     with FakeWordPress() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_instagram() -> Iterator[FakeInstagram]:
+    with FakeInstagram() as server:
         yield server

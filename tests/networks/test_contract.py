@@ -18,6 +18,9 @@ from tests.conftest import as_json, calendar, post
 from tests.fakes import discord, slack, telegram
 from tests.fakes.devto import API_KEY as DEVTO_KEY
 from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN, graph_error
+from tests.fakes.instagram import TOKEN as IG_TOKEN
+from tests.fakes.instagram import USER_ID as IG_USER
+from tests.fakes.instagram import graph_error as ig_error
 from tests.fakes.webhook import WEBHOOK_SECRET
 from tests.fakes.wordpress import APP_PASSWORD as WP_APP_PASSWORD
 
@@ -43,6 +46,17 @@ class Case:
     # Revokes the credential on the fake, and the hint cmctl must then give.
     revoke: Callable[[Any], None] | None = None
     revoked_hint: str = ""
+    # Extra keys of the contract's post (media a network requires), after writing what
+    # they need: (server, project) → {key: value}.
+    post_extra: Callable[[Any, Any], dict[str, Any]] | None = None
+
+
+def _ig_media(server: Any, project: Any) -> dict[str, Any]:
+    from tests.networks.test_declarations import JPEG
+
+    project.write("media/a.jpg", JPEG)
+    server.serve("media/a.jpg", JPEG)
+    return {"media": [{"path": "../media/a.jpg", "alt": "A rocket"}]}
 
 
 CASES = {
@@ -190,6 +204,27 @@ CASES = {
             {"WP_APP_PASSWORD": WP_APP_PASSWORD},
         ),
     ),
+    "instagram": Case(
+        "ig",
+        "fake_instagram",
+        "/media_publish",
+        lambda s: len(s.published()),
+        (400, ig_error(100, "Invalid parameter", error_user_msg="The caption is too long")),
+        "The caption is too long",
+        lambda s: (
+            [
+                "network: instagram",
+                f'user_id: "{IG_USER}"',
+                "access_token: ${IG_TOKEN}",
+                f"api_url: {s.url}",
+                f"media_url: {s.url}/cdn",
+            ],
+            {"IG_TOKEN": IG_TOKEN},
+        ),
+        revoke=lambda s: s.revoke(),
+        revoked_hint="cmctl accounts login ig",
+        post_extra=_ig_media,
+    ),
 }
 
 
@@ -206,9 +241,10 @@ def net(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("CMCTL_HTTP_TIMEOUT", "0.5")
+    extra = case.post_extra(server, project) if case.post_extra else {}
     project.calendar(
         calendar(
-            post("a", at="2026-12-01 09:30", text="Bonjour #cm", title="Bonjour"),  # blogs: a title
+            post("a", at="2026-12-01 09:30", text="Bonjour #cm", title="Bonjour", **extra),
             accounts=f"[{case.account}]",
         )
     )
@@ -323,7 +359,7 @@ def test_timeout_after_commit_never_duplicates(net: Any, run: Any, slept: list[f
     assert case.count(server) == 1  # stored before the client gave up, and only once
 
 
-SECRETS = (telegram.TOKEN, discord.TOKEN, "good-token", "app-pass-1234", WEBHOOK_SECRET)
+SECRETS = (telegram.TOKEN, discord.TOKEN, "good-token", "app-pass-1234", WEBHOOK_SECRET, IG_TOKEN)
 
 
 def test_a_revoked_credential_fails_with_a_hint_and_no_secret(
