@@ -182,7 +182,7 @@ class FakeInstagram(FakeServer):
                 return Reply(200, {"status_code": status, "status": said, "id": found.id})
             for item in self.media:
                 if item["id"] == parts[0]:
-                    return Reply(200, item)
+                    return Reply(200, {k: v for k, v in item.items() if not k.startswith("_")})
         return Reply(
             400,
             graph_error(
