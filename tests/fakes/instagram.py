@@ -11,7 +11,8 @@ Sources (read 2026-12):
   https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media_publish
 - Content publishing limit ({"data": [{"quota_usage", "config": {"quota_total",
   "quota_duration"}}]}): https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/content_publishing_limit
-- Business Login (www.instagram.com/oauth/authorize; POST
+- Business Login (www.instagram.com/oauth/authorize → 302 to the redirect URI with
+  code and state, "#_" appended; POST
   api.instagram.com/oauth/access_token → {"data": [{"access_token", "user_id",
   "permissions"}]}, a 1-hour token):
   https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/business-login
@@ -41,6 +42,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 from tests.fakes.base import FakeServer, RecordedRequest, Reply, parse_form
 
@@ -142,6 +144,8 @@ class FakeInstagram(FakeServer):
             if request.headers.get("range") == "bytes=0-0":
                 return Reply(206, data[:1], {"Content-Range": f"bytes 0-0/{len(data)}"})
             return Reply(200, data)
+        if path == "/oauth/authorize" and request.method == "GET":
+            return self._authorize(request)
         if path == "/oauth/access_token" and request.method == "POST":
             return self._exchange_code(request)
         if path == "/access_token" and request.method == "GET":
@@ -215,6 +219,21 @@ class FakeInstagram(FakeServer):
                 ),
             )
         return token
+
+    def _authorize(self, request: RecordedRequest) -> Reply:
+        """The browser step, as if the user logged in and allowed the app: a 302 to the
+        redirect URI with ``code`` and ``state`` (Business Login, "Step 1")."""
+        redirect_uri = request.param("redirect_uri") or ""
+        scopes = (request.param("scope") or "").split(",")
+        if request.param("client_id") != APP_ID or request.param("response_type") != "code":
+            return Reply(400, "Invalid platform app")
+        if "instagram_business_content_publish" not in scopes:
+            back = {"error": "access_denied", "error_reason": "user_denied",
+                    "error_description": "Permissions error"}  # fmt: skip
+        else:
+            back = {"code": self.issue_code(redirect_uri), "state": request.param("state") or ""}
+        # Instagram appends "#_" to the redirect; a client must ignore it
+        return Reply(302, "", {"Location": f"{redirect_uri}?{urlencode(back)}#_"})
 
     def _exchange_code(self, request: RecordedRequest) -> Reply:
         form = {k: v[0].text for k, v in parse_form(request).items()}

@@ -398,6 +398,21 @@ def test_login_trades_the_code_for_a_60_day_token_and_learns_the_user(
     assert "code_challenge" not in url
 
 
+def test_the_fakes_browser_step_gives_a_code_the_adapter_exchanges(
+    fake: FakeInstagram, tmp_path: Path
+) -> None:
+    import httpx
+
+    ig = adapter(fake, tmp_path, user_id="", access_token="", auth_url=fake.url)
+    url = ig.authorization_url("st4te", None, "http://127.0.0.1:8765/callback")
+    answer = httpx.get(url, follow_redirects=False)
+    assert answer.status_code == 302
+    back = httpx.URL(answer.headers["location"])
+    assert back.params["state"] == "st4te"
+    cred = ig.exchange_code(back.params["code"], None, "http://127.0.0.1:8765/callback")
+    assert fake.tokens[cred.access].long
+
+
 def test_a_refused_exchange_never_shows_a_secret(
     fake: FakeInstagram, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
