@@ -24,6 +24,9 @@ with a hanging handler).
   a long-lived ``TOKEN`` (tests/fakes/threads.py).
 - ``fake_linkedin``: FakeLinkedIn, member token ``TOKEN``, page token ``PAGE_TOKEN``
   (tests/fakes/linkedin.py).
+- ``fake_instagram``: FakeInstagram, app ``APP_ID``/``APP_SECRET``, account ``USER_ID``
+  with the long-lived token ``TOKEN`` (tests/fakes/instagram.py); it serves media under
+  ``/cdn/`` (``serve``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.devto import FakeDevTo
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.facebook import FakeFacebook
+from tests.fakes.instagram import FakeInstagram
 from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.slack import FakeSlack
@@ -121,4 +125,10 @@ def fake_threads() -> Iterator[FakeThreads]:
 @pytest.fixture
 def fake_linkedin() -> Iterator[FakeLinkedIn]:
     with FakeLinkedIn() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_instagram() -> Iterator[FakeInstagram]:
+    with FakeInstagram() as server:
         yield server

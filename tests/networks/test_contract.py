@@ -18,6 +18,9 @@ from tests.conftest import as_json, calendar, post
 from tests.fakes import discord, slack, telegram, threads, x
 from tests.fakes.devto import API_KEY as DEVTO_KEY
 from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN, graph_error
+from tests.fakes.instagram import TOKEN as IG_TOKEN
+from tests.fakes.instagram import USER_ID as IG_USER
+from tests.fakes.instagram import graph_error as ig_error
 from tests.fakes.linkedin import CLIENT_ID as LI_CLIENT_ID
 from tests.fakes.linkedin import CLIENT_SECRET as LI_SECRET
 from tests.fakes.linkedin import ORGANIZATION as LI_PAGE
@@ -47,6 +50,17 @@ class Case:
     # Revokes the credential on the fake, and the hint cmctl must then give.
     revoke: Callable[[Any], None] | None = None
     revoked_hint: str = ""
+    # Extra keys of the contract's post (media a network requires), after writing what
+    # they need: (server, project) → {key: value}.
+    post_extra: Callable[[Any, Any], dict[str, Any]] | None = None
+
+
+def _ig_media(server: Any, project: Any) -> dict[str, Any]:
+    from tests.networks.test_declarations import JPEG
+
+    project.write("media/a.jpg", JPEG)
+    server.serve("media/a.jpg", JPEG)
+    return {"media": [{"path": "../media/a.jpg", "alt": "A rocket"}]}
 
 
 CASES = {
@@ -260,6 +274,27 @@ CASES = {
         revoke=lambda s: s.revoke(LI_PAGE_TOKEN),
         revoked_hint="cmctl accounts login lin",
     ),
+    "instagram": Case(
+        "ig",
+        "fake_instagram",
+        "/media_publish",
+        lambda s: len(s.published()),
+        (400, ig_error(100, "Invalid parameter", error_user_msg="The caption is too long")),
+        "The caption is too long",
+        lambda s: (
+            [
+                "network: instagram",
+                f'user_id: "{IG_USER}"',
+                "access_token: ${IG_TOKEN}",
+                f"api_url: {s.url}",
+                f"media_url: {s.url}/cdn",
+            ],
+            {"IG_TOKEN": IG_TOKEN},
+        ),
+        revoke=lambda s: s.revoke(),
+        revoked_hint="cmctl accounts login ig",
+        post_extra=_ig_media,
+    ),
 }
 
 
@@ -276,9 +311,10 @@ def net(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("CMCTL_HTTP_TIMEOUT", "0.5")
+    extra = case.post_extra(server, project) if case.post_extra else {}
     project.calendar(
         calendar(
-            post("a", at="2026-12-01 09:30", text="Bonjour #cm", title="Bonjour"),  # blogs: a title
+            post("a", at="2026-12-01 09:30", text="Bonjour #cm", title="Bonjour", **extra),
             accounts=f"[{case.account}]",
         )
     )
@@ -403,6 +439,7 @@ SECRETS = (
     WEBHOOK_SECRET,
     LI_PAGE_TOKEN,
     LI_SECRET,
+    IG_TOKEN,
 )
 
 
