@@ -476,7 +476,7 @@ class Network:
                     )
                 return self.seeded_credential(tokens, digest)
             if current is None:
-                raise LoginRequired(name, f"it has not logged in to {self.title} yet")
+                raise LoginRequired(name, f"it has not logged in to {self.title} yet", again=False)
             new = self.renew(current)
             seed = current.extra.get("seed")
             return replace(new, extra={**new.extra, "seed": seed}) if seed else new

@@ -58,9 +58,10 @@ class LoginRequired(CmctlError, Permanent):
 
     exit_code = 2
 
-    def __init__(self, account: str, why: str) -> None:
+    def __init__(self, account: str, why: str, *, again: bool = True) -> None:
+        verb = "log in again" if again else "log in"
         super().__init__(
-            f"account '{account}': {why}; log in again with `cmctl accounts login {account}`"
+            f"account '{account}': {why}; {verb} with `cmctl accounts login {account}`"
         )
         self.account = account
 
