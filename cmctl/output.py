@@ -232,6 +232,7 @@ _STATE_STYLE = {
     "missed": "red",
     "skipped": "dim",
     "sending": "cyan",
+    "scheduled": "blue",
 }
 
 
@@ -351,6 +352,14 @@ _MARKS = {
     "would-miss": ("⏰", "cyan"),
     "would-unknown": ("?", "cyan"),
     "would-skip": ("-", "cyan"),
+    # schedule: network
+    "scheduled": ("⇥", "blue"),
+    "rescheduled": ("⇥", "blue"),
+    "taken-back": ("↩", "yellow"),
+    "would-schedule": ("⇥", "cyan"),
+    "would-reschedule": ("⇥", "cyan"),
+    "would-take-back": ("↩", "cyan"),
+    "would-confirm": ("?", "cyan"),
 }
 
 
@@ -446,6 +455,14 @@ def render_publish_summary(result: Any, *, dry_run: bool) -> None:
         "unknown",
         "missed",
         "busy",
+        # schedule: network
+        "would-schedule",
+        "would-reschedule",
+        "would-take-back",
+        "would-confirm",
+        "scheduled",
+        "rescheduled",
+        "taken-back",
     )
     parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
     colour = "green" if result.ok or dry_run else "red"
@@ -461,6 +478,8 @@ def render_status(report: dict[str, Any]) -> None:
         return
     order = ("pending", "sending", "published", "failed", "unknown", "missed", "skipped")
     counts = report["counts"]
+    if counts.get("scheduled"):  # schedule: network: held by the network for its time
+        order += ("scheduled",)
     out.print("  ".join(f"{s}: [bold]{counts.get(s, 0)}[/]" for s in order))
     daemon = report["daemon"]
     if daemon is None:
