@@ -9,6 +9,7 @@ the confirmation once its time has passed, the "missed schedule", the dry run, w
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -265,8 +266,6 @@ def test_a_daemon_or_cron_wakes_up_to_confirm(project: Any, run: Any, wp: Any, n
     try:
         wake = ledger.next_wakeup()
         assert wake is not None and wake.isoformat().startswith("2026-12-05T09:00")
-        from datetime import UTC, datetime
-
         assert not ledger.has_work(datetime(2026, 12, 5, 8, 59, tzinfo=UTC))
         assert ledger.has_work(datetime(2026, 12, 5, 9, 0, tzinfo=UTC))
     finally:
@@ -382,3 +381,99 @@ def test_migration_4_keeps_an_old_ledger(tmp_path: Path) -> None:
             ledger.db.execute("UPDATE jobs SET state = 'nonsense'")
     finally:
         ledger.close()
+
+
+# ---------------------------------------------------------------------------- Facebook
+FB_KEY = "dec:launch@fb"
+
+
+@pytest.fixture
+def fb(project: Any, fake_facebook: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN
+
+    monkeypatch.setenv("FB_TOKEN", PAGE_TOKEN)
+    project.config(
+        f"""
+accounts:
+  fb:
+    network: facebook
+    page_id: "{PAGE_ID}"
+    token: ${{FB_TOKEN}}
+    api_url: {fake_facebook.url}
+    schedule: network
+defaults:
+  timezone: Europe/Paris
+"""
+    )
+    return fake_facebook
+
+
+def fb_write(project: Any, *, at: str = AT, text: str = "Our launch.", **extra: Any) -> None:
+    project.calendar(calendar(post("launch", at=at, text=text, **extra), accounts="[fb]"))
+
+
+def test_facebook_holds_the_post_then_comments_follow_once_confirmed(
+    project: Any, run: Any, fb: Any, now: Any
+) -> None:
+    fb_write(project, thread=["First comment."])
+    assert publish(run) == {FB_KEY: "scheduled"}
+    (held,) = fb.scheduled()
+    assert held["scheduled"] == int(datetime(2026, 12, 5, 9, tzinfo=UTC).timestamp())
+    feed = next(r for r in fb.requests if r.path.endswith("/feed"))
+    assert (
+        "published=false" in feed.body.decode() and "scheduled_publish_time" in feed.body.decode()
+    )
+    assert job(project, FB_KEY + "#1").state == "pending"  # comments cannot be scheduled
+    now.move_to("2026-12-05T09:00:30Z")
+    assert publish(run) == {FB_KEY: "published", FB_KEY + "#1": "published"}
+    row = job(project, FB_KEY)
+    assert row.state == "published" and row.url == held["permalink_url"]
+    assert [c["message"] for c in fb.comments[held["id"]]] == ["First comment."]
+    assert len(fb.posts) == 1
+
+
+def test_facebook_edit_and_move_are_kept_in_step(project: Any, run: Any, fb: Any) -> None:
+    fb_write(project)
+    publish(run)
+    fb_write(project, at="2026-12-06 10:00", text="Reworded.")
+    assert publish(run) == {FB_KEY: "rescheduled"}
+    (held,) = fb.scheduled()
+    assert held["message"] == "Reworded." and held["scheduled"] == int(
+        datetime(2026, 12, 6, 9, tzinfo=UTC).timestamp()
+    )
+
+
+def test_facebook_moved_within_ten_minutes_is_deleted_and_sent_by_cmctl(
+    project: Any, run: Any, fb: Any, now: Any
+) -> None:
+    fb_write(project)
+    publish(run)
+    fb_write(project, at="2026-11-20 13:05")  # 5 minutes ahead: Facebook needs 10
+    assert publish(run) == {FB_KEY: "taken-back"}
+    assert fb.posts == []
+    now.move_to("2026-11-20T12:05:00Z")
+    assert publish(run) == {FB_KEY: "published"}
+    assert [p["is_published"] for p in fb.posts] == [True]
+
+
+def test_facebook_beyond_its_horizon_is_handed_over_once_within_it(
+    project: Any, run: Any, fb: Any, now: Any
+) -> None:
+    fb_write(project, at="2027-02-01 10:00")  # more than 30 days ahead
+    assert publish(run) == {}
+    assert fb.posts == [] and job(project, FB_KEY).state == "pending"
+    now.move_to("2027-01-10T12:00:00Z")
+    assert publish(run) == {FB_KEY: "scheduled"}
+    assert len(fb.scheduled()) == 1
+
+
+def test_facebook_ambiguous_hand_over_is_found_among_scheduled_posts(
+    project: Any, run: Any, fb: Any, now: Any
+) -> None:
+    fb_write(project)
+    fb.fail_next("/feed", 500, {"error": {"message": "An unknown error", "code": 1}}, commit=True)
+    assert publish(run) == {FB_KEY: "retry"}
+    assert len(fb.scheduled()) == 1
+    now.shift(60)
+    assert publish(run) == {FB_KEY: "scheduled"}
+    assert len(fb.posts) == 1 and job(project, FB_KEY).remote_id == fb.posts[0]["id"]
