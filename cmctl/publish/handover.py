@@ -198,11 +198,11 @@ class Handover(Sending):
             if self.dry_run:
                 sent = Sent(f"dry-run:{row.key}", None, {})
             else:
-                sent = None
+                found = None
                 if claimed.maybe_sent_at is not None:
                     # an earlier hand-over may have reached it: the look-up sees held posts
-                    sent = adapter.find(out, since=claimed.maybe_sent_at - LOOKUP_MARGIN)
-                sent = sent or adapter.schedule(out)
+                    found = adapter.find(out, since=claimed.maybe_sent_at - LOOKUP_MARGIN)
+                sent = found or adapter.schedule(out)
         except (Ambiguous, Duplicate) as exc:
             reached = claimed.maybe_sent_at or claimed.claimed_at or self.clock.now()
             self._retry(claimed, claimed.attempts, exc.message, None, result, maybe_sent_at=reached)
