@@ -476,7 +476,15 @@ def render_status(report: dict[str, Any]) -> None:
     if not report["ledger"]:
         out.print("[dim]nothing published yet (no ledger in the state folder)[/]")
         return
-    order = ("pending", "sending", "published", "failed", "unknown", "missed", "skipped")
+    order: tuple[str, ...] = (
+        "pending",
+        "sending",
+        "published",
+        "failed",
+        "unknown",
+        "missed",
+        "skipped",
+    )
     counts = report["counts"]
     if counts.get("scheduled"):  # schedule: network: held by the network for its time
         order += ("scheduled",)
