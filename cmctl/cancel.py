@@ -35,6 +35,20 @@ def cancel(ledger: Ledger, spec: str, now: datetime) -> list[str]:
                 f"`cmctl resolve {row.key} --skip` after checking the account"
             )
             continue
+        if row.state == "scheduled":  # the network holds it: the publisher takes it back
+            if ledger.set_state(
+                row.key,
+                now,
+                "scheduled",
+                expect=("scheduled",),
+                event="cancelled by hand (to be taken back from the network)",
+                reason="cancelled by hand",
+                decided_by="human",
+            ):
+                lines.append(
+                    f"{row.key}: cancelled; the next `cmctl publish` takes it back from the network"
+                )
+            continue
         if row.state not in CANCELLABLE:
             continue
         if ledger.set_state(

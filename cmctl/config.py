@@ -411,6 +411,8 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
             **{
                 f.name: {}
                 if f.secret
+                else {"type": f.type, "enum": list(f.choices)}
+                if f.choices
                 else {"type": f.type, "minLength": 1}
                 if f.type == "string"
                 else {"type": f.type, "minimum": 1}

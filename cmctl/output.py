@@ -323,6 +323,7 @@ _STATE_STYLE = {
     "missed": "red",
     "skipped": "dim",
     "sending": "cyan",
+    "scheduled": "blue",
 }
 
 
@@ -442,6 +443,14 @@ _MARKS = {
     "would-miss": ("⏰", "cyan"),
     "would-unknown": ("?", "cyan"),
     "would-skip": ("-", "cyan"),
+    # schedule: network
+    "scheduled": ("⇥", "blue"),
+    "rescheduled": ("⇥", "blue"),
+    "taken-back": ("↩", "yellow"),
+    "would-schedule": ("⇥", "cyan"),
+    "would-reschedule": ("⇥", "cyan"),
+    "would-take-back": ("↩", "cyan"),
+    "would-confirm": ("?", "cyan"),
 }
 
 
@@ -537,6 +546,14 @@ def render_publish_summary(result: Any, *, dry_run: bool) -> None:
         "unknown",
         "missed",
         "busy",
+        # schedule: network
+        "would-schedule",
+        "would-reschedule",
+        "would-take-back",
+        "would-confirm",
+        "scheduled",
+        "rescheduled",
+        "taken-back",
     )
     parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
     colour = "green" if result.ok or dry_run else "red"
@@ -550,8 +567,18 @@ def status_lines(report: dict[str, Any]) -> list[Line]:
     """The human view of `cmctl status`, as styled pieces of text (no markup to escape)."""
     if not report["ledger"]:
         return [[("nothing published yet (no ledger in the state folder)", "dim")]]
-    order = ("pending", "sending", "published", "failed", "unknown", "missed", "skipped")
+    order: tuple[str, ...] = (
+        "pending",
+        "sending",
+        "published",
+        "failed",
+        "unknown",
+        "missed",
+        "skipped",
+    )
     counts = report["counts"]
+    if counts.get("scheduled"):  # schedule: network: held by the network for its time
+        order += ("scheduled",)
     first: Line = []
     for s in order:
         first += [(f"{'  ' if first else ''}{s}: ", ""), (str(counts.get(s, 0)), "bold")]

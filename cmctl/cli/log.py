@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from cmctl.cli.options import load_config
@@ -36,6 +38,7 @@ def command(ctx: click.Context, limit: int, events: bool, as_json: bool) -> None
         else:
             output.console().print("[dim]nothing published yet[/]")
         return
+    held: list[dict[str, Any]] = []  # schedule: network: what the networks hold
     try:
         if events:
             entries = ledger.events(limit=limit)
@@ -55,10 +58,21 @@ def command(ctx: click.Context, limit: int, events: bool, as_json: bool) -> None
                 }
                 for r in rows[-limit:]
             ]
+            held = [
+                {
+                    "key": r.key,
+                    "account": r.account,
+                    "network": r.network,
+                    "scheduled_at": r.scheduled_at.isoformat(),
+                    "url": r.url,
+                    "remote_id": r.remote_id,
+                }
+                for r in ledger.rows(states=("scheduled",))
+            ]
     finally:
         ledger.close()
     if as_json:
-        output.echo_json({"entries": entries})
+        output.echo_json({"entries": entries, "scheduled": held})
         return
     from rich.markup import escape
 
@@ -75,5 +89,10 @@ def command(ctx: click.Context, limit: int, events: bool, as_json: bool) -> None
                 f"{e['published_at']}  {escape(e['key'])} [dim]({e['network']})[/]  "
                 f"{escape(e['url'] or e['remote_id'] or '')}{changed}"
             )
-    if not entries:
+    for e in held:
+        out.print(
+            f"[blue]scheduled for {e['scheduled_at']}[/]  {escape(e['key'])} "
+            f"[dim]({e['network']})[/]  {escape(e['url'] or e['remote_id'] or '')}"
+        )
+    if not entries and not held:
         out.print("[dim]nothing published yet[/]")

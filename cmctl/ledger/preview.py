@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from cmctl.diagnostics import Diagnostic
-from cmctl.ledger.reconcile import Planned, Reconciliation, reconcile
+from cmctl.ledger.reconcile import STARTED, Planned, Reconciliation, reconcile
 from cmctl.ledger.store import (
     KNOWN_COLUMNS,
     LEDGER_NAME,
@@ -64,7 +64,7 @@ def findings(project: Project) -> Reconciliation | None:
     its rows were sent.
 
     The thread check and inheritance involve only rows that something of went out
-    (published, sending, unknown, or an attempt that may have reached the network):
+    (``reconcile.STARTED``, or an attempt that may have reached the network):
     those rows, the other rows of their posts, the jobs of those posts, and the jobs
     that are the same post as one of them. The vanished calendars are a count by
     calendar. A ledger where most was sent is read whole, as `foresee` does.
@@ -80,7 +80,7 @@ def findings(project: Project) -> Reconciliation | None:
         cursor.row_factory = None
         started = cursor.execute(
             f"SELECT rowid, {KNOWN_COLUMNS} FROM jobs WHERE state IN "
-            "('published', 'sending', 'unknown') OR maybe_sent_at IS NOT NULL "
+            f"({', '.join(repr(s) for s in sorted(STARTED))}) OR maybe_sent_at IS NOT NULL "
             f"LIMIT {FEW_STARTED + 1}"
         ).fetchall()
         if len(started) > FEW_STARTED:
@@ -112,7 +112,7 @@ def findings(project: Project) -> Reconciliation | None:
         # post (account, part, content; the time is compared once planned).
         keys = {j.key for j in project.jobs if j.calendar not in held}
         heirs = {
-            (r[4], r[5], r[9] if r[7] == "published" and r[9] else r[8])
+            (r[4], r[5], r[9] if r[7] in ("published", "scheduled") and r[9] else r[8])
             for r in started
             if r[1] not in keys and r[7] != "sending"
         }

@@ -7,8 +7,11 @@ to touch and why. ``Ledger.sync`` applies them in one transaction.
 
 The rules that keep the three promises:
 
-- A published, sending or unknown job never goes back to pending: an edit changes
-  only its content hash (so `plan` can say "changed since").
+- A published, sending, unknown or scheduled job never goes back to pending: an edit
+  changes only its content hash (so `plan` can say "changed since"). A ``scheduled``
+  job (the network holds it for its time: ``schedule: network``) also follows its new
+  time; taking it back or keeping it in step takes network calls, so the publisher does
+  that (cmctl/publish/handover.py), never the sync.
 - A human decision (``decided_by = 'human'``: resolve, retry, cancel) is final;
   edits never undo it. Only a human reopens it.
 - A job whose earlier attempt may have reached the network (``maybe_sent_at``) is
@@ -33,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # States in which something may be online: never reopened, never cancelled quietly.
-STARTED = frozenset({"published", "sending", "unknown"})
+STARTED = frozenset({"published", "sending", "unknown", "scheduled"})
 REOPENABLE = frozenset({"pending", "skipped", "failed", "missed"})
 
 
@@ -76,7 +79,8 @@ class Known:
     @property
     def shown_hash(self) -> str:
         """The content the network has (or may have) for this job."""
-        return self.sent_hash if self.state == "published" and self.sent_hash else self.content_hash
+        held = self.state in ("published", "scheduled")
+        return self.sent_hash if held and self.sent_hash else self.content_hash
 
 
 @dataclass(slots=True, frozen=True)
@@ -255,6 +259,15 @@ def _update(out: Reconciliation, row: Known, job: Planned) -> None:
     if edited:
         values["content_hash"] = job.content_hash
     event = None
+    if row.state == "scheduled" and not row.by_human:
+        # the network holds it: the publisher moves it there too (scheduled_at is the
+        # calendar's time, network_at the network's)
+        if moved:
+            values["scheduled_at"] = job.scheduled_at
+            event = f"moved from {row.scheduled_at} (to be kept in step on the network)"
+            out.stats["rescheduled"] += 1
+        if row.catch_up_s != job.catch_up_s:
+            values["catch_up_s"] = job.catch_up_s
     if row.state in REOPENABLE and not row.by_human:
         if moved:
             values["scheduled_at"] = job.scheduled_at
@@ -305,7 +318,9 @@ def _inheritable(rows: dict[str, Known], seen: set[str]) -> dict[tuple[str, int,
     """Sent (or maybe sent) rows whose identity left the plan, by what they are."""
     heirs: dict[tuple[str, int, str, str], Known] = {}
     for row in rows.values():
-        if row.key not in seen and row.started and row.state != "sending":
+        # (a scheduled job that left the plan is taken back by the publisher, and the
+        # new identity handed over anew: nothing to inherit)
+        if row.key not in seen and row.started and row.state not in ("sending", "scheduled"):
             heirs.setdefault((row.account, row.part, row.scheduled_at, row.shown_hash), row)
     return heirs
 

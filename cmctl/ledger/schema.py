@@ -7,7 +7,11 @@ are split on ';', so comments must not contain one.
 
 from __future__ import annotations
 
-STATES = ("pending", "sending", "published", "failed", "unknown", "missed", "skipped")
+# the states of migration 1 (never edited: a released migration)
+STATES_1 = ("pending", "sending", "published", "failed", "unknown", "missed", "skipped")
+# every state now: migration 4 added `scheduled` (the network holds the post for its
+# time: `schedule: network`)
+STATES = (*STATES_1, "scheduled")
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: jobs, their history, and small key/value facts (daemon heartbeat, ...)
@@ -23,7 +27,7 @@ MIGRATIONS: tuple[str, ...] = (
         sent_hash        TEXT,                  -- of the content that was published
         scheduled_at     TEXT NOT NULL,         -- UTC, ISO 8601
         catch_up_s       INTEGER NOT NULL,
-        state            TEXT NOT NULL CHECK (state IN {STATES!r}),
+        state            TEXT NOT NULL CHECK (state IN {STATES_1!r}),
         reason           TEXT,                  -- why failed / unknown / missed / skipped
         attempts         INTEGER NOT NULL DEFAULT 0,
         next_attempt_at  TEXT,                  -- UTC, NULL = as soon as due
@@ -66,5 +70,55 @@ MIGRATIONS: tuple[str, ...] = (
     # uploaded media id, a container id), handed back to the next attempt (JSON).
     """
     ALTER TABLE jobs ADD COLUMN checkpoint TEXT
+    """,
+    # 4: `schedule: network`: the state `scheduled` (the CHECK constraint changes, so the
+    # table is rebuilt: new table, copy, drop, rename, indexes, all in the migration's
+    # transaction) and `network_at`, the time the network holds the post for (UTC ISO).
+    f"""
+    CREATE TABLE jobs_4 (
+        key              TEXT PRIMARY KEY,
+        calendar         TEXT NOT NULL,
+        post_id          TEXT NOT NULL,
+        account          TEXT NOT NULL,
+        part             INTEGER NOT NULL,
+        network          TEXT NOT NULL,
+        content_hash     TEXT NOT NULL,
+        sent_hash        TEXT,
+        scheduled_at     TEXT NOT NULL,
+        catch_up_s       INTEGER NOT NULL,
+        state            TEXT NOT NULL CHECK (state IN {STATES!r}),
+        reason           TEXT,
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at  TEXT,
+        maybe_sent_at    TEXT,
+        deadline         TEXT,
+        idempotency_key  TEXT NOT NULL,
+        remote_id        TEXT,
+        url              TEXT,
+        remote_ref       TEXT,
+        claim_owner      TEXT,
+        claimed_at       TEXT,
+        claim_expires_at TEXT,
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL,
+        published_at     TEXT,
+        decided_by       TEXT,
+        checkpoint       TEXT,
+        network_at       TEXT
+    );
+    INSERT INTO jobs_4 (key, calendar, post_id, account, part, network, content_hash,
+        sent_hash, scheduled_at, catch_up_s, state, reason, attempts, next_attempt_at,
+        maybe_sent_at, deadline, idempotency_key, remote_id, url, remote_ref, claim_owner,
+        claimed_at, claim_expires_at, created_at, updated_at, published_at, decided_by,
+        checkpoint)
+    SELECT key, calendar, post_id, account, part, network, content_hash,
+        sent_hash, scheduled_at, catch_up_s, state, reason, attempts, next_attempt_at,
+        maybe_sent_at, deadline, idempotency_key, remote_id, url, remote_ref, claim_owner,
+        claimed_at, claim_expires_at, created_at, updated_at, published_at, decided_by,
+        checkpoint FROM jobs;
+    DROP TABLE jobs;
+    ALTER TABLE jobs_4 RENAME TO jobs;
+    CREATE INDEX jobs_due ON jobs (state, scheduled_at);
+    CREATE INDEX jobs_post ON jobs (calendar, post_id, account, part)
     """,
 )

@@ -21,9 +21,11 @@ class State(StrEnum):
     UNKNOWN = "unknown"  # may or may not be online: a human settles it
     MISSED = "missed"  # too late to go out: reported, never sent late
     SKIPPED = "skipped"  # a draft, removed from the calendar, or dropped by hand
+    # handed over early (``schedule: network``): the network holds it for its time
+    SCHEDULED = "scheduled"
 
 
-P, S, PUB, F, U, M, SK = (
+P, S, PUB, F, U, M, SK, SCH = (
     State.PENDING,
     State.SENDING,
     State.PUBLISHED,
@@ -31,6 +33,7 @@ P, S, PUB, F, U, M, SK = (
     State.UNKNOWN,
     State.MISSED,
     State.SKIPPED,
+    State.SCHEDULED,
 )
 
 # (from, to) -> what causes it. A new job enters as pending, or skipped (a draft), or,
@@ -43,8 +46,9 @@ TRANSITIONS: dict[tuple[State, State], str] = {
     (P, F): "gave up (deadline or attempts), or a part that cannot follow the one before",
     (P, M): "past its catch-up window before it could go out, or its thread's start was",
     (P, PUB): "a send whose claim was taken over went out (recorded late)",
-    (S, PUB): "published",
-    (S, P): "a retry is planned, or a dead sender's claim is recovered (resend is safe)",
+    (S, PUB): "published (or a post the network held, confirmed published)",
+    (S, P): "a retry is planned, or a dead sender's claim is recovered (resend is safe); "
+    "taken back from the network to be sent by cmctl at its time",
     (S, F): "the network refused it",
     (S, U): "an ambiguous answer without a safe resend, or a dead sender without one",
     (F, P): "edited or moved (reopened), or retried / settled `--not-published` by hand",
@@ -58,6 +62,11 @@ TRANSITIONS: dict[tuple[State, State], str] = {
     (U, SK): "skipped by hand after checking the account",
     (SK, P): "restored (draft approved, post back in the calendar) or retried by hand",
     (SK, PUB): "resolved by hand as published, or a late record of a send",
+    # `schedule: network` (cmctl/publish/handover.py): the network holds the post
+    (S, SCH): "handed over to the network for its time, or kept in step with the calendar",
+    (SCH, S): "claimed to keep it in step, confirm it or take it back",
+    (S, SK): "taken back from the network (removed, drafted or cancelled)",
+    (SCH, U): "not confirmed long after its time, or a take-back that may have failed",
 }
 
 

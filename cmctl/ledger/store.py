@@ -879,9 +879,10 @@ class Ledger:
         }
 
     def next_wakeup(self, after: datetime | None = None) -> datetime | None:
-        """The earliest moment a pending job becomes due (strictly after ``after``)."""
+        """The earliest moment a pending job becomes due, or a post a network holds
+        (``scheduled``) is to be confirmed (strictly after ``after``)."""
         due = "COALESCE(MAX(next_attempt_at, scheduled_at), scheduled_at)"
-        sql = f"SELECT MIN({due}) FROM jobs WHERE state = 'pending'"
+        sql = f"SELECT MIN({due}) FROM jobs WHERE state IN ('pending', 'scheduled')"
         args: tuple[str, ...] = ()
         if after is not None:
             sql += f" AND {due} > ?"
@@ -892,7 +893,7 @@ class Ledger:
     def has_work(self, now: datetime) -> bool:
         """Is any job due (or past due), or any claim to look at? One indexed query."""
         r = self.db.execute(
-            "SELECT 1 FROM jobs WHERE state = 'sending' OR (state = 'pending' AND "
+            "SELECT 1 FROM jobs WHERE state = 'sending' OR (state IN ('pending', 'scheduled') AND "
             "COALESCE(MAX(next_attempt_at, scheduled_at), scheduled_at) <= ?) LIMIT 1",
             (iso(now),),
         ).fetchone()

@@ -45,6 +45,7 @@ __all__ = [
     "MB",
     "OPEN_MEDIA",
     "OPEN_MEDIA_MAX",
+    "SCHEDULE",
     "AccountField",
     "Ambiguous",
     "Answers",
@@ -117,6 +118,9 @@ class AccountField:
     # Why this URL needs HTTPS: set, a plain http:// URL to a host other than
     # localhost (127.0.0.1, ::1) is a `validate` warning that says it.
     https: str = ""
+    # The only values the field takes (a JSON-schema enum): anything else is a config
+    # error naming them. Empty: any value of its ``type``.
+    choices: tuple[str, ...] = ()
 
 
 # Keys every account of every network accepts, whatever the network declares.
@@ -131,6 +135,15 @@ MEDIA_URL = AccountField(
     "that fetch media by URL (overrides the top-level media_url)",
 )
 COMMON_FIELDS: tuple[AccountField, ...] = (API_URL, MEDIA_URL)
+# Declared by the networks that can hold a post for its time (``Network.schedules``).
+SCHEDULE = AccountField(
+    "schedule",
+    choices=("cmctl", "network"),
+    default="cmctl",
+    help="who publishes at the post's time: `cmctl` (default: cmctl sends it then) or "
+    "`network` (handed over early, the network publishes it even when cmctl is off; "
+    "kept in step with the calendar)",
+)
 
 
 # ------------------------------------------------------------------------ publishing
@@ -322,6 +335,19 @@ class Network:
     # the publisher then always looks before it resends or gives up as unknown).
     finds: ClassVar[bool] = False
 
+    # --- scheduling on the network (`schedule: network`) ------------------------
+    # True when the network can hold a post and publish it itself at a set time: the
+    # network then declares the SCHEDULE account field and implements ``schedule``,
+    # ``reschedule``, ``unschedule`` and ``confirm`` (cmctl/publish/handover.py calls
+    # them). Only part 0 of a post is handed over; later parts go out by cmctl once it
+    # is confirmed published.
+    schedules: ClassVar[bool] = False
+    # How far ahead of its time a post must be handed over at least (closer: cmctl
+    # sends it itself at its time), and at most (None: no limit; further ahead: handed
+    # over once it comes within the horizon).
+    schedule_lead: ClassVar[timedelta] = timedelta(0)
+    schedule_horizon: ClassVar[timedelta | None] = None
+
     def __init__(
         self, account: Any, options: Mapping[str, Any], http: Http, state_dir: Path
     ) -> None:
@@ -373,6 +399,32 @@ class Network:
     def check(self) -> str:
         """Prove the credentials with a harmless call; return who the account is."""
         raise Permanent(f"cmctl cannot check {self.title} accounts yet")
+
+    # --- scheduling on the network (``schedules``) ------------------------------------
+    def schedule(self, out: Outgoing) -> Sent:
+        """Hand ``out`` over, for the network to publish at ``out.scheduled_at``.
+
+        A creating call: it may fail ambiguously, so ``find`` must see held posts too."""
+        raise Permanent(f"cmctl cannot schedule posts on {self.title}")
+
+    def reschedule(self, sent: Sent, out: Outgoing) -> Sent:
+        """Update the held post ``sent`` to ``out``'s content and time."""
+        raise Permanent(f"cmctl cannot schedule posts on {self.title}")
+
+    def unschedule(self, sent: Sent) -> None:
+        """Take the held post ``sent`` back (it must never go out). Already gone: fine."""
+        raise Permanent(f"cmctl cannot schedule posts on {self.title}")
+
+    def confirm(self, sent: Sent, out: Outgoing | None) -> Sent | None:
+        """After its time: the published post (its public URL), or None while the
+        network still holds it. ``Permanent`` when it is gone (deleted on the network).
+        ``out``: the job as the calendar has it now (None when it left the calendar)."""
+        raise Permanent(f"cmctl cannot schedule posts on {self.title}")
+
+    def schedule_problem(self, out: Outgoing, now: datetime) -> str | None:
+        """Why the network would refuse to hold ``out`` now, or None (the declared lead
+        and horizon are checked by the publisher; a network with more rules adds them)."""
+        return None
 
     # --- login (OAuth 2.0): networks whose accounts log in through a browser -------
     # The declaration `cmctl accounts login` follows (cmctl/networks/oauth.py); None:

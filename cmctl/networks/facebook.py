@@ -101,6 +101,23 @@
 #   row (506).
 #   https://developers.facebook.com/docs/graph-api/reference/page/published_posts/
 #
+# `schedule: network` (an account option; cmctl/publish/handover.py drives it)
+#   Hand-over: POST /{page}/feed as above with `published=false` and
+#   `scheduled_publish_time` (unix time): Facebook holds the post and publishes it then
+#   (https://developers.facebook.com/docs/pages-api/posts, "Publish posts"). Facebook
+#   accepts a time at least 10 minutes ahead (``schedule_lead``); a post moved to less
+#   than that is taken back and published by cmctl itself at its time. How far ahead at
+#   most is given differently by Meta's pages (30 days; 6 months in older ones): cmctl
+#   takes the shorter, 30 days (``schedule_horizon``), and hands a later post over once
+#   it comes within it. Kept in step with POST /{post-id} (`message`,
+#   `scheduled_publish_time`; photos cannot be changed on a held post: an edit of its
+#   photos is published with the photos first handed over); taken back with DELETE
+#   /{post-id}; confirmed with GET /{post-id}?fields=is_published,permalink_url.
+#   The look-up after an ambiguous hand-over also reads GET /{page}/scheduled_posts
+#   (https://developers.facebook.com/docs/graph-api/reference/page/scheduled_posts/),
+#   so a held post is never handed over twice. Comments (thread parts) cannot be
+#   scheduled: they go out by cmctl once the post is confirmed published.
+#
 # Checking an account (`check`)
 #   GET /{page}?fields=id,name names the Page; GET /me?fields=id,name tells whose token
 #   it is: a Page token answers as the Page itself, so another id means a user token (or
@@ -115,6 +132,7 @@ from urllib.parse import quote
 
 from cmctl.networks.base import (
     MB,
+    SCHEDULE,
     AccountField,
     Ambiguous,
     Answers,
@@ -233,7 +251,12 @@ class Facebook(Network):
             default=DEFAULT_VERSION,
             help=f"the Graph API version, as Facebook writes it (default {DEFAULT_VERSION})",
         ),
+        SCHEDULE,
     )
+    # `schedule: network`: `published=false` + `scheduled_publish_time`, 10 min to 30 days
+    schedules: ClassVar[bool] = True
+    schedule_lead: ClassVar[timedelta] = timedelta(minutes=10)
+    schedule_horizon: ClassVar[timedelta | None] = timedelta(days=30)
 
     @classmethod
     def count(cls, text: str) -> int:
@@ -295,7 +318,7 @@ class Facebook(Network):
             return self._post(out)
         return self._comment(out)
 
-    def _post(self, out: Outgoing) -> Sent:
+    def _post(self, out: Outgoing, **extra: str) -> Sent:
         photos = self._photos(out)
         form: dict[str, str] = {"message": out.text}
         for n, photo_id in enumerate(photos):
@@ -303,11 +326,47 @@ class Facebook(Network):
         link = _LINK.search(out.text)
         if link and not photos:
             form["link"] = link.group(0).rstrip(".,;:!?)")
+        form.update(extra)
         created = self._call("POST", self.page, "feed", creates=True, data=form)
         post_id = created.get("id")
         if not isinstance(post_id, str) or not post_id:
             raise Ambiguous("Facebook answered the post without an id")
         return Sent(post_id, self._permalink(post_id), {"id": post_id})
+
+    # ------------------------------------------------------------------ schedule: network
+    def schedule(self, out: Outgoing) -> Sent:
+        """Hand part 0 over unpublished, for Facebook to publish at its time."""
+        if out.part != 0:
+            raise Permanent("a comment cannot be scheduled on Facebook")
+        when = str(int(out.scheduled_at.timestamp()))
+        return self._post(out, published="false", scheduled_publish_time=when)
+
+    def reschedule(self, sent: Sent, out: Outgoing) -> Sent:
+        """The held post's new text and time."""
+        form = {
+            "message": out.text,
+            "scheduled_publish_time": str(int(out.scheduled_at.timestamp())),
+        }
+        self._call("POST", sent.remote_id, data=form)
+        return sent
+
+    def unschedule(self, sent: Sent) -> None:
+        """Delete the held post; already gone: fine."""
+        try:
+            self._call("DELETE", sent.remote_id)
+        except Permanent as exc:
+            if not _missing(exc):
+                raise
+
+    def confirm(self, sent: Sent, out: Outgoing | None) -> Sent | None:
+        """Published (its permalink), or None while Facebook still holds it."""
+        body = self._call("GET", sent.remote_id, params={"fields": "is_published,permalink_url"})
+        if body.get("is_published") is not True:
+            return None
+        url = body.get("permalink_url")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            url = f"https://www.facebook.com/{sent.remote_id}"
+        return Sent(sent.remote_id, url, {"id": sent.remote_id})
 
     def _comment(self, out: Outgoing) -> Sent:
         root = out.root or out.reply_to
@@ -375,8 +434,14 @@ class Facebook(Network):
 
     # ------------------------------------------------------------------ look-up
     def find(self, out: Outgoing, since: datetime) -> Sent | None:
+        found = self._find(out, since, "published_posts")
+        if found is None and out.part == 0:  # a hand-over (schedule: network) is held
+            found = self._find(out, since, "scheduled_posts")
+        return found
+
+    def _find(self, out: Outgoing, since: datetime, edge: str) -> Sent | None:
         if out.part == 0:
-            path: tuple[str, ...] = (self.page, "published_posts")
+            path: tuple[str, ...] = (self.page, edge)
             params = {
                 "fields": "id,message,created_time,permalink_url",
                 "since": str(int(since.timestamp())),
@@ -495,6 +560,11 @@ class Facebook(Network):
         if response.status_code < 500 and code not in answers.later:
             return Permanent(head)  # Facebook's words, its user-facing text and the code
         return None
+
+
+def _missing(exc: Permanent) -> bool:
+    """Graph's "Object with ID ... does not exist" (code 100, subcode 33)."""
+    return "does not exist" in exc.message
 
 
 def _creates(response: Response) -> bool:

@@ -82,7 +82,22 @@
 #   GET /wp/v2/users/me?context=edit names the user and its roles; GET {site}/wp-json
 #   (the index) names the site.
 #
-# Not done here: `schedule: network` (handing a post to WordPress as status=future).
+# `schedule: network` (an account option; cmctl/publish/handover.py drives it)
+#   Hand-over: the same POST /wp/v2/posts with `status: future` and `date_gmt` (the
+#   post's time, UTC): WordPress holds it and WP-Cron publishes it at that time
+#   (https://developer.wordpress.org/rest-api/reference/posts/#create-a-post, `status`
+#   and `date_gmt`; https://developer.wordpress.org/plugins/cron/). Kept in step with
+#   POST /wp/v2/posts/<id> (new title, content, tags and `date_gmt`,
+#   .../posts/#update-a-post); taken back with DELETE /wp/v2/posts/<id>, which moves it
+#   to the trash (no `force`: a human can still restore it;
+#   .../posts/#delete-a-post); confirmed with GET /wp/v2/posts/<id>?context=edit:
+#   `status: publish` is published (its `link` is then the public URL), `future` is
+#   still held. WP-Cron runs on page loads: a site nobody visits, or with cron broken,
+#   keeps the post `future` past its time (the "missed schedule"): cmctl asks again
+#   until the job's deadline, then says `unknown`. The look-up (`find`, status=any) sees
+#   `future` posts too, so an ambiguous hand-over is never handed over twice.
+#   Lead: 2 minutes (WordPress publishes at once a `future` post whose date has passed;
+#   the margin keeps a hand-over from racing its own time). No horizon.
 
 from __future__ import annotations
 
@@ -90,13 +105,14 @@ import base64
 import hashlib
 import html
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from cmctl.networks.answers import Answers
 from cmctl.networks.base import (
     OPEN_MEDIA,
     OPEN_MEDIA_MAX,
+    SCHEDULE,
     AccountField,
     Ambiguous,
     Idempotency,
@@ -181,7 +197,11 @@ class WordPress(Network):
             help="an application password of that user (Users → Profile → Application "
             "Passwords), never the login password",
         ),
+        SCHEDULE,
     )
+    # `schedule: network`: WordPress holds a `future` post and publishes it via WP-Cron.
+    schedules: ClassVar[bool] = True
+    schedule_lead: ClassVar[timedelta] = timedelta(minutes=2)
 
     publishes: ClassVar[bool] = True
     idempotency: ClassVar[Idempotency] = Idempotency.LOOKUP
@@ -233,6 +253,18 @@ class WordPress(Network):
 
     # ------------------------------------------------------------------ publishing
     def publish(self, out: Outgoing) -> Sent:
+        post, warnings = self._article(out)
+        post.update(status="publish", slug=slug_for(out))
+        return self._create(post, warnings)
+
+    def _create(self, post: dict[str, Any], warnings: list[str]) -> Sent:
+        created = self._call("POST", "/wp/v2/posts", creates=True, json=post)
+        if not isinstance(created, dict) or not isinstance(created.get("id"), (int, str)):
+            raise Ambiguous("WordPress answered the new post without its id")
+        return self._sent(created, tuple(warnings))
+
+    def _article(self, out: Outgoing) -> tuple[dict[str, Any], list[str]]:
+        """The post's fields (title, content, tags, featured image) and any warnings."""
         progress: dict[str, Any] = dict(out.checkpoint or {})
         media = self._media(out, progress)
         warnings: list[str] = []
@@ -251,20 +283,54 @@ class WordPress(Network):
         if out.link:
             link = html.escape(out.link, quote=True)
             body += f'<p><a href="{link}">{link}</a></p>\n'
-        post: dict[str, Any] = {
-            "title": out.title or "",
-            "content": body,
-            "status": "publish",
-            "slug": slug_for(out),
-        }
+        post: dict[str, Any] = {"title": out.title or "", "content": body}
         if tags:
             post["tags"] = tags
         if featured is not None:
             post["featured_media"] = featured["id"]
-        created = self._call("POST", "/wp/v2/posts", creates=True, json=post)
-        if not isinstance(created, dict) or not isinstance(created.get("id"), (int, str)):
-            raise Ambiguous("WordPress answered the new post without its id")
-        return self._sent(created, tuple(warnings))
+        return post, warnings
+
+    # ------------------------------------------------------------------ schedule: network
+    @staticmethod
+    def _date_gmt(out: Outgoing) -> str:
+        return out.scheduled_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+    def schedule(self, out: Outgoing) -> Sent:
+        """Hand the post over as `future`, for WP-Cron to publish at its time."""
+        post, warnings = self._article(out)
+        post.update(status="future", date_gmt=self._date_gmt(out), slug=slug_for(out))
+        return self._create(post, warnings)
+
+    def reschedule(self, sent: Sent, out: Outgoing) -> Sent:
+        """The held post's new title, content, tags and time (still `future`)."""
+        post, warnings = self._article(out)
+        post.update(status="future", date_gmt=self._date_gmt(out))
+        updated = self._call("POST", f"/wp/v2/posts/{_post_id(sent)}", json=post)
+        if not isinstance(updated, dict) or "id" not in updated:
+            raise Permanent("WordPress answered the update without the post")
+        return self._sent(updated, tuple(warnings))
+
+    def unschedule(self, sent: Sent) -> None:
+        """Move the held post to the trash (a human can restore it); gone already: fine."""
+        try:
+            self._call("DELETE", f"/wp/v2/posts/{_post_id(sent)}")
+        except _Gone:
+            return
+
+    def confirm(self, sent: Sent, out: Outgoing | None) -> Sent | None:
+        """Published (its public link), or None while WordPress still holds it."""
+        try:
+            post = self._call("GET", f"/wp/v2/posts/{_post_id(sent)}", params={"context": "edit"})
+        except _Gone:
+            raise Permanent(
+                f"post {_post_id(sent)} is no longer on the site (deleted by hand?)"
+            ) from None
+        status = post.get("status") if isinstance(post, dict) else None
+        if status == "publish" and isinstance(post, dict):
+            return self._sent(post)
+        if status == "future":
+            return None
+        raise Permanent(f"post {_post_id(sent)} is `{status}` on the site, not scheduled any more")
 
     @staticmethod
     def _sent(post: dict[str, Any], warnings: tuple[str, ...] = ()) -> Sent:
@@ -407,6 +473,10 @@ class WordPress(Network):
         ):
             term = data.get("term_id")
             return _TagRefused(said, term if isinstance(term, int) else None)
+        if (status == 404 and code == "rest_post_invalid_id") or (
+            status == 410 and code == "rest_already_trashed"
+        ):
+            return _Gone(f"{where}: {status} {said}")
         if status == 401:
             return Permanent(f"{where}: 401 {said}: {PASSWORD_HINT}")
         if status == 403 and code.startswith("rest_cannot"):
@@ -433,6 +503,18 @@ class _TagRefused(Permanent):
     def __init__(self, message: str, term_id: int | None) -> None:
         super().__init__(message)
         self.term_id = term_id
+
+
+class _Gone(Permanent):
+    """The post is not there (404 rest_post_invalid_id) or in the trash already (410)."""
+
+
+def _post_id(sent: Sent) -> str:
+    """The WordPress id of a post cmctl handed over (digits only: it goes in a path)."""
+    value = str(sent.ref.get("id") or sent.remote_id)
+    if not value.isdigit():
+        raise Permanent(f"{value!r} is not a WordPress post id")
+    return value
 
 
 def _body(response: Response) -> dict[str, Any]:

@@ -34,6 +34,10 @@ DRY_NAMES = {
     "unknown": "would-unknown",
     "retry": "would-retry",
     "skipped": "would-skip",
+    # schedule: network (cmctl/publish/handover.py)
+    "scheduled": "would-schedule",
+    "rescheduled": "would-reschedule",
+    "taken-back": "would-take-back",
 }
 
 

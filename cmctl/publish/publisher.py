@@ -10,6 +10,7 @@ from cmctl import gcpause
 from cmctl.config import display
 from cmctl.ledger.reconcile import Planned
 from cmctl.ledger.store import Ledger, Row, iso, planned_job
+from cmctl.publish.handover import Handover
 from cmctl.publish.housekeeping import Housekeeping
 from cmctl.publish.result import PublishResult
 from cmctl.publish.selection import Selection
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 ATTENTION_META = "attention"  # ledger meta: what the last run could not do, for status
 
 
-class Publisher(Housekeeping, Selection, Sending):
+class Publisher(Housekeeping, Selection, Handover, Sending):
     """One run of the publishing engine over a project and its ledger."""
 
     def run(self, *, only: str | None = None) -> PublishResult:
@@ -50,6 +51,8 @@ class Publisher(Housekeeping, Selection, Sending):
         self.recover(now, result, targets)
         if targets is None:
             self.expire(now, result)
+            # schedule: network: confirm, keep in step, hand over (cmctl/publish/handover.py)
+            self.on_network(now, result, present=present, held=held)
         rows = self.select(now, only, targets, result)
         start = getattr(self.listener, "start", None)
         if start is not None:

@@ -38,6 +38,13 @@ Sources (read 2026-12):
   https://developers.facebook.com/docs/graph-api/reference/object/comments/
 - ``GET /{post-or-comment-id}?fields=permalink_url``.
   https://developers.facebook.com/docs/graph-api/reference/pagepost
+- Scheduled posts: ``POST /{page-id}/feed`` with ``published=false`` and
+  ``scheduled_publish_time`` (unix time, 10 minutes to 30 days ahead, else ``(#100)``),
+  held until that time (``GET /{page-id}/scheduled_posts``,
+  https://developers.facebook.com/docs/graph-api/reference/page/scheduled_posts/), then
+  published by Facebook (``is_published``); updated with ``POST /{post-id}``
+  (``message``, ``scheduled_publish_time``) and deleted with ``DELETE /{post-id}``, both
+  answering ``{"success": true}``. https://developers.facebook.com/docs/pages-api/posts
 
 Assumed, not found in the docs read: the exact wording of 506 ("(#506) Duplicate status
 message", as publishers quote it), of an unknown or reused ``media_fbid`` and of a
@@ -104,6 +111,18 @@ class FakeFacebook(FakeServer):
         }
         self.lagging_reads = 0  # reads of published_posts that miss the newest post
         self._serial = 100
+        self.publishes_scheduled = True  # False: held posts are never published
+
+    def scheduled(self) -> list[dict[str, Any]]:
+        return [p for p in self.posts if not p["is_published"]]
+
+    def _run_schedule(self) -> None:
+        if not self.publishes_scheduled:
+            return
+        now = self.now().timestamp()
+        for post in self.posts:
+            if not post["is_published"] and post["scheduled"] <= now:
+                post["is_published"] = True
 
     # -- helpers for tests -------------------------------------------------------------
     def add_post(self, message: str, created: datetime) -> dict[str, Any]:
@@ -133,6 +152,8 @@ class FakeFacebook(FakeServer):
             "link": link,
             "photos": photos,
             "created": created,
+            "is_published": True,
+            "scheduled": None,
             "permalink_url": f"https://www.facebook.com/{self.page_id}/posts/"
             f"{post_id.split('_')[1]}",
         }
@@ -202,6 +223,9 @@ class FakeFacebook(FakeServer):
             )
         kind, who = self.tokens[token]
         params = self._params(request)
+        self._run_schedule()
+        if len(parts) == 1 and request.method in ("POST", "DELETE") and parts[0] != "me":
+            return self._edit(parts[0], request.method, params)
         if request.method == "GET" and parts == ["me"]:
             if kind == "page":
                 return Reply(200, {"id": self.page_id, "name": PAGE_NAME})
@@ -226,6 +250,8 @@ class FakeFacebook(FakeServer):
                 return self._feed(params)
             if node == self.page_id and edge == "published_posts" and request.method == "GET":
                 return self._published(params, token)
+            if node == self.page_id and edge == "scheduled_posts" and request.method == "GET":
+                return self._published(params, token, held=True)
             if edge == "comments":
                 if request.method == "POST":
                     return self._comment(node, params, who if kind == "page" else USER_ID)
@@ -259,7 +285,14 @@ class FakeFacebook(FakeServer):
             return Reply(200, {"id": self.page_id, "name": PAGE_NAME})
         for post in self.posts:
             if post["id"] == object_id:
-                return Reply(200, {"id": object_id, "permalink_url": post["permalink_url"]})
+                return Reply(
+                    200,
+                    {
+                        "id": object_id,
+                        "permalink_url": post["permalink_url"],
+                        "is_published": post["is_published"],
+                    },
+                )
             for comment in self.comments.get(post["id"], []):
                 if comment["id"] == object_id:
                     return Reply(200, {"id": object_id, "permalink_url": comment["permalink_url"]})
@@ -311,11 +344,20 @@ class FakeFacebook(FakeServer):
             )
         if len(message) > MAX_MESSAGE:
             return Reply(400, graph_error(100, "(#100) Message is too long"))
+        held = params.get("published", "true").lower() == "false"
+        when = params.get("scheduled_publish_time")
+        if held and when is not None:
+            problem = self._bad_time(when)
+            if problem is not None:
+                return problem
         if self.posts and not photos:
             last = self.posts[-1]
             if last["message"] == message and last["link"] == link and not last["photos"]:
                 return Reply(400, graph_error(506, "(#506) Duplicate status message"))
         post = self._new_post(message, link, photos, self.now())
+        if held and when is not None:
+            post["is_published"] = False
+            post["scheduled"] = int(when)
         for photo_id in photos:
             self.photos[photo_id]["attached_to"] = post["id"]
         return Reply(200, {"id": post["id"]})
@@ -338,16 +380,52 @@ class FakeFacebook(FakeServer):
                 )
         return Reply(200, body)
 
-    def _published(self, params: dict[str, str], token: str) -> Reply:
+    def _bad_time(self, when: str) -> Reply | None:
+        try:
+            at = int(when)
+        except ValueError:
+            at = 0
+        now = self.now().timestamp()
+        if not now + 600 <= at <= now + 30 * 86400:
+            return Reply(
+                400,
+                graph_error(
+                    100,
+                    "(#100) The specified scheduled publish time is invalid.",
+                ),
+            )
+        return None
+
+    def _edit(self, object_id: str, method: str, params: dict[str, str]) -> Reply:
+        post = next((p for p in self.posts if p["id"] == object_id), None)
+        if post is None:
+            return self._missing(object_id)
+        if method == "DELETE":
+            self.posts.remove(post)
+            return Reply(200, {"success": True})
+        when = params.get("scheduled_publish_time")
+        if when is not None:
+            if post["is_published"]:
+                return Reply(400, graph_error(100, "(#100) The post is already published."))
+            problem = self._bad_time(when)
+            if problem is not None:
+                return problem
+            post["scheduled"] = int(when)
+        if "message" in params:
+            post["message"] = params["message"]
+        return Reply(200, {"success": True})
+
+    def _published(self, params: dict[str, str], token: str, *, held: bool = False) -> Reply:
         since = params.get("since")
-        posts = list(reversed(self.posts))  # newest first
+        posts = [p for p in reversed(self.posts) if p["is_published"] != held]  # newest first
         if self.lagging_reads > 0 and posts:
             self.lagging_reads -= 1
             posts = posts[1:]
         if since:
             posts = [p for p in posts if p["created"].timestamp() >= int(since)]
         items = [{**p, "created_time": _time(p["created"])} for p in posts]
-        return self._page(items, params, f"{self.page_id}/published_posts", token)
+        edge = "scheduled_posts" if held else "published_posts"
+        return self._page(items, params, f"{self.page_id}/{edge}", token)
 
     def _comment(self, object_id: str, params: dict[str, str], author: str) -> Reply:
         if object_id not in self.comments:

@@ -18,6 +18,14 @@ Sources:
   rest_upload_no_data, rest_upload_no_content_disposition, rest_no_route).
 - Slugs: a clashing slug is not refused, wp_unique_post_slug() appends -2, -3…
   https://developer.wordpress.org/reference/functions/wp_unique_post_slug/
+- Scheduled posts: ``status: future`` with ``date_gmt`` is held until WP-Cron publishes
+  it (https://developer.wordpress.org/plugins/cron/: WP-Cron runs on page loads, so the
+  fake runs it on every request, unless ``cron_broken``: a "missed schedule"); a
+  ``future`` post whose date has passed is published at once (wp_insert_post). A future
+  post's ``link`` is ``?p=<id>`` until it is published. Retrieve / update / delete one
+  post: .../reference/posts/#retrieve-a-post, #update-a-post, #delete-a-post (without
+  ``force`` it goes to the trash, its slug suffixed ``__trashed``; again: 410
+  ``rest_already_trashed``; an unknown id: 404 ``rest_post_invalid_id``).
 
 Users: ``editor`` (role editor) and ``author`` (role author: publishes and uploads, may
 not create tags), both with the application password ``APP_PASSWORD``.
@@ -64,6 +72,7 @@ class FakeWordPress(FakeServer):
         self.tags: list[dict[str, Any]] = [{"id": 1, "name": "news", "slug": "news", "count": 0}]
         self.max_upload = 2 * 1024 * 1024
         self._next_id = 100
+        self.cron_broken = False  # WP-Cron never runs: future posts miss their schedule
 
     @property
     def api_url(self) -> str:
@@ -71,6 +80,19 @@ class FakeWordPress(FakeServer):
 
     def published(self) -> list[dict[str, Any]]:
         return [p for p in self.posts if p["status"] == "publish"]
+
+    def scheduled(self) -> list[dict[str, Any]]:
+        return [p for p in self.posts if p["status"] == "future"]
+
+    def run_cron(self) -> None:
+        """WP-Cron: publish the future posts whose time has come."""
+        if self.cron_broken:
+            return
+        now = self.now().strftime("%Y-%m-%dT%H:%M:%S")
+        for post in self.posts:
+            if post["status"] == "future" and post["date_gmt"] <= now:
+                post["status"] = "publish"
+                post["link"] = f"{self.site}/{post['slug']}/"
 
     # ------------------------------------------------------------------ plumbing
     def _id(self) -> int:
@@ -107,6 +129,7 @@ class FakeWordPress(FakeServer):
             return who
         path = request.path.removeprefix("/wp-json").rstrip("/") or "/"
         method = request.method
+        self.run_cron()  # WP-Cron runs on page loads
         if path == "/" and method == "GET":
             return Reply(
                 200,
@@ -129,6 +152,9 @@ class FakeWordPress(FakeServer):
             return self._list_posts(request, who)
         if path == "/wp/v2/posts" and method == "POST":
             return self._create_post(request, who)
+        match = re.fullmatch(r"/wp/v2/posts/(\d+)", path)
+        if match:
+            return self._one_post(int(match.group(1)), request, who)
         if path == "/wp/v2/media" and method == "POST":
             return self._upload(request, who)
         match = re.fullmatch(r"/wp/v2/media/(\d+)", path)
@@ -201,12 +227,16 @@ class FakeWordPress(FakeServer):
         title = str(body.get("title") or "")
         slug = self._unique_slug(str(body.get("slug") or _slugify(title) or "post"))
         post_id = self._id()
+        now = self.now().strftime("%Y-%m-%dT%H:%M:%S")
+        date_gmt = str(body.get("date_gmt") or now)
+        if status == "future" and date_gmt <= now:
+            status = "publish"  # wp_insert_post: a future date that has passed
         post = {
             "id": post_id,
-            "date_gmt": self.now().strftime("%Y-%m-%dT%H:%M:%S"),
+            "date_gmt": date_gmt,
             "slug": slug,
             "status": status,
-            "link": f"{self.site}/{slug}/",
+            "link": f"{self.site}/{slug}/" if status == "publish" else f"{self.site}/?p={post_id}",
             "title": {"raw": title, "rendered": html.escape(title)},
             "content": {"raw": body.get("content", ""), "rendered": body.get("content", "")},
             "author": 1,
@@ -215,6 +245,57 @@ class FakeWordPress(FakeServer):
         }
         self.posts.append(post)
         return Reply(201, post, {"Location": f"{self.url}/wp-json/wp/v2/posts/{post_id}"})
+
+    def _one_post(
+        self, post_id: int, request: RecordedRequest, who: tuple[str, str] | None
+    ) -> Reply:
+        post = next((p for p in self.posts if p["id"] == post_id), None)
+        if post is None:
+            return _error(404, "rest_post_invalid_id", "Invalid post ID.")
+        if request.method == "GET":
+            if post["status"] != "publish" and not self._can(who, "edit_posts"):
+                return _error(401, "rest_forbidden", "Sorry, you are not allowed to do that.")
+            return Reply(200, post)
+        if not self._can(who, "edit_posts"):
+            return _error(
+                401 if who is None else 403,
+                "rest_cannot_edit",
+                "Sorry, you are not allowed to edit this post.",
+            )
+        if request.method == "DELETE":
+            if post["status"] == "trash":
+                return _error(410, "rest_already_trashed", "The post has already been deleted.")
+            post["status"] = "trash"
+            post["slug"] = f"{post['slug']}__trashed"
+            return Reply(200, post)
+        if request.method not in ("POST", "PUT", "PATCH"):
+            return _error(
+                404, "rest_no_route", "No route was found matching the URL and request method."
+            )
+        body = request.json if isinstance(request.json, dict) else {}
+        if "title" in body:
+            title = str(body["title"] or "")
+            post["title"] = {"raw": title, "rendered": html.escape(title)}
+        if "content" in body:
+            post["content"] = {"raw": body["content"], "rendered": body["content"]}
+        if "tags" in body:
+            post["tags"] = list(body["tags"])
+        if "featured_media" in body:
+            post["featured_media"] = body["featured_media"]
+        if "date_gmt" in body:
+            post["date_gmt"] = str(body["date_gmt"])
+        if "status" in body:
+            post["status"] = str(body["status"])
+        if post["status"] == "future" and post["date_gmt"] <= self.now().strftime(
+            "%Y-%m-%dT%H:%M:%S"
+        ):
+            post["status"] = "publish"
+        post["link"] = (
+            f"{self.site}/{post['slug']}/"
+            if post["status"] == "publish"
+            else f"{self.site}/?p={post['id']}"
+        )
+        return Reply(200, post)
 
     def _unique_slug(self, slug: str) -> str:
         taken = {p["slug"] for p in self.posts}
