@@ -350,14 +350,14 @@ def test_a_finished_container_is_published_again_an_expired_one_made_again(
     thr = adapter(fake_threads, tmp_path)
     fake_threads.media_delay = 0
     saved = Saved()
-    fake_threads.fail_next("/threads_publish", 503, graph_error(2, "Service unavailable"))
+    fake_threads.fail_next("/threads_publish", 500, graph_error(2, "Service unavailable"))
     with pytest.raises(Ambiguous):  # a 5xx to the publish: it may be online
         thr.publish(outgoing(saved=saved))
     assert thr.find(outgoing(checkpoint=saved.last), fake_threads.now()) is None  # FINISHED
     thr.publish(outgoing(checkpoint=saved.last))
     assert len(fake_threads.requests_to("/threads", "POST")) == 1 and len(fake_threads.posts) == 1
     # a container left unpublished for a day expires: a new one is made
-    fake_threads.fail_next("/threads_publish", 503, graph_error(2, "Service unavailable"))
+    fake_threads.fail_next("/threads_publish", 500, graph_error(2, "Service unavailable"))
     with pytest.raises(Ambiguous):
         thr.publish(outgoing("Later", key="dec:b@thr", saved=saved))
     now.shift(25 * 3600)
