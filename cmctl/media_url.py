@@ -16,11 +16,9 @@ before sending: does the URL serve the file, at the same size?
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from cmctl.errors import CmctlError
 
@@ -47,11 +45,13 @@ def base_for(config: Config, account: Account | None) -> str | None:
 
 
 def join(base: str, root: Path, path: Path) -> str:
-    """``base`` joined with one slash to ``path`` relative to ``root``, URL-quoted.
+    """``base`` joined with one slash to ``path`` relative to ``root``, URL-quoted
+    (the networks' own rule, ``cmctl.networks.base.served_at``).
 
     ValueError when ``path`` is not inside ``root`` (it has no URL there)."""
-    relative = Path(os.path.abspath(path)).relative_to(Path(os.path.abspath(root)))
-    return base.rstrip("/") + "/" + quote(relative.as_posix(), safe="/")
+    from cmctl.networks.base import served_at
+
+    return served_at(base, root, path)
 
 
 def media_url_for(config: Config, account: Account | None, media: Media) -> str:

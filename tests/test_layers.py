@@ -178,3 +178,48 @@ def test_the_scan_leaves_words_and_messages_alone() -> None:
 )
 def test_no_network_name_in_the_core(path: Path) -> None:
     assert network_names_used_in_code(path.read_text(encoding="utf-8")) == []
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = path
+    return found
+
+
+def test_no_circle_of_imports_anywhere() -> None:
+    """No two cmctl modules import each other, directly or around a loop, counting lazy
+    and TYPE_CHECKING imports: each file stands above everything it imports."""
+    modules = _modules()
+    edges: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}"
+                    targets.add(full if full in modules else node.module)
+            elif isinstance(node, ast.Import):
+                targets.update(a.name for a in node.names)
+        edges[name] = {t for t in targets if t in modules and t != name and t != "cmctl"}
+    on_stack: list[str] = []
+    done: set[str] = set()
+    circles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        if node in on_stack:
+            circles.append([*on_stack[on_stack.index(node) :], node])
+            return
+        if node in done:
+            return
+        on_stack.append(node)
+        for target in sorted(edges.get(node, ())):
+            visit(target)
+        on_stack.pop()
+        done.add(node)
+
+    for module in sorted(modules):
+        visit(module)
+    assert circles == []

@@ -203,6 +203,17 @@ class Attachment:
         return cls(item.path, item.alt, item.root)
 
 
+def served_at(base: str, root: Path, path: Path) -> str:
+    """Where ``base`` (a project's ``media_url``) serves ``path``: joined with one slash
+    to its path relative to ``root``, URL-quoted. ValueError when ``path`` is not
+    inside ``root`` (it has no URL there)."""
+    import os
+    from urllib.parse import quote
+
+    relative = Path(os.path.abspath(path)).relative_to(Path(os.path.abspath(root)))
+    return base.rstrip("/") + "/" + quote(relative.as_posix(), safe="/")
+
+
 def attachments(items: Iterable[_MediaFile]) -> tuple[Attachment, ...]:
     """A job's media as the adapters take them: ``Outgoing(media=attachments(job.media))``."""
     return tuple(Attachment.from_media(item) for item in items)
@@ -544,6 +555,22 @@ class Network:
         self.http.add_secret(cred.refresh)
         self._token = cred.access
         return cred
+
+    def served_url(self, item: Attachment) -> str:
+        """The public URL a ``media_by_url`` network fetches ``item`` from: the
+        account's ``media_url`` (the project's, handed over by binding) and the file's
+        path in the project folder; ``Permanent`` when there is none."""
+        base = str(self.options.get("media_url") or "").strip()
+        if not base or item.root is None:
+            raise Permanent(
+                f"{self.title} fetches media from a public URL: set media_url in cmctl.yaml"
+            )
+        try:
+            return served_at(base, item.root, item.path)
+        except ValueError:
+            raise Permanent(
+                f"media {item.path.name} is outside the project folder: media_url cannot serve it"
+            ) from None
 
     def find(self, out: Outgoing, since: datetime) -> Sent | None:
         """What an earlier attempt of ``out`` published at or after ``since``, if any.

@@ -37,7 +37,7 @@ from typing import Any
 
 from cmctl import clock
 from cmctl.errors import CmctlError, ConfigError
-from cmctl.networks.base import Permanent
+from cmctl.networks.errors import Permanent
 
 STORE_NAME = "credentials.json"
 LOCK_NAME = "credentials.lock"

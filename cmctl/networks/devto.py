@@ -210,19 +210,7 @@ class DevTo(Network):
 
     def _cover_url(self, item: Attachment) -> str:
         """The public URL DEV fetches the cover from: `media_url` + the file's path."""
-        from cmctl.media_url import join
-
-        base = str(self.options.get("media_url") or "").strip()
-        if not base or item.root is None:
-            raise Permanent(
-                "DEV fetches the cover image from a public URL: set media_url in cmctl.yaml"
-            )
-        try:
-            return join(base, item.root, item.path)
-        except ValueError:
-            raise Permanent(
-                f"media {item.path.name} is outside the project folder: media_url cannot serve it"
-            ) from None
+        return self.served_url(item)
 
     def find(self, out: Outgoing, since: datetime) -> Sent | None:
         """This job's article among the account's own (GET /articles/me/all, newest

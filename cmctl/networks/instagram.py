@@ -614,19 +614,7 @@ class Instagram(Network):
             )
 
     def _media_url(self, item: Attachment) -> str:
-        from cmctl.media_url import join
-
-        base = str(self.options.get("media_url") or "").strip()
-        if not base or item.root is None:
-            raise Permanent(
-                "Instagram fetches media from a public URL: set media_url in cmctl.yaml"
-            )
-        try:
-            return join(base, item.root, item.path)
-        except ValueError:
-            raise Permanent(
-                f"media {item.path.name} is outside the project folder: media_url cannot serve it"
-            ) from None
+        return self.served_url(item)
 
     def _permalink(self, media_id: str) -> str | None:
         try:

@@ -27,7 +27,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import quote, urlencode
 
 from cmctl import clock
@@ -36,10 +36,23 @@ from cmctl.networks.errors import Permanent, SendError
 if TYPE_CHECKING:
     import httpx
 
-    from cmctl.networks.base import Network
     from cmctl.networks.credentials import Credential
+    from cmctl.networks.http import Http
 
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8765/callback"
+
+
+class Adapter(Protocol):
+    """What the grants need of an adapter (a ``Network`` bound to one account)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def options(self) -> Mapping[str, Any]: ...
+    @property
+    def http(self) -> Http: ...
+    @property
+    def api_url(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +98,7 @@ def new_state() -> str:
 
 # ---------------------------------------------------------------- the standard grants
 def token_request(
-    adapter: Network, app: OAuthApp, form: dict[str, str], *, account: str
+    adapter: Adapter, app: OAuthApp, form: dict[str, str], *, account: str
 ) -> Credential:
     """POST ``form`` to the token endpoint (RFC 6749 §4.1.3 and §6) and read the answer
     into a Credential. A refused grant (400 ``invalid_grant``, 401) is LoginRequired:
@@ -144,7 +157,7 @@ def token_request(
     )
 
 
-def token_url(adapter: Network, app: OAuthApp) -> str:
+def token_url(adapter: Adapter, app: OAuthApp) -> str:
     """The token endpoint: the account's ``token_url``, else the declared ``token_base``,
     else the account's API URL; then the declared path."""
     base = str(adapter.options.get("token_url") or "").strip().rstrip("/")
@@ -154,7 +167,7 @@ def token_url(adapter: Network, app: OAuthApp) -> str:
 
 
 def authorization_url(
-    adapter: Network, app: OAuthApp, state: str, challenge: str | None, redirect_uri: str
+    adapter: Adapter, app: OAuthApp, state: str, challenge: str | None, redirect_uri: str
 ) -> str:
     """The browser step's address (RFC 6749 §4.1.1, RFC 7636 §4.3)."""
     base = str(adapter.options.get("auth_url") or "").strip().rstrip("/") or app.auth_base

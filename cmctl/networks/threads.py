@@ -484,18 +484,10 @@ class Threads(Network):
 
     def _media_form(self, item: Attachment) -> dict[str, str]:
         from cmctl.media import MediaProblem, facts
-        from cmctl.media_url import join
 
-        base = str(self.options.get("media_url") or "").strip()
-        if not base or item.root is None:
-            raise Permanent("Threads fetches media from a public URL: set media_url in cmctl.yaml")
+        url = self.served_url(item)
         try:
-            url = join(base, item.root, item.path)
             kind = self.media_kind(facts(item.path, item.root).mime_type)
-        except ValueError:
-            raise Permanent(
-                f"media {item.path.name} is outside the project folder: media_url cannot serve it"
-            ) from None
         except (MediaProblem, OSError) as exc:
             raise Permanent(f"media {item.path.name}: {exc}") from None
         video = kind is not None and kind.kind == "video"
