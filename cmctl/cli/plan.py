@@ -17,6 +17,14 @@ from cmctl.cli.options import open_project
 @click.option("--network", "networks", multiple=True, metavar="NAME", help="Only this network.")
 @click.option("--drafts", is_flag=True, help="Show drafts too (they never publish).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--diff", "rev", metavar="REV", help="Compare with the plan at git revision REV.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown"]),
+    default="text",
+    help="With --diff: markdown renders a pull request comment.",
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -27,6 +35,8 @@ def command(
     networks: tuple[str, ...],
     drafts: bool,
     as_json: bool,
+    rev: str | None,
+    fmt: str,
 ) -> None:
     """Show the jobs the calendars compile to, sorted by time.
 
@@ -35,8 +45,16 @@ def command(
     Dates are read in the project's default time zone (defaults.timezone).
 
     Exits 1 when the calendars have errors (run `cmctl validate` to see them).
+
+    `--diff REV` compares the plan with the one at git revision REV (origin/main):
+    jobs added, removed, moved, edited (a word diff), accounts added or dropped.
     """
     from cmctl import gcpause
+
+    if rev is not None or fmt != "text":
+        from cmctl.cli.plan_diff import run
+
+        return run(ctx, rev, fmt, as_json, drafts, (paths, start, end, accounts, networks))
 
     with gcpause.paused():  # jobs, their states and the rows written: no cycles
         _plan(ctx, paths, start, end, accounts, networks, drafts, as_json)
