@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -321,3 +321,60 @@ def test_errors_in_the_working_tree_exit_1_with_the_diff(
     result = run("plan", "--diff", "HEAD")
     assert result.exit_code == 1
     assert "error(s) in the calendars" in result.stdout
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_prints_the_script(run: Any, shell: str) -> None:
+    result = run("completion", shell)
+    assert result.exit_code == 0, result.output
+    assert "_CMCTL_COMPLETE" in result.stdout
+    assert f"{shell}_complete" in result.stdout
+
+
+def test_completion_refuses_an_unknown_shell(run: Any) -> None:
+    result = run("completion", "tcsh")
+    assert result.exit_code == 2
+
+
+def test_pre_commit_hooks_file_names_cmctl_validate() -> None:
+    import re
+
+    import yaml
+
+    [hook] = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "cmctl-validate"
+    assert hook["entry"] == "cmctl validate"
+    assert hook["pass_filenames"] is False
+    files = re.compile(hook["files"])
+    for path in ("cmctl.yaml", "calendars/dec.yaml", "sub/calendars/2027/jan.yml"):
+        assert files.search(path), path
+    assert not files.search("README.md")
+
+
+@pytest.mark.parametrize("where", ["examples", "init"])
+def test_the_workflow_validates_and_comments_the_plan_diff(where: str, tmp_path: Path) -> None:
+    import yaml
+
+    from cmctl import plandiff, scaffold
+
+    if where == "examples":
+        text = (REPO_ROOT / "examples" / "github-actions.yml").read_text()
+    else:
+        files = scaffold.project_files(
+            today=date(2027, 1, 1), monday=date(2027, 1, 4), timezone="UTC"
+        )
+        text = files[scaffold.WORKFLOW].decode()
+    workflow = yaml.safe_load(text)
+    validate = [s.get("run", "") for s in workflow["jobs"]["validate"]["steps"]]
+    assert "cmctl validate --format github" in validate
+    job = workflow["jobs"]["plan-diff"]
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    script = "\n".join(s.get("run", "") for s in job["steps"])
+    assert 'cmctl plan --diff "$BASE" --format markdown' in script
+    assert plandiff.MARKER in script  # it finds its own comment again
+    uses = [s["uses"] for s in job["steps"] if "uses" in s]
+    assert all(u.startswith("actions/") for u in uses)  # no third-party action
+    assert {"GH_TOKEN": "${{ github.token }}"}.items() <= job["steps"][-1]["env"].items()

@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "cmctl.cli.accounts",
         "List the accounts; `accounts check` proves them, `accounts login` logs in.",
     ),
+    "completion": ("cmctl.cli.completion", "Print the shell completion script (bash, zsh, fish)."),
 }
 
 
