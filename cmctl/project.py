@@ -84,7 +84,7 @@ class Jobs:
     objects: a caller that needs a job twice keeps it.
     """
 
-    __slots__ = ("_files", "_count")
+    __slots__ = ("_count", "_files")
 
     def __init__(self, files: list[Rows]) -> None:
         self._files = [f for f in files if f.count]
