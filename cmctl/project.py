@@ -97,8 +97,17 @@ class Jobs:
         return self._count > 0
 
     def __iter__(self) -> Iterator[Job]:
-        """A k-way merge of the files' ordered jobs; a file is unpacked only when the
-        merge reaches its first job, and let go when its last one is out."""
+        for _, job in self.numbered():
+            yield job
+
+    def of_file(self, number: int) -> Iterator[Job]:
+        """The jobs of one file, by its number as ``numbered`` gives it."""
+        return self._files[number].jobs()
+
+    def numbered(self) -> Iterator[tuple[int, Job]]:
+        """(the job's file number, the job), in plan order: a k-way merge of the files'
+        ordered jobs; a file is unpacked when the merge reaches its first job, and let
+        go when its last one is out."""
         waiting = sorted(((f.first, n) for n, f in enumerate(self._files)), reverse=True)
         heap: list[tuple[Order, int, Job, Iterator[Job]]] = []
         while heap or waiting:
@@ -115,7 +124,7 @@ class Jobs:
             else:
                 heapq.heapreplace(heap, (_job_order(following), n, following, stream))
             del order, stream
-            yield job
+            yield n, job
 
     def __getitem__(self, index: int) -> Job:
         return list(self)[index]
