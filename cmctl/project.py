@@ -11,11 +11,11 @@ import contextlib
 import heapq
 import os
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from cmctl import cache as cache_mod
 from cmctl import config as config_mod
@@ -61,8 +61,8 @@ class Rows:
     count: int
     data: bytes
 
-    def jobs(self) -> Iterator[Job]:
-        """The jobs, built one at a time (the file's posts are built at once)."""
+    def jobs(self) -> Iterator[tuple[Order, Job]]:
+        """(place, job), the jobs built one at a time (the file's posts at once)."""
         post_rows, job_rows = pickle.loads(self.data)
         made = [
             Post(c, i, at, lo, acc, _NO_CONTENT, {}, st, cu, lang, Pos(*p), Pos(*ap), Pos(*tp))
@@ -70,9 +70,34 @@ class Rows:
         ]
         del post_rows
         for k, i, a, n, part, parts, text, media, length, limit, h, pos, *rest in job_rows:
-            yield Job(
-                k, made[i], a, n, part, parts, text, media, length, limit, h, Pos(*pos), *rest
-            )
+            post = made[i]
+            job = Job(k, post, a, n, part, parts, text, media, length, limit, h, Pos(*pos), *rest)
+            yield (post.at, post.calendar, post.id, a, part), job
+
+    def facts(self) -> Iterator[tuple[Order, JobFacts]]:
+        """(place, what the ledger needs of the job): no ``Job`` built."""
+        post_rows, job_rows = pickle.loads(self.data)
+        for k, i, a, n, part, _parts, _text, _media, _len, _lim, h, *_ in job_rows:
+            c, pid, at, _lo, _acc, st, cu, *_ = post_rows[i]
+            yield (at, c, pid, a, part), JobFacts(k, c, pid, a, part, n, h, at, cu, st)
+
+
+class JobFacts(NamedTuple):
+    """What the ledger plans of a job (``Jobs.facts``): fields named as on ``Job``."""
+
+    key: str
+    calendar: str
+    post_id: str
+    account: str
+    part: int
+    network: str
+    content_hash: str
+    at: datetime
+    catch_up: timedelta
+    status: str
+
+
+T = TypeVar("T")
 
 
 class Jobs:
@@ -97,37 +122,46 @@ class Jobs:
         return self._count > 0
 
     def __iter__(self) -> Iterator[Job]:
-        for _, job in self.numbered():
+        for _, job in self._merge(Rows.jobs):
             yield job
-
-    def of_file(self, number: int) -> Iterator[Job]:
-        """The jobs of one file, by its number as ``numbered`` gives it."""
-        return self._files[number].jobs()
-
-    def numbered(self) -> Iterator[tuple[int, Job]]:
-        """(the job's file number, the job), in plan order: a k-way merge of the files'
-        ordered jobs; a file is unpacked when the merge reaches its first job, and let
-        go when its last one is out."""
-        waiting = sorted(((f.first, n) for n, f in enumerate(self._files)), reverse=True)
-        heap: list[tuple[Order, int, Job, Iterator[Job]]] = []
-        while heap or waiting:
-            while waiting and (not heap or waiting[-1][0] <= heap[0][0]):
-                _, n = waiting.pop()
-                stream = self._files[n].jobs()
-                job = next(stream, None)
-                if job is not None:
-                    heapq.heappush(heap, (_job_order(job), n, job, stream))
-            order, n, job, stream = heap[0]
-            following = next(stream, None)
-            if following is None:
-                heapq.heappop(heap)
-            else:
-                heapq.heapreplace(heap, (_job_order(following), n, following, stream))
-            del order, stream
-            yield n, job
 
     def __getitem__(self, index: int) -> Job:
         return list(self)[index]
+
+    def numbered(self) -> Iterator[tuple[int, Job]]:
+        """(the job's file number, the job), in plan order."""
+        return self._merge(Rows.jobs)
+
+    def facts(self) -> Iterator[tuple[int, JobFacts]]:
+        """(the job's file number, what the ledger needs of it), in plan order."""
+        return self._merge(Rows.facts)
+
+    def of_file(self, number: int) -> Iterator[Job]:
+        """The jobs of one file, by its number as ``numbered`` gives it."""
+        return (job for _, job in self._files[number].jobs())
+
+    def _merge(
+        self, stream: Callable[[Rows], Iterator[tuple[Order, T]]]
+    ) -> Iterator[tuple[int, T]]:
+        """A k-way merge of the files' ordered streams; a file is unpacked when the merge
+        reaches its first job, and let go when its last one is out (ties: file order)."""
+        waiting = sorted(((f.first, n) for n, f in enumerate(self._files)), reverse=True)
+        heap: list[tuple[Order, int, T, Iterator[tuple[Order, T]]]] = []
+        while heap or waiting:
+            while waiting and (not heap or waiting[-1][0] <= heap[0][0]):
+                _, n = waiting.pop()
+                items = stream(self._files[n])
+                first = next(items, None)
+                if first is not None:
+                    heapq.heappush(heap, (first[0], n, first[1], items))
+            _, n, item, items = heap[0]
+            following = next(items, None)
+            if following is None:
+                heapq.heappop(heap)
+            else:
+                heapq.heapreplace(heap, (following[0], n, following[1], items))
+            del items
+            yield n, item
 
 
 @dataclass(slots=True)

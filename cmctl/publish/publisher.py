@@ -78,7 +78,7 @@ class Publisher(Housekeeping, Selection, Sending):
         its calendar back (``held`` grows), never the rest. No job is kept."""
         where: dict[str, int] = {}
         planned: list[Planned] = []
-        for number, job in self.project.jobs.numbered():
+        for number, job in self.project.jobs.facts():  # no Job built
             if job.calendar in held:
                 continue
             try:
