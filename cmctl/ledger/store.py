@@ -1028,9 +1028,9 @@ class Ledger:
                     f"INSERT INTO jobs ({', '.join(columns + extra)}) VALUES "
                     f"({', '.join('?' * (len(columns) + len(extra)))})"
                 )
-                db.executemany(
+                db.executemany(  # rows made as SQLite takes them: never all at once
                     sql,
-                    [
+                    (
                         (
                             j.key,
                             j.calendar,
@@ -1047,11 +1047,11 @@ class Ledger:
                             *(values.get(c) for c in extra),
                         )
                         for j, values, _ in result.inserts
-                    ],
+                    ),
                 )
                 db.executemany(
                     "INSERT INTO events (at, key, event) VALUES (?, ?, ?)",
-                    [(stamp, j.key, event) for j, _, event in result.inserts],
+                    ((stamp, j.key, event) for j, _, event in result.inserts),
                 )
         return result
 
