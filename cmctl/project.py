@@ -273,7 +273,7 @@ def _compile(
     # Media and zone files are stamped before compiling reads them (content hashes).
     found = cache_mod.facts(calendar, now, started) if started is not None else None
     if calendar is None:
-        return _FileResult(None, None, sink.path, [], sink.items, 0, 0), found
+        return _FileResult(None, None, sink.path, None, sink.items, 0, 0), found
     jobs = compile_jobs([calendar], config)
     diagnostics = sink.items + check([calendar], jobs, config, now)
     posts = len(calendar.posts)

@@ -144,3 +144,11 @@ def test_publish_builds_only_the_jobs_it_may_send(
     assert sent == ["all:e0@feed", "w0:p0@feed"]
     # the files of the due jobs, not the three later weeks (the sync builds no job)
     assert {k.split(":")[0] for k in built} == {"w0", "all"}
+
+
+def test_a_file_too_broken_to_load_leaves_the_others_planned(project: Any, run: Any) -> None:
+    project.calendar(calendar(post("a", at="2026-12-02 10:00"), accounts="[feed]"))
+    project.calendar("posts: [unclosed\n", name="broken.yaml")
+    result = run("plan", "--json")
+    assert result.exit_code == 1
+    assert [j["key"] for j in json.loads(result.stdout)["jobs"]] == ["dec:a@feed"]
