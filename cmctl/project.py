@@ -195,9 +195,10 @@ def open_project(
 
     Large projects are checked by ``workers`` forked processes (None = one per CPU).
     ``keep=False``: only diagnostics and counts are wanted (no calendars or jobs).
-    Kept calendars and jobs are light: a calendar without its posts, and jobs whose
-    post keeps its identity, times, status and positions but not its YAML content
-    (each job carries its own text and media).
+    Kept calendars and jobs are light: a calendar without its posts, and jobs kept
+    packed per file (``Jobs``: built one at a time, in plan order, by whoever iterates
+    them), whose post keeps its identity, times, status and positions but not its YAML
+    content (each job carries its own text and media).
     """
     with gcpause.paused():
         return _open(config, paths, now=now, keep=keep, workers=workers)
