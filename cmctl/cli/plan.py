@@ -132,7 +132,7 @@ def _no_drafts(jobs: Iterator[Job], hidden: list[int]) -> Iterator[Job]:
             yield job
 
 
-STATE_BATCH = 500  # keys per query of the ledger's states
+STATE_BATCH = 999  # keys per query of the ledger's states (SQLite's oldest limit)
 
 
 def _with_states(
