@@ -14,6 +14,7 @@ import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -122,8 +123,7 @@ class Jobs:
         return self._count > 0
 
     def __iter__(self) -> Iterator[Job]:
-        for _, job in self._merge(Rows.jobs):
-            yield job
+        return map(itemgetter(1), self._merge(Rows.jobs))
 
     def __getitem__(self, index: int) -> Job:
         return list(self)[index]
@@ -138,7 +138,7 @@ class Jobs:
 
     def of_file(self, number: int) -> Iterator[Job]:
         """The jobs of one file, by its number as ``numbered`` gives it."""
-        return (job for _, job in self._files[number].jobs())
+        return map(itemgetter(1), self._files[number].jobs())
 
     def _merge(
         self, stream: Callable[[Rows], Iterator[tuple[Order, T]]]
