@@ -120,8 +120,20 @@ def _encode(value: Any, newline: str, out: list[str], flush: Callable[[], None])
         out.append("[]" if sep[0] == "[" else newline + "]")
     elif value.__class__ is PlanJob:
         out.append(_job_text(value, newline))
+    elif value.__class__ is Later:
+        _encode(value.get(), newline, out, flush)
     else:
         out.append(_encode_str(str(value)))
+
+
+class Later:
+    """A value of ``echo_json`` known only once what comes before it was written (the
+    drafts a streamed plan hid): ``get()`` is called when its turn comes."""
+
+    __slots__ = ("get",)
+
+    def __init__(self, get: Callable[[], Any]) -> None:
+        self.get = get
 
 
 # ---------------------------------------------------------------------------- diagnostics
@@ -327,20 +339,24 @@ _STATE_STYLE = {
 }
 
 
-def render_plan_text(
-    jobs: list[Job], states: dict[str, Any] | None = None, *, show_utc: bool = True
-) -> None:
+def render_plan_text(rows: Iterable[tuple[Job, Any]], *, show_utc: bool = True) -> None:
+    """The plan: (job, its ledger state or None) in plan order, as a table, or above
+    ``STREAM_ROWS`` rows as fixed-width lines written as the rows come."""
+    from itertools import chain, islice
+
     from rich.markup import escape
     from rich.table import Table
 
     out = console()
-    if not jobs:
+    rows = iter(rows)
+    head = list(islice(rows, STREAM_ROWS + 1))
+    if not head:
         out.print("[dim]no jobs in this range[/]")
         return
     narrow = out.width < 140  # keep time, account, length and state; trim the rest
     show_utc = show_utc and not narrow
-    if len(jobs) > STREAM_ROWS:
-        _stream_plan_lines(jobs, states or {}, show_utc=show_utc, narrow=narrow)
+    if len(head) > STREAM_ROWS:
+        _stream_plan_lines(chain(head, rows), show_utc=show_utc, narrow=narrow)
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("when (local)", no_wrap=True, min_width=24)
@@ -353,7 +369,7 @@ def render_plan_text(
     table.add_column("text", overflow="ellipsis", no_wrap=True, max_width=20 if narrow else 48)
     table.add_column("length", justify="right", no_wrap=True, min_width=7)
     table.add_column("state", no_wrap=True, min_width=9)
-    for job in jobs:
+    for job, known in head:
         over = job.limit is not None and job.length > job.limit
         length = f"{job.length}/{job.limit}" if job.limit is not None else str(job.length)
         post = job.post_id + (f" #{job.part}" if job.part else "")
@@ -370,13 +386,13 @@ def render_plan_text(
             ("↳ " if job.part else "") + escape(first_line(job.text)),
             f"[red]{length}[/]" if over else length,
         ]
-        state = job_state(job, (states or {}).get(job.key))
+        state = job_state(job, known)
         style = _STATE_STYLE.get(state.split(",")[0].split(" ")[0], "")
         row.append(f"[{style}]{state}[/]" if style else state)
         table.add_row(*row)
     out.print(table)
-    posts = len({(j.calendar, j.post_id) for j in jobs})
-    out.print(f"[dim]{len(jobs)} jobs from {posts} posts[/]")
+    posts = len({(j.calendar, j.post_id) for j, _ in head})
+    out.print(f"[dim]{len(head)} jobs from {posts} posts[/]")
 
 
 # A table is measured whole before its first line: above this many rows, fixed-width
@@ -388,9 +404,7 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _stream_plan_lines(
-    jobs: list[Job], states: dict[str, Any], *, show_utc: bool, narrow: bool
-) -> None:
+def _stream_plan_lines(rows: Iterable[tuple[Job, Any]], *, show_utc: bool, narrow: bool) -> None:
     write = sys.stdout.write
     post_width, text_width = (16, 20) if narrow else (28, 48)
     head = [f"{'when (local)':<24}"] + (["UTC   "] if show_utc else [])
@@ -399,7 +413,9 @@ def _stream_plan_lines(
     write(" ".join(head).rstrip() + "\n")
     lines: list[str] = []
     posts: set[tuple[str, str]] = set()
-    for job in jobs:
+    count = 0
+    for job, known in rows:
+        count += 1
         posts.add((job.calendar, job.post_id))
         length = f"{job.length}/{job.limit}" if job.limit is not None else str(job.length)
         post = job.post_id + (f" #{job.part}" if job.part else "")
@@ -416,14 +432,14 @@ def _stream_plan_lines(
             f"{_fit(post, post_width):<{post_width}}",
             f"{_fit(text, text_width):<{text_width}}",
             f"{length:>7}",
-            job_state(job, states.get(job.key)),
+            job_state(job, known),
         ]
         lines.append(" ".join(row))
         if len(lines) >= 200:
             lines.append("")
             write("\n".join(lines))
             lines.clear()
-    lines.append(f"{len(jobs)} jobs from {len(posts)} posts\n")
+    lines.append(f"{count} jobs from {len(posts)} posts\n")
     write("\n".join(lines))
     sys.stdout.flush()
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 import contextlib
 import heapq
 import os
+import pickle
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from cmctl import cache as cache_mod
 from cmctl import config as config_mod
@@ -37,7 +40,7 @@ class Project:
     config: Config
     files: list[Path]
     calendars: list[Calendar] = field(default_factory=list)
-    jobs: list[Job] = field(default_factory=list)
+    jobs: Jobs = field(default_factory=lambda: Jobs([]))
     report: Report = field(default_factory=Report)
     post_count: int = 0
     job_count: int = 0
@@ -47,12 +50,126 @@ class Project:
         return self.report.sorted()
 
 
+# A job's place in the plan: time, calendar, post id, account, part.
+Order = tuple[datetime, str, str, str, int]
+
+
+@dataclass(slots=True)
+class Rows:
+    """One file's jobs, packed: a pickle of plain tuples (texts as UTF-8), in plan order."""
+
+    first: Order  # the first job's place
+    count: int
+    data: bytes
+
+    def jobs(self) -> Iterator[tuple[Order, Job]]:
+        """(place, job), the jobs built one at a time (the file's posts at once)."""
+        post_rows, job_rows = pickle.loads(self.data)
+        made = [
+            Post(c, i, at, lo, acc, _NO_CONTENT, {}, st, cu, lang, Pos(*p), Pos(*ap), Pos(*tp))
+            for c, i, at, lo, acc, st, cu, lang, p, ap, tp in post_rows
+        ]
+        del post_rows
+        for k, i, a, n, part, parts, text, media, length, limit, h, pos, *rest in job_rows:
+            post = made[i]
+            job = Job(k, post, a, n, part, parts, text, media, length, limit, h, Pos(*pos), *rest)
+            yield (post.at, post.calendar, post.id, a, part), job
+
+    def facts(self) -> Iterator[tuple[Order, JobFacts]]:
+        """(place, what the ledger needs of the job): no ``Job`` built."""
+        post_rows, job_rows = pickle.loads(self.data)
+        for k, i, a, n, part, _parts, _text, _media, _len, _lim, h, *_ in job_rows:
+            c, pid, at, _lo, _acc, st, cu, *_ = post_rows[i]
+            yield (at, c, pid, a, part), JobFacts(k, c, pid, a, part, n, h, at, cu, st)
+
+
+class JobFacts(NamedTuple):
+    """What the ledger plans of a job (``Jobs.facts``): fields named as on ``Job``."""
+
+    key: str
+    calendar: str
+    post_id: str
+    account: str
+    part: int
+    network: str
+    content_hash: str
+    at: datetime
+    catch_up: timedelta
+    status: str
+
+
+T = TypeVar("T")
+
+
+class Jobs:
+    """The project's jobs in plan order (time, calendar, post, account, part).
+
+    Kept packed, file by file (``Rows``); each pass builds the ``Job`` objects as it
+    goes, so a pass holds the jobs of the files whose time has come, never the whole
+    plan (106,000 jobs: ~40 MB packed instead of ~290 MB built). Each pass builds new
+    objects: a caller that needs a job twice keeps it.
+    """
+
+    __slots__ = ("_count", "_files")
+
+    def __init__(self, files: list[Rows]) -> None:
+        self._files = [f for f in files if f.count]
+        self._count = sum(f.count for f in self._files)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def __iter__(self) -> Iterator[Job]:
+        return map(itemgetter(1), self._merge(Rows.jobs))
+
+    def __getitem__(self, index: int) -> Job:
+        return list(self)[index]
+
+    def numbered(self) -> Iterator[tuple[int, Job]]:
+        """(the job's file number, the job), in plan order."""
+        return self._merge(Rows.jobs)
+
+    def facts(self) -> Iterator[tuple[int, JobFacts]]:
+        """(the job's file number, what the ledger needs of it), in plan order."""
+        return self._merge(Rows.facts)
+
+    def of_file(self, number: int) -> Iterator[Job]:
+        """The jobs of one file, by its number as ``numbered`` gives it."""
+        return map(itemgetter(1), self._files[number].jobs())
+
+    def _merge(
+        self, stream: Callable[[Rows], Iterator[tuple[Order, T]]]
+    ) -> Iterator[tuple[int, T]]:
+        """A k-way merge of the files' ordered streams; a file is unpacked when the merge
+        reaches its first job, and let go when its last one is out (ties: file order)."""
+        waiting = sorted(((f.first, n) for n, f in enumerate(self._files)), reverse=True)
+        heap: list[tuple[Order, int, T, Iterator[tuple[Order, T]]]] = []
+        while heap or waiting:
+            while waiting and (not heap or waiting[-1][0] <= heap[0][0]):
+                _, n = waiting.pop()
+                items = stream(self._files[n])
+                first = next(items, None)
+                if first is not None:
+                    heapq.heappush(heap, (first[0], n, first[1], items))
+            _, n, item, items = heap[0]
+            following = next(items, None)
+            if following is None:
+                heapq.heappop(heap)
+            else:
+                heapq.heapreplace(heap, (following[0], n, following[1], items))
+            del items
+            yield n, item
+
+
 @dataclass(slots=True)
 class _FileResult:
     calendar: Calendar | None
     name: str | None
     display: str
-    jobs: list[Job]
+    rows: Rows | None
     diagnostics: list[Diagnostic]
     posts: int
     job_count: int
@@ -78,9 +195,10 @@ def open_project(
 
     Large projects are checked by ``workers`` forked processes (None = one per CPU).
     ``keep=False``: only diagnostics and counts are wanted (no calendars or jobs).
-    Kept calendars and jobs are light: a calendar without its posts, and jobs whose
-    post keeps its identity, times, status and positions but not its YAML content
-    (each job carries its own text and media).
+    Kept calendars and jobs are light: a calendar without its posts, and jobs kept
+    packed per file (``Jobs``: built one at a time, in plan order, by whoever iterates
+    them), whose post keeps its identity, times, status and positions but not its YAML
+    content (each job carries its own text and media).
     """
     with gcpause.paused():
         return _open(config, paths, now=now, keep=keep, workers=workers)
@@ -124,11 +242,11 @@ def _open(
                     )
                 )
     if keep:
-        project.jobs = list(heapq.merge(*(r.jobs for r in results), key=_job_order))
+        project.jobs = Jobs([r.rows for r in results if r.rows is not None])
     return project
 
 
-def _job_order(job: Job) -> tuple[datetime, str, str, str, int]:
+def _job_order(job: Job) -> Order:
     return (job.post.at, job.post.calendar, job.post.id, job.account, job.part)
 
 
@@ -156,7 +274,7 @@ def _compile(
     # Media and zone files are stamped before compiling reads them (content hashes).
     found = cache_mod.facts(calendar, now, started) if started is not None else None
     if calendar is None:
-        return _FileResult(None, None, sink.path, [], sink.items, 0, 0), found
+        return _FileResult(None, None, sink.path, None, sink.items, 0, 0), found
     jobs = compile_jobs([calendar], config)
     diagnostics = sink.items + check([calendar], jobs, config, now)
     posts = len(calendar.posts)
@@ -167,12 +285,12 @@ def _compile(
     ]
     if not keep:
         result = _FileResult(
-            None, calendar.name, sink.path, [], diagnostics, posts, len(jobs), twins
+            None, calendar.name, sink.path, None, diagnostics, posts, len(jobs), twins
         )
         return result, found
     light = Calendar(calendar.name, calendar.path, calendar.display, calendar.timezone)
     result = _FileResult(
-        light, calendar.name, sink.path, _light_jobs(jobs), diagnostics, posts, len(jobs), twins
+        light, calendar.name, sink.path, _rows(jobs), diagnostics, posts, len(jobs), twins
     )
     return result, found
 
@@ -183,7 +301,7 @@ def _drop(result: _FileResult) -> _FileResult:
         None,
         result.name,
         result.display,
-        [],
+        None,
         result.diagnostics,
         result.posts,
         result.job_count,
@@ -191,44 +309,19 @@ def _drop(result: _FileResult) -> _FileResult:
     )
 
 
-_NO_CONTENT = Content()  # shared by every light post: nothing reads it after the rules
+_NO_CONTENT = Content()  # shared by every kept post: nothing reads it after the rules
 
 
-def _light_post(post: Post) -> Post:
-    return Post(
-        post.calendar,
-        post.id,
-        post.at,
-        post.local,
-        post.accounts,
-        _NO_CONTENT,
-        {},
-        post.status,
-        post.catch_up,
-        post.lang,
-        post.pos,
-        post.accounts_pos,
-        post.at_pos,
-    )
-
-
-def _light_jobs(jobs: list[Job]) -> list[Job]:
-    """The jobs, their posts without content and variants (memory: the daemon keeps them)."""
-    light: dict[int, Post] = {}
-    for job in jobs:
-        slim = light.get(id(job.post))
-        if slim is None:
-            slim = light[id(job.post)] = _light_post(job.post)
-        job.post = slim
-    return jobs
-
-
-# Jobs cross from a worker as plain tuples: pickled by C code, unlike slotted dataclasses.
-def _pack(result: _FileResult) -> tuple[object, ...]:
+def _rows(jobs: list[Job]) -> Rows | None:
+    """The jobs (in plan order), packed: their posts keep identity, times, status and
+    positions, not their YAML content and variants (each job has its text and media).
+    Plain tuples are pickled by C code, unlike slotted dataclasses."""
+    if not jobs:
+        return None
     posts: dict[int, int] = {}
     post_rows: list[tuple[object, ...]] = []
     job_rows: list[tuple[object, ...]] = []
-    for job in result.jobs:
+    for job in jobs:
         post = job.post
         index = posts.get(id(post))
         if index is None:
@@ -268,10 +361,17 @@ def _pack(result: _FileResult) -> tuple[object, ...]:
                 job.tags,
             )
         )
+    data = pickle.dumps((post_rows, job_rows), protocol=5)
+    return Rows(_job_order(jobs[0]), len(jobs), data)
+
+
+# A result crosses from a worker, and is cached, as plain tuples (its jobs as ``Rows``).
+def _pack(result: _FileResult) -> tuple[object, ...]:
     calendar = result.calendar
     head = None
     if calendar is not None:
         head = (calendar.name, calendar.path, calendar.display, calendar.timezone)
+    rows = result.rows
     return (
         head,
         result.name,
@@ -280,23 +380,20 @@ def _pack(result: _FileResult) -> tuple[object, ...]:
         result.posts,
         result.job_count,
         result.twins,
-        post_rows,
-        job_rows,
+        None if rows is None else (rows.first, rows.count, rows.data),
     )
 
 
 def _unpack(packed: Any) -> _FileResult:
-    head, name, shown, diagnostics, posts, job_count, twins, post_rows, job_rows = packed
+    head, name, shown, diagnostics, posts, job_count, twins, rows = packed
     calendar = Calendar(*head) if head is not None else None
-    made = [
-        Post(c, i, at, lo, acc, _NO_CONTENT, {}, st, cu, lang, Pos(*p), Pos(*ap), Pos(*tp))
-        for c, i, at, lo, acc, st, cu, lang, p, ap, tp in post_rows
-    ]
-    jobs = [
-        Job(k, made[i], a, n, part, parts, text, media, length, limit, h, Pos(*pos), *rest)
-        for k, i, a, n, part, parts, text, media, length, limit, h, pos, *rest in job_rows
-    ]
-    return _FileResult(calendar, name, shown, jobs, diagnostics, posts, job_count, twins)
+    kept = None
+    if rows is not None:
+        first, count, data = rows
+        if not isinstance(data, bytes):
+            raise TypeError("rows")
+        kept = Rows(first, count, data)
+    return _FileResult(calendar, name, shown, kept, diagnostics, posts, job_count, twins)
 
 
 def _same_post_twice(project: Project, results: list[_FileResult]) -> None:

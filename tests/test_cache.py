@@ -353,4 +353,4 @@ def test_workers_store_and_reuse(proj: Any, monkeypatch: pytest.MonkeyPatch) -> 
     assert [j.key for j in again.jobs] == [j.key for j in first.jobs]
     assert again.diagnostics == first.diagnostics
     light = open_project(load_config(str(proj.root / "cmctl.yaml")), now=at, keep=False)
-    assert light.jobs == [] and light.calendars == [] and light.job_count == first.job_count
+    assert not light.jobs and light.calendars == [] and light.job_count == first.job_count

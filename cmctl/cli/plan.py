@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import click
 
 from cmctl.cli.options import open_project
+
+if TYPE_CHECKING:
+    from cmctl.compile import Job
+    from cmctl.ledger.store import JobState, Ledger
 
 
 @click.command("plan")
@@ -71,60 +77,61 @@ def _plan(
     as_json: bool,
 ) -> None:
     from cmctl import output, timeutil
+    from cmctl.cli.options import existing_ledger
     from cmctl.errors import UsageError
+    from cmctl.ledger import preview
 
     project = open_project(ctx, paths)
     tz = timeutil.zone(project.config.timezone or "UTC")
-    jobs = project.jobs
+    lower = upper = None
     try:
         if start:
             lower = timeutil.parse_bound(start, tz)
-            jobs = [j for j in jobs if j.at >= lower]
         if end:
             upper = timeutil.parse_bound(end, tz)
             if len(end.strip()) == 10:  # a date: include the whole day
                 upper = (upper.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=tz)
-            jobs = [j for j in jobs if j.at < upper]
     except timeutil.TimeProblem as p:
         raise UsageError(p.message, hint=p.hint) from None
+    # The jobs stream in plan order, built one at a time (project.Jobs), never all held.
+    jobs: Iterator[Job] = iter(project.jobs)
+    if lower is not None:
+        jobs = (j for j in jobs if j.at >= lower)
+    if upper is not None:
+        jobs = (j for j in jobs if j.at < upper)
     if accounts:
-        jobs = [j for j in jobs if j.account in accounts]
+        jobs = (j for j in jobs if j.account in accounts)
     if networks:
-        jobs = [j for j in jobs if j.network in networks]
-    hidden = 0
+        jobs = (j for j in jobs if j.network in networks)
+    hidden = [0]  # drafts left out, counted as they pass
     if not drafts:
-        hidden = sum(1 for j in jobs if j.status == "draft")
-        jobs = [j for j in jobs if j.status != "draft"]
+        jobs = _no_drafts(jobs, hidden)
     report = project.report
-    from cmctl.cli.options import existing_ledger
-
     ledger = existing_ledger(project.config)
-    states = {}
-    if ledger is not None:
-        try:
-            states = ledger.states()
-        finally:
+    try:
+        # What the ledger knows that the calendars cannot say (a thread reshaped after it
+        # started, a renamed file, a vanished calendar): said before publish acts on it.
+        notices = preview.diagnostics(project) if ledger is not None else []
+        rows = _with_states(jobs, ledger)
+        if as_json:
+            output.echo_json(
+                {
+                    "jobs": (output.PlanJob(j, row) for j, row in rows),  # job_dict's
+                    "drafts_hidden": output.Later(lambda: hidden[0]),
+                    "errors": report.errors,
+                    "warnings": report.warnings,
+                    "notices": [d.as_dict() for d in notices],
+                }
+            )
+        else:
+            output.render_plan_text(rows)
+    finally:
+        if ledger is not None:
             ledger.close()
-    from cmctl.ledger import preview
-
-    # What the ledger knows that the calendars cannot say (a thread reshaped after it
-    # started, a renamed file, a vanished calendar): said before publish acts on it.
-    notices = preview.diagnostics(project) if ledger is not None else []
-    if as_json:
-        output.echo_json(
-            {
-                "jobs": (output.PlanJob(j, states.get(j.key)) for j in jobs),  # job_dict's
-                "drafts_hidden": hidden,
-                "errors": report.errors,
-                "warnings": report.warnings,
-                "notices": [d.as_dict() for d in notices],
-            }
-        )
-    else:
-        output.render_plan_text(jobs, states)
+    if not as_json:
         err = output.console(err=True)
-        if hidden:
-            err.print(f"[dim]{hidden} draft job(s) hidden; --drafts shows them[/]")
+        if hidden[0]:
+            err.print(f"[dim]{hidden[0]} draft job(s) hidden; --drafts shows them[/]")
         if notices:
             output.render_diagnostics_text(notices, err=True)
         if report.errors:
@@ -133,3 +140,35 @@ def _plan(
                 "run `cmctl validate` to see them"
             )
     ctx.exit(1 if report.errors else 0)
+
+
+def _no_drafts(jobs: Iterator[Job], hidden: list[int]) -> Iterator[Job]:
+    for job in jobs:
+        if job.status == "draft":
+            hidden[0] += 1
+        else:
+            yield job
+
+
+STATE_BATCH = 999  # keys per query of the ledger's states (SQLite's oldest limit)
+
+
+def _with_states(
+    jobs: Iterator[Job], ledger: Ledger | None
+) -> Iterator[tuple[Job, JobState | None]]:
+    """Each job with its ledger state, read for a batch of jobs at a time."""
+    if ledger is None:
+        for job in jobs:
+            yield job, None
+        return
+    batch: list[Job] = []
+    for job in jobs:
+        batch.append(job)
+        if len(batch) >= STATE_BATCH:
+            states = ledger.states([j.key for j in batch])
+            for one in batch:
+                yield one, states.get(one.key)
+            batch = []
+    states = ledger.states([j.key for j in batch])
+    for one in batch:
+        yield one, states.get(one.key)

@@ -156,8 +156,9 @@ def diagnostics(project: Project) -> list[Diagnostic]:
     if found is None:
         return []
     by_post: dict[str, Job] = {}
-    for job in project.jobs:
-        by_post.setdefault(job.post_key, job)
+    if found.held_posts or found.inserts:  # a pass over the plan builds every job
+        for job in project.jobs:
+            by_post.setdefault(job.post_key, job)
     out = []
     for post_key, why in sorted(found.held_posts.items()):
         first = by_post.get(post_key)

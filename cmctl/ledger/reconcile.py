@@ -245,11 +245,17 @@ def _insert(
         out.stats["inherited"] += 1
         return
     if job.draft:
-        out.inserts.append((job, {"state": "skipped", "reason": "draft"}, "planned"))
+        out.inserts.append((job, _DRAFT, "planned"))
         out.stats["drafts"] += 1
     else:
-        out.inserts.append((job, {"state": "pending", "reason": None}, "planned"))
+        out.inserts.append((job, _NEW, "planned"))
         out.stats["new"] += 1
+
+
+# The values of a plain insert, one dict for all of them (100,000 inserts: ~20 MB less);
+# read, never changed.
+_NEW: dict[str, Any] = {"state": "pending", "reason": None}
+_DRAFT: dict[str, Any] = {"state": "skipped", "reason": "draft"}
 
 
 def _update(out: Reconciliation, row: Known, job: Planned) -> None:

@@ -16,7 +16,7 @@ import sqlite3
 import stat
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -812,14 +812,18 @@ class Ledger:
             pass  # a damaged row: find it and say which
         return [self._row(r) for r in self.db.execute(sql.replace(ROW_COLUMNS, "*", 1), list(args))]
 
-    def states(self) -> dict[str, JobState]:
-        """Every job's state as `plan` shows it, by key: five columns, no dates parsed."""
-        return {
-            r[0]: JobState(r[1], r[2], r[3], r[4], r[5])
-            for r in self.db.execute(
-                "SELECT key, state, sent_hash, attempts, url, reason FROM jobs"
-            ).fetchall()
-        }
+    def states(self, keys: Sequence[str] | None = None) -> dict[str, JobState]:
+        """Every job's state as `plan` shows it (or those of ``keys``, at most 999), by
+        key: five columns, no dates parsed."""
+        query = "SELECT key, state, sent_hash, attempts, url, reason FROM jobs"
+        if keys is None:
+            rows = self.db.execute(query).fetchall()
+        elif not keys:
+            return {}
+        else:
+            where = f"{query} WHERE key IN ({','.join('?' * len(keys))})"
+            rows = self.db.execute(where, tuple(keys)).fetchall()
+        return {r[0]: JobState(r[1], r[2], r[3], r[4], r[5]) for r in rows}
 
     def published_since(self, account: str, since: datetime) -> list[tuple[datetime, int]]:
         """(when, part) of what ``account`` published at or after ``since`` (quotas)."""
@@ -1025,9 +1029,9 @@ class Ledger:
                     f"INSERT INTO jobs ({', '.join(columns + extra)}) VALUES "
                     f"({', '.join('?' * (len(columns) + len(extra)))})"
                 )
-                db.executemany(
+                db.executemany(  # rows made as SQLite takes them: never all at once
                     sql,
-                    [
+                    (
                         (
                             j.key,
                             j.calendar,
@@ -1044,11 +1048,11 @@ class Ledger:
                             *(values.get(c) for c in extra),
                         )
                         for j, values, _ in result.inserts
-                    ],
+                    ),
                 )
                 db.executemany(
                     "INSERT INTO events (at, key, event) VALUES (?, ?, ?)",
-                    [(stamp, j.key, event) for j, _, event in result.inserts],
+                    ((stamp, j.key, event) for j, _, event in result.inserts),
                 )
         return result
 

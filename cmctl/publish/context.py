@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +47,7 @@ class Context:
         self.owner = owner_mod.current()
         self.rng = random.Random()
         self._lock = threading.Lock()
-        self._jobs: dict[str, Job] = {}
+        self._jobs: Mapping[str, Job] = {}  # publisher.py: built when asked for
         self._held_posts: dict[str, str] = {}
         self._sent_by_account: dict[str, list[tuple[datetime, int]]] = {}  # for quotas
         self._on_purpose = False  # --post: send whatever its time

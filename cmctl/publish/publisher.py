@@ -12,12 +12,12 @@ from cmctl.ledger.reconcile import Planned
 from cmctl.ledger.store import Ledger, Row, iso, planned_job
 from cmctl.publish.handover import Handover
 from cmctl.publish.housekeeping import Housekeeping
+from cmctl.publish.jobs import JobsByKey
 from cmctl.publish.result import PublishResult
 from cmctl.publish.selection import Selection
 from cmctl.publish.sending import Sending
 
 if TYPE_CHECKING:
-    from cmctl.compile import Job
     from cmctl.project import Project
 
 ATTENTION_META = "attention"  # ledger meta: what the last run could not do, for status
@@ -40,12 +40,17 @@ class Publisher(Housekeeping, Selection, Handover, Sending):
         }  # files too broken to name themselves
         present = {c.name for c in self.project.calendars} | held
         with gcpause.paused():  # 100,000 jobs: no cycles, only objects to keep
-            jobs, planned = self._planned(held, result)
+            where, planned = self._planned(held, result)
         sync = self.ledger.sync(planned, now, present=present, held=held)
         result.sync = sync.stats
         result.held_posts = sync.held_posts
         result.vanished = sync.vanished
-        self._jobs = {j.key: j for j in jobs if j.post_key not in sync.held_posts}
+        if sync.held_posts:
+            for p in planned:
+                if p.post_key in sync.held_posts:
+                    where.pop(p.key, None)
+        del planned
+        self._jobs = JobsByKey(self.project.jobs, where)  # built when asked for
         self._held_posts = sync.held_posts
         targets = self._targets(only) if only is not None else None
         self.recover(now, result, targets)
@@ -68,12 +73,15 @@ class Publisher(Housekeeping, Selection, Handover, Sending):
             self._remember_attention(now, result)
         return result
 
-    def _planned(self, held: set[str], result: PublishResult) -> tuple[list[Job], list[Planned]]:
-        """The jobs to sync and send, and what the ledger plans of them; a job that
-        cannot be scheduled holds its calendar back (``held`` grows), never the rest."""
-        jobs: list[Job] = []
+    def _planned(
+        self, held: set[str], result: PublishResult
+    ) -> tuple[dict[str, int], list[Planned]]:
+        """What the ledger plans of the jobs to sync and send, and where each job is
+        (its file's number in ``project.jobs``); a job that cannot be scheduled holds
+        its calendar back (``held`` grows), never the rest. No job is kept."""
+        where: dict[str, int] = {}
         planned: list[Planned] = []
-        for job in self.project.jobs:
+        for number, job in self.project.jobs.facts():  # no Job built
             if job.calendar in held:
                 continue
             try:
@@ -84,10 +92,13 @@ class Publisher(Housekeeping, Selection, Handover, Sending):
                     f"{job.key}: cannot be scheduled ({exc}); its calendar is held"
                 )
                 continue
-            jobs.append(job)
-        planned = [p for p in planned if p.calendar not in held]
-        jobs = [j for j in jobs if j.calendar not in held]
-        return jobs, planned
+            where[job.key] = number
+        kept = [p for p in planned if p.calendar not in held]
+        if len(kept) != len(planned):  # calendars held after some of their jobs passed
+            for p in planned:
+                if p.calendar in held:
+                    where.pop(p.key, None)
+        return where, kept
 
     def _remember_attention(self, now: datetime, result: PublishResult) -> None:
         """Keep what needs a human (held calendars and posts, vanished calendars,
