@@ -1,4 +1,4 @@
-"""Media a network fetches by URL (Instagram, Threads, Dev.to's cover image).
+"""Media a network fetches by URL (``media_by_url``: a photo, a video, a cover image).
 
 Such a network (``media_by_url = True`` in its declaration) does not take an upload:
 it downloads each file from a public URL. ``media_url``, a top-level key of cmctl.yaml

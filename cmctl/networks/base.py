@@ -358,6 +358,9 @@ class Network:
     # over once it comes within the horizon).
     schedule_lead: ClassVar[timedelta] = timedelta(0)
     schedule_horizon: ClassVar[timedelta | None] = None
+    # Why a held post may still be unpublished after its time, in the network's words
+    # (a WordPress "missed schedule"): said when cmctl gives up waiting for it.
+    schedule_missed_hint: ClassVar[str] = ""
 
     def __init__(
         self, account: Any, options: Mapping[str, Any], http: Http, state_dir: Path

@@ -202,6 +202,9 @@ class WordPress(Network):
     # `schedule: network`: WordPress holds a `future` post and publishes it via WP-Cron.
     schedules: ClassVar[bool] = True
     schedule_lead: ClassVar[timedelta] = timedelta(minutes=2)
+    schedule_missed_hint: ClassVar[str] = (
+        'a "missed schedule": WP-Cron did not run, e.g. a site nobody visited'
+    )
 
     publishes: ClassVar[bool] = True
     idempotency: ClassVar[Idempotency] = Idempotency.LOOKUP

@@ -6,7 +6,7 @@ network's ``schedule_lead`` and at most its ``schedule_horizon`` ahead): the net
 then publishes it itself, even when cmctl is off at that moment. Each run then:
 
 1. confirms the held posts whose time has passed (``confirm``): ``published`` with the
-   public URL, or, still held long after its time (a WordPress "missed schedule"),
+   public URL, or, still held long after its time (the network "missed" it),
    ``unknown`` with the reason;
 2. keeps the others in step with the calendar: moved or edited → ``reschedule``;
    moved to less than the lead ahead, or the account's ``schedule`` set back to
@@ -376,11 +376,11 @@ class Handover(Sending):
                 )
             return
         if now > deadline(claimed):
+            why = f" ({adapter.schedule_missed_hint})" if adapter.schedule_missed_hint else ""
             reason = (
                 f"{adapter.title} still holds it {ago(now - network_at)} after its time and has "
-                'not published it (on WordPress: a "missed schedule", when WP-Cron did not '
-                "run); publish it on the network by hand, then `cmctl resolve "
-                f"{claimed.key} --published URL`"
+                f"not published it{why}; publish it on the network by hand, then `cmctl "
+                f"resolve {claimed.key} --published URL`"
             )
             self._lost(claimed, reason, result)
             return
