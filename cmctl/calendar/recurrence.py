@@ -19,8 +19,10 @@ unambiguous and parses back (``split_id``).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule as du
@@ -35,7 +37,12 @@ HORIZON = timedelta(days=400)
 MAX_PER_YEAR = 1000
 MAX_OCCURRENCES = 10_000
 
-_FREQS = {"day": du.DAILY, "week": du.WEEKLY, "month": du.MONTHLY, "year": du.YEARLY}
+_FREQS: dict[str, Literal[0, 1, 2, 3, 4, 5, 6]] = {
+    "day": du.DAILY,
+    "week": du.WEEKLY,
+    "month": du.MONTHLY,
+    "year": du.YEARLY,
+}
 _EVERY = re.compile(r"^\s*(?:(\d+)\s+)?(day|week|month|year)s?\s*$")
 _DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 _DAY_NAMES = {
@@ -70,6 +77,18 @@ class Readable:
     until: date | None = None
     count: int | None = None
     excluded: tuple[date, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """An rrule with what cmctl needs to know of its end (dateutil keeps it private)."""
+
+    rrule: du.rrule
+    count: int | None
+    bounded: bool  # until or count given
+
+    def __iter__(self) -> Iterator[datetime]:
+        return iter(self.rrule)
 
 
 @dataclass(slots=True)
@@ -109,7 +128,7 @@ def describe(post_id: str) -> str:
     return f"post '{series}' on {day.isoformat()}" if day else f"post '{post_id}'"
 
 
-def readable_rule(spec: Readable, start: datetime) -> du.rrule:
+def readable_rule(spec: Readable, start: datetime) -> Rule:
     """The readable form as an rrule starting at the naive local ``start``."""
     m = _EVERY.match(spec.every.lower())
     if not m:
@@ -142,8 +161,7 @@ def readable_rule(spec: Readable, start: datetime) -> du.rrule:
             continue
         raise RepeatProblem(
             f"on: '{item}' is neither a weekday, a day of the month nor 'first tuesday'",
-            "write mon, tue, wed, thu, fri, sat, sun; 1 to 31; or 'first tuesday', "
-            "'last friday'",
+            "write mon, tue, wed, thu, fri, sat, sun; 1 to 31; or 'first tuesday', 'last friday'",
         )
     if any(w.n for w in weekdays) and freq not in (du.MONTHLY, du.YEARLY):
         raise RepeatProblem(
@@ -153,21 +171,25 @@ def readable_rule(spec: Readable, start: datetime) -> du.rrule:
         raise RepeatProblem("days of the month need every: month or year", "write every: month")
     until = None
     if spec.until is not None:  # inclusive: the whole day
-        until = datetime.combine(spec.until, datetime.max.time())  # noqa: DTZ001 - wall time
+        until = datetime.combine(spec.until, datetime.max.time())
     if spec.until is not None and spec.count is not None:
         raise RepeatProblem("write until or count, not both")
-    return du.rrule(
+    # every: year on '15' or 'last friday' means in the month of `at`
+    month = start.month if freq == du.YEARLY and (monthdays or weekdays) else None
+    made = du.rrule(
         freq,
         dtstart=start,
         interval=interval,
+        bymonth=month,
         byweekday=weekdays or None,
         bymonthday=monthdays or None,
         until=until,
         count=spec.count,
     )
+    return Rule(made, spec.count, until is not None or spec.count is not None)
 
 
-def rrule_string(text: str, start: datetime, zone: ZoneInfo) -> du.rrule:
+def rrule_string(text: str, start: datetime, zone: ZoneInfo) -> Rule:
     """An RFC 5545 RRULE value (``RRULE:`` prefix optional) starting at naive ``start``.
 
     A UTC UNTIL (``...Z``) is turned into the zone's wall time, as RFC 5545 means it.
@@ -181,8 +203,14 @@ def rrule_string(text: str, start: datetime, zone: ZoneInfo) -> du.rrule:
         )
     parts = []
     until_local: datetime | None = None
+    count: int | None = None
+    bounded = False
     for part in body.split(";"):
         name, _, value = part.partition("=")
+        if name.strip().upper() in ("UNTIL", "COUNT"):
+            bounded = True
+        if name.strip().upper() == "COUNT" and value.strip().isdigit():
+            count = int(value)
         if name.strip().upper() == "UNTIL" and value.strip().upper().endswith("Z"):
             try:
                 moment = datetime.strptime(value.strip().upper(), "%Y%m%dT%H%M%SZ")  # noqa: DTZ007
@@ -200,23 +228,23 @@ def rrule_string(text: str, start: datetime, zone: ZoneInfo) -> du.rrule:
     if not isinstance(rule, du.rrule):
         raise RepeatProblem(f"'{text}' is not one RRULE")
     if until_local is not None:
-        if rule._count is not None:
+        if count is not None:
             raise RepeatProblem("an RRULE has UNTIL or COUNT, not both")
         rule = rule.replace(until=until_local)
-    return rule
+    return Rule(rule, count, bounded)
 
 
-def wall_times(rule: du.rrule, start: datetime, end: datetime | None) -> tuple[list[datetime], bool]:
+def wall_times(rule: Rule, start: datetime, end: datetime | None) -> tuple[list[datetime], bool]:
     """The rule's naive wall times, `start` first (RFC 5545: DTSTART is always one), up
     to ``end`` (naive, inclusive) when given; and whether ``start`` is off the rule."""
-    first = rule.after(start, inc=True)
+    first = rule.rrule.after(start, inc=True)
     off = first != start
-    count = rule._count
-    if off and count is not None:
-        rule = rule.replace(count=count - 1) if count > 1 else None  # type: ignore[assignment]
+    made: du.rrule | None = rule.rrule
+    if off and rule.count is not None:  # COUNT counts DTSTART
+        made = rule.rrule.replace(count=rule.count - 1) if rule.count > 1 else None
     times: list[datetime] = [start] if off else []
-    if rule is not None:
-        for moment in rule:
+    if made is not None:
+        for moment in made:
             if end is not None and moment > end:
                 break
             times.append(moment)
@@ -244,7 +272,7 @@ def place(wall: datetime, zone: ZoneInfo) -> tuple[datetime, bool]:
 
 
 def expand(
-    rule: du.rrule,
+    rule: Rule,
     at_local: datetime,
     zone: ZoneInfo,
     excluded: tuple[date, ...],
@@ -253,7 +281,7 @@ def expand(
     """Every occurrence of ``rule`` from ``at_local`` (aware, in ``zone``): to its
     until/count, or to ``horizon_end`` (aware) for a rule with no end."""
     start = at_local.replace(tzinfo=None)
-    bounded = rule._count is not None or rule._until is not None
+    bounded = rule.bounded
     end = None if bounded else horizon_end.astimezone(zone).replace(tzinfo=None)
     walls, off = wall_times(rule, start, end)
     out = Expansion(bounded=bounded, at_off_rule=off, truncated=not bounded)
@@ -266,10 +294,12 @@ def expand(
     return out
 
 
-def most_in_a_year(rule: du.rrule, start: datetime) -> int:
+def most_in_a_year(rule: Rule, start: datetime) -> int:
     """How many occurrences the rule gives in its first year from ``start`` (naive)."""
-    end = start.replace(year=start.year + 1) if not (start.month == 2 and start.day == 29) else (
-        start.replace(year=start.year + 1, day=28)
+    end = (
+        start.replace(year=start.year + 1)
+        if not (start.month == 2 and start.day == 29)
+        else (start.replace(year=start.year + 1, day=28))
     )
     count = 0
     for moment in rule:
