@@ -27,7 +27,10 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule as du
 
-SEPARATOR = "~"
+from cmctl.calendar.model import SEPARATOR, describe, occurrence_id, split_id
+
+__all__ = ["SEPARATOR", "describe", "occurrence_id", "split_id"]
+
 # A rule with no end (no until, no count) is expanded this far ahead of now: more than a
 # year, so a yearly post always has its next occurrence in the plan.
 HORIZON = timedelta(days=400)
@@ -105,27 +108,6 @@ class Expansion:
     bounded: bool = True  # until or count given
     at_off_rule: bool = False  # `at` is not one the rule would produce (it still goes out)
     truncated: bool = False  # an unbounded rule, cut at the horizon
-
-
-def occurrence_id(post_id: str, day: date) -> str:
-    return f"{post_id}{SEPARATOR}{day.isoformat()}"
-
-
-def split_id(post_id: str) -> tuple[str, date | None]:
-    """``weekly-tip~2027-01-04`` → (``weekly-tip``, 2027-01-04); a plain id → (id, None)."""
-    series, sep, day = post_id.partition(SEPARATOR)
-    if not sep:
-        return post_id, None
-    try:
-        return series, date.fromisoformat(day)
-    except ValueError:
-        return post_id, None
-
-
-def describe(post_id: str) -> str:
-    """How messages name a post: ``post 'weekly-tip' on 2027-01-04`` or ``post 'x'``."""
-    series, day = split_id(post_id)
-    return f"post '{series}' on {day.isoformat()}" if day else f"post '{post_id}'"
 
 
 def readable_rule(spec: Readable, start: datetime) -> Rule:
