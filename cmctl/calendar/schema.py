@@ -78,7 +78,10 @@ _repeat: dict[str, Any] = {
                     "description": "How often: day, week, month, year, or '2 weeks'...",
                 },
                 "on": {
-                    "anyOf": [_on_item, {"type": "array", "minItems": 1, "items": _on_item}],
+                    "anyOf": [
+                        *_on_item["anyOf"],
+                        {"type": "array", "minItems": 1, "items": _on_item},
+                    ],
                     "description": "Which days: weekdays (mon...sun), days of the month "
                     "(1...31), or 'first tuesday' / 'last friday' (every: month or year).",
                 },
