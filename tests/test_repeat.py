@@ -146,7 +146,7 @@ def test_a_list_of_texts_rotates_and_is_judged_once_per_text(project: Any, run: 
     long = "x" * 600  # over Mastodon's 500
     project.calendar(
         cal(
-            rpost("tip", "2027-01-04 09:30", {"every": "week", "count": 5}, ["A", "B", long]),
+            rpost("tip", "2027-01-04 09:30", {"every": "week", "count": 6}, ["A", "B", long]),
             accounts="[masto]",
         )
     )
@@ -252,3 +252,32 @@ def test_publish_post_names_one_occurrence_or_the_series(project: Any, run: Any,
     assert code == 0 and [o["key"] for o in data["outcomes"]] == ["dec:tip~2026-12-14@feed"]
     result = run("publish", "--post", "tip")
     assert result.exit_code == 2 and "tip~2026-12-07" in result.output
+
+
+def test_the_documented_examples_are_valid(project: Any, run: Any) -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[1] / "docs" / "calendar-format.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## Recurring posts") :]
+    start = section.index("```yaml\n") + len("```yaml\n")
+    example = section[start : section.index("```\n", start)]
+    project.calendar("timezone: Europe/Paris\ndefaults:\n  accounts: [feed]\n" + example)
+    assert diagnostics(run) == (0, [])
+    posts = [j["post"] for j in plan(run, "--to", "2027-01-31")]
+    assert posts[:3] == [
+        "weekly-tip~2027-01-04",
+        "live-teaser~2027-01-05",
+        "live-teaser~2027-01-07",
+    ]
+
+
+def test_cancel_names_a_recurring_post_for_all_its_unsent_occurrences(
+    project: Any, run: Any, now: Any
+) -> None:
+    project.calendar(cal(rpost("tip", "2026-12-07 09:30", {"every": "week", "count": 3})))
+    now.move_to("2026-12-07T08:31:00Z")
+    assert publish(run)[0] == 0  # the first one goes out
+    assert run("cancel", "dec:tip").exit_code == 0
+    states = {j["key"]: j["state"] for j in plan(run)}
+    assert states["dec:tip~2026-12-07@feed"] == "published"
+    assert states["dec:tip~2026-12-14@feed"] == states["dec:tip~2026-12-21@feed"] == "skipped"
