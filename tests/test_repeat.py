@@ -281,3 +281,31 @@ def test_cancel_names_a_recurring_post_for_all_its_unsent_occurrences(
     states = {j["key"]: j["state"] for j in plan(run)}
     assert states["dec:tip~2026-12-07@feed"] == "published"
     assert states["dec:tip~2026-12-14@feed"] == states["dec:tip~2026-12-21@feed"] == "skipped"
+
+
+def test_each_distinct_text_is_checked_once_per_network(
+    project: Any, run: Any, monkeypatch: Any
+) -> None:
+    from cmctl.networks.base import Network
+
+    texts: list[str] = []
+    media: list[int] = []
+    check_text = Network.check_text.__func__  # type: ignore[attr-defined]
+    check_media = Network.check_media.__func__  # type: ignore[attr-defined]
+
+    def counting_text(cls: Any, text: str, **kwargs: Any) -> Any:
+        texts.append(text)
+        return check_text(cls, text, **kwargs)
+
+    def counting_media(cls: Any, facts: Any) -> Any:
+        media.append(len(facts))
+        return check_media(cls, facts)
+
+    monkeypatch.setattr(Network, "check_text", classmethod(counting_text))
+    monkeypatch.setattr(Network, "check_media", classmethod(counting_media))
+    project.calendar(
+        cal(rpost("tip", "2027-01-04 09:30", {"every": "week", "count": 52}, ["A", "B"]))
+    )
+    assert diagnostics(run) == (0, [])
+    assert sorted(texts) == ["A", "B"]  # not 52 times
+    assert len(media) == 2
