@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cmctl.calendar.model import split_id
 from cmctl.errors import UsageError
 from cmctl.ledger.store import Ledger, Row
 
@@ -17,7 +18,14 @@ CANCELLABLE = ("pending", "missed", "failed")
 
 def matches(row: Row, spec: str) -> bool:
     """SPEC: a calendar name, calendar:post, calendar:post@account or a job key."""
-    return spec in (row.calendar, f"{row.calendar}:{row.post_id}", row.post_key, row.key)
+    series = split_id(row.post_id)[0]  # a recurring post: each of its occurrences
+    return spec in (
+        row.calendar,
+        f"{row.calendar}:{row.post_id}",
+        row.post_key,
+        row.key,
+        f"{row.calendar}:{series}",
+    )
 
 
 def cancel(ledger: Ledger, spec: str, now: datetime) -> list[str]:

@@ -114,15 +114,20 @@ def content_hash(text: str, media: tuple[Media, ...], *fields: str) -> str:
     return h.hexdigest()[:16]
 
 
+Counted = tuple[Part, int, int | None, list[str], str]
+
+
 def compile_jobs(calendars: list[Calendar], config: Config) -> list[Job]:
     """Every job of every post, sorted by time, then calendar, post, account and part."""
     posts = sorted((p for c in calendars for p in c.posts), key=lambda p: (p.at, p.calendar, p.id))
     jobs: list[Job] = []
     append = jobs.append
+    # Accounts without a variant share the post's content, and the occurrences of a
+    # recurring post share theirs: compose it, count it and hash it once per network,
+    # not once per account or occurrence. The content is kept with its parts so that
+    # its id() is not reused by another while this runs.
+    counted: dict[tuple[int, str], tuple[object, list[Counted]]] = {}
     for post in posts:
-        # Accounts without a variant share the post's content: compose it, count it
-        # and hash it once per network, not once per account.
-        counted: dict[tuple[int, str], list[tuple[Part, int, int | None, list[str], str]]] = {}
         for account_name in sorted(set(post.accounts)):  # job keys unique whatever the input
             account = config.accounts.get(account_name)
             if account is None:
@@ -133,7 +138,8 @@ def compile_jobs(calendars: list[Calendar], config: Config) -> list[Job]:
             if network.length_field and network.length_field in account.options:
                 cache_key = (id(content), f"{account.network}@{account_name}")
             tags = content.tags
-            parts = counted.get(cache_key)
+            seen = counted.get(cache_key)
+            parts = seen[1] if seen is not None else None
             if parts is None:
                 parts = []
                 fields: tuple[str, ...] = ()
@@ -150,7 +156,7 @@ def compile_jobs(calendars: list[Calendar], config: Config) -> list[Job]:
                     )
                     digest = content_hash(part.text, part.media, *fields)
                     parts.append((part, length, limit, problems, digest))
-                counted[cache_key] = parts
+                counted[cache_key] = (content, parts)
             for index, (part, length, limit, problems, digest) in enumerate(parts):
                 key = f"{post.calendar}:{post.id}@{account_name}"
                 append(

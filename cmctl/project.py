@@ -270,7 +270,7 @@ def _compile(
 ) -> tuple[_FileResult, cache_mod.Facts | None]:
     """The file's result, and what the cache needs to know of it (when ``started``)."""
     sink = Sink(display(path))
-    calendar = load_calendar(path, config, sink)
+    calendar = load_calendar(path, config, sink, now)
     # Media and zone files are stamped before compiling reads them (content hashes).
     found = cache_mod.facts(calendar, now, started) if started is not None else None
     if calendar is None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from cmctl import media as media_facts
 from cmctl import media_url, quota, timeutil
+from cmctl.calendar import recurrence
 from cmctl.calendar.model import Calendar, Media, Pos, Post
 from cmctl.compile import Job
 from cmctl.config import Config, display
@@ -40,10 +41,24 @@ def check(
     out = _Out()
     posts: dict[tuple[str, str], Post] = {}
     media: dict[Media, MediaFacts | None] = {}  # every file read once, whoever uses it
+    # A recurring post's occurrences share their accounts, variants and media: judged
+    # once, with its first occurrence (and `past` with its last).
+    last: dict[tuple[str, str], Post] = {}
+    for calendar in calendars:
+        for post in calendar.posts:
+            series, day = recurrence.split_id(post.id)
+            if day is not None:
+                last[(post.calendar, series)] = post
     for calendar in calendars:
         for post in calendar.posts:
             posts[(post.calendar, post.id)] = post
-            _post(post, config, now, out)
+            series, day = recurrence.split_id(post.id)
+            if day is not None:
+                if (post.calendar, series) not in last:
+                    continue
+                _post(post, config, now, out, last.pop((post.calendar, series)))
+            else:
+                _post(post, config, now, out)
             severity: Severity = "warning" if post.status == "draft" else "error"
             for item in _all_media(post):
                 if item not in media:
@@ -52,7 +67,18 @@ def check(
     # (or a variant's thread) that empties a part is reported once more, where written.
     empty = {(d.path, d.line, d.col) for d in out.items if d.rule == "empty"}
     alts: set[tuple[Pos, str, int]] = set()
+    # Each distinct text of a recurring post is judged once per account and part, not
+    # once per occurrence: (calendar, post as written, account, part, content hash).
+    judged: set[tuple[str, str, str, int, str]] = set()
+    distinct: list[Job] = []
     for job in jobs:
+        series, day = recurrence.split_id(job.post_id)
+        if day is not None:
+            seen = (job.calendar, series, job.account, job.part, job.content_hash)
+            if seen in judged:
+                continue
+            judged.add(seen)
+        distinct.append(job)
         post = posts[(job.calendar, job.post_id)]
         severity = "warning" if post.status == "draft" else "error"
         suffix = " (draft)" if post.status == "draft" else ""
@@ -70,7 +96,7 @@ def check(
             and post.content_for(job.account, job.network) is not post.content
         ):
             empty.add(tuple(job.pos))  # type: ignore[arg-type]
-            what = f"thread part {job.part}" if job.part else f"post '{job.post_id}'"
+            what = f"thread part {job.part}" if job.part else recurrence.describe(job.post_id)
             out.add(
                 severity,
                 job.pos,
@@ -85,7 +111,7 @@ def check(
             for index, message in network.check_media(facts):
                 pos = job.media[index].pos if index is not None else job.pos
                 out.add(severity, pos, f"{message}{where}{suffix}", "media")
-    out.items.extend(media_url.check(jobs, config))
+    out.items.extend(media_url.check(distinct, config))
     return out.items
 
 
@@ -136,8 +162,8 @@ def check_quotas(
             if over is None:
                 continue
             at, part, shown, line, col, key = counted[over.index]
-            post_id = key.rpartition("@")[0].partition(":")[2]
-            what = f"thread part {part} of post '{post_id}'" if part else f"post '{post_id}'"
+            post = recurrence.describe(key.rpartition("@")[0].partition(":")[2])
+            what = f"thread part {part} of {post}" if part else post
             since = over.since.astimezone(zone)
             more = over.total - 1
             later = f"; {more} later post{'s' if more > 1 else ''} too" if more else ""
@@ -201,14 +227,17 @@ def _length_hint(job: Job) -> str | None:
     return "shorten it"
 
 
-def _post(post: Post, config: Config, now: datetime, out: _Out) -> None:
+def _post(post: Post, config: Config, now: datetime, out: _Out, last: Post | None = None) -> None:
+    """One post's own rules; for a recurring post, ``post`` is its first occurrence and
+    ``last`` its last (the post is in the past when its last occurrence is)."""
     draft = post.status == "draft"
     severity: Severity = "warning" if draft else "error"
+    name = recurrence.split_id(post.id)[0]
     if not post.accounts:
         out.add(
             severity,
             post.accounts_pos,
-            f"post '{post.id}' goes to no account",
+            f"post '{name}' goes to no account",
             "accounts",
             "set 'accounts:' on the post or in the file's defaults",
         )
@@ -238,11 +267,21 @@ def _post(post: Post, config: Config, now: datetime, out: _Out) -> None:
             )
     base = post.content
     if not (base.text or "").strip() and not base.media and not base.link:
-        out.add(severity, post.pos, f"post '{post.id}' has no text and no media", "empty")
+        out.add(severity, post.pos, f"post '{name}' has no text and no media", "empty")
     for index, part in enumerate(base.thread or (), start=1):
         if not part.text.strip() and not part.media:
             out.add(severity, part.pos, f"thread part {index} has no text and no media", "empty")
-    if not draft and post.at < now:
+    if last is not None:
+        if not draft and last.at < now:
+            series = recurrence.split_id(post.id)[0]
+            out.add(
+                "warning",
+                post.at_pos,
+                f"every occurrence of post '{series}' is in the past (the last one: "
+                f"{last.local:%Y-%m-%d %H:%M %Z})",
+                "past",
+            )
+    elif not draft and post.at < now:
         out.add(
             "warning",
             post.at_pos,

@@ -77,7 +77,7 @@ def test_unknown_key_suggests_the_right_one(project: Any, run: Any) -> None:
 def test_wrong_types_are_reported_where_written(project: Any, run: Any) -> None:
     project.calendar(
         "timezone: Europe/Paris\nposts:\n  - id: 2026\n    at: 2026-12-01 09:30\n"
-        "    text: [not, text]\n    accounts: masto\n"
+        "    text: {not: text}\n    accounts: masto\n"
     )
     code, d = diags(run)
     assert code == 1

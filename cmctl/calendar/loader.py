@@ -7,12 +7,14 @@ is checked here. Network rules (lengths, media, accounts) live in rules.py.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import cast
+from zoneinfo import ZoneInfo
 
-from cmctl import timeutil
+from cmctl import clock, timeutil
+from cmctl.calendar import recurrence
 from cmctl.calendar.model import Calendar, Content, Media, Part, Pos, Post
 from cmctl.calendar.schema import SCHEMA
 from cmctl.config import Config, display
@@ -28,8 +30,13 @@ def _checker() -> Checker:
     return Checker(SCHEMA)
 
 
-def load_calendar(path: Path, config: Config, sink: Sink) -> Calendar | None:
-    """Read one calendar file. Problems go to ``sink``; None when nothing usable was read."""
+def load_calendar(
+    path: Path, config: Config, sink: Sink, now: datetime | None = None
+) -> Calendar | None:
+    """Read one calendar file. Problems go to ``sink``; None when nothing usable was read.
+
+    A recurring post becomes one Post per occurrence (id ``post~YYYY-MM-DD``); a rule with
+    no end is expanded up to ``now`` + recurrence.HORIZON (``now``: the clock's)."""
     try:
         data = read_bounded(path)
     except (OSError, ValueError) as exc:
@@ -60,10 +67,14 @@ def load_calendar(path: Path, config: Config, sink: Sink) -> Calendar | None:
     # post does not hide the problems of the others.
     top = {**SCHEMA, "properties": {**SCHEMA["properties"], "posts": {"type": "array"}}}
     Checker({**top, "$defs": SCHEMA["$defs"]}).check(root, sink)
-    return _Reader(path, config, sink, checker).read(root)
+    reader = _Reader(path, config, sink, checker)
+    reader.now = now or clock.now()
+    return reader.read(root)
 
 
 class _Reader:
+    now: datetime
+
     def __init__(self, path: Path, config: Config, sink: Sink, checker: Checker) -> None:
         self.path = path
         self.folder = path.parent
@@ -172,9 +183,184 @@ class _Reader:
                 accounts_pos=self.pos(accounts_node) if accounts_node else default_accounts_pos,
                 at_pos=self.pos(at_node),
             )
-            calendar.posts.append(post)
             self.variant_keys(post, v_node)
+            repeat = node.get("repeat")
+            if repeat is None:
+                if type(node.get("text")) is Seq:
+                    text_node = cast(Node, node.get("text"))
+                    sink.error(
+                        text_node.line,
+                        text_node.col,
+                        f"post '{post_id}' has a list of texts but no 'repeat:'",
+                        "text-list",
+                        "a list of texts rotates over the occurrences of a recurring post: "
+                        "add 'repeat:', or write one text",
+                    )
+                    continue
+                calendar.posts.append(post)
+            else:
+                assert zone is not None
+                calendar.posts.extend(self.occurrences(post, node, repeat, base, zone))
         return calendar
+
+    def occurrences(
+        self, post: Post, node: Map, repeat: Node, base: Content, zone: ZoneInfo
+    ) -> list[Post]:
+        """The post once per occurrence of its ``repeat:``, each with its own identity."""
+        sink = self.sink
+        start = post.local.replace(tzinfo=None)
+        try:
+            if type(repeat) is Scalar:
+                rule = recurrence.rrule_string(str(repeat.value), start, zone)
+            else:
+                rule = recurrence.readable_rule(self.readable(cast(Map, repeat)), start)
+        except recurrence.RepeatProblem as p:
+            sink.error(repeat.line, repeat.col, p.message, p.rule, p.hint)
+            return []
+        excluded = self.excluded(repeat)
+        if not rule.bounded and recurrence.most_in_a_year(rule, start) > recurrence.MAX_PER_YEAR:
+            sink.error(
+                repeat.line,
+                repeat.col,
+                f"post '{post.id}' would go out more than {recurrence.MAX_PER_YEAR} times a year",
+                "repeat-too-often",
+                "give the rule an end (until or count), or repeat it less often",
+            )
+            return []
+        found = recurrence.expand(rule, post.local, zone, excluded, self.now + recurrence.HORIZON)
+        if len(found.occurrences) > recurrence.MAX_OCCURRENCES:
+            sink.error(
+                repeat.line,
+                repeat.col,
+                f"post '{post.id}' has more than {recurrence.MAX_OCCURRENCES} occurrences",
+                "repeat-too-often",
+                "give the rule an earlier end, or split it into several posts",
+            )
+            return []
+        days: dict[date, datetime] = {}
+        for one in found.occurrences:
+            day = one.local.date()
+            if day in days:
+                sink.error(
+                    repeat.line,
+                    repeat.col,
+                    f"post '{post.id}' would go out twice on {day} ({days[day]:%H:%M} and "
+                    f"{one.local:%H:%M}): a recurring post goes out at most once a day",
+                    "repeat-twice-a-day",
+                    "write one post per time of day",
+                )
+                return []
+            days[day] = one.local
+        if found.at_off_rule:
+            sink.warning(
+                repeat.line,
+                repeat.col,
+                f"'at' ({post.local:%a %Y-%m-%d}) is not a day the rule gives: post "
+                f"'{post.id}' goes out then too (RFC 5545: 'at' is the first occurrence)",
+                "repeat-start",
+                "set 'at' to the first day the rule gives",
+            )
+        gaps = [one for one in found.occurrences if one.gap]
+        if gaps:
+            shown = ", ".join(f"{one.local:%Y-%m-%d}" for one in gaps[:5])
+            more = f" and {len(gaps) - 5} more" if len(gaps) > 5 else ""
+            sink.warning(
+                repeat.line,
+                repeat.col,
+                f"{post.local:%H:%M} does not exist in {zone.key} on {shown}{more} (clocks "
+                f"jump forward): post '{post.id}' goes out at {gaps[0].local:%H:%M} then",
+                "dst-gap",
+                "pick a time outside the DST gap if that matters",
+            )
+        contents = self.texts(post, node, base)
+        made = []
+        for one in found.occurrences:
+            made.append(
+                Post(
+                    calendar=post.calendar,
+                    id=recurrence.occurrence_id(post.id, one.local.date()),
+                    at=one.utc,
+                    local=one.local,
+                    accounts=post.accounts,
+                    content=contents[one.index % len(contents)],
+                    variants=post.variants,
+                    status=post.status,
+                    catch_up=post.catch_up,
+                    lang=post.lang,
+                    pos=post.pos,
+                    accounts_pos=post.accounts_pos,
+                    at_pos=post.at_pos,
+                )
+            )
+        return made
+
+    def texts(self, post: Post, node: Map, base: Content) -> list[Content]:
+        """The post's content once per text of its list (one when ``text`` is a string)."""
+        text_node = node.get("text")
+        if type(text_node) is not Seq:
+            return [post.content]
+        own = self.content(node)
+        made = []
+        for index, item in enumerate(text_node.items, start=1):
+            value = item.value if type(item) is Scalar else None
+            if not isinstance(value, str) or not value.strip():
+                self.sink.error(
+                    item.line,
+                    item.col,
+                    f"text {index} of post '{post.id}' is empty",
+                    "empty",
+                    "write a text, or remove this item from the list",
+                )
+            one = Content(
+                text=value if isinstance(value, str) else None,
+                title=own.title,
+                link=own.link,
+                hashtags=own.hashtags,
+                media=own.media,
+                thread=own.thread,
+                text_pos=self.pos(item),
+                pos=post.content.pos,
+            )
+            made.append(one.over(base))
+        return made or [post.content]
+
+    def readable(self, node: Map) -> recurrence.Readable:
+        on = node.get("on")
+        items = on.items if type(on) is Seq else [on] if on is not None else []
+        values: list[str | int] = []
+        for item in items:
+            value = item.value if type(item) is Scalar else None
+            if isinstance(value, int | str) and not isinstance(value, bool):
+                values.append(value)
+        count = node.get("count")
+        return recurrence.Readable(
+            every=_str(node.get("every")) or "",
+            on=tuple(values),
+            until=self.day(node.get("until")),
+            count=count.value if type(count) is Scalar and type(count.value) is int else None,
+        )
+
+    def day(self, node: Node | None) -> date | None:
+        text = _str(node)
+        if node is None or text is None:
+            return None
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            self.sink.error(node.line, node.col, f"'{text}' is not a date", "repeat")
+            return None
+        if not timeutil.MIN_YEAR <= day.year <= timeutil.MAX_YEAR:
+            self.sink.error(node.line, node.col, timeutil.RANGE_HINT, "time-range")
+            return None
+        return day
+
+    def excluded(self, repeat: Node) -> tuple[date, ...]:
+        if type(repeat) is not Map:
+            return ()
+        node = repeat.get("except")
+        if type(node) is not Seq:
+            return ()
+        return tuple(d for d in (self.day(item) for item in node.items) if d is not None)
 
     def content(self, node: Map, fallback: Node | None = None) -> Content:
         text_node = node.get("text")

@@ -3,9 +3,36 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
+
+# A recurring post's occurrence is a post of its own, identified by the post's id and the
+# occurrence's local date: ``weekly-tip~2027-01-04``. Ids are slugs and never hold a
+# ``~``, so the spelling is unambiguous and parses back; its job key is
+# ``calendar:weekly-tip~2027-01-04@account`` (``#N`` for thread part N).
+SEPARATOR = "~"
+
+
+def occurrence_id(post_id: str, day: date) -> str:
+    return f"{post_id}{SEPARATOR}{day.isoformat()}"
+
+
+def split_id(post_id: str) -> tuple[str, date | None]:
+    """``weekly-tip~2027-01-04`` → (``weekly-tip``, 2027-01-04); a plain id → (id, None)."""
+    series, sep, day = post_id.partition(SEPARATOR)
+    if not sep:
+        return post_id, None
+    try:
+        return series, date.fromisoformat(day)
+    except ValueError:
+        return post_id, None
+
+
+def describe(post_id: str) -> str:
+    """How messages name a post: ``post 'weekly-tip' on 2027-01-04`` or ``post 'x'``."""
+    series, day = split_id(post_id)
+    return f"post '{series}' on {day.isoformat()}" if day else f"post '{post_id}'"
 
 
 class Pos(NamedTuple):

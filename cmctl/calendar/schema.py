@@ -37,6 +37,71 @@ _AT_DOC = (
     "inside a DST overlap needs an offset."
 )
 
+DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_date = {"type": "string", "pattern": DATE, "x-hint": "write a date like 2027-01-04"}
+_on_item: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "minimum": 1},
+        {
+            "type": "string",
+            "pattern": r"^\s*((first|second|third|fourth|last)\s+)?"
+            r"(mon|tue|wed|thu|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|"
+            r"saturday|sunday)\s*$",
+            "x-hint": "write mon...sun, a day of the month 1 to 31, or 'first tuesday', "
+            "'last friday'",
+        },
+    ]
+}
+_REPEAT_DOC = (
+    "Repeat the post (docs/calendar-format.md, 'Recurring posts'): the readable form "
+    "{every, on, until or count, except}, or an RFC 5545 RRULE string such as "
+    "'FREQ=WEEKLY;BYDAY=MO' ('RRULE:' prefix optional). `at` is the first occurrence and "
+    "gives the local time of every occurrence, across DST changes."
+)
+_repeat: dict[str, Any] = {
+    "description": _REPEAT_DOC,
+    "anyOf": [
+        {
+            "type": "string",
+            "pattern": r"FREQ=",
+            "x-hint": "write an RRULE such as FREQ=WEEKLY;BYDAY=MO, or every: week",
+        },
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["every"],
+            "properties": {
+                "every": {
+                    "type": "string",
+                    "pattern": r"^\s*([0-9]+\s+)?(day|week|month|year)s?\s*$",
+                    "x-hint": "write day, week, month, year, or '2 weeks', '3 months'",
+                    "description": "How often: day, week, month, year, or '2 weeks'...",
+                },
+                "on": {
+                    "anyOf": [
+                        *_on_item["anyOf"],
+                        {"type": "array", "minItems": 1, "items": _on_item},
+                    ],
+                    "description": "Which days: weekdays (mon...sun), days of the month "
+                    "(1...31), or 'first tuesday' / 'last friday' (every: month or year).",
+                },
+                "until": {**_date, "description": "Last day (inclusive), local date."},
+                "count": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "How many occurrences, `at` included, counted before "
+                    "`except` removes any.",
+                },
+                "except": {
+                    "type": "array",
+                    "items": _date,
+                    "description": "Local dates on which the post does not go out.",
+                },
+            },
+        },
+    ],
+}
+
 _content_props: dict[str, Any] = {
     "text": {"type": "string", "description": "The text of the post."},
     "title": {
@@ -156,6 +221,15 @@ SCHEMA: dict[str, Any] = {
                 },
                 "at": {"type": "string", "description": _AT_DOC},
                 **_content_props,
+                "text": {
+                    "anyOf": [
+                        {"type": "string"},
+                        {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                    ],
+                    "description": "The text of the post. A recurring post may give a list: "
+                    "the n-th occurrence takes the n-th text, cycling.",
+                },
+                "repeat": _repeat,
                 "accounts": {
                     **_strings_or_one,
                     "description": "Account name(s) from cmctl.yaml.",

@@ -10,6 +10,8 @@ import random
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from cmctl.calendar.model import split_id
+
 if TYPE_CHECKING:
     from cmctl.compile import Job
     from cmctl.ledger.store import Row
@@ -99,7 +101,15 @@ def part_key(row: Row, part: int) -> str:
 
 def matches(row: Row | Job, only: str) -> bool:
     """`--post` takes `post`, `calendar:post`, `calendar:post@account`, or a job key."""
-    return only in (row.post_id, f"{row.calendar}:{row.post_id}", row.post_key, row.key)
+    series = split_id(row.post_id)[0]  # a recurring post: each of its occurrences
+    return only in (
+        row.post_id,
+        f"{row.calendar}:{row.post_id}",
+        row.post_key,
+        row.key,
+        series,
+        f"{row.calendar}:{series}",
+    )
 
 
 def ref_json(value: dict[str, Any]) -> str | None:
