@@ -279,5 +279,8 @@ def test_a_pause_during_a_burst_with_the_daemon_running(
         while len(masto.statuses) < 20 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert sorted(s["text"] for s in masto.statuses) == sorted(f"post {i}" for i in range(20))
+        events = [json.loads(line) for line in log.read_text().splitlines() if line[:1] == "{"]
+        assert any(e.get("reason") == "a pause was lifted" for e in events), log.read_text()
+        assert [e for e in events if e["event"] == "held"], "held sends are logged"
         daemon.terminate()
         assert daemon.wait(timeout=15) == 0
