@@ -284,3 +284,31 @@ def test_a_pause_during_a_burst_with_the_daemon_running(
         assert [e for e in events if e["event"] == "held"], "held sends are logged"
         daemon.terminate()
         assert daemon.wait(timeout=15) == 0
+
+
+def test_the_claim_itself_refuses_a_paused_account(brake_project: Any, run: Any, now: Any) -> None:
+    """Units: whatever checked the pause before, the claim that starts a send checks it
+    in its own statement; a paused account's jobs wake no alarm."""
+    from cmctl import brake
+    from cmctl.ledger.store import LEDGER_NAME, Ledger
+
+    now.move_to("2026-12-01T07:00:00Z")
+    assert run("publish").exit_code == 0  # syncs the plan; nothing due yet
+    ledger = Ledger(next(brake_project.root.rglob(LEDGER_NAME)))
+    try:
+        moment = datetime(2026, 12, 1, 8, 31, tzinfo=UTC)
+        first = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
+        assert ledger.next_wakeup() == first
+        brake.pause(ledger, ["news"], None, moment, by="ana@laptop")
+        assert ledger.claim("dec:a@news", "me", moment, timedelta(minutes=10)) is None
+        assert ledger.next_wakeup() == first  # feed's a still wakes the publisher
+        brake.pause(ledger, [], "all", moment, by="ana@laptop")
+        assert ledger.claim("dec:a@feed", "me", moment, timedelta(minutes=10)) is None
+        assert ledger.next_wakeup() is None
+        assert [p.scope for p in brake.active(ledger)] == ["*", "news"]
+        assert [p.scope for p in brake.resume(ledger, [])] == ["*", "news"]
+        assert ledger.next_wakeup() == first
+        claimed = ledger.claim("dec:a@news", "me", moment, timedelta(minutes=10))
+        assert claimed is not None and claimed.state == "sending"
+    finally:
+        ledger.close()

@@ -62,8 +62,12 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 # ``pause:*`` (the whole project) or ``pause:ACCOUNT``, its value JSON (reason, by, since).
 PAUSE_PREFIX = "pause:"
 PAUSE_ALL = "*"
-# True for a jobs row whose account is paused (used inside queries on ``jobs``).
-PAUSED_SQL = "EXISTS (SELECT 1 FROM meta WHERE name = 'pause:*' OR name = 'pause:' || jobs.account)"
+# True for a jobs row whose account is paused (used inside queries on ``jobs``). Both
+# subqueries are uncorrelated: SQLite evaluates them once per query, not once per row.
+PAUSED_SQL = (
+    "(EXISTS (SELECT 1 FROM meta WHERE name = 'pause:*') OR jobs.account IN "
+    "(SELECT substr(name, 7) FROM meta WHERE substr(name, 1, 6) = 'pause:'))"
+)
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
 
 
