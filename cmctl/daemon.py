@@ -21,6 +21,9 @@ Around it, a monitor thread whose intervals are measured on the monotonic clock
   - something due that the alarm did not fire for (the wall clock jumped ahead, another
     process queued a retry) wakes the publisher;
   - a wall-clock step (the two clocks disagree) is logged and the alarm re-evaluated;
+- twice a second, the emergency brake (cmctl/brake.py): a pause is logged (the claim
+  that starts each send checks it too, so a running tick starts no new send once
+  `cmctl pause` returned); a pause lifted wakes the publisher at once;
 - a held calendar or a broken account is retried a minute later (monotonic);
 - a lock: one daemon per state folder (a second one exits 2);
 - SIGTERM / SIGINT: no new send starts (the signal is passed on to a running tick
@@ -46,13 +49,14 @@ from typing import IO, TYPE_CHECKING, Any
 from cmctl import clock
 from cmctl.errors import CmctlError
 from cmctl.ledger import owner as owner_mod
-from cmctl.ledger.store import Ledger, iso, parse_iso
+from cmctl.ledger.store import PAUSE_PREFIX, Ledger, iso, parse_iso
 
 if TYPE_CHECKING:
     from cmctl.config import Config
 
 HEARTBEAT_SECONDS = 30.0
 WATCH_SECONDS = 2.0
+PAUSE_SECONDS = 0.5  # how often the emergency brake is looked at (one indexed read)
 RETRY_PROBLEMS_SECONDS = 60.0  # re-check held calendars / broken accounts
 RETRY_PROBLEMS = timedelta(seconds=RETRY_PROBLEMS_SECONDS)
 CLOCK_STEP_SECONDS = 2.0  # the wall clock moved this much more (or less) than the monotonic one
@@ -172,6 +176,8 @@ class Daemon:
         self._offset = self.started.timestamp() - mono  # wall minus monotonic
         self._claims_seen: set[tuple[str, str]] = set()
         self._monitor: threading.Thread | None = None
+        self._last_brake = mono
+        self._pauses = self._read_pauses() or {}
 
     # ------------------------------------------------------------------ lifecycle
     def run(self) -> int:
@@ -519,7 +525,7 @@ class Daemon:
 
     def _pulse_wait(self) -> float:
         mono = clock.monotonic()
-        timers = [self._last_watch + WATCH_SECONDS]
+        timers = [self._last_watch + WATCH_SECONDS, self._last_brake + PAUSE_SECONDS]
         if self._last_beat is not None:
             timers.append(self._last_beat + HEARTBEAT_SECONDS)
         if self._retry_at is not None:
@@ -546,6 +552,9 @@ class Daemon:
         if stepped or mono - self._last_watch >= WATCH_SECONDS:
             self._last_watch = mono
             self.watch()
+        if mono - self._last_brake >= PAUSE_SECONDS:
+            self._last_brake = mono
+            self.watch_brake()
         if stepped:
             self._wake("the wall clock stepped: re-evaluating what is due")
         elif self._retry_at is not None and mono >= self._retry_at:
@@ -624,6 +633,36 @@ class Daemon:
             and (alarm is None or alarm > now or alarm < now - ALARM_SLACK)
         ):
             self._wake(f"{upcoming.isoformat()} is due and the alarm did not fire")
+
+    def _read_pauses(self) -> dict[str, str] | None:
+        """The pauses in force (meta name -> value); None when the ledger cannot say."""
+        try:
+            with self._db_lock:
+                return self.ledger.metas(PAUSE_PREFIX)
+        except Exception as exc:
+            self.log("error", message=f"cannot read the ledger: {exc}")
+            return None
+
+    def watch_brake(self) -> None:
+        """A pause pulled or lifted since the last look: say so; a lift wakes the
+        publisher (what is still within its catch-up window goes out now)."""
+        current = self._read_pauses()
+        if current is None or current == self._pauses:
+            return
+        from cmctl import brake
+
+        before, self._pauses = self._pauses, current
+        for name in sorted(current.keys() - before.keys()):
+            scope = name[len(PAUSE_PREFIX) :]
+            found = brake.active_from({name: current[name]})
+            text = found[0].describe() if found else "paused"
+            self.log("paused", scope="all" if scope == "*" else scope, message=text)
+        lifted = sorted(before.keys() - current.keys())
+        for name in lifted:
+            scope = name[len(PAUSE_PREFIX) :]
+            self.log("resumed", scope="all" if scope == "*" else scope)
+        if lifted:
+            self._wake("a pause was lifted")
 
     def _files_snapshot(self) -> dict[str, tuple[int, int]]:
         files = [self.config.path, self.config.root / ".env", *self.config.calendar_files()]

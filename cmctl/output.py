@@ -453,6 +453,7 @@ _MARKS = {
     "unknown": ("?", "magenta"),
     "missed": ("⏰", "red"),
     "busy": ("·", "dim"),
+    "held": ("‖", "yellow"),  # the emergency brake (cmctl/brake.py)
     "already": ("=", "green"),
     "would-retry": ("↻", "cyan"),
     "would-fail": ("✗", "cyan"),
@@ -562,6 +563,7 @@ def render_publish_summary(result: Any, *, dry_run: bool) -> None:
         "unknown",
         "missed",
         "busy",
+        "held",
         # schedule: network
         "would-schedule",
         "would-reschedule",
@@ -593,12 +595,18 @@ def status_lines(report: dict[str, Any]) -> list[Line]:
         "skipped",
     )
     counts = report["counts"]
+    pauses: list[Line] = []
+    for p in report.get("pauses", []):
+        resume = "cmctl resume" + (f" {p['account']}" if p["account"] else "")
+        pauses.append(
+            [("PAUSED", "red bold"), (f" {p['what']}: {p['text']}; `{resume}` lifts it", "")]
+        )
     if counts.get("scheduled"):  # schedule: network: held by the network for its time
         order += ("scheduled",)
     first: Line = []
     for s in order:
         first += [(f"{'  ' if first else ''}{s}: ", ""), (str(counts.get(s, 0)), "bold")]
-    lines = [first]
+    lines = [*pauses, first]  # an active pause is the first thing said
     daemon = report["daemon"]
     if daemon is None:
         lines.append([("daemon: ", ""), ("never ran here", "dim")])

@@ -27,6 +27,7 @@ def gather(ledger: Ledger | None, now: datetime) -> dict[str, Any]:
             "next": None,
             "ledger": False,
             "blocked": [],
+            "pauses": [],
         }
     counts = ledger.counts()
     attention = [
@@ -74,6 +75,7 @@ def gather(ledger: Ledger | None, now: datetime) -> dict[str, Any]:
         )
     return {
         "ledger": True,
+        "pauses": pauses(ledger),
         "counts": counts,
         "blocked": stuck,
         "daemon": daemon,
@@ -81,6 +83,13 @@ def gather(ledger: Ledger | None, now: datetime) -> dict[str, Any]:
         "retrying": retrying,
         "next": wake.isoformat() if wake else None,
     }
+
+
+def pauses(ledger: Ledger) -> list[dict[str, Any]]:
+    """The emergency brake's pauses in force (cmctl/brake.py), the whole project's first."""
+    from cmctl import brake
+
+    return [{**p.as_dict(), "what": p.what, "text": p.describe()} for p in brake.active(ledger)]
 
 
 def blocked(ledger: Ledger) -> list[str]:

@@ -16,7 +16,8 @@ import click
 
 from cmctl import __version__
 
-# name -> (module, one-line help shown by `cmctl --help` without importing the module)
+# name -> (module, one-line help shown by `cmctl --help` without importing the module);
+# "module:name" when the module holds more than one command (else its `command`)
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("cmctl.cli.init", "Start a project: config, a week of posts, CI and hooks."),
     "validate": ("cmctl.cli.validate", "Check calendars the way each network will judge them."),
@@ -30,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "resolve": ("cmctl.cli.resolve", "Settle an unknown, failed or missed job by hand."),
     "retry": ("cmctl.cli.retry", "Queue failed or missed jobs again."),
     "cancel": ("cmctl.cli.cancel", "Cancel unsent jobs for good (a calendar, a post, a job)."),
+    "pause": ("cmctl.cli.pause", "Emergency brake: stop publishing now (all, or some accounts)."),
+    "resume": ("cmctl.cli.pause:resume", "Lift a pause: due posts go out, late ones are missed."),
     "accounts": (
         "cmctl.cli.accounts",
         "List the accounts; `accounts check` proves them, `accounts login` logs in.",
@@ -46,7 +49,8 @@ class CmctlGroup(click.Group):
         entry = COMMANDS.get(cmd_name)
         if entry is None:
             return None
-        command: click.Command = importlib.import_module(entry[0]).command
+        module, _, name = entry[0].partition(":")
+        command: click.Command = getattr(importlib.import_module(module), name or "command")
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

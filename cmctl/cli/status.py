@@ -13,6 +13,9 @@ from cmctl.cli.options import load_config
 def command(ctx: click.Context, as_json: bool) -> None:
     """Counts per state, the daemon's heartbeat, and every job that needs a human.
 
+    An active pause (`cmctl pause`) comes first: what is paused, since when, by whom
+    and why; the exit status is then 1.
+
     Jobs that need a human are failed (the network said no), unknown (may or may
     not have been published: settle with `cmctl resolve`) and missed (too late to
     go out). Also what the last run could not do: calendars held by errors or gone
@@ -41,4 +44,5 @@ def command(ctx: click.Context, as_json: bool) -> None:
 
             output.console().print(f"[yellow]warning:[/] {escape(c['message'])}")
     expired = any(c["expired"] for c in report["credentials"])
-    ctx.exit(1 if report["attention"] or report["blocked"] or expired else 0)
+    paused = bool(report["pauses"])
+    ctx.exit(1 if report["attention"] or report["blocked"] or expired or paused else 0)

@@ -58,6 +58,16 @@ IN_USE_EVIDENCE = (
 APPLICATION_ID = 0x636D6374  # "cmct", in the SQLite header of every ledger since 0.x
 _TABLES = frozenset({"jobs", "events", "meta"})
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+# The emergency brake (cmctl/brake.py): a pause is a row of the meta table named
+# ``pause:*`` (the whole project) or ``pause:ACCOUNT``, its value JSON (reason, by, since).
+PAUSE_PREFIX = "pause:"
+PAUSE_ALL = "*"
+# True for a jobs row whose account is paused (used inside queries on ``jobs``). Both
+# subqueries are uncorrelated: SQLite evaluates them once per query, not once per row.
+PAUSED_SQL = (
+    "(EXISTS (SELECT 1 FROM meta WHERE name = 'pause:*') OR jobs.account IN "
+    "(SELECT substr(name, 7) FROM meta WHERE substr(name, 1, 6) = 'pause:'))"
+)
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
 
 
@@ -884,9 +894,13 @@ class Ledger:
 
     def next_wakeup(self, after: datetime | None = None) -> datetime | None:
         """The earliest moment a pending job becomes due, or a post a network holds
-        (``scheduled``) is to be confirmed (strictly after ``after``)."""
+        (``scheduled``) is to be confirmed (strictly after ``after``). The jobs of a
+        paused account wake nobody: the resume does."""
         due = "COALESCE(MAX(next_attempt_at, scheduled_at), scheduled_at)"
-        sql = f"SELECT MIN({due}) FROM jobs WHERE state IN ('pending', 'scheduled')"
+        sql = (
+            f"SELECT MIN({due}) FROM jobs WHERE (state = 'scheduled' OR "
+            f"(state = 'pending' AND NOT {PAUSED_SQL}))"
+        )
         args: tuple[str, ...] = ()
         if after is not None:
             sql += f" AND {due} > ?"
@@ -915,6 +929,24 @@ class Ledger:
     def meta(self, name: str) -> str | None:
         r = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return r[0] if r else None
+
+    def metas(self, prefix: str) -> dict[str, str]:
+        """Every meta row whose name starts with ``prefix`` (name -> value)."""
+        rows = self.db.execute(
+            "SELECT name, value FROM meta WHERE substr(name, 1, ?) = ? ORDER BY name",
+            (len(prefix), prefix),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def delete_meta(self, names: Iterable[str]) -> list[str]:
+        """Delete these meta rows; the names that were there."""
+        names = list(names)
+        if not names:
+            return []
+        with self.transaction() as db:
+            marks = ",".join("?" * len(names))
+            rows = db.execute(f"DELETE FROM meta WHERE name IN ({marks}) RETURNING name", names)
+            return sorted(r[0] for r in rows)
 
     def set_meta(self, name: str, value: str) -> None:
         with self.transaction() as db:
@@ -1069,7 +1101,9 @@ class Ledger:
     ) -> Row | None:
         """pending → sending for ``owner``: the claimed row, or None when another process
         got it first, or when the job changed since it was selected (``content_hash``:
-        the text about to be sent is still the plan's; ``due_by``: still due then).
+        the text about to be sent is still the plan's; ``due_by``: still due then), or
+        when its account is paused (cmctl/brake.py): a pause committed before the claim
+        holds the job; a send claimed before the pause finishes.
         One conditional UPDATE: of two racing claims, exactly one matches."""
         stamp = iso(now)
         # Once cmctl sends a job (even one a human queued), its outcome is cmctl's.
@@ -1077,7 +1111,7 @@ class Ledger:
             "UPDATE jobs SET state = 'sending', claim_owner = ?, claimed_at = ?, "
             "claim_expires_at = ?, attempts = attempts + 1, updated_at = ?, "
             "decided_by = NULL "
-            "WHERE key = ? AND state = 'pending'"
+            f"WHERE key = ? AND state = 'pending' AND NOT {PAUSED_SQL}"
         )
         args: list[Any] = [owner, stamp, iso(now + lease), stamp, key]
         if content_hash is not None:

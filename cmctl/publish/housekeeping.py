@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from cmctl import brake
 from cmctl.ledger import owner as owner_mod
 from cmctl.ledger.store import iso
 from cmctl.networks import registry
@@ -73,8 +74,12 @@ class Housekeeping(Context):
 
     def expire(self, now: datetime, result: PublishResult) -> None:
         """Too late to go out: `missed` (never sent late); retries past budget: `failed`;
-        a thread part after one that will not go out: stopped too, saying why."""
+        a thread part after one that will not go out: stopped too, saying why. The jobs
+        of a paused account are left alone: judged once the pause is lifted."""
+        pauses = brake.active(self.ledger)
         for row in self.ledger.rows(states=("pending",), due_by=now):
+            if pauses and brake.holding(pauses, row.account) is not None:
+                continue
             try:
                 self._expire_one(row, now, result)
             except (OverflowError, ValueError) as exc:  # one job never stops the others

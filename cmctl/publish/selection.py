@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cmctl import brake
 from cmctl.errors import UsageError
 from cmctl.ledger.store import Row, iso
 from cmctl.publish.context import Context
@@ -32,8 +33,10 @@ class Selection(Context):
     ) -> list[Row]:
         """Due rows, in time order; with ``only``, that post's unsent rows, whatever time."""
         self._on_purpose = only is not None
+        pauses = brake.active(self.ledger)
         if only is not None and targets is not None:
             matched = self.ledger.rows(keys=sorted(targets))
+            self._refuse_paused(only, matched, pauses)
             rows = [r for r in matched if r.state in ("pending", "missed") and r.key in self._jobs]
             done = [r for r in matched if r.state == "published"]
             for row in done:  # never twice: say so, and succeed
@@ -77,7 +80,35 @@ class Selection(Context):
                 row.next_attempt_at is None or row.next_attempt_at <= now
             ):
                 due.append(row)
-        return due
+        return self.hold_paused(due, pauses, result)
+
+    def hold_paused(
+        self, rows: list[Row], pauses: list[brake.Pause], result: PublishResult
+    ) -> list[Row]:
+        """The emergency brake: the due rows of a paused account are held (reported,
+        not sent, not missed); the others go on."""
+        if not pauses:
+            return rows
+        going = []
+        for row in rows:
+            pause = brake.holding(pauses, row.account)
+            if pause is None:
+                going.append(row)
+            else:
+                self._emit(result, self._outcome(row, "held", message=held_message(pause)))
+        return going
+
+    def _refuse_paused(self, only: str, rows: list[Row], pauses: list[brake.Pause]) -> None:
+        """`publish --post` never goes through the brake: the pause must be lifted."""
+        unsent = [r for r in rows if r.state != "published"]
+        for row in unsent:
+            pause = brake.holding(pauses, row.account)
+            if pause is not None:
+                scope = "" if pause.whole_project else f" {pause.scope}"
+                raise brake.Paused(
+                    f"'{only}' is not sent: {pause.what} is {pause.describe()}",
+                    hint=f"`cmctl resume{scope}` lifts the pause, then send it again",
+                )
 
     def project_held(self, keys: set[str]) -> list[str]:
         return [
@@ -85,3 +116,8 @@ class Selection(Context):
             for key, why in self._held_posts.items()
             if any(k.split("#")[0] == key for k in keys)
         ]
+
+
+def held_message(pause: brake.Pause) -> str:
+    scope = "" if pause.whole_project else f" {pause.scope}"
+    return f"held: {pause.describe()}; `cmctl resume{scope}` lifts it"

@@ -169,6 +169,8 @@ class Sending(Context):
                 ):
                     self._emit(result, self._outcome(row, "unknown", message=reason))
                 return False
+            if self._braked(row, result):  # the emergency brake, pulled during this run
+                return False
             claimed = self.ledger.claim(
                 row.key,
                 self.owner,
@@ -177,6 +179,8 @@ class Sending(Context):
                 content_hash=job.content_hash,
                 due_by=None if self._on_purpose else now,
             )
+            if claimed is None and self._braked(row, result):  # pulled a moment ago
+                return False
             if claimed is None:
                 self._emit(
                     result, self._outcome(row, "busy", message="another cmctl is sending it")
@@ -194,6 +198,17 @@ class Sending(Context):
             if fresh is None or fresh.state != "pending":
                 return False
             row = fresh
+
+    def _braked(self, row: Row, result: PublishResult) -> bool:
+        """Is this job's account paused now (cmctl/brake.py)? Then it is held, said so."""
+        from cmctl import brake
+        from cmctl.publish.selection import held_message
+
+        pause = brake.holding(brake.active(self.ledger), row.account)
+        if pause is None:
+            return False
+        self._emit(result, self._outcome(row, "held", message=held_message(pause)))
+        return True
 
     def _attempt(
         self, adapter: Network, row: Row, job: Job, result: PublishResult
