@@ -141,6 +141,8 @@ def test_daemon_is_not_late(daemon_project: Any) -> None:
     d = DaemonProc(root)
     started.append(d)
     assert wait_for(lambda: len(published_ids(root)) == 1)
+    # the feed file is written before the tick logs its event: wait for the event too
+    assert wait_for(lambda: any(e["event"] == "published" for e in d.events()), timeout=10)
     [event] = [e for e in d.events() if e["event"] == "published"]
     lateness = (datetime.fromisoformat(event["ts"]) - when).total_seconds()
     assert 0 <= lateness < 2.0, lateness
