@@ -36,12 +36,10 @@ from cmctl.networks.base import (
     Duplicate,
     Network,
     NotReady,
-    Outgoing,
     Permanent,
     SendError,
     Sent,
     Transient,
-    attachments,
 )
 from cmctl.publish.policy import LEASE, LOOKUP_MARGIN, ago, deadline, ref_json
 from cmctl.publish.result import PublishResult
@@ -155,23 +153,6 @@ class Handover(Sending):
                     result.problems.append(f"account '{account_name}': {exc.message}")
         adapters[account_name] = adapter
         return adapter
-
-    def _outgoing(self, row: Row, job: Job) -> Outgoing:
-        return Outgoing(
-            key=row.key,
-            idempotency_key=row.idempotency_key,
-            calendar=row.calendar,
-            post_id=row.post_id,
-            part=row.part,
-            text=job.text,
-            media=attachments(job.media),
-            lang=job.lang,
-            scheduled_at=job.at,
-            checkpoint=row.checkpoint,
-            title=job.title,
-            link=job.link,
-            tags=job.tags,
-        )
 
     # ------------------------------------------------------------------ 1. hand over
     def _hand_over(

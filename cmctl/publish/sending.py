@@ -210,13 +210,10 @@ class Sending(Context):
         self._emit(result, self._outcome(row, "held", message=held_message(pause)))
         return True
 
-    def _attempt(
-        self, adapter: Network, row: Row, job: Job, result: PublishResult
-    ) -> tuple[str, float | None]:
-        """One attempt at a job ``row`` this process has just claimed."""
-        fresh = row
-        network = type(adapter)
-        out = Outgoing(
+    def _outgoing(self, row: Row, job: Job) -> Outgoing:
+        """Job ``row`` as its adapter sees it: the compiled content, its identity, the
+        parts it replies to, and its checkpoint (saved in the ledger, under its claim)."""
+        return Outgoing(
             key=row.key,
             idempotency_key=row.idempotency_key,
             calendar=row.calendar,
@@ -234,6 +231,14 @@ class Sending(Context):
             link=job.link,
             tags=job.tags,
         )
+
+    def _attempt(
+        self, adapter: Network, row: Row, job: Job, result: PublishResult
+    ) -> tuple[str, float | None]:
+        """One attempt at a job ``row`` this process has just claimed."""
+        fresh = row
+        network = type(adapter)
+        out = self._outgoing(row, job)
         # an earlier attempt of this job may have reached the network: since when (a
         # look-up searches from there; no attempt predates the job's row)
         earlier = fresh.maybe_sent_at or (fresh.created_at if fresh.attempts > 1 else None)
