@@ -147,6 +147,7 @@ from cmctl.networks.base import (
     Sent,
     Transient,
 )
+from cmctl.networks.graph import read as read_graph_error
 
 if TYPE_CHECKING:
     from cmctl.networks.base import Attachment
@@ -523,19 +524,10 @@ class Facebook(Network):
             body = response.json()
         except ValueError:
             return None
-        error = body.get("error") if isinstance(body, dict) else None
-        if not isinstance(error, dict):
+        graph = read_graph_error(response, body, self.http.redact)
+        if graph is None:
             return None
-        code = str(error.get("code") or "")
-        subcode = str(error.get("error_subcode") or "")
-        where = f"{response.request.method} {response.request.url.path}"
-        said = str(error.get("message") or "").strip()
-        user_msg = error.get("error_user_msg")
-        if isinstance(user_msg, str) and user_msg.strip() and user_msg.strip() not in said:
-            said = f"{said} ({user_msg.strip()})" if said else user_msg.strip()
-        said = self.http.redact(said)[:300]
-        head = f"{where}: {response.status_code} {said} (code {code}"
-        head += f", subcode {subcode})" if subcode else ")"
+        code, subcode, head = graph.code, graph.subcode, graph.head
         if response.status_code >= 500 and _creates(response):
             # a Graph error on a 5xx to a create: the post may exist all the same
             return Ambiguous(f"{head}; Facebook may have published it")

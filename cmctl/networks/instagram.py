@@ -130,6 +130,7 @@ from cmctl.networks.base import (
     Sent,
     Transient,
 )
+from cmctl.networks.graph import read as read_graph_error
 from cmctl.networks.oauth import DEFAULT_REDIRECT_URI, OAuthApp
 
 if TYPE_CHECKING:
@@ -692,20 +693,13 @@ class Instagram(Network):
             body = response.json()
         except ValueError:
             return None
-        error = body.get("error") if isinstance(body, dict) else None
-        if not isinstance(error, dict):
+        graph = read_graph_error(
+            response, body, self.http.redact, user_fields=("error_user_title", "error_user_msg")
+        )
+        if graph is None:
             return None
-        code = str(error.get("code") or "")
-        subcode = str(error.get("error_subcode") or "")
-        where = f"{response.request.method} {response.request.url.path}"
-        said = str(error.get("message") or "").strip()
-        for key in ("error_user_title", "error_user_msg"):
-            extra = error.get(key)
-            if isinstance(extra, str) and extra.strip() and extra.strip() not in said:
-                said = f"{said} ({extra.strip()})" if said else extra.strip()
-        said = self.http.redact(said)[:300]
-        head = f"{where}: {response.status_code} {said} (code {code}"
-        head += f", subcode {subcode})" if subcode else ")"
+        code, subcode, head = graph.code, graph.subcode, graph.head
+        where = response.request.url.path
         publishing = where.endswith("/media_publish") and response.request.method == "POST"
         problem: SendError
         if response.status_code >= 500 and publishing:

@@ -122,6 +122,7 @@ from cmctl.networks.base import (
     Sent,
     Transient,
 )
+from cmctl.networks.graph import read as read_graph_error
 from cmctl.networks.oauth import DEFAULT_REDIRECT_URI, OAuthApp
 
 if TYPE_CHECKING:
@@ -607,16 +608,10 @@ class Threads(Network):
         error = body.get("error") if isinstance(body, dict) else None
         if answers is None or not isinstance(error, dict) or response.status_code >= 500:
             return None
-        code = str(error.get("code") or "")
-        subcode = str(error.get("error_subcode") or "")
-        where = f"{response.request.method} {response.request.url.path}"
-        said = str(error.get("message") or "").strip()
-        user_msg = error.get("error_user_msg")
-        if isinstance(user_msg, str) and user_msg.strip() and user_msg.strip() not in said:
-            said = f"{said} ({user_msg.strip()})" if said else user_msg.strip()
-        said = self.http.redact(said)[:300]
-        head = f"{where}: {response.status_code} {said} (code {code}"
-        head += f", subcode {subcode})" if subcode else ")"
+        graph = read_graph_error(response, body, self.http.redact)
+        if graph is None:
+            return None
+        code, head = graph.code, graph.head
         if code in ("190", "102"):
             return AuthExpired(
                 f"{head}: the Threads token expired or was revoked; if renewing it fails, "
