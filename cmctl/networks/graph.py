@@ -12,6 +12,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cmctl.networks.answers import Answers
+
+# How the Graph API says "no" or "slow down" (cmctl/networks/answers.py): 190 (and 102)
+# an expired or revoked token; 1, 2 passing outages; 4, 9 (a publishing limit), 17, 32,
+# 341, 613 and the business use case codes 80001-80014 rate limits. Usage headers (JSON
+# percentages call_count / total_cputime / total_time, estimated_time_to_regain_access
+# in minutes): developers.facebook.com/docs/graph-api/overview/rate-limiting
+ANSWERS = Answers(
+    message=("error.message",),
+    code=("error.code",),
+    expired=frozenset({"102", "190"}),
+    later=frozenset(
+        {"1", "2", "4", "9", "17", "32", "341", "613"} | {str(c) for c in range(80001, 80015)}
+    ),
+    usage=("x-app-usage", "x-business-use-case-usage", "x-page-usage"),
+)
+
 
 @dataclass(frozen=True, slots=True)
 class GraphError:
