@@ -13,6 +13,7 @@ from typing import Any
 from cmctl import timeutil
 from cmctl.diagnostics import Diagnostic, Sink
 from cmctl.errors import ConfigError
+from cmctl.queues import Queue, SlotProblem, parse_slot
 from cmctl.shape import Checker, suggest
 from cmctl.yamlsrc import Map, Scalar, YamlProblem, load_file
 
@@ -40,6 +41,19 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "calendars": _strings,
         "state": {"type": "string", "minLength": 1},
         "media_url": {"type": "string", "minLength": 1},
+        "queues": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["slots"],
+                "properties": {
+                    "timezone": {"type": "string"},
+                    "slots": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                    "accounts": _strings,
+                },
+            },
+        },
         "defaults": {
             "type": "object",
             "additionalProperties": False,
@@ -79,6 +93,7 @@ class Config:
     catch_up: timedelta = DEFAULT_CATCH_UP
     status: str = "approved"
     media_url: str | None = None  # public base URL of the project folder's files
+    queues: dict[str, Queue] = field(default_factory=dict)
     warnings: list[Diagnostic] = field(default_factory=list)
     dotenv: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -351,8 +366,75 @@ def load(path: Path) -> Config:
         status = defaults.get("status")
         if isinstance(status, Scalar):
             config.status = str(status.value)
+    queues = root_node.get("queues")
+    if isinstance(queues, Map):
+        for name, node in queues.items.items():
+            queue = _queue(name, queues.keys[name], node, config, sink)
+            if queue is not None:
+                config.queues[name] = queue
     _finish(config, sink, shown)
     return config
+
+
+def _queue(name: str, key: Scalar, node: Any, config: Config, sink: Sink) -> Queue | None:
+    """One queue of ``queues:`` (its shape already checked), or None after an error."""
+    if not isinstance(node, Map):
+        return None
+    ok = True
+    if not _ACCOUNT_NAME.match(name):
+        sink.error(
+            key.line,
+            key.col,
+            f"queue name '{name}' is not a name",
+            "value",
+            "use letters, digits, '-', '_' and '.'",
+        )
+        ok = False
+    tz_node = node.get("timezone")
+    tz = str(tz_node.value) if isinstance(tz_node, Scalar) else config.timezone
+    if tz is None:
+        sink.error(
+            key.line,
+            key.col,
+            f"queue '{name}' has no time zone",
+            "timezone",
+            "add 'timezone: Europe/Paris' to the queue, or defaults.timezone",
+        )
+        ok = False
+    else:
+        try:
+            timeutil.zone(tz)
+        except timeutil.TimeProblem as p:
+            where = tz_node if isinstance(tz_node, Scalar) else key
+            sink.error(where.line, where.col, p.message, p.rule, p.hint)
+            ok = False
+    slots = []
+    for item in getattr(node.get("slots"), "items", ()):
+        try:
+            slots.append(parse_slot(str(item.value)))
+        except SlotProblem as p:
+            sink.error(item.line, item.col, str(p), "queue-slot")
+            ok = False
+    accounts_node = node.get("accounts")
+    accounts: tuple[str, ...] = ()
+    if isinstance(accounts_node, Scalar):
+        accounts = (str(accounts_node.value),)
+    elif accounts_node is not None:
+        accounts = tuple(str(n.value) for n in accounts_node.items)  # type: ignore[attr-defined]
+    for account in accounts:
+        if account not in config.accounts:
+            spot = accounts_node or key
+            sink.error(
+                spot.line,
+                spot.col,
+                f"queue '{name}': unknown account '{account}'"
+                + suggest(account, sorted(config.accounts)),
+                "unknown-account",
+            )
+            ok = False
+    if not ok or tz is None:
+        return None
+    return Queue(name, tz, tuple(slots), accounts)
 
 
 def _finish(config: Config, sink: Sink, shown: str) -> None:

@@ -341,11 +341,12 @@ class Daemon:
 
     def _work(self, config: Config, ledger: Ledger, should_stop: Callable[[], bool]) -> TickOutcome:
         """One tick's heavy work: load the calendars, sync, publish what is due."""
+        from cmctl.ledger.memory import queue_memory
         from cmctl.project import open_project
         from cmctl.publish import Publisher
 
         try:
-            project = open_project(config, now=clock.now())
+            project = open_project(config, now=clock.now(), memory=queue_memory(config.state_dir))
         except CmctlError as exc:
             return TickOutcome("load-failed", exc.message, exc.hint)
         if self._reloading:

@@ -13,6 +13,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from types import GeneratorType
+from zoneinfo import ZoneInfo
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -232,7 +233,26 @@ def job_dict(job: Job, row: Any = None) -> dict[str, Any]:
         "state": job_state(job, row),
         "url": row.url if row is not None else None,
         "reason": row.reason if row is not None else None,
+        "queue": job.post.queue,
+        "slot": _iso(job.local) if job.post.queue is not None else None,
+        "moved_from": _iso(_moved(job)) if job.post.moved_from is not None else None,
     }
+
+
+def _moved(job: Job) -> datetime:
+    """Where placement moved a queued post from (cmctl.queues), in the post's zone."""
+    assert job.post.moved_from is not None
+    return job.post.moved_from.astimezone(job.local.tzinfo)
+
+
+def queue_note(job: Job) -> str:
+    """What `plan` adds to a queued job's state: its queue, and where it moved from."""
+    post = job.post
+    if post.queue is None:
+        return ""
+    if post.moved_from is None:
+        return f" · queue {post.queue}"
+    return f" · queue {post.queue}, moved from {_moved(job):%a %Y-%m-%d %H:%M}"
 
 
 def _iso(moment: datetime) -> str:
@@ -272,6 +292,9 @@ _JOB_KEYS = (  # job_dict's keys, in its order (tests/test_scale_paths.py compar
     "state",
     "url",
     "reason",
+    "queue",
+    "slot",
+    "moved_from",
 )
 
 
@@ -325,7 +348,16 @@ def _job_text(item: PlanJob, newline: str) -> str:
         e(job_state(job, row)),
         url,
         reason,
+        *_queue_fields(job),
     )
+
+
+def _queue_fields(job: Job) -> tuple[str, str, str]:
+    post = job.post
+    if post.queue is None:
+        return ("null", "null", "null")
+    moved = "null" if post.moved_from is None else _encode_str(_moved(job).isoformat())
+    return (_encode_str(post.queue), _encode_str(post.local.isoformat()), moved)
 
 
 _STATE_STYLE = {
@@ -388,11 +420,39 @@ def render_plan_text(rows: Iterable[tuple[Job, Any]], *, show_utc: bool = True) 
         ]
         state = job_state(job, known)
         style = _STATE_STYLE.get(state.split(",")[0].split(" ")[0], "")
-        row.append(f"[{style}]{state}[/]" if style else state)
+        note = queue_note(job)
+        row.append((f"[{style}]{state}[/]" if style else state) + escape(note))
         table.add_row(*row)
     out.print(table)
     posts = len({(j.calendar, j.post_id) for j, _ in head})
     out.print(f"[dim]{len(head)} jobs from {posts} posts[/]")
+
+
+def render_queue_text(slots: list[dict[str, Any]], *, days: int) -> None:
+    """`cmctl queue`: each slot and account, the post that takes it or "free"."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    out = console()
+    if not slots:
+        out.print(f"[dim]no slot in the next {days} day(s)[/]")
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for name in ("when (local)", "queue", "account", "post"):
+        table.add_column(name, no_wrap=True)
+    free = 0
+    for slot in slots:
+        when = datetime.fromisoformat(slot["utc"]).astimezone(ZoneInfo(slot["timezone"]))
+        post = slot["post"]
+        free += post is None
+        table.add_row(
+            f"{when:%a %Y-%m-%d %H:%M %Z}",
+            escape(slot["queue"]),
+            escape(slot["account"]),
+            f"{escape(slot['calendar'])}:{escape(post)}" if post else "[green]free[/]",
+        )
+    out.print(table)
+    out.print(f"[dim]{len(slots)} slot(s) in the next {days} day(s), {free} free[/]")
 
 
 # A table is measured whole before its first line: above this many rows, fixed-width
@@ -432,7 +492,7 @@ def _stream_plan_lines(rows: Iterable[tuple[Job, Any]], *, show_utc: bool, narro
             f"{_fit(post, post_width):<{post_width}}",
             f"{_fit(text, text_width):<{text_width}}",
             f"{length:>7}",
-            job_state(job, known),
+            job_state(job, known) + queue_note(job),
         ]
         lines.append(" ".join(row))
         if len(lines) >= 200:

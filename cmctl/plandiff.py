@@ -129,8 +129,10 @@ def old_side(
 
     ``config`` is the working tree's: its folder is looked up at ``rev``."""
     from cmctl import config as config_mod
+    from cmctl.ledger.memory import queue_memory
     from cmctl.project import open_project
 
+    remembered = queue_memory(config.state_dir)  # queued posts: placed as today's are
     top = repository_top(config.root)
     commit = resolve_revision(top, rev)
     root = config.root.resolve()
@@ -170,7 +172,7 @@ def old_side(
             return Side({}, {}), commit
         old.state_dir = base / "no-state"  # never created: no cache, no ledger read
         try:
-            project = open_project(old, now=now, workers=1)
+            project = open_project(old, now=now, workers=1, memory=remembered)
         except UsageError as exc:  # no calendar file at all then
             notes.append(f"at {rev}: {exc.message}")
             return side([], old, 0, drafts), commit

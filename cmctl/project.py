@@ -11,7 +11,7 @@ import contextlib
 import heapq
 import os
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import itemgetter
@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from cmctl import cache as cache_mod
 from cmctl import config as config_mod
-from cmctl import gcpause
+from cmctl import gcpause, queues
 from cmctl.cache import FileCache
 from cmctl.calendar.loader import load_calendar
 from cmctl.calendar.model import Calendar, Content, Pos, Post
@@ -66,8 +66,25 @@ class Rows:
         """(place, job), the jobs built one at a time (the file's posts at once)."""
         post_rows, job_rows = pickle.loads(self.data)
         made = [
-            Post(c, i, at, lo, acc, _NO_CONTENT, {}, st, cu, lang, Pos(*p), Pos(*ap), Pos(*tp))
-            for c, i, at, lo, acc, st, cu, lang, p, ap, tp in post_rows
+            Post(
+                c,
+                i,
+                at,
+                lo,
+                acc,
+                _NO_CONTENT,
+                {},
+                st,
+                cu,
+                lang,
+                Pos(*p),
+                Pos(*ap),
+                Pos(*tp),
+                q,
+                after,
+                moved,
+            )
+            for c, i, at, lo, acc, st, cu, lang, p, ap, tp, q, after, moved in post_rows
         ]
         del post_rows
         for k, i, a, n, part, parts, text, media, length, limit, h, pos, *rest in job_rows:
@@ -177,6 +194,9 @@ class _FileResult:
     twins: list[tuple[tuple[str, int, datetime, str], tuple[int, int, str]]] = field(
         default_factory=list
     )  # and the job key: one post in two places, two keys
+    # The file's queued posts (in file order) and their jobs, until placement times them.
+    waiting: list[queues.Waiting] = field(default_factory=list)
+    queued: Rows | None = None
 
 
 def load_config(explicit: str | None = None) -> Config:
@@ -190,6 +210,7 @@ def open_project(
     now: datetime,
     keep: bool = True,
     workers: int | None = None,
+    memory: Memory | None = None,
 ) -> Project:
     """Load, compile and check the calendars (all of them, or those under ``paths``).
 
@@ -201,11 +222,21 @@ def open_project(
     content (each job carries its own text and media).
     """
     with gcpause.paused():
-        return _open(config, paths, now=now, keep=keep, workers=workers)
+        return _open(config, paths, now=now, keep=keep, workers=workers, memory=memory)
+
+
+# What the ledger has of queued posts' jobs, by job key (cmctl.ledger.memory).
+Memory = Callable[[list[str]], Mapping[str, queues.Remembered]]
 
 
 def _open(
-    config: Config, paths: tuple[str, ...], *, now: datetime, keep: bool, workers: int | None
+    config: Config,
+    paths: tuple[str, ...],
+    *,
+    now: datetime,
+    keep: bool,
+    workers: int | None,
+    memory: Memory | None,
 ) -> Project:
     files = _select(config, paths)
     project = Project(config=config, files=files)
@@ -219,6 +250,7 @@ def _open(
         if store is not None:
             store.close()
     seen: dict[str, str] = {}
+    _place_queued(project, results, now, memory)
     _same_post_twice(project, results)
     project.report.extend(check_quotas(config, ((r.display, r.twins) for r in results)))
     for result in results:
@@ -278,21 +310,143 @@ def _compile(
     jobs = compile_jobs([calendar], config)
     diagnostics = sink.items + check([calendar], jobs, config, now)
     posts = len(calendar.posts)
-    twins = [
-        ((j.account, j.part, j.at, j.content_hash), (j.post.pos.line, j.post.pos.col, j.key))
-        for j in jobs
-        if j.status != "draft"
+    waiting = [
+        queues.Waiting(p.calendar, p.id, p.queue, p.accounts, p.after)
+        for p in calendar.posts
+        if p.queue is not None
     ]
+    queued: list[Job] = []
+    if waiting:  # timed once every file is read (_place_queued)
+        queued = [j for j in jobs if j.post.queue is not None]
+        jobs = [j for j in jobs if j.post.queue is None]
+    twins = _twins(jobs)
     if not keep:
         result = _FileResult(
             None, calendar.name, sink.path, None, diagnostics, posts, len(jobs), twins
         )
-        return result, found
-    light = Calendar(calendar.name, calendar.path, calendar.display, calendar.timezone)
-    result = _FileResult(
-        light, calendar.name, sink.path, _rows(jobs), diagnostics, posts, len(jobs), twins
-    )
+    else:
+        light = Calendar(calendar.name, calendar.path, calendar.display, calendar.timezone)
+        result = _FileResult(
+            light, calendar.name, sink.path, _rows(jobs), diagnostics, posts, len(jobs), twins
+        )
+    result.waiting = waiting
+    result.queued = _rows(queued)
     return result, found
+
+
+def _twins(
+    jobs: Iterable[Job],
+) -> list[tuple[tuple[str, int, datetime, str], tuple[int, int, str]]]:
+    return [
+        ((j.account, j.part, j.at, j.content_hash), (j.post.pos.line, j.post.pos.col, j.key))
+        for j in jobs
+        if j.status != "draft"
+    ]
+
+
+def _place_queued(
+    project: Project, results: list[_FileResult], now: datetime, memory: Memory | None
+) -> None:
+    """Give each queued post its slot (cmctl.queues), then its jobs their place in the
+    plan: with its file's other jobs, in time order, and in the same-post and quota
+    checks. A post that finds no slot is an error and leaves the plan."""
+    waiting = [w for r in results for w in r.waiting]
+    if not waiting:
+        return
+    keys = [queues.post_key(w.calendar, w.post_id, a) for w in waiting for a in w.accounts]
+    remembered = memory(keys) if memory is not None else {}
+    wanted = {a for w in waiting for a in w.accounts}
+    others: dict[str, list[datetime]] = {}
+    for result in results:
+        for (account, part, at, _digest), _where in result.twins:
+            if part == 0 and account in wanted:
+                others.setdefault(account, []).append(at)
+    placed = queues.place(waiting, project.config.queues, remembered, now, others=others)
+    for result in results:
+        if result.queued is None:
+            continue
+        timed, unplaced = _timed(result.queued, placed)
+        for pos, reason in unplaced:
+            result.diagnostics.append(
+                Diagnostic(
+                    result.display,
+                    pos.line,
+                    pos.col,
+                    "error",
+                    reason,
+                    "queue-full",
+                    "add slots to the queue, or give the post an 'after:' or an 'at:'",
+                )
+            )
+        if timed is None:
+            continue
+        queued = list(timed.jobs())
+        result.job_count += len(queued)
+        result.twins.extend(_twins(job for _, job in queued))
+        if result.calendar is not None:  # kept: the jobs join their file's, in plan order
+            result.rows = _joined(result.rows, timed)
+
+
+def _timed(
+    rows: Rows, placed: Mapping[tuple[str, str], queues.Placed | queues.Unplaced]
+) -> tuple[Rows | None, list[tuple[Pos, str]]]:
+    """Queued jobs with their posts' slots (those placed), and the posts not placed."""
+    post_rows, job_rows = pickle.loads(rows.data)
+    unplaced: list[tuple[Pos, str]] = []
+    keep: set[int] = set()
+    for index, row in enumerate(post_rows):
+        c, i, _at, lo, acc, st, cu, lang, p, ap, tp, q, after, _moved = row
+        where = placed.get((c, i))
+        if not isinstance(where, queues.Placed):
+            reason = where.reason if where is not None else f"post '{i}' has no slot"
+            unplaced.append((Pos(*tp), reason))
+            continue
+        local = where.at.astimezone(lo.tzinfo)
+        post_rows[index] = (
+            c,
+            i,
+            where.at,
+            local,
+            acc,
+            st,
+            cu,
+            lang,
+            p,
+            ap,
+            tp,
+            q,
+            after,
+            where.moved_from,
+        )
+        keep.add(index)
+    job_rows = [r for r in job_rows if r[1] in keep]
+    if not job_rows:
+        return None, unplaced
+    return _repack(post_rows, job_rows), unplaced
+
+
+def _joined(dated: Rows | None, queued: Rows) -> Rows:
+    """One file's jobs and its queued ones, in plan order."""
+    if dated is None:
+        return queued
+    posts, jobs = pickle.loads(dated.data)
+    more_posts, more_jobs = pickle.loads(queued.data)
+    shift = len(posts)
+    posts.extend(more_posts)
+    jobs.extend((r[0], r[1] + shift, *r[2:]) for r in more_jobs)
+    return _repack(posts, jobs)
+
+
+def _repack(post_rows: list[Any], job_rows: list[Any]) -> Rows:
+    """Rows from post and job rows, the jobs sorted in plan order."""
+
+    def order(r: Any) -> Order:
+        post = post_rows[r[1]]
+        return (post[2], post[0], post[1], r[2], r[4])
+
+    job_rows.sort(key=order)
+    data = pickle.dumps((post_rows, job_rows), protocol=5)
+    return Rows(order(job_rows[0]), len(job_rows), data)
 
 
 def _drop(result: _FileResult) -> _FileResult:
@@ -306,6 +460,8 @@ def _drop(result: _FileResult) -> _FileResult:
         result.posts,
         result.job_count,
         result.twins,
+        result.waiting,
+        result.queued,
     )
 
 
@@ -339,6 +495,9 @@ def _rows(jobs: list[Job]) -> Rows | None:
                     tuple(post.pos),
                     tuple(post.accounts_pos),
                     tuple(post.at_pos),
+                    post.queue,
+                    post.after,
+                    post.moved_from,
                 )
             )
         job_rows.append(
@@ -381,19 +540,33 @@ def _pack(result: _FileResult) -> tuple[object, ...]:
         result.job_count,
         result.twins,
         None if rows is None else (rows.first, rows.count, rows.data),
+        result.waiting,
+        None if result.queued is None else _flat(result.queued),
     )
 
 
+def _flat(rows: Rows) -> tuple[Order, int, bytes]:
+    return (rows.first, rows.count, rows.data)
+
+
 def _unpack(packed: Any) -> _FileResult:
-    head, name, shown, diagnostics, posts, job_count, twins, rows = packed
+    head, name, shown, diagnostics, posts, job_count, twins, rows, waiting, queued = packed
     calendar = Calendar(*head) if head is not None else None
-    kept = None
-    if rows is not None:
-        first, count, data = rows
-        if not isinstance(data, bytes):
-            raise TypeError("rows")
-        kept = Rows(first, count, data)
-    return _FileResult(calendar, name, shown, kept, diagnostics, posts, job_count, twins)
+    result = _FileResult(
+        calendar, name, shown, _rows_of(rows), diagnostics, posts, job_count, twins
+    )
+    result.waiting = [queues.Waiting(*w) for w in waiting]
+    result.queued = _rows_of(queued)
+    return result
+
+
+def _rows_of(flat: Any) -> Rows | None:
+    if flat is None:
+        return None
+    first, count, data = flat
+    if not isinstance(data, bytes):
+        raise TypeError("rows")
+    return Rows(first, count, data)
 
 
 def _same_post_twice(project: Project, results: list[_FileResult]) -> None:

@@ -281,7 +281,7 @@ def _post(post: Post, config: Config, now: datetime, out: _Out, last: Post | Non
                 f"{last.local:%Y-%m-%d %H:%M %Z})",
                 "past",
             )
-    elif not draft and post.at < now:
+    elif not draft and post.queue is None and post.at < now:
         out.add(
             "warning",
             post.at_pos,

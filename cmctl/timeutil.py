@@ -110,6 +110,24 @@ def parse_at(text: str, tz: ZoneInfo) -> At:
     return At(early.astimezone(UTC), early)
 
 
+def place_wall(wall: datetime, zone: ZoneInfo) -> tuple[datetime, bool]:
+    """A naive wall time in ``zone``: (aware local time, whether it fell in a DST gap).
+
+    A gap's wall time moves to the first valid minute after the gap; an overlap's is
+    the first of its two instants (fold=0)."""
+    early = wall.replace(tzinfo=zone, fold=0)
+    if early.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall:
+        return early, False
+    # In a gap: the instant just after it is where the zone's later offset puts the wall
+    # time (fold=1 reads it with the offset before the gap), then the minute it starts.
+    probe = wall
+    while True:
+        probe = probe.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        candidate = probe.replace(tzinfo=zone)
+        if candidate.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == probe:
+            return candidate, True
+
+
 def _check_year(year: int, text: str) -> None:
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise TimeProblem(

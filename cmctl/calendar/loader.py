@@ -7,7 +7,7 @@ is checked here. Network rules (lengths, media, accounts) live in rules.py.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import cast
@@ -147,22 +147,32 @@ class _Reader:
                     continue
                 seen[post_id] = id_node
             at_node = node.items.get("at")
-            at_text = _str(at_node)
-            if zone is None or at_node is None or at_text is None:
-                continue
-            try:
-                at = timeutil.parse_at(at_text, zone)
-            except timeutil.TimeProblem as p:
-                sink.error(at_node.line, at_node.col, p.message, p.rule, p.hint)
-                continue
-            if at.offset_mismatch:
-                sink.warning(at_node.line, at_node.col, at.offset_mismatch, "time-offset")
-            if not shaped or id_node is None or post_id is None:
+            queue_node = node.items.get("queue")
+            queued = self.queued(node, index, at_node, queue_node, zone)
+            if queued is not None:
+                at = queued
+                at_node = queue_node
+            else:
+                at_text = _str(at_node)
+                if zone is None or at_node is None or at_text is None:
+                    continue
+                try:
+                    at = timeutil.parse_at(at_text, zone)
+                except timeutil.TimeProblem as p:
+                    sink.error(at_node.line, at_node.col, p.message, p.rule, p.hint)
+                    continue
+                if at.offset_mismatch:
+                    sink.warning(at_node.line, at_node.col, at.offset_mismatch, "time-offset")
+            if not shaped or id_node is None or post_id is None or at_node is None:
                 continue
             accounts_node = node.get("accounts")
             accounts = (
                 self.accounts(accounts_node) if accounts_node is not None else default_accounts
             )
+            queue = self.config.queues.get(_str(queue_node) or "") if queued else None
+            if queue is not None and accounts_node is None and queue.accounts:
+                accounts = queue.accounts
+                accounts_node = queue_node
             variants: dict[str, Content] = {}
             v_node = node.get("variants")
             if type(v_node) is Map:
@@ -182,9 +192,23 @@ class _Reader:
                 pos=self.pos(id_node),
                 accounts_pos=self.pos(accounts_node) if accounts_node else default_accounts_pos,
                 at_pos=self.pos(at_node),
+                queue=queue.name if queue is not None else None,
+                after=self.day(node.get("after")) if queue is not None else None,
             )
             self.variant_keys(post, v_node)
             repeat = node.get("repeat")
+            if queued is not None:
+                if queue is None:
+                    continue  # reported by queued()
+                if repeat is not None:
+                    sink.error(
+                        repeat.line,
+                        repeat.col,
+                        f"post '{post_id}' has both 'repeat:' and 'queue:'",
+                        "queue",
+                        "a recurring post has its own times: give it 'at:', or drop 'repeat:'",
+                    )
+                    continue
             if repeat is None:
                 if type(node.get("text")) is Seq:
                     text_node = cast(Node, node.get("text"))
@@ -202,6 +226,56 @@ class _Reader:
                 assert zone is not None
                 calendar.posts.extend(self.occurrences(post, node, repeat, base, zone))
         return calendar
+
+    def queued(
+        self,
+        node: Map,
+        index: int,
+        at_node: Node | None,
+        queue_node: Node | None,
+        zone: ZoneInfo | None,
+    ) -> timeutil.At | None:
+        """A queued post's provisional time (its slot is found once every calendar is
+        read: cmctl.queues), or None for a post with `at:` (or an error reported)."""
+        sink = self.sink
+        if queue_node is None:
+            after = node.get("after")
+            if after is not None:
+                sink.error(
+                    after.line,
+                    after.col,
+                    "'after:' goes with 'queue:' (a post with 'at:' has its time)",
+                    "queue",
+                )
+            if at_node is None:
+                sink.error(
+                    node.line,
+                    node.col,
+                    f"'posts[{index}]' is missing required key 'at' (or 'queue')",
+                    "required",
+                )
+            return None
+        name = _str(queue_node) or ""
+        if at_node is not None:
+            sink.error(
+                queue_node.line,
+                queue_node.col,
+                "a post has either 'at:' or 'queue:', not both",
+                "queue",
+                "drop 'at:' to let the queue choose the time, or drop 'queue:'",
+            )
+        elif name not in self.config.queues:
+            known = sorted(self.config.queues)
+            sink.error(
+                queue_node.line,
+                queue_node.col,
+                f"unknown queue '{name}'" + suggest(name, known),
+                "unknown-queue",
+                "queues are declared in cmctl.yaml under 'queues:'"
+                + (f": {', '.join(known)}" if known else ""),
+            )
+        placeholder = datetime(timeutil.MIN_YEAR, 1, 1, tzinfo=UTC)
+        return timeutil.At(placeholder, placeholder.astimezone(zone or UTC))
 
     def occurrences(
         self, post: Post, node: Map, repeat: Node, base: Content, zone: ZoneInfo

@@ -126,7 +126,11 @@ class Post:
     lang: tuple[str, ...]
     pos: Pos  # the post's `id`
     accounts_pos: Pos
-    at_pos: Pos
+    at_pos: Pos  # its `at` (or `queue`)
+    # A queued post (``queue:``): its queue, and its time is its slot (cmctl.queues).
+    queue: str | None = None
+    after: date | None = None  # not before this local day
+    moved_from: datetime | None = None  # the slot it had, when placement moved it
 
     def content_for(self, account: str, network: str) -> Content:
         """Content for one account: account variant, then network variant, then the post."""

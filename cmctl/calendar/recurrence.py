@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from dateutil import rrule as du
 
 from cmctl.calendar.model import SEPARATOR, describe, occurrence_id, split_id
+from cmctl.timeutil import place_wall
 
 __all__ = ["SEPARATOR", "describe", "occurrence_id", "split_id"]
 
@@ -235,24 +236,6 @@ def wall_times(rule: Rule, start: datetime, end: datetime | None) -> tuple[list[
     return times, off
 
 
-def place(wall: datetime, zone: ZoneInfo) -> tuple[datetime, bool]:
-    """A naive wall time in ``zone``: (aware local time, whether it fell in a DST gap).
-
-    A gap's wall time moves to the first valid minute after the gap; an overlap's is
-    the first of its two instants (fold=0)."""
-    early = wall.replace(tzinfo=zone, fold=0)
-    if early.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall:
-        return early, False
-    # In a gap: the instant just after it is where the zone's later offset puts the wall
-    # time (fold=1 reads it with the offset before the gap), then the minute it starts.
-    probe = wall
-    while True:
-        probe = probe.replace(second=0, microsecond=0) + timedelta(minutes=1)
-        candidate = probe.replace(tzinfo=zone)
-        if candidate.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == probe:
-            return candidate, True
-
-
 def expand(
     rule: Rule,
     at_local: datetime,
@@ -271,7 +254,7 @@ def expand(
     for index, wall in enumerate(walls):
         if wall.date() in skip:
             continue
-        local, gap = place(wall, zone)
+        local, gap = place_wall(wall, zone)
         out.occurrences.append(Occurrence(index, local, local.astimezone(UTC), gap))
     return out
 

@@ -210,7 +210,7 @@ SCHEMA: dict[str, Any] = {
         "post": {
             "type": "object",
             "additionalProperties": False,
-            "required": ["id", "at"],
+            "required": ["id"],
             "properties": {
                 "id": {
                     "type": "string",
@@ -220,6 +220,15 @@ SCHEMA: dict[str, Any] = {
                     "change it once published: it is what prevents double posting.",
                 },
                 "at": {"type": "string", "description": _AT_DOC},
+                "queue": {
+                    "type": "string",
+                    "description": "Instead of 'at': the queue (cmctl.yaml `queues:`) whose "
+                    "next free slot the post takes.",
+                },
+                "after": {
+                    "type": "string",
+                    "description": "With 'queue': not before this day (2027-01-11).",
+                },
                 **_content_props,
                 "text": {
                     "anyOf": [

@@ -26,9 +26,12 @@ def open_project(
     workers: int | None = None,
 ) -> Project:
     from cmctl import clock
+    from cmctl.ledger.memory import queue_memory
     from cmctl.project import open_project as open_
 
-    return open_(load_config(ctx), paths, now=clock.now(), keep=keep, workers=workers)
+    config = load_config(ctx)
+    memory = queue_memory(config.state_dir)
+    return open_(config, paths, now=clock.now(), keep=keep, workers=workers, memory=memory)
 
 
 def ledger_for(config: Config) -> Ledger:

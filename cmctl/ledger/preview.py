@@ -48,7 +48,7 @@ def foresee(project: Project) -> Reconciliation | None:
             continue
         with contextlib.suppress(OverflowError, ValueError):  # reported by validate
             planned.append(planned_job(job))
-    with _read_only(path) as db:
+    with read_only(path) as db:
         known = read_known(db)
     return reconcile(known, planned, present=present, held=held)
 
@@ -75,7 +75,7 @@ def findings(project: Project) -> Reconciliation | None:
     held_files = {d.path for d in project.report.items if d.severity == "error"}
     held = {c.name for c in project.calendars if c.display in held_files}
     present = {c.name for c in project.calendars}
-    with _read_only(path) as db:
+    with read_only(path) as db:
         cursor = db.cursor()
         cursor.row_factory = None
         started = cursor.execute(
@@ -212,7 +212,7 @@ def diagnostics(project: Project) -> list[Diagnostic]:
 
 
 @contextlib.contextmanager
-def _read_only(path: object) -> Iterator[sqlite3.Connection]:
+def read_only(path: object) -> Iterator[sqlite3.Connection]:
     from pathlib import Path
 
     assert isinstance(path, Path)

@@ -40,6 +40,7 @@ def publish_now(
             finally:
                 fast.close()
     # Past the fast path: now the calendars and the sending machinery are needed.
+    from cmctl.ledger.memory import queue_memory
     from cmctl.project import open_project
     from cmctl.publish.publisher import Publisher
 
@@ -48,7 +49,7 @@ def publish_now(
 
         from cmctl.ledger.store import scratch_copy
 
-        project = open_project(config, now=clock.now())
+        project = open_project(config, now=clock.now(), memory=queue_memory(config.state_dir))
         with tempfile.TemporaryDirectory(prefix="cmctl-dry-run-") as scratch:
             ledger = scratch_copy(config.state_dir, Path(scratch))
             try:
@@ -62,7 +63,7 @@ def publish_now(
     # then cached there from the very first run (cmctl/cache.py).
     ledger = Ledger.open(config.state_dir)
     try:
-        project = open_project(config, now=clock.now())
+        project = open_project(config, now=clock.now(), memory=queue_memory(config.state_dir))
         result = Publisher(project, ledger, clock=clock, listener=listener).run(only=only)
     finally:
         ledger.close()

@@ -1,0 +1,230 @@
+"""Queues: posts written without a time take the next free slot of a named queue.
+
+cmctl.yaml declares the queues (``queues: {weekdays: {timezone: Europe/Paris, slots:
+["mon-fri 09:00", "mon-fri 12:30"], accounts: [brand-x]}}``); a post says ``queue:
+weekdays`` (and optionally ``after: 2027-01-11``) instead of ``at:``.
+
+Placement (``place``) is a pure function of the queued posts, in the order they appear
+across calendars, of what the ledger remembers of them, and of now:
+
+- a post something of went out (or was handed to the network), or whose recorded slot
+  has come, keeps the time the ledger has for it: it is pinned. A post whose slot has
+  come is due now (or missed, past its catch-up window), never pushed to a later slot;
+- every other post takes, in order, the first slot from now (and from its ``after``
+  day) that is free for each of its accounts: a slot holds one post per account. Slots
+  that fall on a blackout day, or closer to another post of the account than its
+  ``min_gap``, are skipped.
+
+So inserting a post before others moves the later ones to later slots, never to
+earlier ones that have passed; a post's recorded slot (the ledger's time) that differs
+from its new one is reported as a move.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
+
+from cmctl.timeutil import place_wall
+from cmctl.timeutil import zone as get_zone
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SLOT = re.compile(r"^\s*(?:(?P<days>[a-z,\- ]+?)\s+)?(?P<h>\d{1,2}):(?P<m>\d{2})\s*$")
+_EVERY_DAY = frozenset(range(7))
+# How far ahead a post looks for a free slot before placement gives up (and says so).
+HORIZON = timedelta(days=731)
+# States in which something of a job went out, or may have: its post keeps its time.
+STARTED = frozenset({"sending", "published", "unknown", "scheduled"})
+
+
+class SlotProblem(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    days: frozenset[int]  # 0 = Monday
+    at: time
+    text: str  # as written
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    name: str
+    timezone: str
+    slots: tuple[Slot, ...]
+    accounts: tuple[str, ...] = ()
+
+    def times(self, start: datetime, end: datetime) -> Iterator[datetime]:
+        """The slots' instants (aware, UTC) from ``start`` to ``end`` (both included),
+        in order; a slot's wall time in a DST gap moves to the first minute after the
+        gap, one in an overlap is the first of its two instants."""
+        zone = get_zone(self.timezone)
+        day = start.astimezone(zone).date()
+        last = end.astimezone(zone).date()
+        while day <= last:
+            weekday = day.weekday()
+            seen: set[datetime] = set()
+            for clock in sorted({s.at for s in self.slots if weekday in s.days}):
+                local, _gap = place_wall(datetime.combine(day, clock), zone)
+                moment = local.astimezone(UTC)
+                if moment in seen or moment < start or moment > end:
+                    continue
+                seen.add(moment)
+                yield moment
+            day += timedelta(days=1)
+
+
+def parse_slot(text: str) -> Slot:
+    """``"mon-fri 09:00"``, ``"sat,sun 10:30"``, ``"daily 08:00"`` or ``"12:30"`` (every
+    day): one time per slot string."""
+    m = _SLOT.match(text.lower())
+    if m is None:
+        raise SlotProblem(f"slot '{text}' is not days and a time (write it as \"mon-fri 09:00\")")
+    hour, minute = int(m["h"]), int(m["m"])
+    if hour > 23 or minute > 59:
+        raise SlotProblem(f"slot '{text}': {hour:02d}:{minute:02d} is not a time of day")
+    days_text = (m["days"] or "").strip()
+    days: set[int] = set()
+    if days_text in ("", "daily", "every day", "everyday"):
+        days = set(_EVERY_DAY)
+    else:
+        for piece in (p.strip() for p in days_text.split(",")):
+            first, dash, last = piece.partition("-")
+            names = [first.strip()[:3], last.strip()[:3]] if dash else [piece[:3]]
+            if not piece or any(n not in _DAYS for n in names):
+                raise SlotProblem(
+                    f"slot '{text}': '{piece}' is not a day or a range of days "
+                    "(mon, tue, wed, thu, fri, sat, sun; mon-fri; sat,sun; daily)"
+                )
+            a, b = _DAYS.index(names[0]), _DAYS.index(names[-1])
+            days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
+    return Slot(frozenset(days), time(hour, minute), text)
+
+
+class Waiting(NamedTuple):
+    """A queued post, as placement sees it (in the order posts appear across calendars)."""
+
+    calendar: str
+    post_id: str
+    queue: str
+    accounts: tuple[str, ...]
+    after: date | None
+
+
+class Remembered(NamedTuple):
+    """What the ledger has of one of a queued post's jobs (its first part)."""
+
+    state: str
+    at: datetime  # the time it was synced with (aware)
+
+
+class Placed(NamedTuple):
+    at: datetime  # aware, UTC
+    moved_from: datetime | None  # the slot the ledger had for it, when it moved
+    pinned: bool  # kept its recorded time (something went out, or its slot has come)
+
+
+class Unplaced(NamedTuple):
+    reason: str
+
+
+def post_key(calendar: str, post_id: str, account: str) -> str:
+    return f"{calendar}:{post_id}@{account}"
+
+
+def place(
+    waiting: Sequence[Waiting],
+    queues: Mapping[str, Queue],
+    remembered: Mapping[str, Remembered],
+    now: datetime,
+    *,
+    others: Mapping[str, Sequence[datetime]] | None = None,
+    min_gap: Callable[[str], timedelta | None] = lambda account: None,
+    blackout: Callable[[date], object | None] = lambda day: None,
+    horizon: timedelta = HORIZON,
+) -> dict[tuple[str, str], Placed | Unplaced]:
+    """Each queued post's time, keyed by (calendar, post id): see the module's doc.
+
+    ``remembered``: by job key (``calendar:post@account``), what the ledger has;
+    ``others``: by account, the times of its posts that are not queued (for
+    ``min_gap``); ``blackout(day)``: whether nothing may go out on that local day.
+    """
+    out: dict[tuple[str, str], Placed | Unplaced] = {}
+    # By account, the sorted times of its posts: dated, pinned and placed so far. A slot
+    # holds one post per account: one at the slot's very minute fills it.
+    taken: dict[str, list[datetime]] = {a: sorted(t) for a, t in (others or {}).items()}
+    free: list[Waiting] = []
+    for post in waiting:
+        pins = [
+            r.at
+            for r in (
+                remembered.get(post_key(post.calendar, post.post_id, a)) for a in post.accounts
+            )
+            if r is not None and r.state != "skipped" and (r.state in STARTED or r.at <= now)
+        ]
+        if not pins:
+            free.append(post)
+            continue
+        at = min(pins)
+        out[(post.calendar, post.post_id)] = Placed(at, None, True)
+        for account in post.accounts:
+            bisect.insort(taken.setdefault(account, []), at)
+    # Where the search of the next post with the same queue, accounts and start resumes.
+    resume: dict[tuple[str, tuple[str, ...], date | None], datetime] = {}
+    for post in free:
+        queue = queues.get(post.queue)
+        if queue is None or not queue.slots:
+            out[(post.calendar, post.post_id)] = Unplaced(f"queue '{post.queue}' has no slots")
+            continue
+        zone = get_zone(queue.timezone)
+        start = now
+        if post.after is not None:
+            start = max(start, datetime.combine(post.after, time(), zone).astimezone(UTC))
+        cursor = (post.queue, post.accounts, post.after)
+        start = max(start, resume.get(cursor, start))
+        chosen = None
+        gaps = {a: min_gap(a) for a in post.accounts}
+        for moment in queue.times(start, start + horizon):
+            if any(_filled(taken.get(a, ()), moment) for a in post.accounts):
+                continue
+            if blackout(moment.astimezone(zone).date()) is not None:
+                continue
+            if any(_too_close(taken.get(a, ()), moment, g) for a, g in gaps.items() if g):
+                continue
+            chosen = moment
+            break
+        if chosen is None:
+            out[(post.calendar, post.post_id)] = Unplaced(
+                f"queue '{post.queue}' has no free slot for post '{post.post_id}' within "
+                f"{horizon.days} days of {start.astimezone(zone):%Y-%m-%d}"
+            )
+            continue
+        resume[cursor] = chosen
+        recorded = [
+            r.at
+            for r in (
+                remembered.get(post_key(post.calendar, post.post_id, a)) for a in post.accounts
+            )
+            if r is not None and r.state == "pending"
+        ]
+        moved = min(recorded) if recorded and min(recorded) != chosen else None
+        out[(post.calendar, post.post_id)] = Placed(chosen, moved, False)
+        for account in post.accounts:
+            bisect.insort(taken.setdefault(account, []), chosen)
+    return out
+
+
+def _filled(times: Sequence[datetime], moment: datetime) -> bool:
+    i = bisect.bisect_left(times, moment)
+    return i < len(times) and times[i] == moment
+
+
+def _too_close(times: Sequence[datetime], moment: datetime, gap: timedelta) -> bool:
+    """Whether another post in ``times`` (sorted) is less than ``gap`` from ``moment``."""
+    i = bisect.bisect_right(times, moment - gap)
+    return i < len(times) and times[i] < moment + gap
