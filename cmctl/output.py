@@ -13,8 +13,8 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from types import GeneratorType
-from zoneinfo import ZoneInfo
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from rich.console import Console
