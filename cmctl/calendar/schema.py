@@ -211,6 +211,8 @@ SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "required": ["id"],
+            # A time, or a queue that gives one (the loader says which is missing).
+            "oneOf": [{"required": ["at"]}, {"required": ["queue"]}],
             "properties": {
                 "id": {
                     "type": "string",
