@@ -185,11 +185,12 @@ def place(
         start = now
         if post.after is not None:
             start = max(start, datetime.combine(post.after, time(), zone).astimezone(UTC))
+        end = start + horizon
         cursor = (post.queue, post.accounts, post.after)
-        start = max(start, resume.get(cursor, start))
+        first = max(start, resume.get(cursor, start))
         chosen = None
         gaps = {a: min_gap(a) for a in post.accounts}
-        for moment in queue.times(start, start + horizon):
+        for moment in queue.times(first, end):
             if any(_filled(taken.get(a, ()), moment) for a in post.accounts):
                 continue
             if blackout(moment.astimezone(zone).date()) is not None:
