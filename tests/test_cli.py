@@ -132,6 +132,8 @@ def test_real_process_on_the_sample_calendar(tmp_path: Path) -> None:
     assert any(j["part"] > 0 for j in jobs), "the sample has a thread"
     assert any(j["status"] == "draft" for j in jobs), "the sample has a draft"
     assert any(j["media"] and j["media"][0]["alt"] for j in jobs), "an image with alt text"
+    assert any("~" in j["post"] for j in jobs), "the sample has a recurring post"
+    assert any(j["queue"] for j in jobs), "the sample has a queued post"
     bad = subprocess.run(
         [*cmd, "validate", "missing.yaml"],
         cwd=REPO,
