@@ -508,9 +508,21 @@ def _scrub_text(values: dict[str, Any]) -> None:
             values[name] = scrub(values[name])
 
 
+def _drop_indexes(db: sqlite3.Connection) -> list[str]:
+    """Drop the secondary indexes of jobs and events (inside the caller's transaction);
+    the statements that create them again, exactly as the schema has them."""
+    found = db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        "AND tbl_name IN ('jobs', 'events') ORDER BY name"
+    ).fetchall()
+    for name, _ in found:
+        db.execute(f'DROP INDEX "{name}"')
+    return [statement for _, statement in found]
+
+
 def idempotency_key(job_key: str) -> str:
     """Derived from the job's identity only: the same on every retry, forever."""
-    return hashlib.sha256(f"cmctl:{job_key}".encode()).hexdigest()[:32]
+    return hashlib.sha256(b"cmctl:" + job_key.encode()).hexdigest()[:32]
 
 
 def planned_job(job: Any) -> Planned:
@@ -1061,6 +1073,19 @@ class Ledger:
                     f"INSERT INTO jobs ({', '.join(columns + extra)}) VALUES "
                     f"({', '.join('?' * (len(columns) + len(extra)))})"
                 )
+                # A first sync fills an empty ledger: its secondary indexes are built
+                # once, after the rows, instead of row by row (same transaction: a crash
+                # leaves the ledger as it was, indexes included).
+                deferred = _drop_indexes(db) if not known and len(result.inserts) >= 1_000 else []
+                # the extra columns of a plain insert are one shared dict: made once
+                tails: dict[int, tuple[Any, ...]] = {}
+
+                def tail(values: dict[str, Any]) -> tuple[Any, ...]:
+                    made = tails.get(id(values))
+                    if made is None:
+                        made = tails[id(values)] = tuple(values.get(c) for c in extra)
+                    return made
+
                 db.executemany(  # rows made as SQLite takes them: never all at once
                     sql,
                     (
@@ -1077,7 +1102,7 @@ class Ledger:
                             idempotency_key(j.key),
                             stamp,
                             stamp,
-                            *(values.get(c) for c in extra),
+                            *tail(values),
                         )
                         for j, values, _ in result.inserts
                     ),
@@ -1086,6 +1111,8 @@ class Ledger:
                     "INSERT INTO events (at, key, event) VALUES (?, ?, ?)",
                     ((stamp, j.key, event) for j, _, event in result.inserts),
                 )
+                for statement in deferred:
+                    db.execute(statement)
         return result
 
     # ------------------------------------------------------------------ sending
