@@ -74,6 +74,17 @@ def test_a_first_sync_gives_the_ledger_row_by_row_would(tmp_path: Path, count: i
     assert all("USING" in p[0] and "INDEX" in p[0] for p in plans), plans
     assert jobs[0][3] == idempotency_key(str(jobs[0][0]))
     assert {j[1] for j in jobs} == {"pending", "skipped"}
+    # each insert names only the columns it sets: the others take their defaults
+    db = sqlite3.connect(tmp_path / "bulk" / "ledger.sqlite3")
+    db.row_factory = sqlite3.Row
+    rows = {r["post_id"]: dict(r) for r in db.execute("SELECT * FROM jobs")}
+    db.close()
+    assert rows["p0"]["state"] == "skipped" and rows["p0"]["reason"] == "draft"
+    pending = rows["p1"]
+    assert pending["state"] == "pending" and pending["attempts"] == 0
+    assert pending["created_at"] == pending["updated_at"] == iso(NOW)
+    unset = ("reason", "remote_id", "url", "sent_hash", "maybe_sent_at", "next_attempt_at")
+    assert all(pending[c] is None for c in unset)
 
 
 def test_a_crash_in_the_first_sync_leaves_the_ledger_and_its_indexes(
