@@ -558,17 +558,17 @@ def planned_job(job: Any) -> Planned:
     """A compiled job as reconciliation sees it (its time as the ledger writes it)."""
     from cmctl.ledger.reconcile import Planned
 
-    return Planned(
-        key=job.key,
-        calendar=job.calendar,
-        post_id=job.post_id,
-        account=job.account,
-        part=job.part,
-        network=job.network,
-        content_hash=job.content_hash,
-        scheduled_at=iso(job.at),
-        catch_up_s=int(job.catch_up.total_seconds()),
-        draft=job.status == "draft",
+    return Planned(  # positional: 106,000 jobs on a first sync
+        job.key,
+        job.calendar,
+        job.post_id,
+        job.account,
+        job.part,
+        job.network,
+        job.content_hash,
+        iso(job.at),
+        int(job.catch_up.total_seconds()),
+        job.status == "draft",
     )
 
 
