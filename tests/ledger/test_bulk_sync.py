@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -105,3 +105,18 @@ def test_a_crash_in_the_first_sync_leaves_the_ledger_and_its_indexes(
         ledger.sync(_planned(2_000), NOW, present={f"c{i}" for i in range(7)})
     ledger.close()
     assert _dump(tmp_path / "state" / "ledger.sqlite3") == before
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2027, 3, 4, 5, 6, 7, tzinfo=UTC),
+        datetime(2027, 3, 4, 5, 6, 7, 890, tzinfo=UTC),  # microseconds kept, zero-padded
+        datetime(2027, 10, 31, 2, 30, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-8))),
+        datetime(999, 1, 1, tzinfo=UTC),  # strftime's own text (its year unpadded)
+        datetime(9999, 12, 31, 23, 0, tzinfo=UTC),
+    ],
+)
+def test_iso_is_the_utc_text_strftime_writes(moment: datetime) -> None:
+    assert iso(moment) == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
