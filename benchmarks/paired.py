@@ -7,7 +7,8 @@
     python benchmarks/paired.py run /tmp/pair /tmp/before-code json 3
 
 `before` runs the code in the folder given (first on PYTHONPATH), `after` the installed
-cmctl; each has its own copy of the workload (the cache's fingerprint covers cmctl's
+cmctl (or the code in $PAIRED_AFTER: a copy made like `before`'s, so that the work tree may
+change while it runs); each has its own copy of the workload (the cache's fingerprint covers cmctl's
 code, so two versions must not share one). Runs alternate (B A, A B, ...) so that a drift
 of the machine's speed falls on both; each line gives CPU seconds (user + sys, the
 steadier figure on a shared machine), wall, first row (`plan`) and peak RSS.
@@ -59,6 +60,8 @@ def env_of(root: Path, version: str, code: str) -> dict[str, str]:
     )
     if version == "before":
         env["PYTHONPATH"] = code
+    elif os.environ.get("PAIRED_AFTER"):  # a frozen copy of `after`, to keep editing
+        env["PYTHONPATH"] = os.environ["PAIRED_AFTER"]
     return env
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import sqlite3
@@ -319,8 +320,9 @@ def iso(moment: datetime) -> str:
     moment = moment.astimezone(UTC)
     if moment.year < 1000:  # strftime does not pad the year
         return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    # the same text as strftime("%Y-%m-%dT%H:%M:%S.%fZ"), a third faster
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    # the same text as strftime("%Y-%m-%dT%H:%M:%S.%fZ"), twice as fast: the UTC offset
+    # isoformat writes ("+00:00") replaced by the Z
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_iso(text: str | None) -> datetime | None:
@@ -508,26 +510,65 @@ def _scrub_text(values: dict[str, Any]) -> None:
             values[name] = scrub(values[name])
 
 
+# A new job's columns (Ledger.sync), then those a reconciliation may set on it.
+_INSERT_COLUMNS = (
+    "key",
+    "calendar",
+    "post_id",
+    "account",
+    "part",
+    "network",
+    "content_hash",
+    "scheduled_at",
+    "catch_up_s",
+    "idempotency_key",
+    "created_at",
+    "updated_at",
+)
+_INSERT_EXTRA = (
+    "state",
+    "reason",
+    "remote_id",
+    "url",
+    "remote_ref",
+    "sent_hash",
+    "published_at",
+    "maybe_sent_at",
+)
+
+
+def _drop_indexes(db: sqlite3.Connection) -> list[str]:
+    """Drop the secondary indexes of jobs and events (inside the caller's transaction);
+    the statements that create them again, exactly as the schema has them."""
+    found = db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        "AND tbl_name IN ('jobs', 'events') ORDER BY name"
+    ).fetchall()
+    for name, _ in found:
+        db.execute(f'DROP INDEX "{name}"')
+    return [statement for _, statement in found]
+
+
 def idempotency_key(job_key: str) -> str:
     """Derived from the job's identity only: the same on every retry, forever."""
-    return hashlib.sha256(f"cmctl:{job_key}".encode()).hexdigest()[:32]
+    return hashlib.sha256(b"cmctl:" + job_key.encode()).hexdigest()[:32]
 
 
 def planned_job(job: Any) -> Planned:
     """A compiled job as reconciliation sees it (its time as the ledger writes it)."""
     from cmctl.ledger.reconcile import Planned
 
-    return Planned(
-        key=job.key,
-        calendar=job.calendar,
-        post_id=job.post_id,
-        account=job.account,
-        part=job.part,
-        network=job.network,
-        content_hash=job.content_hash,
-        scheduled_at=iso(job.at),
-        catch_up_s=int(job.catch_up.total_seconds()),
-        draft=job.status == "draft",
+    return Planned(  # positional: 106,000 jobs on a first sync
+        job.key,
+        job.calendar,
+        job.post_id,
+        job.account,
+        job.part,
+        job.network,
+        job.content_hash,
+        iso(job.at),
+        int(job.catch_up.total_seconds()),
+        job.status == "draft",
     )
 
 
@@ -1033,59 +1074,56 @@ class Ledger:
                 if change.event:
                     self.log(db, now, change.key, change.event)
             if result.inserts:
-                columns = (
-                    "key",
-                    "calendar",
-                    "post_id",
-                    "account",
-                    "part",
-                    "network",
-                    "content_hash",
-                    "scheduled_at",
-                    "catch_up_s",
-                    "idempotency_key",
-                    "created_at",
-                    "updated_at",
-                )
-                extra = (
-                    "state",
-                    "reason",
-                    "remote_id",
-                    "url",
-                    "remote_ref",
-                    "sent_hash",
-                    "published_at",
-                    "maybe_sent_at",
-                )
-                sql = (
-                    f"INSERT INTO jobs ({', '.join(columns + extra)}) VALUES "
-                    f"({', '.join('?' * (len(columns) + len(extra)))})"
-                )
-                db.executemany(  # rows made as SQLite takes them: never all at once
-                    sql,
-                    (
-                        (
-                            j.key,
-                            j.calendar,
-                            j.post_id,
-                            j.account,
-                            j.part,
-                            j.network,
-                            j.content_hash,
-                            j.scheduled_at,
-                            j.catch_up_s,
-                            idempotency_key(j.key),
-                            stamp,
-                            stamp,
-                            *(values.get(c) for c in extra),
+                # A first sync fills an empty ledger: its secondary indexes are built
+                # once, after the rows, instead of row by row (same transaction: a crash
+                # leaves the ledger as it was, indexes included).
+                deferred = _drop_indexes(db) if not known and len(result.inserts) >= 1_000 else []
+                # Each insert names only the columns it sets (an omitted column takes its
+                # default, NULL or 0, as a bound NULL would, and costs SQLite less); the
+                # inserts go in in the plan's order, one statement per run of one shape.
+                shapes: dict[int, tuple[str, tuple[str, ...]]] = {}
+
+                def shape(values: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+                    made = shapes.get(id(values))
+                    if made is None:
+                        extra = tuple(c for c in _INSERT_EXTRA if values.get(c) is not None)
+                        names = _INSERT_COLUMNS + extra
+                        sql = (
+                            f"INSERT INTO jobs ({', '.join(names)}) VALUES "
+                            f"({', '.join('?' * len(names))})"
                         )
-                        for j, values, _ in result.inserts
-                    ),
-                )
+                        made = shapes[id(values)] = (sql, tuple(values[c] for c in extra))
+                    return made
+
+                runs = itertools.groupby(result.inserts, key=lambda insert: shape(insert[1]))
+                for (sql, tail), run in runs:
+                    db.executemany(  # rows made as SQLite takes them: never all at once
+                        sql,
+                        (
+                            (
+                                j.key,
+                                j.calendar,
+                                j.post_id,
+                                j.account,
+                                j.part,
+                                j.network,
+                                j.content_hash,
+                                j.scheduled_at,
+                                j.catch_up_s,
+                                idempotency_key(j.key),
+                                stamp,
+                                stamp,
+                                *tail,
+                            )
+                            for j, _, _ in run
+                        ),
+                    )
                 db.executemany(
                     "INSERT INTO events (at, key, event) VALUES (?, ?, ?)",
                     ((stamp, j.key, event) for j, _, event in result.inserts),
                 )
+                for statement in deferred:
+                    db.execute(statement)
         return result
 
     # ------------------------------------------------------------------ sending
