@@ -60,8 +60,9 @@ def csv_rows(pairs: Iterable[Pair]) -> Iterator[dict[str, str]]:
     """One row per post and group of accounts that publish the same content.
 
     A post sent to three accounts with the same text is one row naming the three; an
-    account with a variant gets its own row (the post's id, then ``--ACCOUNT`` so a
-    re-import keeps ids unique). Thread replies are not rows: ``thread`` counts them."""
+    account with a variant gets its own row, after the largest group's (the post's id,
+    then ``--ACCOUNT`` so a re-import keeps ids unique). Thread replies are not rows:
+    ``thread`` counts them."""
     for _, same_post in groupby(_posts(pairs), key=lambda g: (g[0][0].calendar, g[0][0].post_id)):
         groups: dict[tuple[str, str, str, str], list[tuple[Job, Any, int]]] = {}
         for parts in same_post:
@@ -73,8 +74,11 @@ def csv_rows(pairs: Iterable[Pair]) -> Iterator[dict[str, str]]:
                 _joined([m.alt or "" for m in job.media]),
             )
             groups.setdefault(fields, []).append((job, row, job.parts - 1))
+        # The group with the most accounts keeps the post's id and comes first; the
+        # others (variants) are named after their first account.
         first = True
-        for (text, link, media, alt), members in groups.items():
+        ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
+        for (text, link, media, alt), members in ordered:
             job = members[0][0]
             accounts = [m[0].account for m in members]
             yield {
