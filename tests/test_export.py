@@ -63,12 +63,16 @@ def test_ics_one_event_per_post_and_account_thread_in_its_description(
     assert len({str(e["UID"]) for e in found.values()}) == 4
 
 
-def test_ics_uid_survives_a_text_edit_and_a_move(project: Any, run: Any) -> None:
+def test_ics_uid_survives_a_text_edit_and_a_move(project: Any, run: Any, now: Any) -> None:
     project.calendar(calendar(post("a", at="2026-12-01 09:30", text="Avant")))
     (before,) = events(run)
     project.calendar(calendar(post("a", at="2026-12-03 18:00", text="Après")))
+    now.shift(120)
     (after,) = events(run)
     assert str(after["UID"]) == str(before["UID"])
+    # a later export supersedes: DTSTAMP and SEQUENCE both move forward
+    assert after["DTSTAMP"].dt - before["DTSTAMP"].dt == timedelta(minutes=2)
+    assert after["SEQUENCE"] == before["SEQUENCE"] + 2
     assert str(after["DESCRIPTION"]) == "Après"
     assert before["DTSTART"].dt.astimezone(UTC) == datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
     assert after["DTSTART"].dt.astimezone(UTC) == datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
