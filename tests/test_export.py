@@ -168,6 +168,15 @@ def test_published_state_and_url_in_every_format(
     assert later["state"] == "pending | pending" and later["url"] == ""
 
 
+def test_a_cancelled_job_is_a_cancelled_event(project: Any, run: Any) -> None:
+    project.calendar(calendar(post("a"), post("b", at="2026-12-02 09:30")))
+    run("publish")  # nothing due yet: the ledger learns the jobs
+    assert run("cancel", "dec:a@masto").exit_code == 0
+    found = by_key(events(run))
+    assert str(found["dec:a@masto"]["STATUS"]) == "CANCELLED"
+    assert str(found["dec:b@masto"]["STATUS"]) == "CONFIRMED"
+
+
 def test_no_ledger_is_fine_and_none_is_created(project: Any, run: Any) -> None:
     project.calendar(calendar(post("a")))
     for fmt in ("csv", "ics", "json"):
