@@ -17,7 +17,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import redirect_stdout
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -40,6 +40,7 @@ EVENT_LENGTH = timedelta(minutes=15)  # a post is a moment; 15 minutes shows in 
 UID_DOMAIN = "cmctl"  # the right-hand side of every UID (RFC 5545 3.8.4.7 suggests one)
 SUMMARY_WORDS = 60  # characters of the text after the account in an event's title
 NEEDS_A_HUMAN = ("failed", "missed", "unknown")  # said first in the event's title
+SEQUENCE_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)  # SEQUENCE counts minutes from here
 
 
 def _posts(pairs: Iterable[Pair]) -> Iterator[list[Pair]]:
@@ -48,6 +49,13 @@ def _posts(pairs: Iterable[Pair]) -> Iterator[list[Pair]]:
     Plan order is time, calendar, post, account, part: they come one after another."""
     for _, group in groupby(pairs, key=lambda pair: pair[0].post_key):
         yield list(group)
+
+
+def sequence(stamp: datetime) -> int:
+    """Every event's SEQUENCE: the export's minute. A later export always supersedes an
+    earlier one (clients that gate updates on SEQUENCE apply a move), with no state kept
+    between exports; unchanged events are simply applied again (docs/export.md)."""
+    return max(0, int((stamp - SEQUENCE_EPOCH).total_seconds() // 60))
 
 
 def uid(key: str) -> str:
@@ -151,7 +159,7 @@ def calendar_ics(pairs: Iterable[Pair], stamp: datetime, name: str = "cmctl") ->
     """One VEVENT per post and account (its thread replies in the description).
 
     UID from the job key; DTSTART with the calendar's TZID and its VTIMEZONE; DTSTAMP
-    is ``stamp`` (the export's time). No SEQUENCE: see docs/export.md."""
+    and SEQUENCE come from ``stamp`` (the export's time): see docs/export.md."""
     from icalendar import Calendar, Event
 
     cal = Calendar()
@@ -163,6 +171,7 @@ def calendar_ics(pairs: Iterable[Pair], stamp: datetime, name: str = "cmctl") ->
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")
     first = last = None
+    revision = sequence(stamp)
     for parts in _posts(pairs):
         job, row = parts[0]
         state = job_state(job, row)
@@ -172,6 +181,7 @@ def calendar_ics(pairs: Iterable[Pair], stamp: datetime, name: str = "cmctl") ->
         event = Event()
         event.add("uid", uid(job.key))
         event.add("dtstamp", stamp)
+        event.add("sequence", revision)
         event.add("dtstart", job.local)
         event.add("duration", EVENT_LENGTH)
         event.add("summary", _summary(job, state))
