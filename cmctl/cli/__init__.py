@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("cmctl.cli.plan", "Show the jobs the calendars compile to, in time order."),
     "agenda": ("cmctl.cli.agenda", "Show the calendar as a week or month grid."),
     "queue": ("cmctl.cli.queue", "Show a queue's coming slots: what fills them, which are free."),
+    "export": ("cmctl.cli.export", "Write the plan as CSV, ICS (calendar apps) or JSON."),
     "schema": ("cmctl.cli.schema", "Print the JSON Schema of calendar files."),
     "publish": ("cmctl.cli.publish", "Send what is due now, exactly once, and exit (cron)."),
     "daemon": ("cmctl.cli.daemon", "Run until stopped, publishing each post at its time."),
