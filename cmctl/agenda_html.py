@@ -198,15 +198,15 @@ def _entry(entry: Entry, states: Mapping[str, JobState], images: _Images) -> str
     first: dict[tuple[object, ...], list[Job]] = {}
     for account, jobs in by_account.items():
         jobs.sort(key=lambda j: j.part)
-        same = (
+        same: tuple[object, ...] = (
             jobs[0].network,
             tuple((j.text, j.length, j.limit, j.problems, j.media) for j in jobs),
         )
         blocks.setdefault(same, []).append(account)
         first.setdefault(same, jobs)
     html = []
-    for same, accounts in blocks.items():
-        jobs = first[same]
+    for key, accounts in blocks.items():
+        jobs = first[key]
         title, unit = _network(jobs[0].network)
         badges = []
         for account in accounts:
