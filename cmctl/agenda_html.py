@@ -37,6 +37,7 @@ MAX_PAGE_MEDIA_BYTES = 40 * 1024 * 1024  # all images of a page together
 STATE_BATCH = 999  # keys per query of the ledger (SQLite's oldest limit)
 # What every browser shows in an <img>: other files get a placeholder.
 SHOWN_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif"})
+NOT_SENT = frozenset({"pending", "skipped", "missed"})  # a draft in these is a draft
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 # state -> (label shown, what it means for the client)
@@ -124,7 +125,7 @@ class _Images:
 def _state_of(job: Job, states: Mapping[str, JobState]) -> tuple[str, str | None]:
     """(state, published URL) of a job: the ledger's, else draft or planned."""
     known = states.get(job.key)
-    if known is None:
+    if known is None or (job.status == "draft" and known.state in NOT_SENT):
         return ("draft" if job.status == "draft" else "pending"), None
     return known.state, known.url
 
