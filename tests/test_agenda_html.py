@@ -229,6 +229,40 @@ def test_media_that_cannot_be_embedded_gets_a_placeholder(
     assert "data:" not in cell
 
 
+def test_a_page_embeds_images_up_to_its_budget_and_each_file_once(
+    project: Any, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cmctl import agenda_html
+
+    first, second = png(colour=(1, 2, 3)), png(colour=(4, 5, 6))
+    monkeypatch.setattr(agenda_html, "MAX_PAGE_MEDIA_BYTES", len(first) + len(second) - 1)
+    project.write("media/a.png", first)
+    project.write("media/b.png", second)
+    project.calendar(
+        calendar(
+            post("one", at="2026-12-01 09:00", media=[{"path": "../media/a.png", "alt": "A"}]),
+            post("again", at="2026-12-02 09:00", media=[{"path": "../media/a.png", "alt": "A"}]),
+            post("two", at="2026-12-03 09:00", media=[{"path": "../media/b.png", "alt": "B"}]),
+            accounts="[feed]",
+        )
+    )
+    cells = days(page(run, "--date", "2026-12-01"))
+    assert 'alt="A"' in cells["2026-12-01"] and 'alt="A"' in cells["2026-12-02"]
+    assert "not embedded: the page holds enough images already" in cells["2026-12-03"]
+
+
+def test_the_page_reads_on_a_phone_and_prints(project: Any, run: Any) -> None:
+    project.calendar(calendar(post("p1"), accounts="[feed]"))
+    html = page(run, "--date", "2026-12-01")
+    phone = html.split("@media (max-width:700px){")[1].split("\n}")[0]
+    assert ".weekdays{display:none}" in phone and ".day.empty,.day.outside{display:none}" in phone
+    printed = html.split("@media print{")[1].split("\n}")[0]
+    assert "background:transparent!important" in printed
+    assert ".week+.week{break-before:page}" in printed
+    assert 'a[href]::after{content:" (" attr(href) ")"' in printed
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+
+
 def test_the_page_is_written_atomically_and_bad_targets_are_usage_errors(
     project: Any, run: Any
 ) -> None:
@@ -244,6 +278,8 @@ def test_the_page_is_written_atomically_and_bad_targets_are_usage_errors(
     missing = run("agenda", "--html", str(project.root / "nowhere" / "a.html"))
     assert missing.exit_code == 2 and "cannot write" in missing.output
     assert "Traceback" not in missing.output
+    bad_date = run("agenda", "--html", "-", "--date", "2026-13-45")
+    assert bad_date.exit_code == 2 and "Traceback" not in bad_date.output
     for extra in (["--week"], ["--json"]):
         refused = run("agenda", "--html", "-", *extra)
         assert refused.exit_code == 2 and "--html writes a month page" in refused.output
