@@ -19,6 +19,7 @@ class Entry:
     draft: bool = False
     parts: int = 1
     text: str = ""
+    jobs: list[Job] = field(default_factory=list)  # every job of the post that day, plan order
 
 
 @dataclass(slots=True)
@@ -54,6 +55,7 @@ def build(jobs: list[Job], tz: ZoneInfo, anchor: date, span: str) -> Grid:
             entry = Entry(f"{local:%H:%M}", job.post_id, draft=job.status == "draft", text=job.text)
             by_post[key] = entry
             days.setdefault(day, []).append(entry)
+        entry.jobs.append(job)
         if job.network not in entry.networks:
             entry.networks.append(job.network)
         if job.account not in entry.accounts:

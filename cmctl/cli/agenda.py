@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from cmctl.cli.options import open_project
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from cmctl.compile import Job
 
 
 @click.command("agenda")
@@ -20,6 +27,13 @@ from cmctl.cli.options import open_project
 )
 @click.option("--drafts/--no-drafts", default=True, show_default=True, help="Show drafts.")
 @click.option("--json", "as_json", is_flag=True, help="Print the grid as JSON.")
+@click.option(
+    "--html",
+    "html_file",
+    metavar="FILE",
+    help="Write the month as one self-contained HTML page for the client ('-': stdout). "
+    "--date picks the month (default: this month).",
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -28,11 +42,14 @@ def command(
     day: str | None,
     drafts: bool,
     as_json: bool,
+    html_file: str | None,
 ) -> None:
     """Show the calendar as a week or month grid, the way a CM reads it.
 
     Each day lists its posts with their local time and networks; drafts are
     marked. Days are those of the project's default time zone.
+
+    With --html FILE: the month as a page to send the client (docs/agenda.md).
     """
     from cmctl import agenda, clock, output, timeutil
     from cmctl.errors import UsageError
@@ -40,6 +57,11 @@ def command(
     project = open_project(ctx, paths)
     tz = timeutil.zone(project.config.timezone or _first_zone(project) or "UTC")
     jobs = [j for j in project.jobs if drafts or j.status != "draft"]
+    if html_file is not None:
+        if as_json or span == "week":
+            raise UsageError("--html writes a month page: drop --json and --week")
+        _html(project, jobs, tz, day, html_file)
+        return
     if day:
         try:
             anchor = timeutil.parse_bound(day, tz).date()
@@ -75,6 +97,42 @@ def command(
         )
         return
     _render(grid, tz.key)
+
+
+def _html(project: Any, jobs: list[Job], tz: ZoneInfo, day: str | None, target: str) -> None:
+    """Write the month's page: the grid's jobs with their ledger states (read only)."""
+    from pathlib import Path
+
+    from cmctl import agenda, agenda_html, clock, timeutil
+    from cmctl.cli.options import existing_ledger
+    from cmctl.errors import UsageError
+    from cmctl.output import console
+
+    now = clock.now()
+    try:
+        anchor = timeutil.parse_bound(day, tz).date() if day else now.astimezone(tz).date()
+    except timeutil.TimeProblem as p:
+        raise UsageError(p.message, hint=p.hint) from None
+    grid = agenda.build(jobs, tz, anchor, "month")
+    ledger = existing_ledger(project.config)
+    try:
+        states = agenda_html.ledger_states(ledger, agenda_html.month_keys(grid))
+    finally:
+        if ledger is not None:
+            ledger.close()
+    page = agenda_html.render(grid, tz, states, now=now, project=project.config.root.name)
+    if target == "-":
+        click.echo(page, nl=False)
+        return
+    path = Path(target)
+    try:
+        agenda_html.write(path, page)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {target}: {exc.strerror or exc}",
+            hint="give a file in a folder that exists and that you can write to",
+        ) from None
+    console(err=True).print(f"wrote {target} ({grid.title})", highlight=False, markup=False)
 
 
 def _first_zone(project: object) -> str | None:
