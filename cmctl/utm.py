@@ -11,7 +11,7 @@ Tagging keeps the link as written and appends the parameters to its query string
 has is kept as written, never added twice. ``text_links: true`` tags the ``http(s)://``
 URLs written in the text (and the thread parts) too; the ``link`` is always tagged.
 
-A leaf: knows the calendar model's Content only by duck typing, imports no stage.
+A leaf: the calendar model imports it, so it knows Content only by its fields.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
-    from cmctl.calendar.model import Content
     from cmctl.diagnostics import Sink
     from cmctl.yamlsrc import Map
 
@@ -31,6 +30,7 @@ KEYS = ("source", "medium", "campaign", "content", "term")
 TEXT_LINKS = "text_links"
 PLACEHOLDERS = ("network", "account", "calendar", "post")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+C = TypeVar("C")  # the calendar model's Content (not imported: the model imports this)
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -154,16 +154,18 @@ def tag_text(text: str, params: tuple[tuple[str, str], ...]) -> str:
     return "".join(out)
 
 
-def apply(content: Content, tags: Tagging | None) -> Content:
-    """``content`` with its link (and, with text_links, the URLs of its texts) tagged."""
+def apply(written: C, tags: Tagging | None) -> C:
+    """A Content with its link (and, with text_links, the URLs of its texts) tagged."""
     if tags is None:
-        return content
+        return written
+    content: Any = written
     params = tags.params
     link = tag_url(content.link, params) if content.link else content.link
     if not tags.text_links:
-        return replace(content, link=link)
+        linked: C = replace(content, link=link)
+        return linked
     text: Callable[[str], str] = lambda value: tag_text(value, params)  # noqa: E731
-    return replace(
+    tagged: C = replace(
         content,
         link=link,
         text=text(content.text) if content.text else content.text,
@@ -171,3 +173,4 @@ def apply(content: Content, tags: Tagging | None) -> Content:
         if content.thread
         else content.thread,
     )
+    return tagged
