@@ -225,3 +225,17 @@ def test_bad_defaults_utm_in_cmctl_yaml_exits_2(
     assert result.exit_code == 2
     assert needle in result.output
     assert "cmctl.yaml:23:" in result.output
+
+
+def test_two_accounts_of_one_network_get_their_own_tags(project: Any, run: Any) -> None:
+    config = DEFAULT_CONFIG.replace(
+        "  bsky:\n",
+        "  masto2:\n    network: mastodon\n    instance: https://m2.example.com\n"
+        "    token: ${MASTO_TOKEN}\n  bsky:\n",
+    )
+    project.config(config + "  utm: {content: '{account}'}\n")
+    project.calendar(calendar(post("a", link="https://s.example.com/"), accounts="[masto, masto2]"))
+    assert texts(run) == {
+        "masto": "Bonjour\n\nhttps://s.example.com/?utm_content=masto",
+        "masto2": "Bonjour\n\nhttps://s.example.com/?utm_content=masto2",
+    }
