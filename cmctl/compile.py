@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from cmctl import media as media_files
-from cmctl.calendar.model import Calendar, Media, Part, Pos, Post
+from cmctl import utm
+from cmctl.calendar.model import Calendar, Content, Media, Part, Pos, Post, split_id
 from cmctl.config import Config
 from cmctl.networks import registry
 
@@ -39,6 +41,14 @@ class Job:
     title: str | None = None
     link: str | None = None
     tags: tuple[str, ...] = ()
+    # The text as written, when the network shows it otherwise (``Network.shown_text``:
+    # Bluesky shortens long links): what the adapter receives. None: ``text`` itself.
+    source: str | None = None
+
+    @property
+    def sent_text(self) -> str:
+        """The text the adapter receives (``Outgoing.text``)."""
+        return self.text if self.source is None else self.source
 
     @property
     def calendar(self) -> str:
@@ -114,7 +124,20 @@ def content_hash(text: str, media: tuple[Media, ...], *fields: str) -> str:
     return h.hexdigest()[:16]
 
 
-Counted = tuple[Part, int, int | None, list[str], str]
+Counted = tuple[Part, str, int, int | None, list[str], str]
+
+
+def _tracked(post: Post, account: str, network: str, content: Content, config: Config) -> Any:
+    """What link tracking adds to this job's links (cmctl/utm.py): part of the compile
+    cache's key, since it makes the text differ per network, account and post."""
+    return utm.tagging(
+        content.utm,
+        config.utm,
+        network=network,
+        account=account,
+        calendar=post.calendar,
+        post=split_id(post.id)[0],  # a recurring post's occurrences share it
+    )
 
 
 def compile_jobs(calendars: list[Calendar], config: Config) -> list[Job]:
@@ -126,7 +149,7 @@ def compile_jobs(calendars: list[Calendar], config: Config) -> list[Job]:
     # recurring post share theirs: compose it, count it and hash it once per network,
     # not once per account or occurrence. The content is kept with its parts so that
     # its id() is not reused by another while this runs.
-    counted: dict[tuple[int, str], tuple[object, list[Counted]]] = {}
+    counted: dict[tuple[int, str, Any], tuple[object, Content, list[Counted]]] = {}
     for post in posts:
         for account_name in sorted(set(post.accounts)):  # job keys unique whatever the input
             account = config.accounts.get(account_name)
@@ -134,30 +157,34 @@ def compile_jobs(calendars: list[Calendar], config: Config) -> list[Job]:
                 continue  # reported by the rules
             network = registry.get(account.network)
             content = post.content_for(account_name, account.network)
-            cache_key = (id(content), account.network)
+            tracking = _tracked(post, account_name, account.network, content, config)
+            cache_key = (id(content), account.network, tracking)
             if network.length_field and network.length_field in account.options:
-                cache_key = (id(content), f"{account.network}@{account_name}")
-            tags = content.tags
+                cache_key = (id(content), f"{account.network}@{account_name}", tracking)
             seen = counted.get(cache_key)
-            parts = seen[1] if seen is not None else None
-            if parts is None:
+            if seen is not None:
+                _, content, parts = seen
+            else:
+                written, content = content, utm.apply(content, tracking)
                 parts = []
                 fields: tuple[str, ...] = ()
                 if network.article:  # one article: the thread appended, the rest apart
                     composed: tuple[Part, ...] = (content.article(post.pos),)
-                    fields = (content.title or "", content.link or "", " ".join(tags))
+                    fields = (content.title or "", content.link or "", " ".join(content.tags))
                 else:
                     composed = content.parts(post.pos)
                     if not network.threads:
                         composed = composed[:1]  # the rules report the thread as an error
                 for part in composed:
+                    shown = network.shown_text(part.text)  # counted and shown as published
                     length, limit, problems = network.check_text(
-                        part.text, has_media=bool(part.media), account=account.options
+                        shown, has_media=bool(part.media), account=account.options
                     )
                     digest = content_hash(part.text, part.media, *fields)
-                    parts.append((part, length, limit, problems, digest))
-                counted[cache_key] = (content, parts)
-            for index, (part, length, limit, problems, digest) in enumerate(parts):
+                    parts.append((part, shown, length, limit, problems, digest))
+                counted[cache_key] = (written, content, parts)
+            tags = content.tags
+            for index, (part, shown, length, limit, problems, digest) in enumerate(parts):
                 key = f"{post.calendar}:{post.id}@{account_name}"
                 append(
                     Job(
@@ -167,7 +194,7 @@ def compile_jobs(calendars: list[Calendar], config: Config) -> list[Job]:
                         account.network,
                         index,
                         len(parts),
-                        part.text,
+                        shown,
                         part.media,
                         length,
                         limit,
@@ -177,6 +204,7 @@ def compile_jobs(calendars: list[Calendar], config: Config) -> list[Job]:
                         content.title,
                         content.link,
                         tags,
+                        None if shown == part.text else part.text,
                     )
                 )
     return jobs

@@ -10,11 +10,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from cmctl import timeutil
+from cmctl import timeutil, utm
 from cmctl.diagnostics import Diagnostic, Sink
 from cmctl.errors import ConfigError
 from cmctl.queues import Queue, SlotProblem, parse_slot
 from cmctl.shape import Checker, suggest
+from cmctl.utm import Utm
 from cmctl.yamlsrc import Map, Scalar, YamlProblem, load_file
 
 CONFIG_NAMES = ("cmctl.yaml", "cmctl.yml")
@@ -61,6 +62,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
                 "timezone": {"type": "string"},
                 "catch_up": _duration,
                 "status": {"type": "string", "enum": ["approved", "draft"]},
+                "utm": utm.SCHEMA,
             },
         },
     },
@@ -94,6 +96,7 @@ class Config:
     status: str = "approved"
     media_url: str | None = None  # public base URL of the project folder's files
     queues: dict[str, Queue] = field(default_factory=dict)
+    utm: Utm | None = None  # defaults.utm: link tracking under every calendar's (cmctl/utm.py)
     warnings: list[Diagnostic] = field(default_factory=list)
     dotenv: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -366,6 +369,9 @@ def load(path: Path) -> Config:
         status = defaults.get("status")
         if isinstance(status, Scalar):
             config.status = str(status.value)
+        utm_node = defaults.get("utm")
+        if isinstance(utm_node, Map):
+            config.utm = utm.read(utm_node, sink)
     queues = root_node.get("queues")
     if isinstance(queues, Map):
         for name, node in queues.items.items():

@@ -518,6 +518,7 @@ def _rows(jobs: list[Job]) -> Rows | None:
                 job.title,
                 job.link,
                 job.tags,
+                job.source,
             )
         )
     data = pickle.dumps((post_rows, job_rows), protocol=5)

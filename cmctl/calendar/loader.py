@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from cmctl import clock, timeutil
+from cmctl import clock, timeutil, utm
 from cmctl.calendar import recurrence
 from cmctl.calendar.model import Calendar, Content, Media, Part, Pos, Post
 from cmctl.calendar.schema import SCHEMA
@@ -392,6 +392,7 @@ class _Reader:
                 hashtags=own.hashtags,
                 media=own.media,
                 thread=own.thread,
+                utm=own.utm,
                 text_pos=self.pos(item),
                 pos=post.content.pos,
             )
@@ -441,6 +442,7 @@ class _Reader:
         hashtags = node.get("hashtags")
         media = node.get("media")
         thread = node.get("thread")
+        utm_node = node.get("utm")
         return Content(
             text=_str(text_node),
             title=_str(node.get("title")),
@@ -450,6 +452,7 @@ class _Reader:
             thread=tuple(self.part(p) for p in thread.items) if type(thread) is Seq else None,
             text_pos=self.pos(text_node) if text_node is not None else None,
             pos=self.pos(fallback or node),
+            utm=utm.read(utm_node, self.sink) if type(utm_node) is Map else None,
         )
 
     def part(self, node: Node) -> Part:

@@ -7,6 +7,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
+from cmctl.utm import Utm
+
 # A recurring post's occurrence is a post of its own, identified by the post's id and the
 # occurrence's local date: ``weekly-tip~2027-01-04``. Ids are slugs and never hold a
 # ``~``, so the spelling is unambiguous and parses back; its job key is
@@ -75,6 +77,7 @@ class Content:
     thread: tuple[Part, ...] | None = None
     text_pos: Pos | None = None
     pos: Pos | None = None
+    utm: Utm | None = None  # link tracking (cmctl/utm.py), merged key by key
 
     def over(self, base: Content) -> Content:
         """This content with unset fields taken from ``base``."""
@@ -87,6 +90,7 @@ class Content:
             thread=self.thread if self.thread is not None else base.thread,
             text_pos=self.text_pos if self.text is not None else base.text_pos,
             pos=self.pos or base.pos,
+            utm=self.utm.over(base.utm) if self.utm is not None else base.utm,
         )
 
     def parts(self, fallback: Pos) -> tuple[Part, ...]:

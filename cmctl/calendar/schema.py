@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cmctl import utm
+
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
 SLUG_HINT = "use lowercase letters, digits, '-' and '_' (e.g. 'black-friday-teaser')"
 DURATION = r"^(0|([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?)$"
@@ -125,6 +127,7 @@ _content_props: dict[str, Any] = {
         "description": "Hashtags appended as a last line ('#a #b'); [] removes the defaults.",
     },
     "media": {"type": "array", "items": {"$ref": "#/$defs/media"}},
+    "utm": utm.SCHEMA,
 }
 
 SCHEMA: dict[str, Any] = {

@@ -648,6 +648,15 @@ class Network:
         return length, limit, problems
 
     @classmethod
+    def shown_text(cls, text: str) -> str:
+        """``text`` as the network will display it, when it rewrites what was written
+        (Bluesky shows a long link shortened, the full URL kept in its link facet).
+        compile counts this text and `plan` shows it; the adapter still receives the
+        text as written (``Outgoing.text``), makes the same rewrite and keeps what it
+        needs (each full URL) for itself. Default: the text unchanged."""
+        return text
+
+    @classmethod
     def check_article(cls, title: str | None, tags: Sequence[str]) -> list[tuple[str, str]]:
         """Problems with an article's title and tags, each with its hint (``article``
         networks only). A network with rules of its own for tags extends this."""

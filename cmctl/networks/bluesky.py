@@ -70,7 +70,13 @@
 #      langs (the post's BCP 47 tags, at most 3), facets, embed, reply.
 #      Facets (app.bsky.richtext.facet) index UTF-8 *bytes*, start inclusive, end
 #      exclusive (https://docs.bsky.app/docs/advanced-guides/post-richtext):
-#        links: #link {uri} (a URL written without scheme gets https://),
+#        links: #link {uri} (a URL written without scheme gets https://). A link
+#          written with http(s):// is shown the way Bluesky's own app shows the links
+#          it posts (social-app's toShortUrl, applied by shortenLinks in the composer):
+#          without its scheme, and when what follows the host (path, "/" alone left
+#          out, then ?query and #fragment) is longer than 15 characters, its first 13
+#          then "..."; the facet's uri keeps the full URL. `validate` counts, and
+#          `plan` shows, the shortened text (shown_text).
 #        mentions: #mention {did}, the handle resolved with
 #          com.atproto.identity.resolveHandle (a mention that does not resolve, or is
 #          not a handle, such as a fediverse @user@domain, stays plain text),
@@ -126,6 +132,7 @@ if TYPE_CHECKING:
     from cmctl.networks.base import Attachment, Outgoing
     from cmctl.networks.credentials import Credential, CredentialStore
     from cmctl.networks.http import Http
+    from cmctl.text.entities import Entity
 
 # An httpx.Response. Declaration files name no httpx, even for type checking, so that
 # `cmctl validate` never loads it (see base.py); the HTTP helper hands these over.
@@ -136,6 +143,9 @@ POST = "app.bsky.feed.post"
 FACET = "app.bsky.richtext.facet"
 MAX_LANGS = 3  # app.bsky.feed.post: langs maxLength 3
 MAX_TAG_BYTES, MAX_TAG_GRAPHEMES = 640, 64  # app.bsky.richtext.facet#tag
+# How the app shows a link (see the header): past SHORT_AFTER characters after the
+# host, SHORT_KEEP of them then SHORT_MARK.
+SHORT_AFTER, SHORT_KEEP, SHORT_MARK = 15, 13, "..."
 
 # https://atproto.com/specs/tid: base32-sortable, 13 characters, first one 0-15.
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
@@ -224,6 +234,11 @@ class Bluesky(Network):
         from cmctl.text.units import count_graphemes
 
         return count_graphemes(text)
+
+    @classmethod
+    def shown_text(cls, text: str) -> str:
+        """The text with its http(s) links shortened, as the post will show it."""
+        return displayed(text)[0]
 
     # ------------------------------------------------------------------ publishing
     def __init__(
@@ -397,10 +412,11 @@ class Bluesky(Network):
         self, out: Outgoing, blobs: list[tuple[Attachment, dict[str, Any]]]
     ) -> dict[str, Any]:
         """The app.bsky.feed.post record for one part (blobs: uploaded media)."""
-        record: dict[str, Any] = {"$type": POST, "text": out.text, "createdAt": _now_iso()}
+        text, links = displayed(out.text)
+        record: dict[str, Any] = {"$type": POST, "text": text, "createdAt": _now_iso()}
         if out.lang:
             record["langs"] = list(out.lang[:MAX_LANGS])
-        facets = self.facets(out.text)
+        facets = self.facets(text, links)
         if facets:
             record["facets"] = facets
         if blobs:
@@ -411,25 +427,29 @@ class Bluesky(Network):
             record["reply"] = {"root": root, "parent": parent}
         return record
 
-    def facets(self, text: str) -> list[dict[str, Any]]:
-        """Link, mention and hashtag facets with UTF-8 byte offsets, in text order."""
-        from cmctl.text.entities import (
-            byte_span,
-            extract_hashtags,
-            extract_mentions,
-            extract_urls,
-        )
+    def facets(
+        self, text: str, links: list[tuple[Entity, str]] | None = None
+    ) -> list[dict[str, Any]]:
+        """Link, mention and hashtag facets with UTF-8 byte offsets, in text order.
+        ``links``: the links of ``text`` with their full URIs (``displayed``); None:
+        the URLs found in ``text``, as written."""
+        from cmctl.text.entities import byte_span, extract_hashtags, extract_mentions
         from cmctl.text.units import count_graphemes
 
+        if links is None:
+            links = _links(text)
         found: list[tuple[tuple[int, int], dict[str, Any]]] = []
-        for url in extract_urls(text):
-            uri = url.value if "://" in url.value else "https://" + url.value
+        for url, uri in links:
             found.append((byte_span(text, url), {"$type": f"{FACET}#link", "uri": uri}))
-        for mention in extract_mentions(text):
+
+        def outside(entity: Entity) -> bool:  # not inside a (shortened) link
+            return not any(u.start < entity.end and entity.start < u.end for u, _ in links)
+
+        for mention in filter(outside, extract_mentions(text)):
             did = self.resolve_handle(mention.value)
             if did is not None:
                 found.append((byte_span(text, mention), {"$type": f"{FACET}#mention", "did": did}))
-        for tag in extract_hashtags(text):
+        for tag in filter(outside, extract_hashtags(text)):
             fits = len(tag.value.encode()) <= MAX_TAG_BYTES
             if fits and count_graphemes(tag.value) <= MAX_TAG_GRAPHEMES:
                 found.append((byte_span(text, tag), {"$type": f"{FACET}#tag", "tag": tag.value}))
@@ -594,6 +614,53 @@ class Bluesky(Network):
             url=f"https://bsky.app/profile/{actor}/post/{rkey}",
             ref={"uri": uri, "cid": cid},
         )
+
+
+def short_url(url: str) -> str:
+    """How Bluesky's app shows an http(s) link (see the header); anything else as is."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2].lower()
+    rest = "" if parts.path == "/" else parts.path
+    rest += (f"?{parts.query}" if parts.query else "") + (
+        f"#{parts.fragment}" if parts.fragment else ""
+    )
+    if len(rest) > SHORT_AFTER:
+        return host + rest[:SHORT_KEEP] + SHORT_MARK
+    return host + rest
+
+
+def _links(text: str) -> list[tuple[Entity, str]]:
+    """The URLs of ``text`` with the URI each links to."""
+    from cmctl.text.entities import extract_urls
+
+    return [(u, u.value if "://" in u.value else "https://" + u.value) for u in extract_urls(text)]
+
+
+def displayed(text: str) -> tuple[str, list[tuple[Entity, str]]]:
+    """``text`` as the post shows it (http(s) links shortened) and, for each link, where
+    it is in that text and the full URI it links to."""
+    from cmctl.text.entities import Entity
+
+    shown: list[str] = []
+    links: list[tuple[Entity, str]] = []
+    last = at = 0
+    for url, uri in _links(text):
+        short = short_url(url.value) if "://" in url.value else url.value
+        shown.append(text[last : url.start])
+        at += url.start - last
+        links.append((Entity("url", at, at + len(short), short), uri))
+        shown.append(short)
+        at += len(short)
+        last = url.end
+    shown.append(text[last:])
+    return "".join(shown), links
 
 
 class _AlreadyWritten(Permanent):

@@ -219,7 +219,7 @@ class Sending(Context):
             calendar=row.calendar,
             post_id=row.post_id,
             part=row.part,
-            text=job.text,
+            text=job.sent_text,
             media=attachments(job.media),
             lang=job.lang,
             scheduled_at=job.at,

@@ -431,7 +431,8 @@ def test_publish_uploads_then_puts_a_record_that_matches_the_lexicon(tmp_path: P
     record = body["record"]
     validate(record, lexicon("app.bsky.feed.post")["defs"]["main"], "app.bsky.feed.post")
     assert record["$type"] == "app.bsky.feed.post"
-    assert record["text"] == out.text
+    # shown the way Bluesky's app shows a link: without its scheme (a short path stays whole)
+    assert record["text"] == out.text.replace("https://en.wikipedia", "en.wikipedia")
     assert record["createdAt"] == "2026-12-01T08:30:00.123Z"
     assert record["langs"] == ["en", "fr", "de"]  # lexicon: at most 3
     assert [f["features"][0]["$type"].rsplit("#")[1] for f in record["facets"]] == [
