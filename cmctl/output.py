@@ -7,6 +7,7 @@ human view under stable keys.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -138,8 +139,18 @@ class Later:
 
 
 # ---------------------------------------------------------------------------- diagnostics
-@cache
 def _lines(path: str) -> list[str]:
+    """The file's lines for a code frame: read again when the file (or the folder the
+    relative path is read from) changed, as in a long-lived process (the daemon)."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return []
+    return _read_lines(os.path.abspath(path), st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+@cache
+def _read_lines(path: str, mtime_ns: int, size: int, inode: int) -> list[str]:
     try:
         return Path(path).read_text(encoding="utf-8-sig", errors="replace").splitlines()
     except OSError:

@@ -545,3 +545,13 @@ def test_parallel_check_reports_exactly_what_the_sequential_one_does(
         "duplicate-calendar",
         "same-post-twice",
     }
+
+
+def test_code_frames_show_the_file_as_it_is_now(project: Any, run: Any) -> None:
+    """One process, the same relative path, new contents (the daemon, or tests): the
+    frame quotes the file as it is, not as it was first read."""
+    project.calendar(calendar(post("a", text="x" * 501)))
+    assert "7 │" in run("validate").stdout
+    project.calendar(calendar(post("first"), post("a", text="y" * 501, at="2026-12-02 09:30")))
+    again = run("validate").stdout
+    assert "10 │" in again and "yyyy" in again and "xxxx" not in again
