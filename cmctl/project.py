@@ -28,7 +28,7 @@ from cmctl.compile import Job, compile_jobs
 from cmctl.config import Config, display
 from cmctl.diagnostics import Diagnostic, Report, Sink
 from cmctl.errors import UsageError
-from cmctl.rules import check, check_quotas
+from cmctl.rules import check, check_gaps, check_quotas
 
 # Below this many bytes of calendars, starting workers costs more than it saves.
 PARALLEL_MIN_BYTES = 512 * 1024
@@ -174,7 +174,7 @@ class _FileResult:
     posts: int
     job_count: int
     # (account, part, UTC time, content hash) -> where: to find one post in two places
-    twins: list[tuple[tuple[str, int, datetime, str], tuple[int, int, str]]] = field(
+    twins: list[tuple[tuple[str, int, datetime, str], tuple[int, int, str, int, int]]] = field(
         default_factory=list
     )  # and the job key: one post in two places, two keys
 
@@ -221,6 +221,7 @@ def _open(
     seen: dict[str, str] = {}
     _same_post_twice(project, results)
     project.report.extend(check_quotas(config, ((r.display, r.twins) for r in results)))
+    project.report.extend(check_gaps(config, ((r.display, r.twins) for r in results)))
     for result in results:
         project.report.extend(result.diagnostics)
         project.post_count += result.posts
@@ -279,7 +280,10 @@ def _compile(
     diagnostics = sink.items + check([calendar], jobs, config, now)
     posts = len(calendar.posts)
     twins = [
-        ((j.account, j.part, j.at, j.content_hash), (j.post.pos.line, j.post.pos.col, j.key))
+        (
+            (j.account, j.part, j.at, j.content_hash),
+            (j.post.pos.line, j.post.pos.col, j.key, j.post.at_pos.line, j.post.at_pos.col),
+        )
         for j in jobs
         if j.status != "draft"
     ]
@@ -402,7 +406,7 @@ def _same_post_twice(project: Project, results: list[_FileResult]) -> None:
     first: dict[tuple[str, int, datetime, str], tuple[str, int, int, str]] = {}
     warned: set[tuple[str, int, int]] = set()
     for result in results:
-        for what, (line, col, key) in result.twins:
+        for what, (line, col, key, _, _) in result.twins:
             other = first.setdefault(what, (result.display, line, col, key))
             if other[3] == key:
                 continue  # itself, or the same identity twice (duplicate-calendar says it)
