@@ -323,3 +323,30 @@ def test_a_past_post_in_a_blackout_is_only_a_warning(project: Any, run: Any) -> 
     calendar(project, "a.yaml", "  - id: old\n    at: 2026-11-02 10:00\n    text: Hi\n")
     code, found = diagnostics(run, "blackout")
     assert code == 0 and [d["severity"] for d in found] == ["warning"]
+
+
+def test_a_blackout_added_later_cancels_the_occurrence_and_nothing_goes_out(
+    project: Any, run: Any, now: Any
+) -> None:
+    from tests.test_publish import publish
+
+    body = (
+        "  - id: tip\n    at: 2026-12-07 09:30\n    text: Tip\n"
+        "    repeat: {every: week, count: 3}\n"
+    )
+    calendar(project, "a.yaml", body)
+    now.move_to("2026-12-01T08:00:00Z")
+    assert publish(run)[0] == 0  # nothing due: the ledger learns the plan
+    with_config(project, top="blackout:\n  - {from: 2026-12-14, reason: crisis}\n")
+    assert publish(run)[0] == 0
+    log = as_json(run("log", "--events", "--json"))["entries"]
+    assert {e["key"] for e in log if e["event"].startswith("cancelled")} == {
+        "a:tip~2026-12-14@feed"
+    }
+    now.move_to("2026-12-07T08:31:00Z")
+    assert [o["key"] for o in publish(run)[1]["outcomes"]] == ["a:tip~2026-12-07@feed"]
+    now.move_to("2026-12-14T08:31:00Z")
+    code, data = publish(run)
+    assert code == 0 and data["outcomes"] == [], data
+    now.move_to("2026-12-21T08:31:00Z")
+    assert [o["key"] for o in publish(run)[1]["outcomes"]] == ["a:tip~2026-12-21@feed"]
