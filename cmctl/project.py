@@ -221,7 +221,7 @@ def _open(
     seen: dict[str, str] = {}
     _same_post_twice(project, results)
     project.report.extend(check_quotas(config, ((r.display, r.twins) for r in results)))
-    project.report.extend(check_gaps(config, ((r.display, r.twins) for r in results)))
+    project.report.extend(check_gaps(config, ((r.display, r.twins) for r in results), now))
     for result in results:
         project.report.extend(result.diagnostics)
         project.post_count += result.posts

@@ -185,13 +185,16 @@ def check_quotas(
     return found
 
 
-def check_gaps(config: Config, files: Iterable[tuple[str, Iterable[Sighting]]]) -> list[Diagnostic]:
+def check_gaps(
+    config: Config, files: Iterable[tuple[str, Iterable[Sighting]]], now: datetime
+) -> list[Diagnostic]:
     """Warn (rule ``min-gap``) where two approved posts to one account are closer than its
     ``min_gap`` (cmctl.yaml), from any calendar files.
 
     Only the posts count, not their thread replies (part 0). Per account, the times are
     sorted and each compared with the one before (spacing.too_close): 100,000 jobs cost
-    a sort. The warning stands at the later post's ``at`` and names both posts.
+    a sort. The warning stands at the later post's ``at`` and names both posts; not when
+    the later post's time has gone by (nothing can be done about it any more).
     """
     gaps = {name: gap for name in config.accounts if (gap := config.min_gap_for(name))}
     if not gaps:
@@ -208,6 +211,8 @@ def check_gaps(config: Config, files: Iterable[tuple[str, Iterable[Sighting]]]) 
         for index in spacing.too_close([m[0] for m in mine], gap):
             at, shown, line, col, key = mine[index]
             before, before_shown, before_line, _, before_key = mine[index - 1]
+            if at < now or key == before_key:  # past, or one job twice (duplicate-calendar)
+                continue
             apart = (
                 f"{timeutil.format_duration(at - before)} after"
                 if at > before

@@ -136,8 +136,15 @@ def test_check_gaps_warns_at_the_later_post_across_files(tmp_path: Path) -> None
                 sighting("bsky", T0 + 3 * H, "b:later@bsky", 12),  # exactly 2h: fine
             ],
         ),
+        (
+            "c.yaml",
+            [
+                sighting("bsky", T0 - 30 * H, "c:old@bsky", 3),
+                sighting("bsky", T0 - 29 * H, "c:older@bsky", 6),  # before now: not said
+            ],
+        ),
     ]
-    (found,) = check_gaps(config, files)
+    (found,) = check_gaps(config, files, T0 - 20 * H)
     assert (found.path, found.line, found.col, found.severity) == ("b.yaml", 7, 9, "warning")
     assert found.message == (
         "post 'tip' on 2027-02-01 is 1h after post 'launch' (a.yaml:4) on account 'bsky': "
