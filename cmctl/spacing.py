@@ -92,14 +92,13 @@ class Blackouts:
         return len(self.items)
 
     def find(self, day: date) -> Blackout | None:
-        """The blackout ``day`` falls in (the earliest one when several overlap), or None."""
+        """The blackout ``day`` falls in (the latest starting when several do), or None."""
         index = bisect.bisect_right(self._starts, day)  # blackouts starting on or before day
-        if index == 0 or self._reach[index - 1] < day:
-            return None
-        for one in self.items[:index]:
-            if day in one:
-                return one
-        return None  # unreachable: the reach says one covers it
+        while index and self._reach[index - 1] >= day:  # one of the first `index` reaches it
+            index -= 1
+            if self.items[index].end >= day:
+                return self.items[index]
+        return None
 
 
 def read_blackouts(node: Node | None, sink: Sink) -> Blackouts:
