@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from cmctl import timeutil, utm
+from cmctl import spacing, timeutil, utm
 from cmctl.diagnostics import Diagnostic, Sink
 from cmctl.errors import ConfigError
 from cmctl.queues import Queue, SlotProblem, parse_slot
@@ -55,12 +55,14 @@ CONFIG_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "blackout": spacing.BLACKOUT_SCHEMA,
         "defaults": {
             "type": "object",
             "additionalProperties": False,
             "properties": {
                 "timezone": {"type": "string"},
                 "catch_up": _duration,
+                "min_gap": _duration,
                 "status": {"type": "string", "enum": ["approved", "draft"]},
                 "utm": utm.SCHEMA,
             },
@@ -79,6 +81,9 @@ class Account:
     options: Mapping[str, Any]
     line: int = 0
     col: int = 0
+    # ``min_gap:`` as written on the account (``0``: none, whatever the defaults say);
+    # None: the defaults' (see Config.min_gap_for)
+    min_gap: timedelta | None = None
 
     def __repr__(self) -> str:  # never show option values: some are secrets
         return f"Account(name={self.name!r}, network={self.network!r})"
@@ -97,8 +102,17 @@ class Config:
     media_url: str | None = None  # public base URL of the project folder's files
     queues: dict[str, Queue] = field(default_factory=dict)
     utm: Utm | None = None  # defaults.utm: link tracking under every calendar's (cmctl/utm.py)
+    min_gap: timedelta | None = None  # defaults.min_gap (cmctl.spacing)
+    blackouts: spacing.Blackouts = field(default_factory=spacing.Blackouts)
     warnings: list[Diagnostic] = field(default_factory=list)
     dotenv: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def min_gap_for(self, account: str) -> timedelta | None:
+        """The least time between two posts to ``account``: its own ``min_gap``, else
+        ``defaults.min_gap``; None when there is none (or it is ``0``)."""
+        own = self.accounts.get(account)
+        gap = own.min_gap if own is not None and own.min_gap is not None else self.min_gap
+        return gap or None
 
     @property
     def display_path(self) -> str:
@@ -351,6 +365,7 @@ def load(path: Path) -> Config:
     media_url = root_node.get("media_url")
     if isinstance(media_url, Scalar) and _url_checked(media_url, "media_url", sink):
         config.media_url = str(media_url.value).strip()
+    config.blackouts = spacing.read_blackouts(root_node.get("blackout"), sink)
     defaults = root_node.get("defaults")
     if isinstance(defaults, Map):
         tz = defaults.get("timezone")
@@ -366,6 +381,7 @@ def load(path: Path) -> Config:
                 config.catch_up = timeutil.parse_duration(catch_up.value)
             except timeutil.TimeProblem as p:
                 sink.error(catch_up.line, catch_up.col, p.message, p.rule, p.hint)
+        config.min_gap = _gap(defaults.get("min_gap"), sink)
         status = defaults.get("status")
         if isinstance(status, Scalar):
             config.status = str(status.value)
@@ -507,6 +523,7 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
                 for f in declared.account_fields
             },
             **{f.name: {"type": "string", "minLength": 1} for f in common},
+            "min_gap": _duration,
         },
     }
     before = len(sink.items)
@@ -541,9 +558,10 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
         return None
     for value, label, reason in plain:
         _https_checked(value, label, reason, sink)
+    min_gap = _gap(node.get("min_gap"), sink)
     options: dict[str, Any] = {}
     for key_name, value in node.items.items():
-        if key_name == "network":
+        if key_name in ("network", "min_gap"):
             continue
         options[key_name] = value.value
         declared_field = declared.field(key_name)
@@ -564,7 +582,18 @@ def _account(name: str, key: Scalar, node: Any, sink: Sink) -> Account | None:
     for spec in declared.account_fields:
         if spec.default is not None:
             options.setdefault(spec.name, spec.default)
-    return Account(name, network, options, key.line, key.col)
+    return Account(name, network, options, key.line, key.col, min_gap)
+
+
+def _gap(node: Any, sink: Sink) -> timedelta | None:
+    """A ``min_gap:`` (shape-checked already): its duration, or None when not written."""
+    if not isinstance(node, Scalar):
+        return None
+    try:
+        return timeutil.parse_duration(node.value)
+    except timeutil.TimeProblem as p:
+        sink.error(node.line, node.col, p.message, p.rule, p.hint)
+        return None
 
 
 def url_problem(text: str) -> str | None:

@@ -28,7 +28,7 @@ from cmctl.compile import Job, compile_jobs
 from cmctl.config import Config, display
 from cmctl.diagnostics import Diagnostic, Report, Sink
 from cmctl.errors import UsageError
-from cmctl.rules import check, check_quotas
+from cmctl.rules import check, check_gaps, check_quotas
 
 # Below this many bytes of calendars, starting workers costs more than it saves.
 PARALLEL_MIN_BYTES = 512 * 1024
@@ -181,6 +181,11 @@ class Jobs:
             yield n, item
 
 
+# (account, part, UTC time, content hash) -> (the post's line and column, the job key,
+# the line and column of its `at`): what the checks that span files need of a job.
+Twin = tuple[tuple[str, int, datetime, str], tuple[int, int, str, int, int]]
+
+
 @dataclass(slots=True)
 class _FileResult:
     calendar: Calendar | None
@@ -191,9 +196,8 @@ class _FileResult:
     posts: int
     job_count: int
     # (account, part, UTC time, content hash) -> where: to find one post in two places
-    twins: list[tuple[tuple[str, int, datetime, str], tuple[int, int, str]]] = field(
-        default_factory=list
-    )  # and the job key: one post in two places, two keys
+    twins: list[Twin] = field(default_factory=list)  # and the job key: one post in two
+    # places, two keys
     # The file's queued posts (in file order) and their jobs, until placement times them.
     waiting: list[queues.Waiting] = field(default_factory=list)
     queued: Rows | None = None
@@ -253,6 +257,7 @@ def _open(
     _place_queued(project, results, now, memory)
     _same_post_twice(project, results)
     project.report.extend(check_quotas(config, ((r.display, r.twins) for r in results)))
+    project.report.extend(check_gaps(config, ((r.display, r.twins) for r in results), now))
     for result in results:
         project.report.extend(result.diagnostics)
         project.post_count += result.posts
@@ -334,11 +339,12 @@ def _compile(
     return result, found
 
 
-def _twins(
-    jobs: Iterable[Job],
-) -> list[tuple[tuple[str, int, datetime, str], tuple[int, int, str]]]:
+def _twins(jobs: Iterable[Job]) -> list[Twin]:
     return [
-        ((j.account, j.part, j.at, j.content_hash), (j.post.pos.line, j.post.pos.col, j.key))
+        (
+            (j.account, j.part, j.at, j.content_hash),
+            (j.post.pos.line, j.post.pos.col, j.key, j.post.at_pos.line, j.post.at_pos.col),
+        )
         for j in jobs
         if j.status != "draft"
     ]
@@ -361,7 +367,16 @@ def _place_queued(
         for (account, part, at, _digest), _where in result.twins:
             if part == 0 and account in wanted:
                 others.setdefault(account, []).append(at)
-    placed = queues.place(waiting, project.config.queues, remembered, now, others=others)
+    config = project.config
+    placed = queues.place(
+        waiting,
+        config.queues,
+        remembered,
+        now,
+        others=others,
+        min_gap=config.min_gap_for,
+        blackout=config.blackouts.find,
+    )
     for result in results:
         if result.queued is None:
             continue
@@ -576,7 +591,7 @@ def _same_post_twice(project: Project, results: list[_FileResult]) -> None:
     first: dict[tuple[str, int, datetime, str], tuple[str, int, int, str]] = {}
     warned: set[tuple[str, int, int]] = set()
     for result in results:
-        for what, (line, col, key) in result.twins:
+        for what, (line, col, key, _, _) in result.twins:
             other = first.setdefault(what, (result.display, line, col, key))
             if other[3] == key:
                 continue  # itself, or the same identity twice (duplicate-calendar says it)

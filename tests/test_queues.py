@@ -351,3 +351,18 @@ def test_a_full_queue_is_an_error_and_the_post_stays_out_of_the_plan(
     assert full and "no free slot" in full[0]["message"]
     planned = as_json(run("plan", "--json"))["jobs"]
     assert len(planned) == 110 - len(full)
+
+
+def test_queue_placement_skips_blackouts_and_keeps_min_gap(project: Any, run: Any) -> None:
+    config = DEFAULT_CONFIG.replace(
+        "defaults:\n  timezone: Europe/Paris", "defaults:\n  timezone: Europe/Paris\n  min_gap: 4h"
+    )
+    project.config(
+        config + QUEUES + "blackout:\n  - {from: 2026-11-23, to: 2026-11-23, reason: recall}\n"
+    )
+    project.calendar(cal(qpost("p1"), qpost("p2")))
+    jobs = plan(run)
+    # Monday is blacked out; Tuesday 12:30 is 3h30 after p1, closer than min_gap
+    assert jobs["dec:p1@feed"]["slot"] == "2026-11-24T09:00:00+01:00"
+    assert jobs["dec:p2@feed"]["slot"] == "2026-11-25T09:00:00+01:00"
+    assert run("validate").exit_code == 0

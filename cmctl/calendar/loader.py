@@ -311,6 +311,8 @@ class _Reader:
                 "give the rule an earlier end, or split it into several posts",
             )
             return []
+        if self.config.blackouts:  # skipped like `except:` (count counts them first)
+            self.blackouts(post, repeat, found)
         days: dict[date, datetime] = {}
         for one in found.occurrences:
             day = one.local.date()
@@ -367,6 +369,25 @@ class _Reader:
                 )
             )
         return made
+
+    def blackouts(self, post: Post, repeat: Node, found: recurrence.Expansion) -> None:
+        """Drop the occurrences on a blackout date of cmctl.yaml, and say which."""
+        find = self.config.blackouts.find
+        skipped = [(one, b) for one in found.occurrences if (b := find(one.local.date()))]
+        if not skipped:
+            return
+        dropped = {id(one) for one, _ in skipped}
+        found.occurrences = [one for one in found.occurrences if id(one) not in dropped]
+        shown = "; ".join(f"{one.local:%Y-%m-%d}, {b.describe()}" for one, b in skipped[:5])
+        more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        self.sink.warning(
+            repeat.line,
+            repeat.col,
+            f"post '{post.id}' skips the blackout dates of {display(self.config.path)}: "
+            f"it does not go out on {shown}{more}",
+            "blackout-skip",
+            "nothing to do if that is what you want; add a dated post for another day otherwise",
+        )
 
     def texts(self, post: Post, node: Map, base: Content) -> list[Content]:
         """The post's content once per text of its list (one when ``text`` is a string)."""
