@@ -249,9 +249,12 @@ _KEY = re.compile(r"(?:- |  )([a-z_]+):")
 def _validate(
     text: str, starts: list[int], posts: list[_Post], config: Config, target: Path, now: datetime
 ) -> list[Problem]:
-    folder = target.parent if target.parent.is_dir() else config.root
-    scratch = folder / f".{target.name}.import-{os.getpid()}.tmp"
+    # Beside the target, so media paths resolve as they will: a folder made for the
+    # check is removed after it (a dry run leaves nothing behind).
+    made = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
+    scratch = target.parent / f".{target.name}.import-{os.getpid()}.tmp"
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         scratch.write_text(text, encoding="utf-8")
         sink = Sink(str(scratch))
         calendar = load_calendar(scratch, config, sink, now)
@@ -261,6 +264,8 @@ def _validate(
     finally:
         with contextlib.suppress(OSError):
             scratch.unlink()
+            for folder in made:
+                folder.rmdir()
     lines = text.splitlines()
     return [_mapped(d, starts, posts, lines) for d in found]
 
