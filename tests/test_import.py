@@ -234,3 +234,23 @@ def test_a_record_after_a_multi_line_cell_starts_where_it_starts(tmp_path: Path)
         (4, 4, "x"),
     ]
     assert [(c.line, c.col) for c in table.records[2].cells] == [(6, 1), (6, 3)]
+
+
+def test_the_target_is_refused_before_the_file_is_even_read(project: Any, run: Any) -> None:
+    project.calendar("timezone: UTC\nposts: []\n", name="jan.yaml")
+    (project.root / "dir.csv").mkdir()
+    result = run("import", "csv", "dir.csv", "--calendar", "jan")
+    assert result.exit_code == 2
+    assert "calendars/jan.yaml: already exists" in result.stderr
+
+
+def test_the_write_never_replaces_a_file_that_appeared_meanwhile(tmp_path: Path) -> None:
+    from cmctl.errors import UsageError
+    from cmctl.importing.build import write_new
+
+    target = tmp_path / "calendars" / "jan.yaml"
+    write_new(target, "first\n")
+    with pytest.raises(UsageError, match="already exists"):
+        write_new(target, "second\n")
+    assert target.read_text() == "first\n"
+    assert [p.name for p in target.parent.iterdir()] == ["jan.yaml"]  # no scratch left

@@ -34,7 +34,6 @@ from cmctl.rules import check
 
 ID_WORDS = 6
 ID_CHARS = 40
-MAX_ROUNDS = 8  # --skip-bad: validate again without the rows found bad, until clean
 
 
 @dataclass(slots=True)
@@ -68,17 +67,13 @@ def build(parsed: Parsed, config: Config, options: Options, target: Path, now: d
     posts = _posts([d for d in parsed.drafts if d.record.line not in bad], config, options)
     problems.extend(posts.problems)
     bad.update(p.record for p in posts.problems if p.record is not None)
-    text = ""
-    kept: list[_Post] = []
-    for _ in range(MAX_ROUNDS):
-        kept = [p for p in posts.posts if not any(d.record.line in bad for d in p.drafts)]
-        text, starts = render(options.zone, [p.data for p in kept])
-        found = _validate(text, starts, kept, config, target, now) if kept else []
-        problems.extend(found)
-        new = {p.record for p in found if p.severity == "error" and p.record is not None}
-        bad.update(new)
-        if not new or not options.skip_bad:
-            break
+    # One validation: leaving a post out cannot make another one invalid (each post is
+    # judged on its own in one file), so --skip-bad renders the rest without a new pass.
+    kept = posts.posts
+    text, starts = render(options.zone, [p.data for p in kept])
+    found = _validate(text, starts, kept, config, target, now) if kept else []
+    problems.extend(found)
+    bad.update(p.record for p in found if p.severity == "error" and p.record is not None)
     problems = sorted(set(problems), key=lambda p: (p.line, p.col, p.message))
     errors = any(p.severity == "error" for p in problems)
     if errors and not options.skip_bad:
@@ -86,7 +81,7 @@ def build(parsed: Parsed, config: Config, options: Options, target: Path, now: d
     kept = [p for p in kept if not any(d.record.line in bad for d in p.drafts)]
     if not kept:
         return Outcome(None, problems, sorted(bad), 0)
-    if errors:  # the last round's rows were clean: render what is left
+    if errors:
         text, _ = render(options.zone, [p.data for p in kept])
     return Outcome(text, problems, sorted(bad), len(kept))
 
