@@ -254,3 +254,19 @@ def test_the_write_never_replaces_a_file_that_appeared_meanwhile(tmp_path: Path)
         write_new(target, "second\n")
     assert target.read_text() == "first\n"
     assert [p.name for p in target.parent.iterdir()] == ["jan.yaml"]  # no scratch left
+
+
+def test_a_date_that_only_reads_day_first_says_so(project: Any, run: Any) -> None:
+    project.write("h.csv", "13/04/2027 09:00,Day first\n")
+    result = run("import", "hootsuite", "h.csv", "--accounts", "masto")
+    assert result.exit_code == 1
+    assert "h.csv:1:1: error: '13/04/2027 09:00' has no month 13" in result.stderr
+    assert "with --day-first?" in result.stderr
+
+
+def test_a_calendar_outside_the_configured_patterns_is_noted(project: Any, run: Any) -> None:
+    project.config("calendars: posts/*.yaml\n" + project.root.joinpath("cmctl.yaml").read_text())
+    name = sample(project, "hootsuite.csv")
+    result = run("import", "hootsuite", name, "--accounts", "masto", "--calendar", "h")
+    assert result.exit_code == 0, result.output
+    assert "note: calendars/h.yaml is not among the calendars" in result.stderr

@@ -49,8 +49,8 @@ def command(
 ) -> None:
     """Import a bulk-upload CSV as a new calendar file, one post per row.
 
-    FORMAT is buffer, hootsuite or csv (columns id,date,time,timezone,accounts,text,
-    link,media,alt: what `cmctl export --format csv` writes). The calendar is validated
+    FORMAT is buffer, hootsuite or csv (the columns `cmctl export --format csv` writes:
+    id, date, time, timezone, accounts, text, link, media, alt). The calendar is validated
     before it is written; a bad row is reported as FILE:LINE:COLUMN (the physical line)
     and nothing is written, unless --skip-bad. See docs/import.md.
 
@@ -100,3 +100,9 @@ def command(
 
     write_new(target, outcome.text)
     click.echo(f"✓ {outcome.posts} post(s) written to {display(target)}")
+    if target not in config.calendar_files():
+        click.echo(
+            f"note: {display(target)} is not among the calendars cmctl.yaml's 'calendars:' "
+            "patterns match: move it, or add a pattern",
+            err=True,
+        )
