@@ -76,7 +76,8 @@ def build(parsed: Parsed, config: Config, options: Options, target: Path, now: d
     bad.update(p.record for p in found if p.severity == "error" and p.record is not None)
     problems = sorted(set(problems), key=lambda p: (p.line, p.col, p.message))
     errors = any(p.severity == "error" for p in problems)
-    if errors and not options.skip_bad:
+    whole = any(p.severity == "error" and p.record is None for p in problems)
+    if whole or (errors and not options.skip_bad):  # a problem of no row: no row to skip
         return Outcome(None, problems, [], 0)
     kept = [p for p in kept if not any(d.record.line in bad for d in p.drafts)]
     if not kept:
