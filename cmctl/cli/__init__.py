@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("cmctl.cli.init", "Start a project: config, a week of posts, CI and hooks."),
     "validate": ("cmctl.cli.validate", "Check calendars the way each network will judge them."),
     "plan": ("cmctl.cli.plan", "Show the jobs the calendars compile to, in time order."),
+    "import": ("cmctl.cli.import_", "Import a Buffer, Hootsuite or generic CSV as a calendar."),
     "agenda": ("cmctl.cli.agenda", "Show the calendar as a week or month grid."),
     "queue": ("cmctl.cli.queue", "Show a queue's coming slots: what fills them, which are free."),
     "export": ("cmctl.cli.export", "Write the plan as CSV, ICS (calendar apps) or JSON."),
