@@ -190,6 +190,7 @@ def open_project(
     now: datetime,
     keep: bool = True,
     workers: int | None = None,
+    instead: dict[Path, bytes] | None = None,
 ) -> Project:
     """Load, compile and check the calendars (all of them, or those under ``paths``).
 
@@ -199,25 +200,38 @@ def open_project(
     packed per file (``Jobs``: built one at a time, in plan order, by whoever iterates
     them), whose post keeps its identity, times, status and positions but not its YAML
     content (each job carries its own text and media).
+
+    ``instead``: files read from these bytes, not from disk, and added to the project when
+    they do not exist yet (`cmctl add` checks a file before writing it): no cache, no workers.
     """
     with gcpause.paused():
-        return _open(config, paths, now=now, keep=keep, workers=workers)
+        return _open(config, paths, now=now, keep=keep, workers=workers, instead=instead)
 
 
 def _open(
-    config: Config, paths: tuple[str, ...], *, now: datetime, keep: bool, workers: int | None
+    config: Config,
+    paths: tuple[str, ...],
+    *,
+    now: datetime,
+    keep: bool,
+    workers: int | None,
+    instead: dict[Path, bytes] | None = None,
 ) -> Project:
-    files = _select(config, paths)
+    files = _select(config, paths) if not instead or config.calendar_files() else []
     project = Project(config=config, files=files)
     project.report.extend(config.warnings)
-    store = FileCache.open(config)  # None without a state folder: nothing is created
-    try:
-        results = _run(config, files, now, keep, workers, store)
-        if store is not None and not paths:
-            store.prune(files)
-    finally:
-        if store is not None:
-            store.close()
+    if instead:
+        files += [path for path in instead if path not in files]
+        results = [_compile(config, p, now, keep, None, instead.get(p))[0] for p in files]
+    else:
+        store = FileCache.open(config)  # None without a state folder: nothing is created
+        try:
+            results = _run(config, files, now, keep, workers, store)
+            if store is not None and not paths:
+                store.prune(files)
+        finally:
+            if store is not None:
+                store.close()
     seen: dict[str, str] = {}
     _same_post_twice(project, results)
     project.report.extend(check_quotas(config, ((r.display, r.twins) for r in results)))
@@ -266,11 +280,17 @@ def _cached(config: Config, path: Path, now: datetime, store: FileCache) -> Any:
 
 
 def _compile(
-    config: Config, path: Path, now: datetime, keep: bool, started: int | None
+    config: Config,
+    path: Path,
+    now: datetime,
+    keep: bool,
+    started: int | None,
+    data: bytes | None = None,
 ) -> tuple[_FileResult, cache_mod.Facts | None]:
-    """The file's result, and what the cache needs to know of it (when ``started``)."""
+    """The file's result, and what the cache needs to know of it (when ``started``);
+    ``data``: the file's bytes, not read from disk."""
     sink = Sink(display(path))
-    calendar = load_calendar(path, config, sink, now)
+    calendar = load_calendar(path, config, sink, now, data)
     # Media and zone files are stamped before compiling reads them (content hashes).
     found = cache_mod.facts(calendar, now, started) if started is not None else None
     if calendar is None:

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("cmctl.cli.init", "Start a project: config, a week of posts, CI and hooks."),
     "validate": ("cmctl.cli.validate", "Check calendars the way each network will judge them."),
     "plan": ("cmctl.cli.plan", "Show the jobs the calendars compile to, in time order."),
+    "add": ("cmctl.cli.add", "Append a post to a calendar, validated, comments kept."),
     "agenda": ("cmctl.cli.agenda", "Show the calendar as a week or month grid."),
     "schema": ("cmctl.cli.schema", "Print the JSON Schema of calendar files."),
     "publish": ("cmctl.cli.publish", "Send what is due now, exactly once, and exit (cron)."),
