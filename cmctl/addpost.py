@@ -382,17 +382,15 @@ def insert_post(text: str, data: Any, timezone: str | None = None) -> Inserted:
             f"cannot add: 'posts' (line {posts_key.start_mark.line + 1}) is not a list",
             hint="make it a list of posts (cmctl validate shows the problem)",
         )
+    snippet = dump(data, Style(dash=key_col + 2, offset=2))
     start, end = posts.start_mark.index, posts.end_mark.index
-    if isinstance(posts, ScalarNode) and end <= start:  # `posts:` with nothing after it
-        start = end = _line_end(text, posts_key.end_mark.index)
-        while start > 0 and text[start - 1] in " \t":
-            start -= 1  # a lone space after the colon would become trailing whitespace
-        if "#" in text[posts_key.end_mark.index : end]:
-            start = end  # keep a comment after `posts:` as it is
+    if isinstance(posts, ScalarNode) and end <= start:
+        # `posts:` and nothing (or a comment) after it: the post goes on the next line.
+        at = _line_end(text, posts_key.end_mark.index)
+        return Inserted(text[:at], nl, snippet, text[at:], nl)
+    # `posts: []` or `posts: ~`: the value goes; a comment after it stays on the key's line.
     tail = text[end:]
     cut = text[:start].rstrip(" \t")
-    snippet = dump(data, Style(dash=key_col + 2, offset=2))
-    # A comment after `[]` stays on the key's line, before the new post.
     line_end = _line_end(tail, 0)
     rest_of_line = tail[:line_end]
     if rest_of_line.strip():

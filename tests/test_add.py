@@ -163,6 +163,8 @@ def test_a_last_line_without_newline_stays_without(project: Any, run: Any) -> No
         ("posts: []\n", "posts:\n"),
         ("posts: []   # none yet\n", "posts:   # none yet\n"),
         ("posts:\n", "posts:\n"),
+        ("posts:   # soon \n", "posts:   # soon \n"),
+        ("posts: ~\n", "posts:\n"),
     ],
 )
 def test_an_empty_posts_list_becomes_a_block_list(
@@ -178,13 +180,17 @@ def test_an_empty_posts_list_becomes_a_block_list(
 
 
 def test_flow_posts_get_a_flow_post(project: Any, run: Any) -> None:
-    old = "timezone: Europe/Paris\nposts: [{id: a, at: '2026-12-01 09:30', accounts: masto, text: A}]\n"
+    old = (
+        "timezone: Europe/Paris\n"
+        "posts: [{id: a, at: '2026-12-01 09:30', accounts: masto, text: A}]\n"
+    )
     path = project.calendar(old)
-    result = add(run, "--at", "2026-12-02 09:30", "-a", "masto", "--text", "B")
+    result = add(run, "--at", "2026-12-02 09:30", "-a", "masto", "--text", "B\nC")
     assert result.exit_code == 0, result.output
-    new = path.read_text()
-    assert new.startswith(old[: old.rindex("]")])
-    assert [p["id"] for p in posts_of(path)] == ["a", "b"]
+    assert path.read_text() == old.replace(
+        "}]", '}, {id: b-c, at: 2026-12-02 09:30, accounts: [masto], text: "B\\nC"}]'
+    )
+    assert posts_of(path)[-1]["text"] == "B\nC"
 
 
 # ---------------------------------------------------------------------- the id
