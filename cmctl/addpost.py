@@ -137,21 +137,20 @@ def pick_calendar(config: Config, day: date, now: datetime) -> Path:
     """The one calendar file whose posts' months contain ``day``."""
     from cmctl.calendar.loader import load_calendar
 
-    found: list[tuple[Path, date, date]] = []
+    found: list[tuple[Path, date, date] | tuple[Path, None, None]] = []
     for path in config.calendar_files():
         calendar = load_calendar(path, config, Sink(display(path)), now)
-        if calendar is None or not calendar.posts:
-            continue
-        days = [p.local.date() for p in calendar.posts]
-        first, last = months(min(days), max(days))
-        found.append((path, first, last))
-    chosen = [path for path, first, last in found if first <= day <= last]
+        days = [p.local.date() for p in calendar.posts] if calendar is not None else []
+        found.append((path, *months(min(days), max(days))) if days else (path, None, None))
+    chosen = [path for path, a, b in found if a is not None and b is not None and a <= day <= b]
     if len(chosen) == 1:
         return chosen[0]
-    spans = "; ".join(f"{display(p)} {a:%Y-%m}..{b:%Y-%m}" for p, a, b in found) or "none"
+    spans = "; ".join(
+        f"{display(p)} {f'{a:%Y-%m}..{b:%Y-%m}' if a and b else '(no posts)'}" for p, a, b in found
+    )
     which = "several calendars cover" if chosen else "no calendar covers"
     raise UsageError(
-        f"{which} {day.isoformat()} (calendars and the months of their posts: {spans})",
+        f"{which} {day.isoformat()} (calendars and the months of their posts: {spans or 'none'})",
         hint="say which file with --calendar NAME (calendars/NAME.yaml, created if missing)",
     )
 

@@ -144,6 +144,16 @@ def test_crlf_file_stays_crlf(project: Any, run: Any) -> None:
     assert posts_of(path)[-1]["text"] == "Deux\nlignes"
 
 
+def test_a_byte_order_mark_is_kept(project: Any, run: Any) -> None:
+    old = "\ufefftimezone: Europe/Paris\nposts: []\n".encode()
+    path = project.write("calendars/dec.yaml", old)
+    result = add(run, "--at", "2026-12-02 09:30", "-a", "masto", "--text", "B", "--calendar", "dec")
+    assert result.exit_code == 0, result.output
+    assert path.read_bytes() == "\ufefftimezone: Europe/Paris\nposts:\n".encode() + (
+        b"  - id: b\n    at: 2026-12-02 09:30\n    accounts: [masto]\n    text: B\n"
+    )
+
+
 def test_a_last_line_without_newline_stays_without(project: Any, run: Any) -> None:
     old = (
         "timezone: Europe/Paris\ndefaults: {accounts: masto}\n"
@@ -371,6 +381,14 @@ def test_without_calendar_an_unclear_date_asks_for_one(
     assert result.exit_code == 2
     assert why in result.stderr
     assert "--calendar" in result.stderr
+    assert "calendars/dec.yaml 2026-12..2026-12" in result.stderr
+
+
+def test_an_empty_calendar_covers_no_date(project: Any, run: Any) -> None:
+    project.calendar("timezone: Europe/Paris\nposts: []\n")
+    result = add(run, "--at", "2026-12-02 09:30", "-a", "masto", "--text", "X")
+    assert result.exit_code == 2
+    assert "calendars/dec.yaml (no posts)" in result.stderr
 
 
 def test_a_malformed_time_is_a_usage_error(project: Any, run: Any) -> None:
@@ -383,10 +401,10 @@ def test_a_malformed_time_is_a_usage_error(project: Any, run: Any) -> None:
 # ---------------------------------------------------------------------- input and options
 def test_text_from_stdin(project: Any, run: Any) -> None:
     path = project.calendar(COMMENTED)
-    body = "Une ligne\n\nUn paragraphe: avec # et 'quotes'\n"
+    body = "\nUne ligne\n\nUn paragraphe: avec # et 'quotes'  \n"
     result = add(run, "--at", "2026-12-03 18:00", "-a", "masto", "--text", "-", input=body)
     assert result.exit_code == 0, result.output
-    assert posts_of(path)[-1]["text"] == body.rstrip("\n")
+    assert posts_of(path)[-1]["text"] == "Une ligne\n\nUn paragraphe: avec # et 'quotes'"
     assert posts_of(path)[-1]["id"] == "une-ligne-un-paragraphe-avec-et"
 
 

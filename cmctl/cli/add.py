@@ -73,7 +73,7 @@ def command(
 
     if text == "-":
         text = sys.stdin.read()
-    text = text.strip("\n")
+    text = text.lstrip("\n").rstrip()  # a here-doc's last line break, trailing spaces
     if not text.strip():
         raise UsageError("--text is empty")
     if len(alt) > len(media):
