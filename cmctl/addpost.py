@@ -326,8 +326,12 @@ class Inserted(NamedTuple):
         return first, first + self.snippet.count("\n")
 
 
-def insert_post(text: str, data: Any, timezone: str | None = None) -> Inserted:
-    """``data`` at the end of `posts:` in ``text``."""
+def insert_post(
+    text: str, data: Any, timezone: str | None = None, *, at_end_mark: bool = False
+) -> Inserted:
+    """``data`` at the end of `posts:` in ``text``: after the last post's last line, or
+    (``at_end_mark``) where the parser says its last value ends, blank lines included
+    (a `|+` text keeps its trailing line breaks)."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
     from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
@@ -366,7 +370,10 @@ def insert_post(text: str, data: Any, timezone: str | None = None) -> Inserted:
         flow_items = isinstance(last, MappingNode) and bool(last.flow_style)
         style = Style(dash, max(0, dash - key_col), max(2, mapping), flow_items)
         snippet = dump(data, style)
-        at = _line_end(text, _content_end(text, _last_leaf(last).end_mark.index))
+        leaf_end = _last_leaf(last).end_mark.index
+        if at_end_mark and text[leaf_end - 1 : leaf_end] == "\n":
+            return Inserted(text[:leaf_end], "", snippet, nl + text[leaf_end:], nl)
+        at = _line_end(text, _content_end(text, leaf_end))
         lead = nl
         if len(posts.value) > 1:  # posts separated by a blank line: this one too
             prev = _line_end(text, _content_end(text, _last_leaf(posts.value[-2]).end_mark.index))
@@ -465,8 +472,12 @@ def prepare(config: Config, path: Path, request: Request, *, timezone: str | Non
         post_id = unique_id(slug(request.text), used)
     data = post_data(request, post_id)
     inserted = insert_post(text, data, zone)
+    try:
+        verify(text, inserted.text, data, zone)
+    except CmctlError:
+        inserted = insert_post(text, data, zone, at_end_mark=True)
+        verify(text, inserted.text, data, zone)
     new = inserted.text
-    verify(text, new, data, zone)
     after = (bom + new).encode("utf-8")
     return Addition(path, before, after, post_id, inserted.snippet, inserted.lines, zone)
 

@@ -144,6 +144,20 @@ def test_crlf_file_stays_crlf(project: Any, run: Any) -> None:
     assert posts_of(path)[-1]["text"] == "Deux\nlignes"
 
 
+def test_a_text_that_keeps_its_trailing_line_breaks_keeps_them(project: Any, run: Any) -> None:
+    old = (
+        "timezone: Europe/Paris\nposts:\n  - id: a\n    at: 2026-12-01 09:30\n"
+        "    accounts: [masto]\n    text: |+\n      keep\n\n\n# end\n"
+    )
+    path = project.calendar(old)
+    result = add(run, "--at", "2026-12-02 09:30", "-a", "masto", "--text", "B")
+    assert result.exit_code == 0, result.output
+    assert path.read_text() == old.replace(
+        "# end", "  - id: b\n    at: 2026-12-02 09:30\n    accounts: [masto]\n    text: B\n# end"
+    )
+    assert posts_of(path)[0]["text"] == "keep\n\n\n"
+
+
 def test_a_byte_order_mark_is_kept(project: Any, run: Any) -> None:
     old = "\ufefftimezone: Europe/Paris\nposts: []\n".encode()
     path = project.write("calendars/dec.yaml", old)
@@ -436,3 +450,16 @@ def test_more_alt_than_media_is_a_usage_error(project: Any, run: Any) -> None:
     project.calendar(COMMENTED)
     result = add(run, "--at", "2026-12-03 18:00", "-a", "masto", "--text", "X", "--alt", "?")
     assert result.exit_code == 2
+
+
+def test_a_project_with_a_ledger_is_checked_against_it(project: Any, run: Any) -> None:
+    path = project.calendar(
+        "timezone: Europe/Paris\nposts:\n  - id: sent\n    at: 2026-11-20 13:00\n"
+        "    accounts: [feed]\n    text: Sent\n"
+    )
+    assert run("publish").exit_code == 0
+    assert (project.root / ".cmctl").is_dir()
+    result = add(run, "--at", "2026-11-28 09:30", "-a", "feed", "--text", "Next")
+    assert result.exit_code == 0, result.output
+    assert [p["id"] for p in posts_of(path)] == ["sent", "next"]
+    assert run("validate").exit_code == 0
