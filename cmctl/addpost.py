@@ -156,11 +156,32 @@ def pick_calendar(config: Config, day: date, now: datetime) -> Path:
 
 
 # ---------------------------------------------------------------------- the id
+# Latin letters that Unicode does not decompose into ASCII ones.
+_LETTERS = str.maketrans(
+    {
+        "œ": "oe",
+        "Œ": "oe",
+        "æ": "ae",
+        "Æ": "ae",
+        "ß": "ss",
+        "ø": "o",
+        "Ø": "o",
+        "ł": "l",
+        "Ł": "l",
+        "đ": "d",
+        "Đ": "d",
+        "þ": "th",
+        "Þ": "th",
+        "ð": "d",
+        "Ð": "d",
+    }
+)
+
+
 def slug(text: str) -> str:
     """Lowercase ASCII words of ``text``, joined by '-': 'Été : 3 idées !' → 'ete-3-idees'."""
-    ascii_text = (
-        unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
-    )
+    folded = unicodedata.normalize("NFKD", text.translate(_LETTERS))
+    ascii_text = folded.encode("ascii", "ignore").decode("ascii").lower()
     words = re.findall(r"[a-z0-9]+", ascii_text)[:ID_WORDS]
     out = ""
     for word in words:

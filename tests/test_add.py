@@ -463,3 +463,39 @@ def test_a_project_with_a_ledger_is_checked_against_it(project: Any, run: Any) -
     assert result.exit_code == 0, result.output
     assert [p["id"] for p in posts_of(path)] == ["sent", "next"]
     assert run("validate").exit_code == 0
+
+
+# ---------------------------------------------------------------------- the core, as units
+def test_posts_written_as_flow_mappings_get_one_too() -> None:
+    from cmctl.addpost import Request, insert_post, post_data, verify
+
+    old = 'posts:\n  - {id: a, at: "2026-12-01 09:30"}\n  - {id: b, at: "2026-12-02 09:30"}\n'
+    data = post_data(Request(at="2026-12-03 10:00", text="Hi", accounts=("x",)), "hi")
+    inserted = insert_post(old, data)
+    assert inserted.text == old + "  - {id: hi, at: 2026-12-03 10:00, accounts: [x], text: Hi}\n"
+    assert inserted.lines == (4, 4)
+    verify(old, inserted.text, data)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Été : 3 idées !", "ete-3-idees"),
+        ("Ça va ? Œuvre, Straße", "ca-va-oeuvre-strasse"),
+        ("one two three four five six seven", "one-two-three-four-five-six"),
+        ("a" * 60, "a" * 40),
+        ("!!!", "post"),
+    ],
+)
+def test_slug(text: str, expected: str) -> None:
+    from cmctl.addpost import slug
+
+    assert slug(text) == expected
+
+
+def test_a_layout_that_cannot_be_kept_is_refused() -> None:
+    from cmctl.addpost import verify
+    from cmctl.errors import CmctlError
+
+    with pytest.raises(CmctlError, match="nothing was written"):
+        verify("posts:\n  - id: a\n", "posts:\n  - id: b\n", {"id": "b"})
