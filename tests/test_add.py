@@ -499,3 +499,17 @@ def test_a_layout_that_cannot_be_kept_is_refused() -> None:
 
     with pytest.raises(CmctlError, match="nothing was written"):
         verify("posts:\n  - id: a\n", "posts:\n  - id: b\n", {"id": "b"})
+
+
+def test_a_file_changed_since_it_was_read_is_not_overwritten(tmp_path: Path) -> None:
+    from cmctl.addpost import Addition, write
+    from cmctl.errors import CmctlError
+
+    path = tmp_path / "dec.yaml"
+    path.write_bytes(b"posts: []\n")
+    addition = Addition(path, b"posts: []\n", b"posts:\n  - id: a\n", "a", "- id: a", (2, 2))
+    path.write_bytes(b"posts: []  # saved by an editor meanwhile\n")
+    with pytest.raises(CmctlError, match="changed while"):
+        write(addition)
+    assert path.read_bytes() == b"posts: []  # saved by an editor meanwhile\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["dec.yaml"]
