@@ -215,6 +215,7 @@ def open_project(
     keep: bool = True,
     workers: int | None = None,
     memory: Memory | None = None,
+    instead: dict[Path, bytes] | None = None,
 ) -> Project:
     """Load, compile and check the calendars (all of them, or those under ``paths``).
 
@@ -224,9 +225,14 @@ def open_project(
     packed per file (``Jobs``: built one at a time, in plan order, by whoever iterates
     them), whose post keeps its identity, times, status and positions but not its YAML
     content (each job carries its own text and media).
+
+    ``instead``: files read from these bytes, not from disk, and added to the project when
+    they do not exist yet (`cmctl add` checks a file before writing it): no cache, no workers.
     """
     with gcpause.paused():
-        return _open(config, paths, now=now, keep=keep, workers=workers, memory=memory)
+        return _open(
+            config, paths, now=now, keep=keep, workers=workers, memory=memory, instead=instead
+        )
 
 
 # What the ledger has of queued posts' jobs, by job key (cmctl.ledger.memory).
@@ -241,18 +247,23 @@ def _open(
     keep: bool,
     workers: int | None,
     memory: Memory | None,
+    instead: dict[Path, bytes] | None = None,
 ) -> Project:
-    files = _select(config, paths)
+    files = _select(config, paths) if not instead or config.calendar_files() else []
     project = Project(config=config, files=files)
     project.report.extend(config.warnings)
-    store = FileCache.open(config)  # None without a state folder: nothing is created
-    try:
-        results = _run(config, files, now, keep, workers, store)
-        if store is not None and not paths:
-            store.prune(files)
-    finally:
-        if store is not None:
-            store.close()
+    if instead:
+        files += [path for path in instead if path not in files]
+        results = [_compile(config, p, now, keep, None, instead.get(p))[0] for p in files]
+    else:
+        store = FileCache.open(config)  # None without a state folder: nothing is created
+        try:
+            results = _run(config, files, now, keep, workers, store)
+            if store is not None and not paths:
+                store.prune(files)
+        finally:
+            if store is not None:
+                store.close()
     seen: dict[str, str] = {}
     _place_queued(project, results, now, memory)
     _same_post_twice(project, results)
@@ -303,11 +314,17 @@ def _cached(config: Config, path: Path, now: datetime, store: FileCache) -> Any:
 
 
 def _compile(
-    config: Config, path: Path, now: datetime, keep: bool, started: int | None
+    config: Config,
+    path: Path,
+    now: datetime,
+    keep: bool,
+    started: int | None,
+    data: bytes | None = None,
 ) -> tuple[_FileResult, cache_mod.Facts | None]:
-    """The file's result, and what the cache needs to know of it (when ``started``)."""
+    """The file's result, and what the cache needs to know of it (when ``started``);
+    ``data``: the file's bytes, not read from disk."""
     sink = Sink(display(path))
-    calendar = load_calendar(path, config, sink, now)
+    calendar = load_calendar(path, config, sink, now, data)
     # Media and zone files are stamped before compiling reads them (content hashes).
     found = cache_mod.facts(calendar, now, started) if started is not None else None
     if calendar is None:

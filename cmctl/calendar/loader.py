@@ -31,14 +31,15 @@ def _checker() -> Checker:
 
 
 def load_calendar(
-    path: Path, config: Config, sink: Sink, now: datetime | None = None
+    path: Path, config: Config, sink: Sink, now: datetime | None = None, data: bytes | None = None
 ) -> Calendar | None:
     """Read one calendar file. Problems go to ``sink``; None when nothing usable was read.
+    ``data``: the file's bytes as they would be (`cmctl add` checks a file before writing).
 
     A recurring post becomes one Post per occurrence (id ``post~YYYY-MM-DD``); a rule with
     no end is expanded up to ``now`` + recurrence.HORIZON (``now``: the clock's)."""
     try:
-        data = read_bounded(path)
+        data = read_bounded(path) if data is None else data
     except (OSError, ValueError) as exc:
         sink.error(1, 1, f"cannot read file: {getattr(exc, 'strerror', None) or exc}", "file")
         return None

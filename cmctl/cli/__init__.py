@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("cmctl.cli.validate", "Check calendars the way each network will judge them."),
     "plan": ("cmctl.cli.plan", "Show the jobs the calendars compile to, in time order."),
     "import": ("cmctl.cli.import_", "Import a Buffer, Hootsuite or generic CSV as a calendar."),
+    "add": ("cmctl.cli.add", "Append a post to a calendar, validated, comments kept."),
     "agenda": ("cmctl.cli.agenda", "Show the calendar as a week or month grid."),
     "queue": ("cmctl.cli.queue", "Show a queue's coming slots: what fills them, which are free."),
     "export": ("cmctl.cli.export", "Write the plan as CSV, ICS (calendar apps) or JSON."),
