@@ -114,7 +114,7 @@ def csv_text(job: Job) -> str:
     """The main post's text for the CSV: the text as published without its link (the
     ``link`` column has it), the hashtags kept at the end (the CSV has no column for
     them). Compiling joins text, link and hashtags with blank lines: undone here."""
-    text = job.text
+    text = job.sent_text  # as written (a network may show links shortened)
     tags = " ".join(f"#{tag}" for tag in job.tags)
     if tags and (text == tags or text.endswith("\n\n" + tags)):
         text = text[: -len(tags)].removesuffix("\n\n")
