@@ -10,17 +10,16 @@ it is invalid). The write is atomic: a temporary file beside it, renamed over it
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
-import tempfile
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from cmctl import atomic
+from cmctl.calendar.ids import slug, unique_id
 from cmctl.calendar.schema import SLUG, SLUG_HINT
 from cmctl.config import Config, display
 from cmctl.diagnostics import Diagnostic, Sink
@@ -28,8 +27,6 @@ from cmctl.errors import CmctlError, UsageError
 
 _SLUG = re.compile(SLUG)
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
-ID_WORDS = 6  # a derived id is a slug of the text's first words...
-ID_CHARS = 40  # ...cut at a word boundary within this many characters
 BOM = "\ufeff"
 
 
@@ -156,51 +153,6 @@ def pick_calendar(config: Config, day: date, now: datetime) -> Path:
 
 
 # ---------------------------------------------------------------------- the id
-# Latin letters that Unicode does not decompose into ASCII ones.
-_LETTERS = str.maketrans(
-    {
-        "œ": "oe",
-        "Œ": "oe",
-        "æ": "ae",
-        "Æ": "ae",
-        "ß": "ss",
-        "ø": "o",
-        "Ø": "o",
-        "ł": "l",
-        "Ł": "l",
-        "đ": "d",
-        "Đ": "d",
-        "þ": "th",
-        "Þ": "th",
-        "ð": "d",
-        "Ð": "d",
-    }
-)
-
-
-def slug(text: str) -> str:
-    """Lowercase ASCII words of ``text``, joined by '-': 'Été : 3 idées !' → 'ete-3-idees'."""
-    folded = unicodedata.normalize("NFKD", text.translate(_LETTERS))
-    ascii_text = folded.encode("ascii", "ignore").decode("ascii").lower()
-    words = re.findall(r"[a-z0-9]+", ascii_text)[:ID_WORDS]
-    out = ""
-    for word in words:
-        candidate = f"{out}-{word}" if out else word
-        if len(candidate) > ID_CHARS:
-            break
-        out = candidate
-    return out or (words[0][:ID_CHARS] if words else "post")
-
-
-def unique_id(base: str, used: set[str]) -> str:
-    if base not in used:
-        return base
-    n = 2
-    while f"{base}-{n}" in used:
-        n += 1
-    return f"{base}-{n}"
-
-
 def check_id(given: str, used: set[str]) -> str:
     if not _SLUG.match(given):
         raise UsageError(f"--id {given!r} is not a valid post id", hint=SLUG_HINT)
@@ -516,26 +468,8 @@ def write(addition: Addition) -> None:
             f"{display(path)} changed while the post was being added; nothing was written",
             hint="run the command again",
         )
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    if addition.before is not None:
-        mode = os.stat(path).st_mode & 0o7777
-    else:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(addition.after)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_bytes(path, addition.after)
 
 
 # ---------------------------------------------------------------------- validation

@@ -15,8 +15,6 @@ days; a printer gets no backgrounds, one week per page and the links written out
 from __future__ import annotations
 
 import base64
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -25,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from cmctl import atomic
 from cmctl.agenda import Entry, Grid
 from cmctl.calendar.model import Media
 from cmctl.compile import Job
@@ -71,18 +70,7 @@ def month_keys(grid: Grid) -> list[str]:
 
 def write(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically: a reader sees the old page or the new one."""
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    atomic.write_bytes(path, text.encode("utf-8"), new_mode=0o644)
 
 
 # ---------------------------------------------------------------------------- media

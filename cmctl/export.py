@@ -14,13 +14,14 @@ import hashlib
 import io
 import os
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import redirect_stdout
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from cmctl import atomic
 from cmctl.errors import UsageError
 from cmctl.output import PlanJob, echo_json, job_state
 
@@ -228,28 +229,13 @@ def destination(target: str) -> Iterator[TextIO]:
             stream.flush()
             stream.detach()
         return
-    folder = os.path.dirname(os.path.abspath(target))
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", dir=folder)
-    except OSError as exc:
+        with atomic.replacing(Path(os.path.abspath(target))) as raw:
+            stream = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            try:
+                yield stream
+                stream.flush()
+            finally:
+                stream.detach()
+    except OSError as exc:  # the folder is missing or not writable, the disk is full...
         raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
-    try:
-        with open(fd, "w", encoding="utf-8", newline="") as stream:
-            yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
-        try:
-            mode = os.stat(target).st_mode & 0o777
-        except OSError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(temp, mode)
-        try:
-            os.replace(temp, target)
-        except OSError as exc:
-            raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise

@@ -13,7 +13,6 @@ import bisect
 import contextlib
 import os
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import yaml
 
 from cmctl import timeutil
+from cmctl.calendar import ids
 from cmctl.calendar.loader import load_calendar
 from cmctl.calendar.schema import SLUG
 from cmctl.compile import compile_jobs
@@ -31,9 +31,6 @@ from cmctl.errors import UsageError
 from cmctl.importing.draft import Draft, Parsed, Problem, Severity, names
 from cmctl.importing.reader import Cell
 from cmctl.rules import check
-
-ID_WORDS = 6
-ID_CHARS = 40
 
 
 @dataclass(slots=True)
@@ -181,20 +178,9 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def unique_id(text: str, used: set[str]) -> str:
-    """A slug of the text's first words (ASCII, lowercase), unique among ``used``."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    words = re.findall(r"[a-z0-9]+", folded)[:ID_WORDS]
-    base = ""
-    for word in words:
-        candidate = f"{base}-{word}" if base else word
-        if len(candidate) > ID_CHARS:
-            break
-        base = candidate
-    base = base or (words[0][:ID_CHARS] if words else "post")
-    post_id, n = base, 1
-    while post_id in used:
-        n += 1
-        post_id = f"{base}-{n}"
+    """A slug of the text's first words (ASCII, lowercase), unique among ``used``
+    (which it joins)."""
+    post_id = ids.unique_id(ids.slug(text), used)
     used.add(post_id)
     return post_id
 

@@ -65,7 +65,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
-from cmctl import clock
+from cmctl import atomic, clock
 from cmctl.networks.base import (
     OPEN_MEDIA,
     OPEN_MEDIA_MAX,
@@ -382,30 +382,8 @@ def locked(path: Path) -> Iterator[None]:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, flush + fsync, os.replace, then fsync the folder."""
-    try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o644
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    if sys.platform != "win32":
-        with contextlib.suppress(OSError):
-            folder = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(folder)
-            finally:
-                os.close(folder)
+    """The feed file replaced atomically (cmctl.atomic); a new one is world-readable."""
+    atomic.write_bytes(path, data, new_mode=0o644)
 
 
 def _read(path: Path) -> bytes | None:
