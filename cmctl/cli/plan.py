@@ -94,7 +94,9 @@ def _plan(
     except timeutil.TimeProblem as p:
         raise UsageError(p.message, hint=p.hint) from None
     # The jobs stream in plan order, built one at a time (project.Jobs), never all held.
-    jobs: Iterator[Job] = iter(project.jobs)
+    # `--json` reads the jobs as their packed rows (no Job built: project.Packed); the
+    # filters and states read the same names on both.
+    jobs: Iterator[Job] = project.jobs.packed() if as_json else iter(project.jobs)  # type: ignore[assignment]
     if lower is not None:
         jobs = (j for j in jobs if j.at >= lower)
     if upper is not None:
@@ -116,7 +118,7 @@ def _plan(
         if as_json:
             output.echo_json(
                 {
-                    "jobs": (output.PlanJob(j, row) for j, row in rows),  # job_dict's
+                    "jobs": (output.PlanPacked(j, row) for j, row in rows),  # job_dict's
                     "drafts_hidden": output.Later(lambda: hidden[0]),
                     "errors": report.errors,
                     "warnings": report.warnings,
