@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from cmctl.compile import Job
     from cmctl.diagnostics import Diagnostic
+    from cmctl.project import Packed
 
 
 def console(err: bool = False, *, soft_wrap: bool = False) -> Console:
@@ -122,6 +123,8 @@ def _encode(value: Any, newline: str, out: list[str], flush: Callable[[], None])
         out.append("[]" if sep[0] == "[" else newline + "]")
     elif value.__class__ is PlanJob:
         out.append(_job_text(value, newline))
+    elif value.__class__ is PlanPacked:
+        out.append(_packed_text(value, newline))
     elif value.__class__ is Later:
         _encode(value.get(), newline, out, flush)
     else:
@@ -360,6 +363,73 @@ def _job_text(item: PlanJob, newline: str) -> str:
         url,
         reason,
         *_queue_fields(job),
+    )
+
+
+class PlanPacked:
+    """A job of `plan --json` given as its packed rows (``project.Packed``), with its
+    ledger state: written as ``PlanJob``'s text is."""
+
+    __slots__ = ("job", "row")
+
+    def __init__(self, job: Packed, row: Any = None) -> None:
+        self.job = job
+        self.row = row
+
+
+def _packed_text(item: PlanPacked, newline: str) -> str:
+    """``_job_text`` of a job given as its packed rows (``project.Packed``): the same
+    text, no ``Job``, ``Post`` or ``Pos`` built (`plan --json` of 100,000 jobs)."""
+    job, known = item.job, item.row
+    post, row = job.post, job.row
+    (c, pid, at, local, _a, status, _cu, _lang, _p, _ap, _tp, queue, _after, moved_from) = post
+    (key, _i, account, network, part, parts, text, media_list, length, limit, digest, pos) = row[
+        :12
+    ]
+    title = row[13]
+    e = _encode_str
+    if media_list:
+        out: list[str] = []
+        _encode(
+            [{"path": m.source, "alt": m.alt} for m in media_list], newline + "  ", out, _no_flush
+        )
+        media = "".join(out)
+    else:
+        media = "[]"
+    if known is None:
+        url = reason = "null"
+    else:
+        url = "null" if known.url is None else e(known.url)
+        reason = "null" if known.reason is None else e(known.reason)
+    local_text = e(local.isoformat())
+    if queue is None:
+        queued = ("null", "null", "null")
+    else:
+        moved = "null" if moved_from is None else e(moved_from.astimezone(local.tzinfo).isoformat())
+        queued = (e(queue), local_text, moved)
+    return _job_template(newline) % (
+        e(key),
+        e(c),
+        e(pid),
+        e(account),
+        e(network),
+        int.__repr__(part),
+        int.__repr__(parts),
+        e(at.isoformat()),
+        local_text,
+        e(getattr(local.tzinfo, "key", str(local.tzinfo))),
+        e(status),
+        "null" if title is None else e(title),
+        e(text),
+        media,
+        int.__repr__(length),
+        "null" if limit is None else int.__repr__(limit),
+        e(digest),
+        e(f"{pos[0]}:{pos[1]}:{pos[2]}"),
+        e(job_state(job, known)),  # type: ignore[arg-type]
+        url,
+        reason,
+        *queued,
     )
 
 

@@ -92,12 +92,55 @@ class Rows:
             job = Job(k, post, a, n, part, parts, text, media, length, limit, h, Pos(*pos), *rest)
             yield (post.at, post.calendar, post.id, a, part), job
 
+    def packed(self) -> Iterator[tuple[Order, Packed]]:
+        """(place, the job as its packed rows): no ``Job``, ``Post`` or ``Pos`` built."""
+        post_rows, job_rows = pickle.loads(self.data)
+        for row in job_rows:
+            post = post_rows[row[1]]
+            yield (post[2], post[0], post[1], row[2], row[4]), Packed(post, row)
+
     def facts(self) -> Iterator[tuple[Order, JobFacts]]:
         """(place, what the ledger needs of the job): no ``Job`` built."""
         post_rows, job_rows = pickle.loads(self.data)
         for k, i, a, n, part, _parts, _text, _media, _len, _lim, h, *_ in job_rows:
             c, pid, at, _lo, _acc, st, cu, *_ = post_rows[i]
             yield (at, c, pid, a, part), JobFacts(k, c, pid, a, part, n, h, at, cu, st)
+
+
+class Packed:
+    """A job as its packed rows (``Jobs.packed``): `plan --json` writes its text from
+    them (``output``). The fields the plan's filters and states read are named as on
+    ``Job``; ``post`` and ``row`` are ``_rows``'s tuples."""
+
+    __slots__ = ("post", "row")
+
+    def __init__(self, post: tuple[Any, ...], row: tuple[Any, ...]) -> None:
+        self.post = post
+        self.row = row
+
+    @property
+    def key(self) -> str:
+        return self.row[0]  # type: ignore[no-any-return]
+
+    @property
+    def account(self) -> str:
+        return self.row[2]  # type: ignore[no-any-return]
+
+    @property
+    def network(self) -> str:
+        return self.row[3]  # type: ignore[no-any-return]
+
+    @property
+    def content_hash(self) -> str:
+        return self.row[10]  # type: ignore[no-any-return]
+
+    @property
+    def at(self) -> datetime:
+        return self.post[2]  # type: ignore[no-any-return]
+
+    @property
+    def status(self) -> str:
+        return self.post[5]  # type: ignore[no-any-return]
 
 
 class JobFacts(NamedTuple):
@@ -148,6 +191,10 @@ class Jobs:
     def numbered(self) -> Iterator[tuple[int, Job]]:
         """(the job's file number, the job), in plan order."""
         return self._merge(Rows.jobs)
+
+    def packed(self) -> Iterator[Packed]:
+        """The jobs as their packed rows (``Packed``), in plan order."""
+        return map(itemgetter(1), self._merge(Rows.packed))
 
     def facts(self) -> Iterator[tuple[int, JobFacts]]:
         """(the job's file number, what the ledger needs of it), in plan order."""

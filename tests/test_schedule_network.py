@@ -367,7 +367,7 @@ def test_migration_4_keeps_an_old_ledger(tmp_path: Path) -> None:
     db.close()
     ledger = Ledger.open(tmp_path / "state")
     try:
-        assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
+        assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 5
         row = ledger.get("c:a@m")
         assert row is not None and row.state == "published" and row.url == "https://x/1"
         assert row.decided_by == "human" and row.checkpoint == {"a": 1}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -94,7 +94,9 @@ def _plan(
     except timeutil.TimeProblem as p:
         raise UsageError(p.message, hint=p.hint) from None
     # The jobs stream in plan order, built one at a time (project.Jobs), never all held.
-    jobs: Iterator[Job] = iter(project.jobs)
+    # `--json` reads the jobs as their packed rows (no Job built: project.Packed); the
+    # filters and states read the same names (at, account, network, status, key) on both.
+    jobs: Iterator[Any] = project.jobs.packed() if as_json else iter(project.jobs)
     if lower is not None:
         jobs = (j for j in jobs if j.at >= lower)
     if upper is not None:
@@ -116,7 +118,7 @@ def _plan(
         if as_json:
             output.echo_json(
                 {
-                    "jobs": (output.PlanJob(j, row) for j, row in rows),  # job_dict's
+                    "jobs": (output.PlanPacked(j, row) for j, row in rows),  # job_dict's
                     "drafts_hidden": output.Later(lambda: hidden[0]),
                     "errors": report.errors,
                     "warnings": report.warnings,
@@ -154,14 +156,15 @@ STATE_BATCH = 999  # keys per query of the ledger's states (SQLite's oldest limi
 
 
 def _with_states(
-    jobs: Iterator[Job], ledger: Ledger | None
-) -> Iterator[tuple[Job, JobState | None]]:
-    """Each job with its ledger state, read for a batch of jobs at a time."""
+    jobs: Iterator[Any], ledger: Ledger | None
+) -> Iterator[tuple[Any, JobState | None]]:
+    """Each job (a ``Job``, or a ``project.Packed`` for `--json`) with its ledger state,
+    read for a batch of jobs at a time."""
     if ledger is None:
         for job in jobs:
             yield job, None
         return
-    batch: list[Job] = []
+    batch: list[Any] = []
     for job in jobs:
         batch.append(job)
         if len(batch) >= STATE_BATCH:

@@ -144,6 +144,8 @@ def reconcile(
     """
     out = Reconciliation()
     rows = {k.key: k for k in known}
+    if not rows:
+        return _all_new(out, planned)
     jobs = list(planned)
     by_post: dict[str, list[Planned]] = defaultdict(list)
     for job in jobs:
@@ -206,6 +208,17 @@ def reconcile(
             )
         )
         out.stats["cancelled"] += 1
+    return out
+
+
+def _all_new(out: Reconciliation, planned: Iterable[Planned]) -> Reconciliation:
+    """An empty ledger (a first sync): nothing started, held, inherited or cancelled;
+    every job is a plain insert (a draft skipped), in the plan's order. What the general
+    path gives then, at a fraction of its cost (106,000 jobs)."""
+    out.inserts = [(job, _DRAFT if job.draft else _NEW, "planned") for job in planned]
+    drafts = sum(1 for _, values, _ in out.inserts if values is _DRAFT)
+    out.stats["drafts"] = drafts
+    out.stats["new"] = len(out.inserts) - drafts
     return out
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from cmctl.errors import CmctlError
 from cmctl.ledger import states
-from cmctl.ledger.schema import MIGRATIONS
+from cmctl.ledger.schema import MIGRATIONS, RETRIED_SQL, STATES
 from cmctl.redact import scrub
 
 if TYPE_CHECKING:  # loaded where used: `status` and the cron tick never reconcile
@@ -317,7 +317,8 @@ class _Connection(sqlite3.Connection):
 
 def iso(moment: datetime) -> str:
     """UTC, fixed width: string order is time order."""
-    moment = moment.astimezone(UTC)
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
     if moment.year < 1000:  # strftime does not pad the year
         return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     # the same text as strftime("%Y-%m-%dT%H:%M:%S.%fZ"), twice as fast: the UTC offset
@@ -558,7 +559,21 @@ def planned_job(job: Any) -> Planned:
     """A compiled job as reconciliation sees it (its time as the ledger writes it)."""
     from cmctl.ledger.reconcile import Planned
 
-    return Planned(  # positional: 106,000 jobs on a first sync
+    if isinstance(job, tuple):  # project.JobFacts (106,000 on a first sync): unpacked in C
+        key, calendar, post_id, account, part, network, content_hash, at, catch_up, status = job
+        return Planned(
+            key,
+            calendar,
+            post_id,
+            account,
+            part,
+            network,
+            content_hash,
+            iso(at),
+            int(catch_up.total_seconds()),
+            status == "draft",
+        )
+    return Planned(  # positional
         job.key,
         job.calendar,
         job.post_id,
@@ -890,8 +905,8 @@ class Ledger:
     def retrying(self) -> list[Row]:
         """Pending jobs that were tried already (waiting for their next attempt)."""
         return self._rows(
-            f"SELECT {ROW_COLUMNS} FROM jobs WHERE state = 'pending' AND attempts > 0 "
-            "ORDER BY scheduled_at, calendar, post_id, account, part"
+            f"SELECT {ROW_COLUMNS} FROM jobs WHERE state = 'pending' AND {RETRIED_SQL} "
+            "AND attempts > 0 ORDER BY scheduled_at, calendar, post_id, account, part"
         )
 
     def get(self, key: str) -> Row | None:
@@ -929,32 +944,50 @@ class Ledger:
         return [(rows[later], rows[stop]) for later, stop in sorted(pairs.items())]
 
     def counts(self) -> dict[str, int]:
-        return {
-            r[0]: r[1] for r in self.db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state")
-        }
+        """Jobs by state (the states that have some, in name order). One count per state
+        on ``jobs_due``: half the time of a GROUP BY over 100,000 rows."""
+        sql = " UNION ALL ".join(
+            f"SELECT '{state}', COUNT(*) FROM jobs WHERE state = '{state}'"
+            for state in sorted(STATES)
+        )
+        return {r[0]: r[1] for r in self.db.execute(sql) if r[1]}
 
     def next_wakeup(self, after: datetime | None = None) -> datetime | None:
         """The earliest moment a pending job becomes due, or a post a network holds
         (``scheduled``) is to be confirmed (strictly after ``after``). The jobs of a
-        paused account wake nobody: the resume does."""
-        due = "COALESCE(MAX(next_attempt_at, scheduled_at), scheduled_at)"
-        sql = (
-            f"SELECT MIN({due}) FROM jobs WHERE (state = 'scheduled' OR "
-            f"(state = 'pending' AND NOT {PAUSED_SQL}))"
-        )
-        args: tuple[str, ...] = ()
-        if after is not None:
-            sql += f" AND {due} > ?"
-            args = (iso(after),)
-        r = self.db.execute(sql, args).fetchone()
-        return parse_iso(r[0]) if r and r[0] else None
+        paused account wake nobody: the resume does.
+
+        Two indexed reads, never a scan of every pending row: the jobs without a retry
+        time in time order (``jobs_due``, the first one that counts), and those with one
+        (due at the later of both times) through migration 5's ``jobs_retry``."""
+        found: list[str] = []
+        for state in ("pending", "scheduled"):
+            paused = f" AND NOT {PAUSED_SQL}" if state == "pending" else ""
+            first = (
+                f"SELECT scheduled_at FROM jobs WHERE state = ? AND next_attempt_at IS NULL{paused}"
+            )
+            retried = (
+                "SELECT MIN(MAX(next_attempt_at, scheduled_at)) FROM jobs WHERE state = ? "
+                f"AND {RETRIED_SQL} AND next_attempt_at IS NOT NULL{paused}"
+            )
+            args: tuple[str, ...] = (state,)
+            if after is not None:
+                first += " AND scheduled_at > ?"
+                retried += " AND MAX(next_attempt_at, scheduled_at) > ?"
+                args = (state, iso(after))
+            for sql in (first + " ORDER BY scheduled_at LIMIT 1", retried):
+                r = self.db.execute(sql, args).fetchone()
+                if r and r[0]:
+                    found.append(r[0])
+        return parse_iso(min(found)) if found else None
 
     def has_work(self, now: datetime) -> bool:
         """Is any job due (or past due), or any claim to look at? One indexed query."""
         r = self.db.execute(
             "SELECT 1 FROM jobs WHERE state = 'sending' OR (state IN ('pending', 'scheduled') AND "
+            "scheduled_at <= ? AND "  # implied by the next term: it lets jobs_due answer
             "COALESCE(MAX(next_attempt_at, scheduled_at), scheduled_at) <= ?) LIMIT 1",
-            (iso(now),),
+            (iso(now), iso(now)),
         ).fetchone()
         return r is not None
 
