@@ -96,8 +96,7 @@ class Newcomer:
 
 
 def workflow_steps(project: Path) -> dict[str, Any]:
-    data = yaml.safe_load((project / WORKFLOW).read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
+    data: dict[str, Any] = yaml.safe_load((project / WORKFLOW).read_text(encoding="utf-8"))
     return data
 
 
