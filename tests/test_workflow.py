@@ -103,7 +103,8 @@ def workflow_steps(project: Path) -> dict[str, Any]:
 def step(job: dict[str, Any], name: str) -> dict[str, Any]:
     found = [s for s in job["steps"] if s.get("name") == name]
     assert len(found) == 1, [s.get("name") for s in job["steps"]]
-    return found[0]
+    chosen: dict[str, Any] = found[0]
+    return chosen
 
 
 def github_expr(text: str, values: dict[str, str]) -> str:
