@@ -352,3 +352,52 @@ def test_the_comment_step_posts_one_comment_then_updates_that_one(tmp_path: Path
     ]
     assert methods == ["GET", "POST", "GET", "PATCH"]
     assert {c["token"] for c in calls} == {"ghs_workflow_token"}
+
+
+# --- the README's section, as written ----------------------------------------------
+def readme_workflow_lines() -> list[str]:
+    """The shell lines of README.md's "From `cmctl init` to a pull request comment" and
+    the section after it, comments left out."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = text.index("### From `cmctl init` to a pull request comment")
+    section = text[start : text.index("\n## ", start)]
+    lines = []
+    for block in re.findall(r"```sh\n(.*?)```", section, re.S):
+        lines += [ln for ln in block.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    return lines
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_the_readme_workflow_section_runs_as_written(tmp_path: Path) -> None:
+    """Every line, literally, but for the GitHub address (a bare repository here) and the
+    example dates, which the README tells the reader to take from `cmctl init`'s week."""
+    lines = readme_workflow_lines()
+    used = {ln.split()[1] for ln in lines if ln.startswith("cmctl ")}
+    assert {"init", "add", "import", "plan", "export", "agenda"} <= used, used
+    me = Newcomer(tmp_path)
+    origin = tmp_path / "origin.git"
+    me.git("init", "-q", "--bare", str(origin), cwd=tmp_path)
+    script = ["set -x"]
+    for n, line in enumerate(lines):
+        line = line.replace("https://github.com/YOU/my-brand.git", str(origin))
+        for day, var in (("2026-12-10", "$DAY3"), ("2026-12-14", "$DAY7")):
+            at = line.find(day)
+            quoted = line[:at].count("'") % 2 == 1  # inside '…': close, expand, reopen
+            line = line.replace(day, f"'\"{var}\"'" if quoted else var)
+        script.append("{ " + line + "\n} || exit 1")  # `a && b` alone never stops `bash -e`
+        if n == 0:  # after `cmctl init my-brand && cd my-brand`: the week it printed
+            script += [
+                "MONDAY=$(sed -n 's/.*dated from \\([0-9-]*\\)\\..*/\\1/p' "
+                "calendars/first-week.yaml)",
+                'test -n "$MONDAY"',
+                'DAY3=$(date -d "$MONDAY + 3 days" +%F); DAY7=$(date -d "$MONDAY + 7 days" +%F)',
+            ]
+    me.sh("\n".join(script), cwd=tmp_path)
+    project = tmp_path / "my-brand"
+    ics = icalendar.Calendar.from_ical((project / "public" / "team.ics").read_bytes())
+    keys = {str(e["X-CMCTL-KEY"]) for e in ics.walk("VEVENT")}
+    assert {"december:hello-from-our-spreadsheet@brand-feed"} <= keys, keys
+    assert any(k.startswith("first-week:new-on-the-blog-our-plan@") for k in keys), keys
+    assert "</html>" in (project / "public" / "client.html").read_text()  # this month's page
+    assert me.git("status", "--porcelain", cwd=project) == ""
+    assert "december" in me.git("branch", "--list", cwd=origin)
