@@ -54,6 +54,7 @@ class Newcomer:
             "HOME": str(self.home),
             "XDG_CONFIG_HOME": str(self.home / ".config"),
             "NO_COLOR": "1",
+            "TZ": "Europe/Paris",  # the machine's zone: `cmctl init` takes it
             "PATH": f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}",
             "GIT_CONFIG_NOSYSTEM": "1",
             "GIT_AUTHOR_NAME": "Newcomer",
@@ -126,9 +127,8 @@ def test_from_init_to_a_pull_request_comment_the_team_calendar_and_the_client_pa
     clone = tmp_path / "work"
     clone.mkdir()
 
-    # cmctl init; the starter week begins next Monday. (--timezone: tests/shifted_cmctl.py's
-    # time-machine travel sets TZ=UTC in the child, so the machine's zone cannot be chosen.)
-    out = me.cmctl("init", "my-brand", "--timezone", "Europe/Paris", cwd=clone)
+    # cmctl init, in the machine's zone (TZ); the starter week begins next Monday.
+    out = me.cmctl("init", "my-brand", cwd=clone)
     assert "time zone Europe/Paris" in out, out
     found = re.search(r"posts from Monday (\d{4}-\d{2}-\d{2})", out)
     assert found, out
