@@ -14,7 +14,9 @@ if __name__ == "__main__":
     from tests.clockshift import ENV, parse_offset
 
     offset = parse_offset(os.environ[ENV])
-    time_machine.travel(datetime.now(UTC) + offset, tick=True).start()
+    # A timestamp, not an aware datetime: time-machine would set TZ=UTC for one, and the
+    # machine's zone (what `cmctl init` takes) must stay the environment's.
+    time_machine.travel((datetime.now(UTC) + offset).timestamp(), tick=True).start()
     from cmctl.cli import main
 
     sys.argv[0] = "cmctl"
