@@ -333,7 +333,7 @@ def _compile(
     diagnostics = sink.items + check([calendar], jobs, config, now)
     posts = len(calendar.posts)
     waiting = [
-        queues.Waiting(p.calendar, p.id, p.queue, p.accounts, p.after)
+        queues.Waiting(p.calendar, p.id, p.queue, p.accounts, p.after, p.status == "draft")
         for p in calendar.posts
         if p.queue is not None
     ]

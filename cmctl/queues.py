@@ -10,10 +10,13 @@ across calendars, of what the ledger remembers of them, and of now:
 - a post something of went out (or was handed to the network), or whose recorded slot
   has come, keeps the time the ledger has for it: it is pinned. A post whose slot has
   come is due now (or missed, past its catch-up window), never pushed to a later slot;
-- every other post takes, in order, the first slot from now (and from its ``after``
+- every other approved post takes, in order, the first slot from now (and from its ``after``
   day) that is free for each of its accounts: a slot holds one post per account. Slots
   that fall on a blackout day, or closer to another post of the account than its
-  ``min_gap``, are skipped.
+  ``min_gap``, are skipped. A recorded slot that has come on a day blacked out since
+  does not pin its post (nothing went out): it takes the next free slot;
+- drafts then take, in order, the slots left: a draft never holds a slot an approved
+  post wants; approving it places it where it is written (the posts after it move).
 
 So inserting a post before others moves the later ones to later slots, never to
 earlier ones that have passed; a post's recorded slot (the ledger's time) that differs
@@ -114,6 +117,7 @@ class Waiting(NamedTuple):
     queue: str
     accounts: tuple[str, ...]
     after: date | None
+    draft: bool = False
 
 
 class Remembered(NamedTuple):
@@ -159,16 +163,25 @@ def place(
     # holds one post per account: one at the slot's very minute fills it.
     taken: dict[str, list[datetime]] = {a: sorted(t) for a, t in (others or {}).items()}
     free: list[Waiting] = []
+    drafts: list[Waiting] = []
     for post in waiting:
+        queue = queues.get(post.queue)
+        zone = get_zone(queue.timezone) if queue is not None else UTC
         pins = [
             r.at
             for r in (
                 remembered.get(post_key(post.calendar, post.post_id, a)) for a in post.accounts
             )
-            if r is not None and r.state != "skipped" and (r.state in STARTED or r.at <= now)
+            if r is not None
+            and r.state != "skipped"
+            and (
+                r.state in STARTED
+                # a slot that has come on a day blacked out since: the post moves on
+                or (r.at <= now and blackout(r.at.astimezone(zone).date()) is None)
+            )
         ]
         if not pins:
-            free.append(post)
+            (drafts if post.draft else free).append(post)
             continue
         at = min(pins)
         out[(post.calendar, post.post_id)] = Placed(at, None, True)
@@ -176,7 +189,9 @@ def place(
             bisect.insort(taken.setdefault(account, []), at)
     # Where the search of the next post with the same queue, accounts and start resumes.
     resume: dict[tuple[str, tuple[str, ...], date | None], datetime] = {}
-    for post in free:
+    # Drafts take the slots the approved posts leave: one ahead of them would otherwise
+    # jump to the next slot each time its own came, and the posts behind it never go out.
+    for post in [*free, *drafts]:
         queue = queues.get(post.queue)
         if queue is None or not queue.slots:
             out[(post.calendar, post.post_id)] = Unplaced(f"queue '{post.queue}' has no slots")

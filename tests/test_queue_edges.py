@@ -1,0 +1,67 @@
+"""Adversarial edges of queues, spacing/blackouts and link tagging, through the real CLI."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import DEFAULT_CONFIG, as_json
+from tests.test_publish import feed_ids, publish
+from tests.test_queues import MON, QUEUES, cal, plan, qpost
+
+
+@pytest.fixture
+def queued(project: Any) -> Any:
+    project.config(DEFAULT_CONFIG + QUEUES)
+    return project
+
+
+def cron(run: Any, now: Any, start: Any, hours: int, step: int = 30) -> None:
+    """cmctl publish every ``step`` minutes for ``hours`` hours from ``start``."""
+    for minutes in range(0, hours * 60, step):
+        now.move_to(start + timedelta(minutes=minutes))
+        assert publish(run)[0] == 0
+
+
+# ---------------------------------------------------------------------------- drafts
+def test_a_draft_ahead_in_the_queue_never_starves_the_posts_behind_it(
+    queued: Any, run: Any, now: Any
+) -> None:
+    # A draft took the first slot; each time that slot came it jumped to the next one,
+    # ahead of the approved post, which never went out (and nothing said so).
+    queued.calendar(cal(qpost("d", "Draft", status="draft"), qpost("p1", "One")))
+    cron(run, now, MON - timedelta(hours=1), 6)
+    assert feed_ids(queued) == ["urn:cmctl:dec:p1@feed"]
+
+
+def test_a_draft_takes_the_slots_left_and_approving_it_inserts_it_where_written(
+    queued: Any, run: Any
+) -> None:
+    queued.calendar(cal(qpost("d", "Draft", status="draft"), qpost("p1"), qpost("p2")))
+    jobs = {j["key"]: j for j in as_json(run("plan", "--json", "--drafts"))["jobs"]}
+    assert jobs["dec:p1@feed"]["slot"] == "2026-11-23T09:00:00+01:00"
+    assert jobs["dec:p2@feed"]["slot"] == "2026-11-23T12:30:00+01:00"
+    assert jobs["dec:d@feed"]["slot"] == "2026-11-24T09:00:00+01:00"
+    assert publish(run)[0] == 0
+    queued.calendar(cal(qpost("d", "Draft"), qpost("p1"), qpost("p2")))  # approved
+    jobs = plan(run)
+    assert jobs["dec:d@feed"]["slot"] == "2026-11-23T09:00:00+01:00"
+    assert jobs["dec:p1@feed"]["moved_from"] == "2026-11-23T09:00:00+01:00"
+    assert jobs["dec:p2@feed"]["slot"] == "2026-11-24T09:00:00+01:00"
+
+
+# ---------------------------------------------------------------------------- blackouts
+def test_a_blackout_added_after_sync_moves_a_queued_post_even_once_its_slot_came(
+    queued: Any, run: Any, now: Any
+) -> None:
+    queued.calendar(cal(qpost("p1")))
+    assert publish(run)[0] == 0  # synced for Monday 09:00
+    queued.config(DEFAULT_CONFIG + QUEUES + "blackout:\n  - 2026-11-23\n")
+    now.move_to(MON + timedelta(minutes=5))  # cron was late: the slot has come
+    code, out = publish(run)
+    assert code == 0 and out["outcomes"] == [] and feed_ids(queued) == []
+    assert plan(run)["dec:p1@feed"]["slot"] == "2026-11-24T09:00:00+01:00"
+    cron(run, now, MON + timedelta(minutes=10), 26)
+    assert feed_ids(queued) == ["urn:cmctl:dec:p1@feed"]
