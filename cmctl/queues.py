@@ -15,8 +15,10 @@ across calendars, of what the ledger remembers of them, and of now:
   that fall on a blackout day, or closer to another post of the account than its
   ``min_gap``, are skipped. A recorded slot that has come on a day blacked out since
   does not pin its post (nothing went out): it takes the next free slot;
-- drafts then take, in order, the slots left: a draft never holds a slot an approved
-  post wants; approving it places it where it is written (the posts after it move).
+- drafts, and posts cancelled (``cmctl cancel``) for all their accounts, then take, in
+  order, the slots left: they never hold a slot an approved post wants (one ahead would
+    jump to the next slot each time its own came, and the posts behind never go out).
+  Approving a draft places it where it is written: the posts after it move.
 
 So inserting a post before others moves the later ones to later slots, never to
 earlier ones that have passed; a post's recorded slot (the ledger's time) that differs
@@ -42,6 +44,8 @@ _EVERY_DAY = frozenset(range(7))
 HORIZON = timedelta(days=731)
 # States in which something of a job went out, or may have: its post keeps its time.
 STARTED = frozenset({"sending", "published", "unknown", "scheduled"})
+# The ledger's reason for a job skipped by `cmctl cancel` (cmctl/cancel.py).
+CANCELLED = "cancelled by hand"
 
 
 class SlotProblem(ValueError):
@@ -125,6 +129,7 @@ class Remembered(NamedTuple):
 
     state: str
     at: datetime  # the time it was synced with (aware)
+    cancelled: bool = False  # skipped by `cmctl cancel` (a draft is skipped too)
 
 
 class Placed(NamedTuple):
@@ -167,13 +172,17 @@ def place(
     for post in waiting:
         queue = queues.get(post.queue)
         zone = get_zone(queue.timezone) if queue is not None else UTC
-        pins = [
-            r.at
+        known = [
+            r
             for r in (
                 remembered.get(post_key(post.calendar, post.post_id, a)) for a in post.accounts
             )
             if r is not None
-            and r.state != "skipped"
+        ]
+        pins = [
+            r.at
+            for r in known
+            if r.state != "skipped"
             and (
                 r.state in STARTED
                 # a slot that has come on a day blacked out since: the post moves on
@@ -181,7 +190,10 @@ def place(
             )
         ]
         if not pins:
-            (drafts if post.draft else free).append(post)
+            # A draft, or a post cancelled for all its accounts, waits behind the others.
+            cancelled = bool(known) and len(known) == len(post.accounts)
+            cancelled = cancelled and all(r.state == "skipped" and r.cancelled for r in known)
+            (drafts if post.draft or cancelled else free).append(post)
             continue
         at = min(pins)
         out[(post.calendar, post.post_id)] = Placed(at, None, True)
@@ -189,8 +201,6 @@ def place(
             bisect.insort(taken.setdefault(account, []), at)
     # Where the search of the next post with the same queue, accounts and start resumes.
     resume: dict[tuple[str, tuple[str, ...], date | None], datetime] = {}
-    # Drafts take the slots the approved posts leave: one ahead of them would otherwise
-    # jump to the next slot each time its own came, and the posts behind it never go out.
     for post in [*free, *drafts]:
         queue = queues.get(post.queue)
         if queue is None or not queue.slots:

@@ -65,3 +65,13 @@ def test_a_blackout_added_after_sync_moves_a_queued_post_even_once_its_slot_came
     assert plan(run)["dec:p1@feed"]["slot"] == "2026-11-24T09:00:00+01:00"
     cron(run, now, MON + timedelta(minutes=10), 26)
     assert feed_ids(queued) == ["urn:cmctl:dec:p1@feed"]
+
+
+def test_a_cancelled_queued_post_never_starves_the_posts_behind_it(
+    queued: Any, run: Any, now: Any
+) -> None:
+    queued.calendar(cal(qpost("p1", "One"), qpost("p2", "Two")))
+    assert publish(run)[0] == 0
+    assert run("cancel", "dec:p1").exit_code == 0
+    cron(run, now, MON - timedelta(hours=1), 30)
+    assert feed_ids(queued) == ["urn:cmctl:dec:p2@feed"]
