@@ -96,8 +96,8 @@ class Rows:
         """(place, what the ledger needs of the job): no ``Job`` built."""
         post_rows, job_rows = pickle.loads(self.data)
         for k, i, a, n, part, _parts, _text, _media, _len, _lim, h, *_ in job_rows:
-            c, pid, at, _lo, _acc, st, cu, *_ = post_rows[i]
-            yield (at, c, pid, a, part), JobFacts(k, c, pid, a, part, n, h, at, cu, st)
+            c, pid, at, _lo, _acc, st, cu, _lang, _p, _ap, _tp, q, *_ = post_rows[i]
+            yield (at, c, pid, a, part), JobFacts(k, c, pid, a, part, n, h, at, cu, st, q)
 
 
 class JobFacts(NamedTuple):
@@ -113,6 +113,7 @@ class JobFacts(NamedTuple):
     at: datetime
     catch_up: timedelta
     status: str
+    queue: str | None = None
 
 
 T = TypeVar("T")
