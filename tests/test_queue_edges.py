@@ -99,3 +99,28 @@ def test_a_sent_queued_post_under_a_new_identity_is_never_sent_again(
         publish(run)
     assert sorted(feed_ids(queued)).count("urn:cmctl:dec:p1@feed") == 1
     assert not [i for i in feed_ids(queued) if i.endswith(("renamed:p1@feed", "p1-new@feed"))]
+
+
+def test_a_dated_post_due_on_a_blackout_declared_late_is_held_then_missed(
+    project: Any, run: Any, now: Any
+) -> None:
+    # Validate only warns about a post whose time has gone by; cron was late, and the
+    # post went out on the blackout day.
+    project.config(DEFAULT_CONFIG)
+    project.calendar(
+        "timezone: Europe/Paris\nposts:\n  - id: d\n    at: 2026-11-23 09:00\n"
+        "    accounts: [feed]\n    text: Hi\n"
+    )
+    assert publish(run)[0] == 0
+    project.config(
+        DEFAULT_CONFIG + "blackout:\n  - {from: 2026-11-23, to: 2026-11-23, reason: recall}\n"
+    )
+    now.move_to(MON + timedelta(minutes=5))
+    _code, out = publish(run)
+    assert [(o["key"], o["state"]) for o in out["outcomes"]] == [("dec:d@feed", "held")]
+    assert "recall" in out["outcomes"][0]["message"]
+    now.move_to(MON + timedelta(hours=3))
+    publish(run)
+    assert feed_ids(project) == []
+    states = {j["key"]: j["state"] for j in as_json(run("plan", "--json"))["jobs"]}
+    assert states == {"dec:d@feed": "missed"}
