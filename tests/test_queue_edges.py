@@ -124,3 +124,23 @@ def test_a_dated_post_due_on_a_blackout_declared_late_is_held_then_missed(
     assert feed_ids(project) == []
     states = {j["key"]: j["state"] for j in as_json(run("plan", "--json"))["jobs"]}
     assert states == {"dec:d@feed": "missed"}
+
+
+def test_the_queue_view_shows_the_post_that_takes_a_slot_not_a_draft_at_its_minute(
+    queued: Any, run: Any
+) -> None:
+    # A dated draft does not fill a slot (placement puts a queued post there); the view
+    # named whichever of the two came last in plan order.
+    queued.calendar(cal(qpost("p1")), name="c.yaml")
+    queued.calendar(
+        "timezone: Europe/Paris\nposts:\n  - id: d\n    at: 2026-11-23 09:00\n"
+        "    status: draft\n    accounts: [feed]\n    text: Draft\n",
+        name="z.yaml",  # after c.yaml in plan order
+    )
+    slots = as_json(run("queue", "--days", "4", "--json"))
+    first = slots[0]
+    assert (first["time"], first["calendar"], first["post"]) == (
+        "2026-11-23T09:00:00+01:00",
+        "c",
+        "p1",
+    )
