@@ -13,8 +13,9 @@ across calendars, of what the ledger remembers of them, and of now:
 - every other approved post takes, in order, the first slot from now (and from its ``after``
   day) that is free for each of its accounts: a slot holds one post per account. Slots
   that fall on a blackout day, or closer to another post of the account than its
-  ``min_gap``, are skipped. A recorded slot that has come on a day blacked out since
-  does not pin its post (nothing went out): it takes the next free slot;
+  ``min_gap``, are skipped. A recorded slot on a day blacked out since does not pin its
+  post if nothing of it went out (its slot has come, or the network holds it for
+  later, ``schedule: network``): it takes the next free slot;
 - drafts, and posts cancelled (``cmctl cancel``) for all their accounts, then take, in
   order, the slots left: they never hold a slot an approved post wants (one ahead would
     jump to the next slot each time its own came, and the posts behind never go out).
@@ -179,16 +180,7 @@ def place(
             )
             if r is not None
         ]
-        pins = [
-            r.at
-            for r in known
-            if r.state != "skipped"
-            and (
-                r.state in STARTED
-                # a slot that has come on a day blacked out since: the post moves on
-                or (r.at <= now and blackout(r.at.astimezone(zone).date()) is None)
-            )
-        ]
+        pins = [r.at for r in known if _pinned(r, now, blackout(r.at.astimezone(zone).date()))]
         if not pins:
             # A draft, or a post cancelled for all its accounts, waits behind the others.
             cancelled = bool(known) and len(known) == len(post.accounts)
@@ -243,6 +235,18 @@ def place(
         for account in post.accounts:
             bisect.insort(taken.setdefault(account, []), chosen)
     return out
+
+
+def _pinned(r: Remembered, now: datetime, blacked: object | None) -> bool:
+    """Whether a post keeps the time the ledger has for this job: something of it went
+    out (or may have), or its slot has come. A day blacked out since it was placed
+    releases it if nothing went out: a slot that has come, or one the network holds
+    (``schedule: network``: the hand-over is moved with it) and that has not come."""
+    if r.state == "skipped":
+        return False
+    if r.state == "scheduled":
+        return r.at <= now or blacked is None
+    return r.state in STARTED or (r.at <= now and blacked is None)
 
 
 def _filled(times: Sequence[datetime], moment: datetime) -> bool:

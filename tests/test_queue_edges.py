@@ -144,3 +144,39 @@ def test_the_queue_view_shows_the_post_that_takes_a_slot_not_a_draft_at_its_minu
         "c",
         "p1",
     )
+
+
+# ---------------------------------------------------------------------------- schedule: network
+WP_QUEUE = """
+queues:
+  blog:
+    timezone: Europe/Paris
+    slots: ["mon-fri 10:00"]
+    accounts: [wp]
+"""
+
+
+def test_a_queued_post_handed_to_the_network_moves_there_for_a_late_blackout(
+    project: Any, run: Any, fake_wordpress: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fakes.wordpress import APP_PASSWORD
+    from tests.test_schedule_network import network_at, wp_config
+
+    monkeypatch.setenv("WP_APP_PASSWORD", APP_PASSWORD)
+    project.config(wp_config(fake_wordpress) + WP_QUEUE)
+    project.calendar(cal(qpost("launch", "Our launch.", queue="blog", title="Launch")))
+    assert publish(run)[0] == 0  # handed over for Monday 10:00
+    assert network_at(project, "dec:launch@wp") == "2026-11-23T09:00:00.000000Z"
+    # One inserted before it does not move what the network holds...
+    project.calendar(
+        cal(
+            qpost("first", "First.", queue="blog", title="F"),
+            qpost("launch", "Our launch.", queue="blog", title="Launch"),
+        )
+    )
+    assert plan(run)["dec:launch@wp"]["slot"] == "2026-11-23T10:00:00+01:00"
+    # ...but a blackout on its day does: the network must not publish it then.
+    project.config(wp_config(fake_wordpress) + WP_QUEUE + "blackout:\n  - 2026-11-23\n")
+    assert plan(run)["dec:launch@wp"]["slot"] != "2026-11-23T10:00:00+01:00"
+    publish(run)
+    assert network_at(project, "dec:launch@wp") != "2026-11-23T09:00:00.000000Z"
