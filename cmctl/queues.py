@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
-from cmctl.timeutil import place_wall
+from cmctl.timeutil import MAX_YEAR, place_wall
 from cmctl.timeutil import zone as get_zone
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -202,7 +202,9 @@ def place(
         start = now
         if post.after is not None:
             start = max(start, datetime.combine(post.after, time(), zone).astimezone(UTC))
-        end = start + horizon
+        # never past the last day cmctl handles (timeutil.MAX_YEAR), in the queue's zone
+        last = datetime(MAX_YEAR, 12, 31, 23, 59, tzinfo=zone).astimezone(UTC)
+        end = min(start + horizon, last)
         cursor = (post.queue, post.accounts, post.after)
         first = max(start, resume.get(cursor, start))
         chosen = None
@@ -217,9 +219,14 @@ def place(
             chosen = moment
             break
         if chosen is None:
+            within = (
+                f"within {horizon.days} days of {start.astimezone(zone):%Y-%m-%d}"
+                if end < last
+                else f"from {start.astimezone(zone):%Y-%m-%d} to {MAX_YEAR}-12-31, the last "
+                "day cmctl handles"
+            )
             out[(post.calendar, post.post_id)] = Unplaced(
-                f"queue '{post.queue}' has no free slot for post '{post.post_id}' within "
-                f"{horizon.days} days of {start.astimezone(zone):%Y-%m-%d}"
+                f"queue '{post.queue}' has no free slot for post '{post.post_id}' {within}"
             )
             continue
         resume[cursor] = chosen

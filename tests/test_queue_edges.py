@@ -180,3 +180,17 @@ def test_a_queued_post_handed_to_the_network_moves_there_for_a_late_blackout(
     assert plan(run)["dec:launch@wp"]["slot"] != "2026-11-23T10:00:00+01:00"
     publish(run)
     assert network_at(project, "dec:launch@wp") != "2026-11-23T09:00:00.000000Z"
+
+
+# ---------------------------------------------------------------------------- extremes
+def test_a_queued_post_never_lands_past_the_last_year_cmctl_handles(project: Any, run: Any) -> None:
+    # after: 2199-12-31 (a Wednesday) with Monday slots was placed in 2200.
+    project.config(
+        DEFAULT_CONFIG + 'queues:\n  q:\n    slots: ["mon 09:00"]\n    accounts: [feed]\n'
+    )
+    project.calendar(cal(qpost("p1", queue="q", after="2199-12-31")))
+    result = run("validate", "--format", "json")
+    assert result.exit_code == 1
+    [found] = [d for d in as_json(result)["diagnostics"] if d["rule"] == "queue-full"]
+    assert "2199" in found["message"]
+    assert as_json(run("plan", "--json"))["jobs"] == []
