@@ -569,7 +569,7 @@ def planned_job(job: Any) -> Planned:
         iso(job.at),
         int(job.catch_up.total_seconds()),
         job.status == "draft",
-        job.queue is not None,
+        getattr(job, "queue", None) is not None,  # (test doubles may have none)
     )
 
 
