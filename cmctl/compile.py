@@ -77,6 +77,10 @@ class Job:
         return self.post.catch_up
 
     @property
+    def queue(self) -> str | None:
+        return self.post.queue
+
+    @property
     def lang(self) -> tuple[str, ...]:
         return self.post.lang
 

@@ -103,8 +103,8 @@ class Rows:
         """(place, what the ledger needs of the job): no ``Job`` built."""
         post_rows, job_rows = pickle.loads(self.data)
         for k, i, a, n, part, _parts, _text, _media, _len, _lim, h, *_ in job_rows:
-            c, pid, at, _lo, _acc, st, cu, *_ = post_rows[i]
-            yield (at, c, pid, a, part), JobFacts(k, c, pid, a, part, n, h, at, cu, st)
+            c, pid, at, _lo, _acc, st, cu, _lang, _p, _ap, _tp, q, *_ = post_rows[i]
+            yield (at, c, pid, a, part), JobFacts(k, c, pid, a, part, n, h, at, cu, st, q)
 
 
 class Packed:
@@ -156,6 +156,7 @@ class JobFacts(NamedTuple):
     at: datetime
     catch_up: timedelta
     status: str
+    queue: str | None = None
 
 
 T = TypeVar("T")
@@ -380,7 +381,7 @@ def _compile(
     diagnostics = sink.items + check([calendar], jobs, config, now)
     posts = len(calendar.posts)
     waiting = [
-        queues.Waiting(p.calendar, p.id, p.queue, p.accounts, p.after)
+        queues.Waiting(p.calendar, p.id, p.queue, p.accounts, p.after, p.status == "draft")
         for p in calendar.posts
         if p.queue is not None
     ]

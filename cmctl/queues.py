@@ -10,10 +10,16 @@ across calendars, of what the ledger remembers of them, and of now:
 - a post something of went out (or was handed to the network), or whose recorded slot
   has come, keeps the time the ledger has for it: it is pinned. A post whose slot has
   come is due now (or missed, past its catch-up window), never pushed to a later slot;
-- every other post takes, in order, the first slot from now (and from its ``after``
+- every other approved post takes, in order, the first slot from now (and from its ``after``
   day) that is free for each of its accounts: a slot holds one post per account. Slots
   that fall on a blackout day, or closer to another post of the account than its
-  ``min_gap``, are skipped.
+  ``min_gap``, are skipped. A recorded slot on a day blacked out since does not pin its
+  post if nothing of it went out (its slot has come, or the network holds it for
+  later, ``schedule: network``): it takes the next free slot;
+- drafts, and posts cancelled (``cmctl cancel``) for all their accounts, then take, in
+  order, the slots left: they never hold a slot an approved post wants (one ahead would
+    jump to the next slot each time its own came, and the posts behind never go out).
+  Approving a draft places it where it is written: the posts after it move.
 
 So inserting a post before others moves the later ones to later slots, never to
 earlier ones that have passed; a post's recorded slot (the ledger's time) that differs
@@ -29,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
-from cmctl.timeutil import place_wall
+from cmctl.timeutil import MAX_YEAR, place_wall
 from cmctl.timeutil import zone as get_zone
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -39,6 +45,8 @@ _EVERY_DAY = frozenset(range(7))
 HORIZON = timedelta(days=731)
 # States in which something of a job went out, or may have: its post keeps its time.
 STARTED = frozenset({"sending", "published", "unknown", "scheduled"})
+# The ledger's reason for a job skipped by `cmctl cancel` (cmctl/cancel.py).
+CANCELLED = "cancelled by hand"
 
 
 class SlotProblem(ValueError):
@@ -114,6 +122,7 @@ class Waiting(NamedTuple):
     queue: str
     accounts: tuple[str, ...]
     after: date | None
+    draft: bool = False
 
 
 class Remembered(NamedTuple):
@@ -121,6 +130,7 @@ class Remembered(NamedTuple):
 
     state: str
     at: datetime  # the time it was synced with (aware)
+    cancelled: bool = False  # skipped by `cmctl cancel` (a draft is skipped too)
 
 
 class Placed(NamedTuple):
@@ -159,16 +169,23 @@ def place(
     # holds one post per account: one at the slot's very minute fills it.
     taken: dict[str, list[datetime]] = {a: sorted(t) for a, t in (others or {}).items()}
     free: list[Waiting] = []
+    drafts: list[Waiting] = []
     for post in waiting:
-        pins = [
-            r.at
+        queue = queues.get(post.queue)
+        zone = get_zone(queue.timezone) if queue is not None else UTC
+        known = [
+            r
             for r in (
                 remembered.get(post_key(post.calendar, post.post_id, a)) for a in post.accounts
             )
-            if r is not None and r.state != "skipped" and (r.state in STARTED or r.at <= now)
+            if r is not None
         ]
+        pins = [r.at for r in known if _pinned(r, now, blackout(r.at.astimezone(zone).date()))]
         if not pins:
-            free.append(post)
+            # A draft, or a post cancelled for all its accounts, waits behind the others.
+            cancelled = bool(known) and len(known) == len(post.accounts)
+            cancelled = cancelled and all(r.state == "skipped" and r.cancelled for r in known)
+            (drafts if post.draft or cancelled else free).append(post)
             continue
         at = min(pins)
         out[(post.calendar, post.post_id)] = Placed(at, None, True)
@@ -176,7 +193,7 @@ def place(
             bisect.insort(taken.setdefault(account, []), at)
     # Where the search of the next post with the same queue, accounts and start resumes.
     resume: dict[tuple[str, tuple[str, ...], date | None], datetime] = {}
-    for post in free:
+    for post in [*free, *drafts]:
         queue = queues.get(post.queue)
         if queue is None or not queue.slots:
             out[(post.calendar, post.post_id)] = Unplaced(f"queue '{post.queue}' has no slots")
@@ -185,7 +202,9 @@ def place(
         start = now
         if post.after is not None:
             start = max(start, datetime.combine(post.after, time(), zone).astimezone(UTC))
-        end = start + horizon
+        # never past the last day cmctl handles (timeutil.MAX_YEAR), in the queue's zone
+        last = datetime(MAX_YEAR, 12, 31, 23, 59, tzinfo=zone).astimezone(UTC)
+        end = min(start + horizon, last)
         cursor = (post.queue, post.accounts, post.after)
         first = max(start, resume.get(cursor, start))
         chosen = None
@@ -200,9 +219,14 @@ def place(
             chosen = moment
             break
         if chosen is None:
+            within = (
+                f"within {horizon.days} days of {start.astimezone(zone):%Y-%m-%d}"
+                if end < last
+                else f"from {start.astimezone(zone):%Y-%m-%d} to {MAX_YEAR}-12-31, the last "
+                "day cmctl handles"
+            )
             out[(post.calendar, post.post_id)] = Unplaced(
-                f"queue '{post.queue}' has no free slot for post '{post.post_id}' within "
-                f"{horizon.days} days of {start.astimezone(zone):%Y-%m-%d}"
+                f"queue '{post.queue}' has no free slot for post '{post.post_id}' {within}"
             )
             continue
         resume[cursor] = chosen
@@ -218,6 +242,18 @@ def place(
         for account in post.accounts:
             bisect.insort(taken.setdefault(account, []), chosen)
     return out
+
+
+def _pinned(r: Remembered, now: datetime, blacked: object | None) -> bool:
+    """Whether a post keeps the time the ledger has for this job: something of it went
+    out (or may have), or its slot has come. A day blacked out since it was placed
+    releases it if nothing went out: a slot that has come, or one the network holds
+    (``schedule: network``: the hand-over is moved with it) and that has not come."""
+    if r.state == "skipped":
+        return False
+    if r.state == "scheduled":
+        return r.at <= now or blacked is None
+    return r.state in STARTED or (r.at <= now and blacked is None)
 
 
 def _filled(times: Sequence[datetime], moment: datetime) -> bool:

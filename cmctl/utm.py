@@ -133,7 +133,8 @@ def tag_url(url: str, params: tuple[tuple[str, str], ...]) -> str:
     added = "&".join(f"{k}={quote(v, safe='')}" for k, v in params if k not in present)
     if not added:
         return url
-    query = f"{parts.query}&{added}" if parts.query else added
+    joint = "" if not parts.query or parts.query.endswith("&") else "&"  # no "&&"
+    query = f"{parts.query}{joint}{added}"
     tagged = urlunsplit(parts._replace(query=query))
     # urlunsplit drops an empty "?" or "#"; the rest is as written
     return tagged[2:] if schemeless else tagged

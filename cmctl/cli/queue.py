@@ -48,7 +48,10 @@ def command(ctx: click.Context, name: str | None, days: int, as_json: bool) -> N
     for job in project.jobs:
         post = job.post
         if job.part == 0 and now <= post.at <= end:
-            filled[(job.account, post.at)] = (post.calendar, post.id)
+            if post.status == "draft":  # a dated draft fills no slot; a queued one, what is left
+                filled.setdefault((job.account, post.at), (post.calendar, post.id))
+            else:
+                filled[(job.account, post.at)] = (post.calendar, post.id)
             if post.queue in accounts:
                 accounts[post.queue].setdefault(job.account, None)
     slots: list[dict[str, Any]] = []

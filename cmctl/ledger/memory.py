@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cmctl.ledger.preview import read_only
 from cmctl.ledger.store import LEDGER_NAME, parse_iso
-from cmctl.queues import Remembered
+from cmctl.queues import CANCELLED, Remembered
 
 BATCH = 500  # keys per query (SQLite's variable limit is higher; this keeps it cheap)
 
@@ -30,14 +30,14 @@ def queue_memory(state_dir: Path) -> Callable[[list[str]], Mapping[str, Remember
             cursor.row_factory = None
             for start in range(0, len(keys), BATCH):
                 batch = keys[start : start + BATCH]
-                for key, state, scheduled_at in cursor.execute(
-                    "SELECT key, state, scheduled_at FROM jobs WHERE key IN "
+                for key, state, scheduled_at, reason in cursor.execute(
+                    "SELECT key, state, scheduled_at, reason FROM jobs WHERE key IN "
                     f"({','.join('?' * len(batch))})",
                     batch,
                 ):
                     at = parse_iso(scheduled_at)
                     if at is not None:
-                        found[key] = Remembered(state, at)
+                        found[key] = Remembered(state, at, reason == CANCELLED)
         return found
 
     return read

@@ -97,6 +97,7 @@ class Planned:
     scheduled_at: str
     catch_up_s: int
     draft: bool
+    queued: bool = False  # timed by a queue: a sent twin is found at any time
 
     @property
     def post_key(self) -> str:
@@ -230,6 +231,11 @@ def _insert(
         if job.draft
         else heirs.pop((job.account, job.part, job.scheduled_at, job.content_hash), None)
     )
+    if twin is None and job.queued and not job.draft:  # its time is the queue's: any time
+        twin = heirs.pop((job.account, job.part, ANY_TIME, job.content_hash), None)
+    if twin is not None:  # inherited once, whichever way it was found
+        heirs.pop((twin.account, twin.part, twin.scheduled_at, twin.shown_hash), None)
+        heirs.pop((twin.account, twin.part, ANY_TIME, twin.shown_hash), None)
     if twin is not None:  # the same post under a new identity: never twice
         if twin.state == "published":
             values: dict[str, Any] = {
@@ -333,6 +339,11 @@ def _update(out: Reconciliation, row: Known, job: Planned) -> None:
         out.updates.append(Change(row.key, values, event))
 
 
+# A queued post's new identity takes another slot than its old one: its twin is found
+# by account, part and text alone.
+ANY_TIME = "*"
+
+
 def _inheritable(rows: dict[str, Known], seen: set[str]) -> dict[tuple[str, int, str, str], Known]:
     """Sent (or maybe sent) rows whose identity left the plan, by what they are."""
     heirs: dict[tuple[str, int, str, str], Known] = {}
@@ -341,6 +352,7 @@ def _inheritable(rows: dict[str, Known], seen: set[str]) -> dict[tuple[str, int,
         # new identity handed over anew: nothing to inherit)
         if row.key not in seen and row.started and row.state not in ("sending", "scheduled"):
             heirs.setdefault((row.account, row.part, row.scheduled_at, row.shown_hash), row)
+            heirs.setdefault((row.account, row.part, ANY_TIME, row.shown_hash), row)
     return heirs
 
 

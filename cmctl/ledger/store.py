@@ -584,6 +584,7 @@ def planned_job(job: Any) -> Planned:
         iso(job.at),
         int(job.catch_up.total_seconds()),
         job.status == "draft",
+        getattr(job, "queue", None) is not None,  # (test doubles may have none)
     )
 
 

@@ -80,7 +80,23 @@ class Selection(Context):
                 row.next_attempt_at is None or row.next_attempt_at <= now
             ):
                 due.append(row)
-        return self.hold_paused(due, pauses, result)
+        return self.hold_paused(self.hold_blackout(due, result), pauses, result)
+
+    def hold_blackout(self, rows: list[Row], result: PublishResult) -> list[Row]:
+        """A due post on a blackout day (declared after its post was checked) is held,
+        never sent: missed once past its catch-up window, like any held post."""
+        blackouts = self.config.blackouts
+        if not blackouts:
+            return rows
+        going = []
+        for row in rows:
+            found = blackouts.find(self._jobs[row.key].local.date())
+            if found is None:
+                going.append(row)
+            else:
+                message = f"not sent: its day is inside the {found.describe()}"
+                self._emit(result, self._outcome(row, "held", message=message))
+        return going
 
     def hold_paused(
         self, rows: list[Row], pauses: list[brake.Pause], result: PublishResult
