@@ -560,7 +560,19 @@ def planned_job(job: Any) -> Planned:
     from cmctl.ledger.reconcile import Planned
 
     if isinstance(job, tuple):  # project.JobFacts (106,000 on a first sync): unpacked in C
-        key, calendar, post_id, account, part, network, content_hash, at, catch_up, status = job
+        (
+            key,
+            calendar,
+            post_id,
+            account,
+            part,
+            network,
+            content_hash,
+            at,
+            catch_up,
+            status,
+            queue,
+        ) = job
         return Planned(
             key,
             calendar,
@@ -572,6 +584,7 @@ def planned_job(job: Any) -> Planned:
             iso(at),
             int(catch_up.total_seconds()),
             status == "draft",
+            queue is not None,
         )
     return Planned(  # positional
         job.key,
