@@ -86,6 +86,12 @@ class Queue:
                 yield moment
             day += timedelta(days=1)
 
+    def in_gap(self, moment: datetime) -> bool:
+        """Whether ``moment`` is a slot whose wall time fell in a DST gap (and moved)."""
+        zone = get_zone(self.timezone)
+        local = moment.astimezone(zone)
+        return not any(s.at == local.time() and local.weekday() in s.days for s in self.slots)
+
 
 def parse_slot(text: str) -> Slot:
     """``"mon-fri 09:00"``, ``"sat,sun 10:30"``, ``"daily 08:00"`` or ``"12:30"`` (every
@@ -137,6 +143,8 @@ class Placed(NamedTuple):
     at: datetime  # aware, UTC
     moved_from: datetime | None  # the slot the ledger had for it, when it moved
     pinned: bool  # kept its recorded time (something went out, or its slot has come)
+    gap: bool = False  # its slot's wall time falls in a DST gap that day: moved after it
+    cancelled: bool = False  # cancelled for all its accounts: keeps its time, takes no slot
 
 
 class Unplaced(NamedTuple):
@@ -157,12 +165,14 @@ def place(
     min_gap: Callable[[str], timedelta | None] = lambda account: None,
     blackout: Callable[[date], object | None] = lambda day: None,
     horizon: timedelta = HORIZON,
+    remember_full: bool = True,
 ) -> dict[tuple[str, str], Placed | Unplaced]:
     """Each queued post's time, keyed by (calendar, post id): see the module's doc.
 
     ``remembered``: by job key (``calendar:post@account``), what the ledger has;
     ``others``: by account, the times of its posts that are not queued (for
     ``min_gap``); ``blackout(day)``: whether nothing may go out on that local day.
+    ``remember_full=False`` is the slower search of before (benchmarks/queues.py).
     """
     out: dict[tuple[str, str], Placed | Unplaced] = {}
     # By account, the sorted times of its posts: dated, pinned and placed so far. A slot
@@ -182,17 +192,25 @@ def place(
         ]
         pins = [r.at for r in known if _pinned(r, now, blackout(r.at.astimezone(zone).date()))]
         if not pins:
-            # A draft, or a post cancelled for all its accounts, waits behind the others.
             cancelled = bool(known) and len(known) == len(post.accounts)
-            cancelled = cancelled and all(r.state == "skipped" and r.cancelled for r in known)
-            (drafts if post.draft or cancelled else free).append(post)
+            if cancelled and all(r.state == "skipped" and r.cancelled for r in known):
+                # Cancelled for all its accounts: it keeps its recorded time, takes no slot.
+                out[(post.calendar, post.post_id)] = Placed(
+                    min(r.at for r in known), None, False, cancelled=True
+                )
+                continue
+            # A draft waits behind the others.
+            (drafts if post.draft else free).append(post)
             continue
         at = min(pins)
         out[(post.calendar, post.post_id)] = Placed(at, None, True)
         for account in post.accounts:
             bisect.insort(taken.setdefault(account, []), at)
-    # Where the search of the next post with the same queue, accounts and start resumes.
-    resume: dict[tuple[str, tuple[str, ...], date | None], datetime] = {}
+    # By queue and accounts (and ``after``, without ``remember_full``), the stretches of
+    # time proven to hold no slot for them: placement only ever fills slots, so a stretch
+    # once full stays full, and a later search skips it (or fails at once when it covers
+    # its whole window). A search from ``first`` that takes slot ``c`` proves [first, c].
+    full: dict[tuple[object, ...], _Stretches] = {}
     for post in [*free, *drafts]:
         queue = queues.get(post.queue)
         if queue is None or not queue.slots:
@@ -205,20 +223,29 @@ def place(
         # never past the last day cmctl handles (timeutil.MAX_YEAR), in the queue's zone
         last = datetime(MAX_YEAR, 12, 31, 23, 59, tzinfo=zone).astimezone(UTC)
         end = min(start + horizon, last)
-        cursor = (post.queue, post.accounts, post.after)
-        first = max(start, resume.get(cursor, start))
+        key: tuple[object, ...] = (post.queue, post.accounts)
+        if not remember_full:
+            key = (*key, post.after)
+        known_full = full.setdefault(key, _Stretches())
         chosen = None
         gaps = {a: min_gap(a) for a in post.accounts}
-        for moment in queue.times(first, end):
-            if any(_filled(taken.get(a, ()), moment) for a in post.accounts):
-                continue
-            if blackout(moment.astimezone(zone).date()) is not None:
-                continue
-            if any(_too_close(taken.get(a, ()), moment, g) for a, g in gaps.items() if g):
-                continue
-            chosen = moment
-            break
+        first = known_full.skip(start)
+        while chosen is None and first <= end:
+            stop = min(end, known_full.next_start(first) - _TICK)
+            for moment in queue.times(first, stop):
+                if any(_filled(taken.get(a, ()), moment) for a in post.accounts):
+                    continue
+                if blackout(moment.astimezone(zone).date()) is not None:
+                    continue
+                if any(_too_close(taken.get(a, ()), moment, g) for a, g in gaps.items() if g):
+                    continue
+                chosen = moment
+                break
+            else:
+                first = known_full.skip(stop + _TICK)
         if chosen is None:
+            if remember_full:
+                known_full.add(start, end + _TICK)
             within = (
                 f"within {horizon.days} days of {start.astimezone(zone):%Y-%m-%d}"
                 if end < last
@@ -229,7 +256,7 @@ def place(
                 f"queue '{post.queue}' has no free slot for post '{post.post_id}' {within}"
             )
             continue
-        resume[cursor] = chosen
+        known_full.add(start, chosen + _TICK)
         recorded = [
             r.at
             for r in (
@@ -238,10 +265,43 @@ def place(
             if r is not None and r.state == "pending"
         ]
         moved = min(recorded) if recorded and min(recorded) != chosen else None
-        out[(post.calendar, post.post_id)] = Placed(chosen, moved, False)
+        out[(post.calendar, post.post_id)] = Placed(chosen, moved, False, queue.in_gap(chosen))
         for account in post.accounts:
             bisect.insort(taken.setdefault(account, []), chosen)
     return out
+
+
+# The least step between two instants: [a, b] is the half-open [a, b + _TICK).
+_TICK = timedelta(microseconds=1)
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+class _Stretches:
+    """Disjoint half-open stretches of time [lo, hi), sorted, touching ones merged."""
+
+    __slots__ = ("hi", "lo")
+
+    def __init__(self) -> None:
+        self.lo: list[datetime] = []
+        self.hi: list[datetime] = []
+
+    def skip(self, moment: datetime) -> datetime:
+        """The first instant from ``moment`` on that no stretch holds."""
+        i = bisect.bisect_right(self.lo, moment) - 1
+        return self.hi[i] if i >= 0 and self.hi[i] > moment else moment
+
+    def next_start(self, moment: datetime) -> datetime:
+        """Where the first stretch after ``moment`` begins (far in the future: none)."""
+        i = bisect.bisect_right(self.lo, moment)
+        return self.lo[i] if i < len(self.lo) else _NEVER
+
+    def add(self, lo: datetime, hi: datetime) -> None:
+        i = bisect.bisect_left(self.hi, lo)  # the first stretch ending at lo or after
+        j = bisect.bisect_right(self.lo, hi)  # past the last one starting at hi or before
+        if i < j:
+            lo, hi = min(lo, self.lo[i]), max(hi, self.hi[j - 1])
+        self.lo[i:j] = [lo]
+        self.hi[i:j] = [hi]
 
 
 def _pinned(r: Remembered, now: datetime, blacked: object | None) -> bool:
