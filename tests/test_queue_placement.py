@@ -67,19 +67,19 @@ posts = st.lists(
     st.tuples(
         st.sampled_from(sorted(QUEUES)),
         st.sampled_from(ACCOUNT_SETS),
-        st.one_of(st.none(), st.integers(0, 60)),
+        st.one_of(st.none(), st.integers(0, 8)),
         st.booleans(),
     ),
-    max_size=40,
+    max_size=60,
 )
 
 
 @settings(max_examples=150, deadline=None)
 @given(
     posts=posts,
-    horizon_days=st.integers(1, 40),
+    horizon_days=st.integers(1, 6),
     gap_hours=st.one_of(st.none(), st.integers(1, 30)),
-    black_days=st.sets(st.integers(0, 60), max_size=8),
+    black_days=st.sets(st.integers(0, 20), max_size=4),
     other_hours=st.lists(st.integers(0, 24 * 60), max_size=10),
 )
 def test_placement_matches_a_search_from_each_posts_start(
