@@ -442,46 +442,46 @@ def _place_queued(
         min_gap=config.min_gap_for,
         blackout=config.blackouts.find,
     )
+    # A post cancelled for all its accounts takes no slot: no min_gap with it either.
+    cancelled = {k for k, w in placed.items() if isinstance(w, queues.Placed) and w.cancelled}
     for result in results:
         if result.queued is None:
             continue
         timed, unplaced = _timed(result.queued, placed)
-        for pos, reason in unplaced:
-            result.diagnostics.append(
-                Diagnostic(
-                    result.display,
-                    pos.line,
-                    pos.col,
-                    "error",
-                    reason,
-                    "queue-full",
-                    "add slots to the queue, or give the post an 'after:' or an 'at:'",
-                )
-            )
+        for pos, *what in unplaced:  # and queued posts moved by a DST gap
+            result.diagnostics.append(Diagnostic(result.display, pos.line, pos.col, *what))
         if timed is None:
             continue
         queued = list(timed.jobs())
         result.job_count += len(queued)
-        result.twins.extend(_twins(job for _, job in queued))
+        result.twins.extend(
+            _twins(j for _, j in queued if (j.post.calendar, j.post.id) not in cancelled)
+        )
         if result.calendar is not None:  # kept: the jobs join their file's, in plan order
             result.rows = _joined(result.rows, timed)
 
 
 def _timed(
     rows: Rows, placed: Mapping[tuple[str, str], queues.Placed | queues.Unplaced]
-) -> tuple[Rows | None, list[tuple[Pos, str]]]:
-    """Queued jobs with their posts' slots (those placed), and the posts not placed."""
+) -> tuple[Rows | None, list[tuple[Pos, str, str, str, str]]]:
+    """Queued jobs with their posts' slots (those placed), and the diagnostics of the posts
+    not placed (errors) or placed at a slot a DST gap moved (warnings)."""
     post_rows, job_rows = pickle.loads(rows.data)
-    unplaced: list[tuple[Pos, str]] = []
+    unplaced: list[tuple[Pos, str, str, str, str]] = []
     keep: set[int] = set()
     for index, row in enumerate(post_rows):
         c, i, _at, lo, acc, st, cu, lang, p, ap, tp, q, after, _moved = row
         where = placed.get((c, i))
         if not isinstance(where, queues.Placed):
             reason = where.reason if where is not None else f"post '{i}' has no slot"
-            unplaced.append((Pos(*tp), reason))
+            hint = "add slots to the queue, or give the post an 'after:' or an 'at:'"
+            unplaced.append((Pos(*tp), "error", reason, "queue-full", hint))
             continue
         local = where.at.astimezone(lo.tzinfo)
+        if where.gap is not None:
+            hint = "pick a slot time outside the DST gap if that matters"
+            note = queues.gap_message(i, local, where.gap)
+            unplaced.append((Pos(*tp), "warning", note, "dst-gap", hint))
         post_rows[index] = (
             c,
             i,

@@ -86,11 +86,19 @@ class Queue:
                 yield moment
             day += timedelta(days=1)
 
-    def in_gap(self, moment: datetime) -> bool:
-        """Whether ``moment`` is a slot whose wall time fell in a DST gap (and moved)."""
+    def in_gap(self, moment: datetime) -> time | None:
+        """The wall time of the slot that ``moment`` is, when that wall time fell in a DST
+        gap that day (and moved to ``moment``, the first minute after the gap); else None."""
         zone = get_zone(self.timezone)
         local = moment.astimezone(zone)
-        return not any(s.at == local.time() and local.weekday() in s.days for s in self.slots)
+        day = local.date()
+        if any(s.at == local.time() and day.weekday() in s.days for s in self.slots):
+            return None
+        for clock in sorted({s.at for s in self.slots if day.weekday() in s.days}):
+            placed, gap = place_wall(datetime.combine(day, clock), zone)
+            if gap and placed == local:
+                return clock
+        return None
 
 
 def parse_slot(text: str) -> Slot:
@@ -143,7 +151,8 @@ class Placed(NamedTuple):
     at: datetime  # aware, UTC
     moved_from: datetime | None  # the slot the ledger had for it, when it moved
     pinned: bool  # kept its recorded time (something went out, or its slot has come)
-    gap: bool = False  # its slot's wall time falls in a DST gap that day: moved after it
+    # The slot's wall time when it falls in a DST gap that day (the post moved after it).
+    gap: time | None = None
     cancelled: bool = False  # cancelled for all its accounts: keeps its time, takes no slot
 
 
@@ -302,6 +311,14 @@ class _Stretches:
             lo, hi = min(lo, self.lo[i]), max(hi, self.hi[j - 1])
         self.lo[i:j] = [lo]
         self.hi[i:j] = [hi]
+
+
+def gap_message(post_id: str, local: datetime, wall: time) -> str:
+    """The ``dst-gap`` warning of a post placed at ``local`` for a slot at ``wall``."""
+    return (
+        f"queue slot {wall:%H:%M} does not exist in {local.tzinfo} on {local:%Y-%m-%d} "
+        f"(clocks jump forward): post '{post_id}' goes out at {local:%H:%M} then"
+    )
 
 
 def _pinned(r: Remembered, now: datetime, blacked: object | None) -> bool:

@@ -32,6 +32,7 @@ def command(ctx: click.Context, name: str | None, days: int, as_json: bool) -> N
     """
     from cmctl import clock, output, timeutil
     from cmctl.errors import UsageError
+    from cmctl.ledger.memory import queue_memory
 
     project = open_project(ctx)
     queues = project.config.queues
@@ -45,15 +46,22 @@ def command(ctx: click.Context, name: str | None, days: int, as_json: bool) -> N
     # at that very minute (placement never puts a second one there).
     filled: dict[tuple[str, datetime], tuple[str, str]] = {}
     accounts: dict[str, dict[str, None]] = {q.name: dict.fromkeys(q.accounts) for q in chosen}
-    for job in project.jobs:
+    # A job cancelled by hand (`cmctl cancel`) takes no slot: its slot shows free.
+    shown = [j for j in project.jobs if j.part == 0 and now <= j.post.at <= end]
+    remembered = queue_memory(project.config.state_dir)(
+        [j.key for j in shown if j.post.queue is not None]
+    )
+    for job in shown:
         post = job.post
-        if job.part == 0 and now <= post.at <= end:
-            if post.status == "draft":  # a dated draft fills no slot; a queued one, what is left
-                filled.setdefault((job.account, post.at), (post.calendar, post.id))
-            else:
-                filled[(job.account, post.at)] = (post.calendar, post.id)
-            if post.queue in accounts:
-                accounts[post.queue].setdefault(job.account, None)
+        if post.queue in accounts:
+            accounts[post.queue].setdefault(job.account, None)
+        known = remembered.get(job.key)
+        if known is not None and known.state == "skipped" and known.cancelled:
+            continue
+        if post.status == "draft":  # a dated draft fills no slot; a queued one, what is left
+            filled.setdefault((job.account, post.at), (post.calendar, post.id))
+        else:
+            filled[(job.account, post.at)] = (post.calendar, post.id)
     slots: list[dict[str, Any]] = []
     for queue in chosen:
         zone = timeutil.zone(queue.timezone)
