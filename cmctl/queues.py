@@ -16,10 +16,15 @@ across calendars, of what the ledger remembers of them, and of now:
   ``min_gap``, are skipped. A recorded slot on a day blacked out since does not pin its
   post if nothing of it went out (its slot has come, or the network holds it for
   later, ``schedule: network``): it takes the next free slot;
-- drafts, and posts cancelled (``cmctl cancel``) for all their accounts, then take, in
-  order, the slots left: they never hold a slot an approved post wants (one ahead would
-    jump to the next slot each time its own came, and the posts behind never go out).
-  Approving a draft places it where it is written: the posts after it move.
+- drafts then take, in order, the slots left: they never hold a slot an approved post
+  wants (one ahead would jump to the next slot each time its own came, and the posts
+  behind never go out). Approving a draft places it where it is written: the posts
+  after it move;
+- a post cancelled (``cmctl cancel``) for all its accounts keeps the time the ledger
+  has for it and takes no slot (``Placed.cancelled``).
+
+A slot whose wall time falls in a DST gap that day moves after the gap; the post placed
+there says so (``Placed.gap``: the slot's wall time), for a ``dst-gap`` warning.
 
 So inserting a post before others moves the later ones to later slots, never to
 earlier ones that have passed; a post's recorded slot (the ledger's time) that differs
