@@ -26,7 +26,7 @@ from cmctl.calendar.loader import load_calendar
 from cmctl.calendar.model import Calendar, Content, Pos, Post
 from cmctl.compile import Job, compile_jobs
 from cmctl.config import Config, display
-from cmctl.diagnostics import Diagnostic, Report, Sink
+from cmctl.diagnostics import Diagnostic, Report, Severity, Sink
 from cmctl.errors import UsageError
 from cmctl.rules import check, check_gaps, check_quotas
 
@@ -448,8 +448,10 @@ def _place_queued(
         if result.queued is None:
             continue
         timed, unplaced = _timed(result.queued, placed)
-        for pos, *what in unplaced:  # and queued posts moved by a DST gap
-            result.diagnostics.append(Diagnostic(result.display, pos.line, pos.col, *what))
+        for pos, severity, message, rule, hint in unplaced:  # and DST-gap slots (warnings)
+            result.diagnostics.append(
+                Diagnostic(result.display, pos.line, pos.col, severity, message, rule, hint)
+            )
         if timed is None:
             continue
         queued = list(timed.jobs())
@@ -463,11 +465,11 @@ def _place_queued(
 
 def _timed(
     rows: Rows, placed: Mapping[tuple[str, str], queues.Placed | queues.Unplaced]
-) -> tuple[Rows | None, list[tuple[Pos, str, str, str, str]]]:
+) -> tuple[Rows | None, list[tuple[Pos, Severity, str, str, str]]]:
     """Queued jobs with their posts' slots (those placed), and the diagnostics of the posts
     not placed (errors) or placed at a slot a DST gap moved (warnings)."""
     post_rows, job_rows = pickle.loads(rows.data)
-    unplaced: list[tuple[Pos, str, str, str, str]] = []
+    unplaced: list[tuple[Pos, Severity, str, str, str]] = []
     keep: set[int] = set()
     for index, row in enumerate(post_rows):
         c, i, _at, lo, acc, st, cu, lang, p, ap, tp, q, after, _moved = row

@@ -55,8 +55,8 @@ def command(ctx: click.Context, name: str | None, days: int, as_json: bool) -> N
         post = job.post
         if post.queue in accounts:
             accounts[post.queue].setdefault(job.account, None)
-        known = remembered.get(job.key)
-        if known is not None and known.state == "skipped" and known.cancelled:
+        memo = remembered.get(job.key)
+        if memo is not None and memo.state == "skipped" and memo.cancelled:
             continue
         if post.status == "draft":  # a dated draft fills no slot; a queued one, what is left
             filled.setdefault((job.account, post.at), (post.calendar, post.id))
