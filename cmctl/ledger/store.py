@@ -24,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+from cmctl import atomic
 from cmctl.errors import CmctlError
 from cmctl.ledger import states
 from cmctl.ledger.schema import MIGRATIONS, RETRIED_SQL, STATES
@@ -215,12 +216,7 @@ def _write_marker(state_dir: Path, ledger_id: str) -> None:
 
 
 def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    atomic.fsync_dir(folder)
 
 
 def _apply_migrations(db: sqlite3.Connection, version: int) -> None:
@@ -559,45 +555,34 @@ def planned_job(job: Any) -> Planned:
     """A compiled job as reconciliation sees it (its time as the ledger writes it)."""
     from cmctl.ledger.reconcile import Planned
 
-    if isinstance(job, tuple):  # project.JobFacts (106,000 on a first sync): unpacked in C
-        (
-            key,
-            calendar,
-            post_id,
-            account,
-            part,
-            network,
-            content_hash,
-            at,
-            catch_up,
-            status,
-            queue,
-        ) = job
-        return Planned(
-            key,
-            calendar,
-            post_id,
-            account,
-            part,
-            network,
-            content_hash,
-            iso(at),
-            int(catch_up.total_seconds()),
-            status == "draft",
-            queue is not None,
+    if not isinstance(job, tuple):  # a Job (or a test's double); JobFacts is a tuple
+        job = (
+            job.key,
+            job.calendar,
+            job.post_id,
+            job.account,
+            job.part,
+            job.network,
+            job.content_hash,
+            job.at,
+            job.catch_up,
+            job.status,
+            getattr(job, "queue", None),  # (test doubles may have none)
         )
-    return Planned(  # positional
-        job.key,
-        job.calendar,
-        job.post_id,
-        job.account,
-        job.part,
-        job.network,
-        job.content_hash,
-        iso(job.at),
-        int(job.catch_up.total_seconds()),
-        job.status == "draft",
-        getattr(job, "queue", None) is not None,  # (test doubles may have none)
+    # One C unpacking per job (106,000 on a first sync), then the Planned positionally.
+    key, calendar, post_id, account, part, network, content_hash, at, catch_up, status, queue = job
+    return Planned(
+        key,
+        calendar,
+        post_id,
+        account,
+        part,
+        network,
+        content_hash,
+        iso(at),
+        int(catch_up.total_seconds()),
+        status == "draft",
+        queue is not None,
     )
 
 
