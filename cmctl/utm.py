@@ -20,7 +20,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from cmctl.diagnostics import Sink
@@ -71,7 +70,7 @@ class Tagging(NamedTuple):
     """The parameters one job's links get, placeholders filled (hashable: compile keys
     its cache with it)."""
 
-    params: tuple[tuple[str, str], ...]  # ("utm_source", "bluesky"), in KEYS order
+    params: tuple[tuple[str, str], ...]  # ("utm_source", "<the network>"), in KEYS order
     text_links: bool
 
 
@@ -127,6 +126,8 @@ def tagging(
 def tag_url(url: str, params: tuple[tuple[str, str], ...]) -> str:
     """``url`` with ``params`` appended to its query (before the fragment). The query as
     written is kept byte for byte; a parameter it already has is not added."""
+    from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit  # not for cmctl.yaml alone
+
     schemeless = "://" not in url
     parts = urlsplit("//" + url if schemeless else url)
     present = {k for k, _ in parse_qsl(parts.query, keep_blank_values=True)}

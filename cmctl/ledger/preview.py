@@ -30,6 +30,13 @@ if TYPE_CHECKING:
     from cmctl.project import Project
 
 
+def _scope(project: Project) -> tuple[set[str], set[str]]:
+    """The calendars publish would hold (their file has errors), and those present."""
+    held_files = {d.path for d in project.report.items if d.severity == "error"}
+    held = {c.name for c in project.calendars if c.display in held_files}
+    return held, {c.name for c in project.calendars}
+
+
 def has_ledger(config: Config) -> bool:
     return (config.state_dir / LEDGER_NAME).exists()
 
@@ -39,9 +46,7 @@ def foresee(project: Project) -> Reconciliation | None:
     path = project.config.state_dir / LEDGER_NAME
     if not path.exists():
         return None
-    held_files = {d.path for d in project.report.items if d.severity == "error"}
-    held = {c.name for c in project.calendars if c.display in held_files}
-    present = {c.name for c in project.calendars}
+    held, present = _scope(project)
     planned = []
     for job in project.jobs:
         if job.calendar in held:
@@ -72,9 +77,7 @@ def findings(project: Project) -> Reconciliation | None:
     path = project.config.state_dir / LEDGER_NAME
     if not path.exists():
         return None
-    held_files = {d.path for d in project.report.items if d.severity == "error"}
-    held = {c.name for c in project.calendars if c.display in held_files}
-    present = {c.name for c in project.calendars}
+    held, present = _scope(project)
     with read_only(path) as db:
         cursor = db.cursor()
         cursor.row_factory = None
