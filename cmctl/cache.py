@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 # Hidden, like every auxiliary file of the state folder: what users look at there (and
 # what the damaged-ledger checks compare) is the ledger.
 FOLDER = ".cache"
-FORMAT = 2  # 2: a file's jobs are one pickle of their own (project.Rows)
+FORMAT = 3  # 2: a file's jobs are one pickle of their own (project.Rows); 3: and their last place
 MAGIC = b"cmctl-cache\n"
 HEADER = len(MAGIC) + 4 + 32  # magic, format (4 bytes big-endian), sha256 of the body
 MAX_ENTRY = 256 * 1024 * 1024

@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from types import GeneratorType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
@@ -127,8 +127,47 @@ def _encode(value: Any, newline: str, out: list[str], flush: Callable[[], None])
         out.append(_packed_text(value, newline))
     elif value.__class__ is Later:
         _encode(value.get(), newline, out, flush)
+    elif value.__class__ is Spliced:
+        flush()
+        value.copy()
     else:
         out.append(_encode_str(str(value)))
+
+
+# The indentation of an item of a list that is a value of the top object (the jobs of
+# `plan --json`): what ``write_items`` is given for another process's share of them.
+NESTED_ITEM = "\n    "
+
+
+def write_items(items: Iterable[Any], newline: str) -> None:
+    """The JSON of ``items`` as ``echo_json`` writes them in a list indented at
+    ``newline``, separated by commas, without the brackets: a share of a list made by
+    another process, written in it as ``Spliced``."""
+    out: list[str] = []
+    write = sys.stdout.write
+
+    def flush() -> None:
+        write("".join(out))
+        out.clear()
+
+    sep = ""
+    for item in items:
+        out.append(sep)
+        _encode(item, newline, out, flush)
+        sep = "," + newline
+        if len(out) > 4096:
+            flush()
+    flush()
+
+
+class Spliced:
+    """Items of a list whose text is made elsewhere (``write_items``): ``echo_json``
+    writes what it has, then calls ``copy`` to write them in their place."""
+
+    __slots__ = ("copy",)
+
+    def __init__(self, copy: Callable[[], None]) -> None:
+        self.copy = copy
 
 
 class Later:
@@ -452,25 +491,61 @@ _STATE_STYLE = {
 }
 
 
-def render_plan_text(rows: Iterable[tuple[Job, Any]], *, show_utc: bool = True) -> None:
+class Share(Protocol):
+    """A stretch of the plan's rows made by another process (``cmctl.fanout``)."""
+
+    def counts(self) -> tuple[int, int]:
+        """(lines, posts) it has, once made."""
+
+    def copy(self) -> None:
+        """Write its lines where the output has got to."""
+
+    def again(self) -> Iterable[tuple[Job, Any]]:
+        """Its rows, made here (a plan small enough for a table)."""
+
+
+def plan_layout(show_utc: bool = True) -> tuple[bool, bool]:
+    """(show_utc, narrow) for this terminal: narrow keeps time, account, length and
+    state, and trims the rest."""
+    narrow = console().width < 140
+    return show_utc and not narrow, narrow
+
+
+def render_plan_text(
+    rows: Iterable[tuple[Job, Any]],
+    *,
+    show_utc: bool = True,
+    shares: Iterable[Share] = (),
+) -> None:
     """The plan: (job, its ledger state or None) in plan order, as a table, or above
-    ``STREAM_ROWS`` rows as fixed-width lines written as the rows come."""
+    ``STREAM_ROWS`` rows as fixed-width lines written as the rows come. ``shares``:
+    the rows after these, made by other processes."""
     from itertools import chain, islice
 
     from rich.markup import escape
     from rich.table import Table
 
     out = console()
+    shares = list(shares)
     rows = iter(rows)
     head = list(islice(rows, STREAM_ROWS + 1))
-    if not head:
+    later = 0 if len(head) > STREAM_ROWS else sum(s.counts()[0] for s in shares)
+    if not head and not later:
         out.print("[dim]no jobs in this range[/]")
         return
-    narrow = out.width < 140  # keep time, account, length and state; trim the rest
-    show_utc = show_utc and not narrow
-    if len(head) > STREAM_ROWS:
-        _stream_plan_lines(chain(head, rows), show_utc=show_utc, narrow=narrow)
+    show_utc, narrow = plan_layout(show_utc)
+    if len(head) + later > STREAM_ROWS:
+        sys.stdout.write(plan_header(show_utc=show_utc, narrow=narrow))
+        count, posts = write_plan_lines(chain(head, rows), show_utc=show_utc, narrow=narrow)
+        for share in shares:
+            share.copy()
+            lines, more = share.counts()
+            count += lines
+            posts += more
+        sys.stdout.write(plan_footer(count, posts))
+        sys.stdout.flush()
         return
+    head += chain.from_iterable(s.again() for s in shares)
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("when (local)", no_wrap=True, min_width=24)
     if show_utc:
@@ -545,13 +620,26 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _stream_plan_lines(rows: Iterable[tuple[Job, Any]], *, show_utc: bool, narrow: bool) -> None:
-    write = sys.stdout.write
+def plan_header(*, show_utc: bool, narrow: bool) -> str:
+    """The first line of the plan's fixed-width lines."""
     post_width, text_width = (16, 20) if narrow else (28, 48)
     head = [f"{'when (local)':<24}"] + (["UTC   "] if show_utc else [])
     head += [f"{'account':<24}"] + ([] if narrow else [f"{'network':<9}"])
     head += [f"{'post':<{post_width}}", f"{'text':<{text_width}}", " length", "state"]
-    write(" ".join(head).rstrip() + "\n")
+    return " ".join(head).rstrip() + "\n"
+
+
+def plan_footer(count: int, posts: int) -> str:
+    return f"{count} jobs from {posts} posts\n"
+
+
+def write_plan_lines(
+    rows: Iterable[tuple[Job, Any]], *, show_utc: bool, narrow: bool
+) -> tuple[int, int]:
+    """One fixed-width line per (job, ledger state), written as they come: (how many
+    lines, how many posts they come from)."""
+    write = sys.stdout.write
+    post_width, text_width = (16, 20) if narrow else (28, 48)
     lines: list[str] = []
     posts: set[tuple[str, str]] = set()
     count = 0
@@ -580,9 +668,10 @@ def _stream_plan_lines(rows: Iterable[tuple[Job, Any]], *, show_utc: bool, narro
             lines.append("")
             write("\n".join(lines))
             lines.clear()
-    lines.append(f"{count} jobs from {len(posts)} posts\n")
-    write("\n".join(lines))
-    sys.stdout.flush()
+    if lines:
+        lines.append("")
+        write("\n".join(lines))
+    return count, len(posts)
 
 
 # ---------------------------------------------------------------------------- publishing

@@ -59,6 +59,7 @@ class Rows:
     """One file's jobs, packed: a pickle of plain tuples (texts as UTF-8), in plan order."""
 
     first: Order  # the first job's place
+    last: Order  # the last one's
     count: int
     data: bytes
 
@@ -169,25 +170,91 @@ class Jobs:
     goes, so a pass holds the jobs of the files whose time has come, never the whole
     plan (106,000 jobs: ~40 MB packed instead of ~290 MB built). Each pass builds new
     objects: a caller that needs a job twice keeps it.
+
+    ``between(lower, upper)``: the jobs of a stretch of time, without unpacking the
+    files outside it (`plan --from/--to`, and the slices `plan` writes in parallel).
     """
 
-    __slots__ = ("_count", "_files")
+    __slots__ = ("_count", "_files", "_lower", "_upper")
 
-    def __init__(self, files: list[Rows]) -> None:
-        self._files = [f for f in files if f.count]
-        self._count = sum(f.count for f in self._files)
+    def __init__(
+        self, files: list[Rows], lower: datetime | None = None, upper: datetime | None = None
+    ) -> None:
+        self._files = [
+            f
+            for f in files
+            if f.count
+            and (lower is None or f.last[0] >= lower)
+            and (upper is None or f.first[0] < upper)
+        ]
+        self._lower = lower
+        self._upper = upper
+        bounded = lower is not None or upper is not None
+        self._count = -1 if bounded else sum(f.count for f in self._files)
 
     def __len__(self) -> int:
+        if self._count < 0:  # bounded: counted once
+            self._count = sum(1 for _ in self._merge(_places))
         return self._count
 
     def __bool__(self) -> bool:
-        return self._count > 0
+        return len(self) > 0
 
     def __iter__(self) -> Iterator[Job]:
         return map(itemgetter(1), self._merge(Rows.jobs))
 
     def __getitem__(self, index: int) -> Job:
         return list(self)[index]
+
+    def between(self, lower: datetime | None, upper: datetime | None) -> Jobs:
+        """The jobs at or after ``lower`` and before ``upper`` (None: no bound)."""
+        if self._lower is not None:
+            lower = self._lower if lower is None else max(lower, self._lower)
+        if self._upper is not None:
+            upper = self._upper if upper is None else min(upper, self._upper)
+        return Jobs(self._files, lower, upper)
+
+    def spanned(self) -> int:
+        """The jobs of the files that have some in range: an upper bound of ``len``."""
+        return sum(f.count for f in self._files)
+
+    def cuts(self, count: int) -> list[datetime]:
+        """Up to ``count - 1`` increasing times that cut the jobs into ``count`` slices
+        of about as many jobs (``between`` each two), each file's jobs taken as spread
+        evenly between its first and its last."""
+        if count < 2 or not self._files:
+            return []
+        base = min(f.first[0] for f in self._files)
+        spans = []
+        for f in self._files:  # seconds from base, clamped to the bounds
+            start = (max(f.first[0], self._lower or f.first[0]) - base).total_seconds()
+            end = (min(f.last[0], self._upper or f.last[0]) - base).total_seconds()
+            spans.append((start, max(start, end), f.count))
+        total = sum(c for _, _, c in spans)
+        high = max(end for _, end, _ in spans)
+
+        def before(t: float) -> float:  # about how many jobs are before t
+            n = 0.0
+            for start, end, c in spans:
+                if t > end:
+                    n += c
+                elif t > start:
+                    n += c * (t - start) / (end - start)
+            return n
+
+        found: list[datetime] = []
+        for k in range(1, count):
+            lo, hi = 0.0, high
+            for _ in range(60):
+                mid = (lo + hi) / 2
+                if before(mid) < total * k / count:
+                    lo = mid
+                else:
+                    hi = mid
+            cut = base + timedelta(seconds=round(hi))
+            if (not found or cut > found[-1]) and (self._upper is None or cut < self._upper):
+                found.append(cut)
+        return found
 
     def numbered(self) -> Iterator[tuple[int, Job]]:
         """(the job's file number, the job), in plan order."""
@@ -203,13 +270,32 @@ class Jobs:
 
     def of_file(self, number: int) -> Iterator[Job]:
         """The jobs of one file, by its number as ``numbered`` gives it."""
-        return map(itemgetter(1), self._files[number].jobs())
+        return map(itemgetter(1), self._within(Rows.jobs)(self._files[number]))
+
+    def _within(
+        self, stream: Callable[[Rows], Iterator[tuple[Order, T]]]
+    ) -> Callable[[Rows], Iterator[tuple[Order, T]]]:
+        """``stream``, less the jobs out of bounds."""
+        lower, upper = self._lower, self._upper
+        if lower is None and upper is None:
+            return stream
+
+        def bounded(rows: Rows) -> Iterator[tuple[Order, T]]:
+            for place in stream(rows):
+                at = place[0][0]
+                if upper is not None and at >= upper:
+                    return
+                if lower is None or at >= lower:
+                    yield place
+
+        return bounded
 
     def _merge(
         self, stream: Callable[[Rows], Iterator[tuple[Order, T]]]
     ) -> Iterator[tuple[int, T]]:
         """A k-way merge of the files' ordered streams; a file is unpacked when the merge
         reaches its first job, and let go when its last one is out (ties: file order)."""
+        stream = self._within(stream)
         waiting = sorted(((f.first, n) for n, f in enumerate(self._files)), reverse=True)
         heap: list[tuple[Order, int, T, Iterator[tuple[Order, T]]]] = []
         while heap or waiting:
@@ -219,6 +305,8 @@ class Jobs:
                 first = next(items, None)
                 if first is not None:
                     heapq.heappush(heap, (first[0], n, first[1], items))
+            if not heap:
+                break
             _, n, item, items = heap[0]
             following = next(items, None)
             if following is None:
@@ -227,6 +315,14 @@ class Jobs:
                 heapq.heapreplace(heap, (following[0], n, following[1], items))
             del items
             yield n, item
+
+
+def _places(rows: Rows) -> Iterator[tuple[Order, None]]:
+    """(place, nothing) of each job of ``rows``: to count them."""
+    post_rows, job_rows = pickle.loads(rows.data)
+    for row in job_rows:
+        post = post_rows[row[1]]
+        yield (post[2], post[0], post[1], row[2], row[4]), None
 
 
 # (account, part, UTC time, content hash) -> (the post's line and column, the job key,
@@ -528,7 +624,7 @@ def _repack(post_rows: list[Any], job_rows: list[Any]) -> Rows:
 
     job_rows.sort(key=order)
     data = pickle.dumps((post_rows, job_rows), protocol=5)
-    return Rows(order(job_rows[0]), len(job_rows), data)
+    return Rows(order(job_rows[0]), order(job_rows[-1]), len(job_rows), data)
 
 
 def _drop(result: _FileResult) -> _FileResult:
@@ -604,7 +700,7 @@ def _rows(jobs: list[Job]) -> Rows | None:
             )
         )
     data = pickle.dumps((post_rows, job_rows), protocol=5)
-    return Rows(_job_order(jobs[0]), len(jobs), data)
+    return Rows(_job_order(jobs[0]), _job_order(jobs[-1]), len(jobs), data)
 
 
 # A result crosses from a worker, and is cached, as plain tuples (its jobs as ``Rows``).
@@ -622,14 +718,14 @@ def _pack(result: _FileResult) -> tuple[object, ...]:
         result.posts,
         result.job_count,
         result.twins,
-        None if rows is None else (rows.first, rows.count, rows.data),
+        None if rows is None else _flat(rows),
         result.waiting,
         None if result.queued is None else _flat(result.queued),
     )
 
 
-def _flat(rows: Rows) -> tuple[Order, int, bytes]:
-    return (rows.first, rows.count, rows.data)
+def _flat(rows: Rows) -> tuple[Order, Order, int, bytes]:
+    return (rows.first, rows.last, rows.count, rows.data)
 
 
 def _unpack(packed: Any) -> _FileResult:
@@ -646,10 +742,10 @@ def _unpack(packed: Any) -> _FileResult:
 def _rows_of(flat: Any) -> Rows | None:
     if flat is None:
         return None
-    first, count, data = flat
+    first, last, count, data = flat
     if not isinstance(data, bytes):
         raise TypeError("rows")
-    return Rows(first, count, data)
+    return Rows(first, last, count, data)
 
 
 def _same_post_twice(project: Project, results: list[_FileResult]) -> None:
@@ -727,7 +823,7 @@ def _compute(
     store: FileCache | None,
 ) -> list[_FileResult]:
     """Each file's result, computed (and stored in ``store``, when given)."""
-    count = _worker_count(workers)
+    count = worker_count(workers)
     if count < 2 or len(files) < 2 or _size(files) < PARALLEL_MIN_BYTES:
         if store is not None:
             results = [_unpack(_cached(config, path, now, store)) for path in files]
@@ -760,7 +856,9 @@ def _compute(
     return [by_path[path] for path in files]
 
 
-def _worker_count(workers: int | None) -> int:
+def worker_count(workers: int | None) -> int:
+    """Processes for a parallel pass: ``workers``, or one per CPU (at most 8) where
+    processes can be forked."""
     if workers is not None:
         return max(1, workers)
     if "fork" not in _start_methods():

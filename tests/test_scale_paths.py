@@ -61,9 +61,9 @@ def test_plan_from_the_worker_pool_is_the_plan_of_one_process(
 
     _many_calendars(project)
     monkeypatch.setattr(cmctl.project, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(cmctl.project, "_worker_count", lambda workers: 1)
+    monkeypatch.setattr(cmctl.project, "worker_count", lambda workers: 1)
     one = run("plan", "--json", "--drafts")
-    monkeypatch.setattr(cmctl.project, "_worker_count", lambda workers: 3)
+    monkeypatch.setattr(cmctl.project, "worker_count", lambda workers: 3)
     pooled = run("plan", "--json", "--drafts")
     assert one.exit_code == pooled.exit_code == 0, one.stdout + one.stderr
     assert pooled.stdout == one.stdout
@@ -84,7 +84,7 @@ def test_kept_jobs_do_not_hold_their_posts_content(project: Any, monkeypatch: An
     _many_calendars(project)
     for count in (1, 2):
         monkeypatch.setattr(cmctl.project, "PARALLEL_MIN_BYTES", 0)
-        monkeypatch.setattr(cmctl.project, "_worker_count", lambda workers, c=count: c)
+        monkeypatch.setattr(cmctl.project, "worker_count", lambda workers, c=count: c)
         loaded = open_project(load_config(), now=datetime(2026, 12, 1, tzinfo=UTC))
         assert loaded.jobs and all(j.post.content.text is None for j in loaded.jobs)
         assert all(not c.posts for c in loaded.calendars)

@@ -89,13 +89,13 @@ def test_the_ledger_facts_are_those_of_the_built_jobs(project: Any) -> None:
 def test_plan_reads_the_ledger_states_in_batches(
     project: Any, run: Any, now: Any, monkeypatch: Any
 ) -> None:
-    import cmctl.cli.plan
+    import cmctl.planview
 
     _weeks(project)
     now.move_to("2026-12-01T09:01:00Z")  # 10:01 Paris: w0:p0 and all:e0 are due
     assert run("publish").exit_code == 0
     whole = run("plan", "--json", "--drafts")
-    monkeypatch.setattr(cmctl.cli.plan, "STATE_BATCH", 3)
+    monkeypatch.setattr(cmctl.planview, "STATE_BATCH", 3)
     batched = run("plan", "--json", "--drafts")
     assert batched.stdout == whole.stdout
     states = {j["key"]: j["state"] for j in json.loads(batched.stdout)["jobs"]}

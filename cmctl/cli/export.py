@@ -55,8 +55,8 @@ def command(
     from cmctl import clock, output, timeutil
     from cmctl import export as exporting
     from cmctl.cli.options import existing_ledger
-    from cmctl.cli.plan import _with_states
     from cmctl.errors import UsageError
+    from cmctl.planview import with_states
 
     project = open_project(ctx, paths)
     tz = timeutil.zone(project.config.timezone or "UTC")
@@ -87,7 +87,7 @@ def command(
     ledger = existing_ledger(project.config)
     try:
         with exporting.destination(target) as out:
-            pairs = _with_states(selected(), ledger)
+            pairs = with_states(selected(), ledger)
             if fmt == "csv":
                 exporting.write_csv(pairs, out)
             elif fmt == "ics":

@@ -1,0 +1,216 @@
+"""What `cmctl plan` writes: the jobs in range, filtered, each with its ledger state.
+
+The jobs stream in plan order, built one at a time (``project.Jobs``), never all held.
+`--json` reads them as their packed rows (``project.Packed``: no ``Job`` built); the
+filters and states read the same names (at, account, network, status, key) on both.
+
+A large plan (``SPLIT_MIN`` jobs in range or more) is written in time slices on as many
+processes as there are CPUs (``cmctl.fanout``): each slice merges only the files it
+spans and asks the ledger for its own jobs' states. The text is byte for byte what one
+process writes (``-j 1``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from cmctl import fanout, output
+
+if TYPE_CHECKING:
+    from cmctl.diagnostics import Report
+    from cmctl.ledger.store import JobState, Ledger
+    from cmctl.project import Jobs
+
+SPLIT_MIN = 20_000  # jobs in range below which one process writes the plan
+STATE_BATCH = 999  # keys per query of the ledger's states (SQLite's oldest limit)
+
+# Opens the project's ledger (None: cmctl never published here): once per process.
+Opener = Callable[[], "Ledger | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    lower: datetime | None = None  # at or after
+    upper: datetime | None = None  # before
+    accounts: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()
+    drafts: bool = False  # shown too
+
+
+def rows(
+    jobs: Jobs, filters: Filters, ledger: Ledger | None, *, packed: bool, hidden: list[int]
+) -> Iterator[tuple[Any, JobState | None]]:
+    """The jobs of ``jobs`` that pass ``filters`` (the time bounds are ``jobs``'s own),
+    each with its ledger state; drafts left out are counted in ``hidden[0]``."""
+    found: Iterator[Any] = jobs.packed() if packed else iter(jobs)
+    if filters.accounts:
+        found = (j for j in found if j.account in filters.accounts)
+    if filters.networks:
+        found = (j for j in found if j.network in filters.networks)
+    if not filters.drafts:
+        found = _no_drafts(found, hidden)
+    return with_states(found, ledger)
+
+
+def _no_drafts(jobs: Iterator[Any], hidden: list[int]) -> Iterator[Any]:
+    for job in jobs:
+        if job.status == "draft":
+            hidden[0] += 1
+        else:
+            yield job
+
+
+def with_states(
+    jobs: Iterator[Any], ledger: Ledger | None
+) -> Iterator[tuple[Any, JobState | None]]:
+    """Each job with its ledger state, read for a batch of jobs at a time."""
+    if ledger is None:
+        for job in jobs:
+            yield job, None
+        return
+    batch: list[Any] = []
+    for job in jobs:
+        batch.append(job)
+        if len(batch) >= STATE_BATCH:
+            states = ledger.states([j.key for j in batch])
+            for one in batch:
+                yield one, states.get(one.key)
+            batch = []
+    states = ledger.states([j.key for j in batch])
+    for one in batch:
+        yield one, states.get(one.key)
+
+
+def slice_count(jobs: Jobs, workers: int | None) -> int:
+    """How many processes write the plan of ``jobs``: one per CPU for a large one."""
+    from cmctl.project import worker_count
+
+    if jobs.spanned() < SPLIT_MIN and workers is None:
+        return 1
+    return worker_count(workers)
+
+
+def _ranges(jobs: Jobs, count: int) -> list[tuple[datetime | None, datetime | None]]:
+    cuts: list[datetime | None] = list(jobs.cuts(count))
+    return list(zip([None, *cuts], [*cuts, None], strict=True))
+
+
+@contextlib.contextmanager
+def _ledger(open_ledger: Opener) -> Iterator[Ledger | None]:
+    ledger = open_ledger()
+    try:
+        yield ledger
+    finally:
+        if ledger is not None:
+            ledger.close()
+
+
+def write_json(
+    jobs: Jobs,
+    filters: Filters,
+    open_ledger: Opener,
+    report: Report,
+    notices: list[dict[str, Any]],
+    workers: int | None = None,
+) -> None:
+    """`plan --json`: the jobs, the drafts hidden, the calendars' error and warning
+    counts and the ledger's notices. The caller holds no ledger connection."""
+    ranges = _ranges(jobs, slice_count(jobs, workers))
+    hidden = [0]
+
+    def share(index: int) -> int:  # slice ``index``, written by whichever process
+        mine = [0]
+        with _ledger(open_ledger) as ledger:
+            found = rows(jobs.between(*ranges[index]), filters, ledger, packed=True, hidden=mine)
+            output.write_items((output.PlanPacked(j, r) for j, r in found), output.NESTED_ITEM)
+        return mine[0]
+
+    with (
+        fanout.Slices(len(ranges), share) as slices,
+        _started(slices),
+        _ledger(open_ledger) as ledger,
+    ):
+
+        def items() -> Iterator[Any]:
+            first = jobs.between(*ranges[0])
+            found = rows(first, filters, ledger, packed=True, hidden=hidden)
+            yield from (output.PlanPacked(j, r) for j, r in found)
+            for index in range(1, len(ranges)):
+                hidden[0] += slices.result(index)
+                if slices.size(index):
+                    yield output.Spliced(functools.partial(slices.copy, index))
+
+        output.echo_json(
+            {
+                "jobs": items(),
+                "drafts_hidden": output.Later(lambda: hidden[0]),
+                "errors": report.errors,
+                "warnings": report.warnings,
+                "notices": notices,
+            }
+        )
+
+
+def write_text(
+    jobs: Jobs, filters: Filters, open_ledger: Opener, workers: int | None = None
+) -> int:
+    """`plan`: the jobs as a table, or as lines above ``output.STREAM_ROWS``; how many
+    drafts it left out. The caller holds no ledger connection. A plan filtered by
+    account or network may be small enough for a table: one process writes it."""
+    count = 1 if filters.accounts or filters.networks else slice_count(jobs, workers)
+    ranges = _ranges(jobs, count)
+    show_utc, narrow = output.plan_layout()
+    hidden = [0]
+
+    def share(index: int) -> tuple[int, int, int]:  # (lines, posts, drafts hidden)
+        mine = [0]
+        with _ledger(open_ledger) as ledger:
+            found = rows(jobs.between(*ranges[index]), filters, ledger, packed=False, hidden=mine)
+            lines, posts = output.write_plan_lines(found, show_utc=show_utc, narrow=narrow)
+        return lines, posts, mine[0]
+
+    def again(index: int) -> Iterator[tuple[Any, JobState | None]]:
+        with _ledger(open_ledger) as ledger:
+            yield from rows(jobs.between(*ranges[index]), filters, ledger, packed=False, hidden=[0])
+
+    with fanout.Slices(len(ranges), share) as slices, _started(slices):
+        shares = [_Share(slices, index, again) for index in range(1, len(ranges))]
+        with _ledger(open_ledger) as ledger:
+            first = rows(jobs.between(*ranges[0]), filters, ledger, packed=False, hidden=hidden)
+            output.render_plan_text(first, shares=shares)
+        return hidden[0] + sum(slices.result(index)[2] for index in range(1, len(ranges)))
+
+
+@contextlib.contextmanager
+def _started(slices: fanout.Slices[Any]) -> Iterator[None]:
+    slices.start()
+    yield
+
+
+class _Share:
+    """Slice ``index`` of a human plan, as ``output.render_plan_text`` asks for it."""
+
+    def __init__(
+        self,
+        slices: fanout.Slices[tuple[int, int, int]],
+        index: int,
+        again: Callable[[int], Iterable[tuple[Any, JobState | None]]],
+    ) -> None:
+        self._slices = slices
+        self._index = index
+        self._again = again
+
+    def counts(self) -> tuple[int, int]:
+        lines, posts, _ = self._slices.result(self._index)
+        return lines, posts
+
+    def copy(self) -> None:
+        self._slices.copy(self._index)
+
+    def again(self) -> Iterable[tuple[Any, JobState | None]]:
+        return self._again(self._index)
