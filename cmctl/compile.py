@@ -81,6 +81,10 @@ class Job:
         return self.post.queue
 
     @property
+    def moved_from(self) -> datetime | None:
+        return self.post.moved_from
+
+    @property
     def lang(self) -> tuple[str, ...]:
         return self.post.lang
 

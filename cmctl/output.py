@@ -252,7 +252,7 @@ def first_line(text: str, width: int = 60) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
-def job_state(job: Job, row: Any) -> str:
+def job_state(job: Job | Packed, row: Any) -> str:
     """The ledger's word on a job: 'planned' before cmctl ever saw it run."""
     if row is None:
         return "draft" if job.status == "draft" else "planned"
@@ -292,20 +292,19 @@ def job_dict(job: Job, row: Any = None) -> dict[str, Any]:
     }
 
 
-def _moved(job: Job) -> datetime:
+def _moved(job: Job | Packed) -> datetime:
     """Where placement moved a queued post from (cmctl.queues), in the post's zone."""
-    assert job.post.moved_from is not None
-    return job.post.moved_from.astimezone(job.local.tzinfo)
+    assert job.moved_from is not None
+    return job.moved_from.astimezone(job.local.tzinfo)
 
 
-def queue_note(job: Job) -> str:
+def queue_note(job: Job | Packed) -> str:
     """What `plan` adds to a queued job's state: its queue, and where it moved from."""
-    post = job.post
-    if post.queue is None:
+    if job.queue is None:
         return ""
-    if post.moved_from is None:
-        return f" · queue {post.queue}"
-    return f" · queue {post.queue}, moved from {_moved(job):%a %Y-%m-%d %H:%M}"
+    if job.moved_from is None:
+        return f" · queue {job.queue}"
+    return f" · queue {job.queue}, moved from {_moved(job):%a %Y-%m-%d %H:%M}"
 
 
 def _iso(moment: datetime) -> str:
@@ -465,7 +464,7 @@ def _packed_text(item: PlanPacked, newline: str) -> str:
         "null" if limit is None else int.__repr__(limit),
         e(digest),
         e(f"{pos[0]}:{pos[1]}:{pos[2]}"),
-        e(job_state(job, known)),  # type: ignore[arg-type]
+        e(job_state(job, known)),
         url,
         reason,
         *queued,
@@ -500,7 +499,7 @@ class Share(Protocol):
     def copy(self) -> None:
         """Write its lines where the output has got to."""
 
-    def again(self) -> Iterable[tuple[Job, Any]]:
+    def again(self) -> Iterable[tuple[Job | Packed, Any]]:
         """Its rows, made here (a plan small enough for a table)."""
 
 
@@ -512,7 +511,7 @@ def plan_layout(show_utc: bool = True) -> tuple[bool, bool]:
 
 
 def render_plan_text(
-    rows: Iterable[tuple[Job, Any]],
+    rows: Iterable[tuple[Job | Packed, Any]],
     *,
     show_utc: bool = True,
     shares: Iterable[Share] = (),
@@ -634,7 +633,7 @@ def plan_footer(count: int, posts: int) -> str:
 
 
 def write_plan_lines(
-    rows: Iterable[tuple[Job, Any]], *, show_utc: bool, narrow: bool
+    rows: Iterable[tuple[Job | Packed, Any]], *, show_utc: bool, narrow: bool
 ) -> tuple[int, int]:
     """One fixed-width line per (job, ledger state), written as they come: (how many
     lines, how many posts they come from)."""

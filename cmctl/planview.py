@@ -1,8 +1,7 @@
 """What `cmctl plan` writes: the jobs in range, filtered, each with its ledger state.
 
-The jobs stream in plan order, built one at a time (``project.Jobs``), never all held.
-`--json` reads them as their packed rows (``project.Packed``: no ``Job`` built); the
-filters and states read the same names (at, account, network, status, key) on both.
+The jobs stream in plan order as their packed rows (``project.Packed``: no ``Job``
+built), a file unpacked when its time comes, never the whole plan held.
 
 A large plan (``SPLIT_MIN`` jobs in range or more) is written in time slices on as many
 processes as there are CPUs (``cmctl.fanout``): each slice merges only the files it
@@ -24,7 +23,7 @@ from cmctl import fanout, output
 if TYPE_CHECKING:
     from cmctl.diagnostics import Report
     from cmctl.ledger.store import JobState, Ledger
-    from cmctl.project import Jobs
+    from cmctl.project import Jobs, Packed
 
 SPLIT_MIN = 20_000  # jobs in range below which one process writes the plan
 STATE_BATCH = 999  # keys per query of the ledger's states (SQLite's oldest limit)
@@ -43,11 +42,11 @@ class Filters:
 
 
 def rows(
-    jobs: Jobs, filters: Filters, ledger: Ledger | None, *, packed: bool, hidden: list[int]
+    jobs: Jobs, filters: Filters, ledger: Ledger | None, *, hidden: list[int]
 ) -> Iterator[tuple[Any, JobState | None]]:
     """The jobs of ``jobs`` that pass ``filters`` (the time bounds are ``jobs``'s own),
     each with its ledger state; drafts left out are counted in ``hidden[0]``."""
-    found: Iterator[Any] = jobs.packed() if packed else iter(jobs)
+    found: Iterator[Packed] = jobs.packed()
     if filters.accounts:
         found = (j for j in found if j.account in filters.accounts)
     if filters.networks:
@@ -126,7 +125,7 @@ def write_json(
     def share(index: int) -> int:  # slice ``index``, written by whichever process
         mine = [0]
         with _ledger(open_ledger) as ledger:
-            found = rows(jobs.between(*ranges[index]), filters, ledger, packed=True, hidden=mine)
+            found = rows(jobs.between(*ranges[index]), filters, ledger, hidden=mine)
             output.write_items((output.PlanPacked(j, r) for j, r in found), output.NESTED_ITEM)
         return mine[0]
 
@@ -138,7 +137,7 @@ def write_json(
 
         def items() -> Iterator[Any]:
             first = jobs.between(*ranges[0])
-            found = rows(first, filters, ledger, packed=True, hidden=hidden)
+            found = rows(first, filters, ledger, hidden=hidden)
             yield from (output.PlanPacked(j, r) for j, r in found)
             for index in range(1, len(ranges)):
                 hidden[0] += slices.result(index)
@@ -170,18 +169,18 @@ def write_text(
     def share(index: int) -> tuple[int, int, int]:  # (lines, posts, drafts hidden)
         mine = [0]
         with _ledger(open_ledger) as ledger:
-            found = rows(jobs.between(*ranges[index]), filters, ledger, packed=False, hidden=mine)
+            found = rows(jobs.between(*ranges[index]), filters, ledger, hidden=mine)
             lines, posts = output.write_plan_lines(found, show_utc=show_utc, narrow=narrow)
         return lines, posts, mine[0]
 
     def again(index: int) -> Iterator[tuple[Any, JobState | None]]:
         with _ledger(open_ledger) as ledger:
-            yield from rows(jobs.between(*ranges[index]), filters, ledger, packed=False, hidden=[0])
+            yield from rows(jobs.between(*ranges[index]), filters, ledger, hidden=[0])
 
     with fanout.Slices(len(ranges), share) as slices, _started(slices):
         shares = [_Share(slices, index, again) for index in range(1, len(ranges))]
         with _ledger(open_ledger) as ledger:
-            first = rows(jobs.between(*ranges[0]), filters, ledger, packed=False, hidden=hidden)
+            first = rows(jobs.between(*ranges[0]), filters, ledger, hidden=hidden)
             output.render_plan_text(first, shares=shares)
         return hidden[0] + sum(slices.result(index)[2] for index in range(1, len(ranges)))
 

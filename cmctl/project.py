@@ -109,9 +109,9 @@ class Rows:
 
 
 class Packed:
-    """A job as its packed rows (``Jobs.packed``): `plan --json` writes its text from
-    them (``output``). The fields the plan's filters and states read are named as on
-    ``Job``; ``post`` and ``row`` are ``_rows``'s tuples."""
+    """A job as its packed rows (``Jobs.packed``): `plan` writes its text from them
+    (``output``). The fields `plan` reads are named as on ``Job``; ``post`` and ``row``
+    are ``_rows``'s tuples."""
 
     __slots__ = ("post", "row")
 
@@ -119,29 +119,21 @@ class Packed:
         self.post = post
         self.row = row
 
-    @property
-    def key(self) -> str:
-        return self.row[0]  # type: ignore[no-any-return]
-
-    @property
-    def account(self) -> str:
-        return self.row[2]  # type: ignore[no-any-return]
-
-    @property
-    def network(self) -> str:
-        return self.row[3]  # type: ignore[no-any-return]
-
-    @property
-    def content_hash(self) -> str:
-        return self.row[10]  # type: ignore[no-any-return]
-
-    @property
-    def at(self) -> datetime:
-        return self.post[2]  # type: ignore[no-any-return]
-
-    @property
-    def status(self) -> str:
-        return self.post[5]  # type: ignore[no-any-return]
+    key = property(lambda self: self.row[0])
+    account = property(lambda self: self.row[2])
+    network = property(lambda self: self.row[3])
+    part = property(lambda self: self.row[4])
+    text = property(lambda self: self.row[6])
+    length = property(lambda self: self.row[8])
+    limit = property(lambda self: self.row[9])
+    content_hash = property(lambda self: self.row[10])
+    calendar = property(lambda self: self.post[0])
+    post_id = property(lambda self: self.post[1])
+    at = property(lambda self: self.post[2])
+    local = property(lambda self: self.post[3])
+    status = property(lambda self: self.post[5])
+    queue = property(lambda self: self.post[11])
+    moved_from = property(lambda self: self.post[13])
 
 
 class JobFacts(NamedTuple):
