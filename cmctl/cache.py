@@ -57,6 +57,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cmctl.realpath import Resolver
+
 if TYPE_CHECKING:
     from cmctl.calendar.model import Calendar
     from cmctl.config import Config
@@ -216,6 +218,7 @@ class FileCache:
     def __init__(self, fd: int, env: bytes) -> None:
         self.fd = fd
         self.env = env
+        self.real = Resolver()  # calendar files' real paths, their folders resolved once
 
     @classmethod
     def open(cls, config: Config) -> FileCache | None:
@@ -262,20 +265,18 @@ class FileCache:
         with contextlib.suppress(OSError):
             os.close(self.fd)
 
-    @staticmethod
-    def slot(path: Path) -> str:
+    def slot(self, path: Path) -> str:
         """The entry's name: one per calendar file, however its path is written."""
         try:
-            real = str(path.resolve())
+            real = self.real(path)
         except (OSError, ValueError, RuntimeError):
             real = str(path)
         return hashlib.sha256(os.fsencode(real)).hexdigest()[:40] + SUFFIX
 
-    @staticmethod
-    def key(path: Path) -> tuple[object, ...] | None:
+    def key(self, path: Path) -> tuple[object, ...] | None:
         """The calendar file's identity, taken before it is read."""
         try:
-            resolved = str(path.resolve())
+            resolved = self.real(path)
         except (OSError, ValueError, RuntimeError):
             return None
         found = stamp(path)

@@ -143,6 +143,9 @@ class Config:
         (the cron tick asks it of every calendar: string checks, one realpath a file)."""
         import stat
 
+        from cmctl.realpath import Resolver
+
+        realpath = Resolver()
         config_real = os.path.realpath(self.path)
         root = os.path.abspath(self.root)
         state = os.path.abspath(self.state_dir)
@@ -160,7 +163,7 @@ class Config:
                 if not stat.S_ISREG(os.stat(path).st_mode):  # follows links: no FIFO, folder
                     return False
                 absolute = os.path.abspath(path)
-                real = os.path.realpath(absolute)
+                real = realpath(absolute)
             except (OSError, ValueError, RuntimeError):
                 return False
             if (

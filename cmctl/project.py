@@ -743,6 +743,10 @@ def _rows_of(flat: Any) -> Rows | None:
 def _same_post_twice(project: Project, results: list[_FileResult]) -> None:
     """The same text at the same time on the same account, from two posts (a file
     copied, a post pasted twice): each has its own identity, so both would go out."""
+    seen = [what for result in results for what, _ in result.twins]
+    if len(set(seen)) == len(seen):  # no sighting twice: the usual case, told at once
+        return
+    del seen
     first: dict[tuple[str, int, datetime, str], tuple[str, int, int, str]] = {}
     warned: set[tuple[str, int, int]] = set()
     for result in results:

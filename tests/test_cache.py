@@ -318,7 +318,7 @@ def test_entries_of_removed_files_are_pruned(proj: Any, run: Any) -> None:
     (proj.root / "calendars" / "jan.yaml").unlink()
     run("plan")
     assert [e.name for e in entries(proj.root)] == [
-        cache.FileCache.slot(Path("calendars/dec.yaml"))
+        cache.FileCache(-1, b"").slot(Path("calendars/dec.yaml"))
     ]
     assert stray.is_dir()  # not ours
 
