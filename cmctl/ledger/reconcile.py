@@ -31,13 +31,17 @@ The rules that keep the three promises:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 # States in which something may be online: never reopened, never cancelled quietly.
 STARTED = frozenset({"published", "sending", "unknown", "scheduled"})
 REOPENABLE = frozenset({"pending", "skipped", "failed", "missed"})
+
+
+# A row to insert: (the planned job, its column values, the event logged).
+Insert = tuple["Planned", dict[str, Any], str]
 
 
 @dataclass(slots=True, frozen=True)
@@ -113,7 +117,7 @@ class Change:
 
 @dataclass(slots=True)
 class Reconciliation:
-    inserts: list[tuple[Planned, dict[str, Any], str]] = field(default_factory=list)
+    inserts: MutableSequence[Insert] = field(default_factory=list)
     updates: list[Change] = field(default_factory=list)
     stats: dict[str, int] = field(
         default_factory=lambda: {
@@ -216,11 +220,49 @@ def _all_new(out: Reconciliation, planned: Iterable[Planned]) -> Reconciliation:
     """An empty ledger (a first sync): nothing started, held, inherited or cancelled;
     every job is a plain insert (a draft skipped), in the plan's order. What the general
     path gives then, at a fraction of its cost (106,000 jobs)."""
-    out.inserts = [(job, _DRAFT if job.draft else _NEW, "planned") for job in planned]
-    drafts = sum(1 for _, values, _ in out.inserts if values is _DRAFT)
+    jobs = planned if isinstance(planned, list) else list(planned)
+    out.inserts = AllNew(jobs)
+    drafts = sum(1 for job in jobs if job.draft)
     out.stats["drafts"] = drafts
-    out.stats["new"] = len(out.inserts) - drafts
+    out.stats["new"] = len(jobs) - drafts
     return out
+
+
+class AllNew(MutableSequence["Insert"]):
+    """Every planned job as a plain insert (``_all_new``), each (job, values, event)
+    made as it is read: the 106,000 triples of a first sync are never all held."""
+
+    def __init__(self, jobs: list[Planned]) -> None:
+        self._jobs = jobs
+
+    @staticmethod
+    def _of(job: Planned) -> Insert:
+        return (job, _DRAFT if job.draft else _NEW, "planned")
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def __iter__(self) -> Iterator[Insert]:
+        return map(self._of, self._jobs)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._of(job) for job in self._jobs[index]]
+        return self._of(self._jobs[index])
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise TypeError("the inserts of a first sync are read, never changed")
+
+    def __delitem__(self, index: Any) -> None:
+        raise TypeError("the inserts of a first sync are read, never changed")
+
+    def insert(self, index: int, value: Insert) -> None:
+        raise TypeError("the inserts of a first sync are read, never changed")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _insert(
