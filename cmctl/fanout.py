@@ -57,11 +57,17 @@ class Slices(Generic[R]):
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def start(self) -> None:
+    def start(self) -> bool:
         """Fork a child for each slice but the first; a slice whose child cannot be
-        started is made here when its turn comes."""
-        for index in range(1, self.count):
-            self._files[index] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        started is made here when its turn comes. False (nothing started, ``count`` is
+        1) when the temporary files cannot be made: the caller makes it all itself."""
+        try:
+            for index in range(1, self.count):
+                self._files[index] = tempfile.TemporaryFile()  # noqa: SIM115 - see close()
+        except OSError:  # no temporary folder, full, read-only...
+            self.close()
+            self.count = 1
+            return False
         for index in range(1, self.count):
             try:
                 read, write = os.pipe()
@@ -79,6 +85,7 @@ class Slices(Generic[R]):
             os.close(write)
             self._pids[index] = pid
             self._pipes[index] = read
+        return True
 
     def _child(self, index: int, pipe: int) -> None:  # pragma: no cover - in the child
         code = FAILED

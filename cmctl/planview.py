@@ -131,7 +131,7 @@ def write_json(
 
     with (
         fanout.Slices(len(ranges), share) as slices,
-        _started(slices),
+        _started(slices, ranges),
         _ledger(open_ledger) as ledger,
     ):
 
@@ -177,7 +177,7 @@ def write_text(
         with _ledger(open_ledger) as ledger:
             yield from rows(jobs.between(*ranges[index]), filters, ledger, hidden=[0])
 
-    with fanout.Slices(len(ranges), share) as slices, _started(slices):
+    with fanout.Slices(len(ranges), share) as slices, _started(slices, ranges):
         shares = [_Share(slices, index, again) for index in range(1, len(ranges))]
         with _ledger(open_ledger) as ledger:
             first = rows(jobs.between(*ranges[0]), filters, ledger, hidden=hidden)
@@ -186,8 +186,11 @@ def write_text(
 
 
 @contextlib.contextmanager
-def _started(slices: fanout.Slices[Any]) -> Iterator[None]:
-    slices.start()
+def _started(
+    slices: fanout.Slices[Any], ranges: list[tuple[datetime | None, datetime | None]]
+) -> Iterator[None]:
+    if not slices.start():  # no temporary file for the other slices: all of it here
+        ranges[:] = [(None, None)]
     yield
 
 

@@ -260,3 +260,21 @@ def test_slices_made_here_when_fork_is_refused(monkeypatch: Any) -> None:
         slices.copy(1)
         slices.copy(2)
     assert out.getvalue() == "slice 1 é👋\n" * 2 + "slice 2 é👋\n" * 3
+
+
+@pytest.mark.parametrize("args", [("plan", "--json"), ("plan",)], ids=" ".join)
+def test_no_temporary_file_means_one_process(
+    sliced: Any, monkeypatch: Any, args: tuple[str, ...]
+) -> None:
+    import tempfile
+
+    one = sliced(*args, "-j", "1")
+
+    def full() -> Any:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", full)
+    monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked"))
+    many = sliced(*args, "-j", "3")
+    assert many.exit_code == 0, many.output
+    assert (many.stdout, many.stderr) == (one.stdout, one.stderr)
