@@ -114,11 +114,12 @@ def write_json(
     filters: Filters,
     open_ledger: Opener,
     report: Report,
-    notices: list[dict[str, Any]],
+    notices: Any,
     workers: int | None = None,
 ) -> None:
     """`plan --json`: the jobs, the drafts hidden, the calendars' error and warning
-    counts and the ledger's notices. The caller holds no ledger connection."""
+    counts and the ledger's ``notices`` (a list, or an ``output.Later`` one: made once
+    the jobs are out). The caller holds no ledger connection."""
     ranges = _ranges(jobs, slice_count(jobs, workers))
     hidden = [0]
 

@@ -10,6 +10,7 @@ import click
 from cmctl.cli.options import open_project
 
 if TYPE_CHECKING:
+    from cmctl.diagnostics import Diagnostic
     from cmctl.ledger.store import Ledger
 
 
@@ -104,28 +105,30 @@ def _plan(
     filters = planview.Filters(lower, upper, accounts, networks, drafts)
     jobs = project.jobs.between(lower, upper)
     report = project.report
-    ledger = existing_ledger(project.config)
-    # What the ledger knows that the calendars cannot say (a thread reshaped after it
-    # started, a renamed file, a vanished calendar): said before publish acts on it.
-    try:
-        notices = preview.diagnostics(project) if ledger is not None else []
-    finally:
-        if ledger is not None:
-            ledger.close()  # no connection crosses the fork of a sliced plan
+    ledger = existing_ledger(project.config)  # a damaged one is said before any row
+    if ledger is not None:
+        ledger.close()  # no connection crosses the fork of a sliced plan
 
     def open_ledger() -> Ledger | None:
         return None if ledger is None else existing_ledger(project.config)
 
+    def notices() -> list[Diagnostic]:
+        # What the ledger knows that the calendars cannot say (a thread reshaped after it
+        # started, a renamed file, a vanished calendar): said before publish acts on it,
+        # after the rows (the first rows at once).
+        return preview.diagnostics(project) if ledger is not None else []
+
     if as_json:
-        found = [d.as_dict() for d in notices]
-        planview.write_json(jobs, filters, open_ledger, report, found, workers)
+        told = output.Later(lambda: [d.as_dict() for d in notices()])
+        planview.write_json(jobs, filters, open_ledger, report, told, workers)
         ctx.exit(1 if report.errors else 0)
     hidden = planview.write_text(jobs, filters, open_ledger, workers)
+    found = notices()
     err = output.console(err=True)
     if hidden:
         err.print(f"[dim]{hidden} draft job(s) hidden; --drafts shows them[/]")
-    if notices:
-        output.render_diagnostics_text(notices, err=True)
+    if found:
+        output.render_diagnostics_text(found, err=True)
     if report.errors:
         err.print(
             f"[red bold]✗ {report.errors} error(s)[/] in the calendars: "
