@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import calendar as cal
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from cmctl.compile import Job
@@ -30,15 +31,30 @@ class Grid:
     days: dict[date, list[Entry]]
 
 
-def build(jobs: list[Job], tz: ZoneInfo, anchor: date, span: str) -> Grid:
-    """Group ``jobs`` by local day (in ``tz``) for the week or month around ``anchor``."""
+def weeks_of(anchor: date, span: str) -> list[list[date]]:
+    """The days the week or month grid around ``anchor`` shows, in rows of 7, Monday first."""
     if span == "week":
         first = anchor - timedelta(days=anchor.weekday())
-        weeks = [[first + timedelta(days=i) for i in range(7)]]
-        title = f"Week of {first:%A %d %B %Y}"
+        return [[first + timedelta(days=i) for i in range(7)]]
+    return cal.Calendar(firstweekday=0).monthdatescalendar(anchor.year, anchor.month)
+
+
+def window(anchor: date, span: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """A stretch of time that holds every job of the grid around ``anchor`` (a day more
+    on each side: whatever the zone's offsets), for ``Jobs.between``."""
+    weeks = weeks_of(anchor, span)
+    start = datetime.combine(weeks[0][0], time(), tz) - timedelta(days=1)
+    end = datetime.combine(weeks[-1][-1], time(), tz) + timedelta(days=2)
+    return start, end
+
+
+def build(jobs: Iterable[Job], tz: ZoneInfo, anchor: date, span: str) -> Grid:
+    """Group ``jobs`` by local day (in ``tz``) for the week or month around ``anchor``."""
+    weeks = weeks_of(anchor, span)
+    if span == "week":
+        title = f"Week of {weeks[0][0]:%A %d %B %Y}"
         month = None
     else:
-        weeks = cal.Calendar(firstweekday=0).monthdatescalendar(anchor.year, anchor.month)
         title = f"{anchor:%B %Y}"
         month = anchor.month
     shown = {d for week in weeks for d in week}
@@ -76,10 +92,11 @@ def abbreviation(network: str) -> str:
         return network
 
 
-def default_anchor(jobs: list[Job], tz: ZoneInfo, now: datetime) -> date:
-    """Today, unless nothing is planned from today on: then the first planned day."""
-    today = now.astimezone(tz).date()
-    upcoming = [j.at for j in jobs if j.at >= now]
-    if upcoming or not jobs:
-        return today
-    return jobs[0].at.astimezone(tz).date()
+def default_anchor(
+    first: datetime | None, upcoming: datetime | None, tz: ZoneInfo, now: datetime
+) -> date:
+    """Today, unless nothing is planned from ``now`` on (``upcoming``, the first job's
+    time from then): then the day of the first planned job (``first``)."""
+    if upcoming is not None or first is None:
+        return now.astimezone(tz).date()
+    return first.astimezone(tz).date()

@@ -9,9 +9,11 @@ import click
 from cmctl.cli.options import open_project
 
 if TYPE_CHECKING:
+    from datetime import date, datetime
     from zoneinfo import ZoneInfo
 
     from cmctl.compile import Job
+    from cmctl.project import Jobs
 
 
 @click.command("agenda")
@@ -56,11 +58,10 @@ def command(
 
     project = open_project(ctx, paths)
     tz = timeutil.zone(project.config.timezone or _first_zone(project) or "UTC")
-    jobs = [j for j in project.jobs if drafts or j.status != "draft"]
     if html_file is not None:
         if as_json or span == "week":
             raise UsageError("--html writes a month page: drop --json and --week")
-        _html(project, jobs, tz, day, html_file)
+        _html(project, drafts, tz, day, html_file)
         return
     if day:
         try:
@@ -68,8 +69,11 @@ def command(
         except timeutil.TimeProblem as p:
             raise UsageError(p.message, hint=p.hint) from None
     else:
-        anchor = agenda.default_anchor(jobs, tz, clock.now())
-    grid = agenda.build(jobs, tz, anchor, span)
+        now = clock.now()
+        first = _first_time(project.jobs, drafts)
+        upcoming = _first_time(project.jobs.between(now, None), drafts)
+        anchor = agenda.default_anchor(first, upcoming, tz, now)
+    grid = agenda.build(_shown(project, drafts, tz, anchor, span), tz, anchor, span)
     if as_json:
         output.echo_json(
             {
@@ -99,7 +103,21 @@ def command(
     _render(grid, tz.key)
 
 
-def _html(project: Any, jobs: list[Job], tz: ZoneInfo, day: str | None, target: str) -> None:
+def _first_time(jobs: Jobs, drafts: bool) -> datetime | None:
+    """The time of the first job of ``jobs`` (drafts too, if shown), the rest unread."""
+    return next((j.at for j in jobs.packed() if drafts or j.status != "draft"), None)
+
+
+def _shown(project: Any, drafts: bool, tz: ZoneInfo, anchor: date, span: str) -> list[Job]:
+    """The jobs of the grid's days (drafts too, if shown): only the files with jobs
+    then are unpacked, never the whole plan built."""
+    from cmctl import agenda
+
+    jobs = project.jobs.between(*agenda.window(anchor, span, tz))
+    return [j for j in jobs if drafts or j.status != "draft"]
+
+
+def _html(project: Any, drafts: bool, tz: ZoneInfo, day: str | None, target: str) -> None:
     """Write the month's page: the grid's jobs with their ledger states (read only)."""
     from pathlib import Path
 
@@ -113,7 +131,7 @@ def _html(project: Any, jobs: list[Job], tz: ZoneInfo, day: str | None, target: 
         anchor = timeutil.parse_bound(day, tz).date() if day else now.astimezone(tz).date()
     except timeutil.TimeProblem as p:
         raise UsageError(p.message, hint=p.hint) from None
-    grid = agenda.build(jobs, tz, anchor, "month")
+    grid = agenda.build(_shown(project, drafts, tz, anchor, "month"), tz, anchor, "month")
     ledger = existing_ledger(project.config)
     try:
         states = agenda_html.ledger_states(ledger, agenda_html.month_keys(grid))

@@ -74,12 +74,8 @@ def command(
         )
         ctx.exit(1)
 
-    def selected() -> Iterator[Job]:
-        for job in project.jobs:
-            if lower is not None and job.at < lower:
-                continue
-            if upper is not None and job.at >= upper:
-                continue
+    def selected() -> Iterator[Job]:  # only the files with jobs in range are unpacked
+        for job in project.jobs.between(lower, upper):
             if job.status == "draft" and not drafts:
                 continue
             yield job
