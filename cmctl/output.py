@@ -45,6 +45,14 @@ def echo_json(data: Any) -> None:
     large for a 100,000-job plan. This one gives the same text, uses the C string
     encoder, and writes in chunks; a generator is written as a list, item by item.
     """
+    out, flush = _buffered()
+    _encode(data, "\n", out, flush)
+    out.append("\n")
+    flush()
+
+
+def _buffered() -> tuple[list[str], Callable[[], None]]:
+    """A list to append text to, and what writes it to stdout (and empties it)."""
     out: list[str] = []
     write = sys.stdout.write
 
@@ -52,9 +60,7 @@ def echo_json(data: Any) -> None:
         write("".join(out))
         out.clear()
 
-    _encode(data, "\n", out, flush)
-    out.append("\n")
-    flush()
+    return out, flush
 
 
 _encode_str = json.encoder.encode_basestring  # C when available
@@ -113,13 +119,7 @@ def _encode(value: Any, newline: str, out: list[str], flush: Callable[[], None])
         out.append(newline + "}")
     elif isinstance(value, list | tuple | GeneratorType):
         inner = newline + "  "
-        sep = "[" + inner
-        for item in value:
-            out.append(sep)
-            _encode(item, inner, out, flush)
-            sep = "," + inner
-            if len(out) > 4096:
-                flush()
+        sep = _encode_items(value, inner, out, flush, "[" + inner)
         out.append("[]" if sep[0] == "[" else newline + "]")
     elif value.__class__ is PlanJob:
         out.append(_job_text(value, newline))
@@ -143,21 +143,23 @@ def write_items(items: Iterable[Any], newline: str) -> None:
     """The JSON of ``items`` as ``echo_json`` writes them in a list indented at
     ``newline``, separated by commas, without the brackets: a share of a list made by
     another process, written in it as ``Spliced``."""
-    out: list[str] = []
-    write = sys.stdout.write
+    out, flush = _buffered()
+    _encode_items(items, newline, out, flush, "")
+    flush()
 
-    def flush() -> None:
-        write("".join(out))
-        out.clear()
 
-    sep = ""
+def _encode_items(
+    items: Iterable[Any], inner: str, out: list[str], flush: Callable[[], None], sep: str
+) -> str:
+    """Append each item's JSON, indented at ``inner``, after ``sep`` for the first and a
+    comma for the others; written out every few thousand pieces. The last separator."""
     for item in items:
         out.append(sep)
-        _encode(item, newline, out, flush)
-        sep = "," + newline
+        _encode(item, inner, out, flush)
+        sep = "," + inner
         if len(out) > 4096:
             flush()
-    flush()
+    return sep
 
 
 class Spliced:

@@ -112,6 +112,15 @@ defaults:
   timezone: Europe/Paris
 """
 
+# A queue of two weekday slots for the feed account (add it to DEFAULT_CONFIG).
+WEEKDAY_QUEUE = """
+queues:
+  weekdays:
+    timezone: Europe/Paris
+    slots: ["mon-fri 09:00", "mon-fri 12:30"]
+    accounts: [feed]
+"""
+
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:

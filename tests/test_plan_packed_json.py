@@ -10,20 +10,13 @@ from typing import Any
 from cmctl import output
 from cmctl.ledger.store import JobState
 from cmctl.project import load_config, open_project
-from tests.conftest import DEFAULT_CONFIG, as_json, calendar, post
+from tests.conftest import DEFAULT_CONFIG, WEEKDAY_QUEUE, as_json, calendar, post
 
-QUEUES = """
-queues:
-  weekdays:
-    timezone: Europe/Paris
-    slots: ["mon-fri 09:00", "mon-fri 12:30"]
-    accounts: [feed]
-"""
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 def _write(project: Any) -> None:
-    project.config(DEFAULT_CONFIG + QUEUES)
+    project.config(DEFAULT_CONFIG + WEEKDAY_QUEUE)
     project.write("calendars/media/a.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
     project.calendar(
         calendar(

@@ -16,22 +16,15 @@ from typing import Any
 import pytest
 
 from cmctl import fanout
-from tests.conftest import DEFAULT_CONFIG, calendar, post
+from tests.conftest import DEFAULT_CONFIG, WEEKDAY_QUEUE, calendar, post
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
-QUEUES = """
-queues:
-  weekdays:
-    timezone: Europe/Paris
-    slots: ["mon-fri 09:00", "mon-fri 12:30"]
-    accounts: [feed]
-"""
 
 
 def _write(project: Any, files: int = 6) -> None:
     """Weekly files over two accounts, threads, media, drafts, titles, ties across
     files, and queued posts."""
-    project.config(DEFAULT_CONFIG + QUEUES)
+    project.config(DEFAULT_CONFIG + WEEKDAY_QUEUE)
     project.write("calendars/media/a.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
     for n in range(files):
         day = datetime(2026, 12, 1, tzinfo=UTC) + timedelta(days=7 * n)

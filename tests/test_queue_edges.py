@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DEFAULT_CONFIG, as_json
+from tests.conftest import DEFAULT_CONFIG, WEEKDAY_QUEUE, as_json
 from tests.test_publish import feed_ids, publish
-from tests.test_queues import MON, QUEUES, cal, plan, qpost
+from tests.test_queues import MON, cal, plan, qpost
 
 
 @pytest.fixture
 def queued(project: Any) -> Any:
-    project.config(DEFAULT_CONFIG + QUEUES)
+    project.config(DEFAULT_CONFIG + WEEKDAY_QUEUE)
     return project
 
 
@@ -58,7 +58,7 @@ def test_a_blackout_added_after_sync_moves_a_queued_post_even_once_its_slot_came
 ) -> None:
     queued.calendar(cal(qpost("p1")))
     assert publish(run)[0] == 0  # synced for Monday 09:00
-    queued.config(DEFAULT_CONFIG + QUEUES + "blackout:\n  - 2026-11-23\n")
+    queued.config(DEFAULT_CONFIG + WEEKDAY_QUEUE + "blackout:\n  - 2026-11-23\n")
     now.move_to(MON + timedelta(minutes=5))  # cron was late: the slot has come
     code, out = publish(run)
     assert code == 0 and out["outcomes"] == [] and feed_ids(queued) == []

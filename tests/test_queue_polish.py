@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from cmctl.queues import Placed, Queue, Remembered, Waiting, parse_slot, place
-from tests.conftest import DEFAULT_CONFIG, as_json
+from tests.conftest import DEFAULT_CONFIG, WEEKDAY_QUEUE, as_json
 from tests.test_publish import publish
-from tests.test_queues import QUEUES, cal, plan, qpost
+from tests.test_queues import cal, plan, qpost
 
 SUNDAY = """
 queues:
@@ -23,7 +23,7 @@ queues:
 
 @pytest.fixture
 def queued_project(project: Any) -> Any:
-    project.config(DEFAULT_CONFIG + QUEUES)
+    project.config(DEFAULT_CONFIG + WEEKDAY_QUEUE)
     return project
 
 
@@ -78,7 +78,7 @@ def test_a_cancelled_queued_post_keeps_its_time_and_takes_no_slot() -> None:
 
 def test_cmctl_queue_and_validate_ignore_a_cancelled_queued_post(project: Any, run: Any) -> None:
     config = DEFAULT_CONFIG.replace("  feed:\n", "  feed:\n    min_gap: 2h\n")
-    project.config(config + QUEUES)
+    project.config(config + WEEKDAY_QUEUE)
     project.calendar(cal(qpost("p1", "One"), qpost("p2", "Two")))
     assert publish(run)[0] == 0  # p1 Monday 09:00, p2 12:30
     assert run("cancel", "dec:p1").exit_code == 0

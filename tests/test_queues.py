@@ -18,7 +18,7 @@ from cmctl.queues import (
     parse_slot,
     place,
 )
-from tests.conftest import DEFAULT_CONFIG, as_json
+from tests.conftest import DEFAULT_CONFIG, WEEKDAY_QUEUE, as_json
 from tests.test_publish import feed_ids, publish
 
 PARIS = "Europe/Paris"
@@ -181,13 +181,6 @@ def test_a_full_queue_says_so() -> None:
 
 
 # ---------------------------------------------------------------------------- CLI
-QUEUES = """
-queues:
-  weekdays:
-    timezone: Europe/Paris
-    slots: ["mon-fri 09:00", "mon-fri 12:30"]
-    accounts: [feed]
-"""
 
 
 def qpost(id: str, text: str = "Queued", queue: str = "weekdays", **extra: Any) -> str:
@@ -202,7 +195,7 @@ def cal(*posts: str) -> str:
 
 @pytest.fixture
 def queued(project: Any) -> Any:
-    project.config(DEFAULT_CONFIG + QUEUES)
+    project.config(DEFAULT_CONFIG + WEEKDAY_QUEUE)
     return project
 
 
@@ -358,7 +351,9 @@ def test_queue_placement_skips_blackouts_and_keeps_min_gap(project: Any, run: An
         "defaults:\n  timezone: Europe/Paris", "defaults:\n  timezone: Europe/Paris\n  min_gap: 4h"
     )
     project.config(
-        config + QUEUES + "blackout:\n  - {from: 2026-11-23, to: 2026-11-23, reason: recall}\n"
+        config
+        + WEEKDAY_QUEUE
+        + "blackout:\n  - {from: 2026-11-23, to: 2026-11-23, reason: recall}\n"
     )
     project.calendar(cal(qpost("p1"), qpost("p2")))
     jobs = plan(run)
