@@ -123,12 +123,12 @@ class Slices(Generic[R]):
         if index in self._results:
             return self._results[index]
         answer = b""
-        pid = self._pids.pop(index, None)
-        if pid is not None:
-            read = self._pipes.pop(index)
-            with open(read, "rb", closefd=True) as pipe:
+        pid = self._pids.get(index)
+        if pid is not None:  # in ``_pids`` until reaped: ``close`` stops it if this raises
+            with open(self._pipes.pop(index), "rb", closefd=True) as pipe:
                 answer = pipe.read()
             _, status = os.waitpid(pid, 0)
+            del self._pids[index]
             if status != 0:
                 answer = b""
         result: R
@@ -168,8 +168,10 @@ class Slices(Generic[R]):
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(OSError):
                 os.waitpid(pid, 0)
-            with contextlib.suppress(OSError):
-                os.close(self._pipes.pop(index))
+            read = self._pipes.pop(index, None)
+            if read is not None:
+                with contextlib.suppress(OSError):
+                    os.close(read)
         self._pids.clear()
         for file in self._files.values():
             file.close()

@@ -166,11 +166,12 @@ def write_text(
     show_utc, narrow = output.plan_layout()
     hidden = [0]
 
-    def share(index: int) -> tuple[int, int, int]:  # (lines, posts, drafts hidden)
+    def share(index: int) -> tuple[int, set[tuple[str, str]], int]:  # lines, posts, drafts
         mine = [0]
+        posts: set[tuple[str, str]] = set()
         with _ledger(open_ledger) as ledger:
             found = rows(jobs.between(*ranges[index]), filters, ledger, hidden=mine)
-            lines, posts = output.write_plan_lines(found, show_utc=show_utc, narrow=narrow)
+            lines, _ = output.write_plan_lines(found, show_utc=show_utc, narrow=narrow, posts=posts)
         return lines, posts, mine[0]
 
     def again(index: int) -> Iterator[tuple[Any, JobState | None]]:
@@ -199,7 +200,7 @@ class _Share:
 
     def __init__(
         self,
-        slices: fanout.Slices[tuple[int, int, int]],
+        slices: fanout.Slices[tuple[int, set[tuple[str, str]], int]],
         index: int,
         again: Callable[[int], Iterable[tuple[Any, JobState | None]]],
     ) -> None:
@@ -207,7 +208,7 @@ class _Share:
         self._index = index
         self._again = again
 
-    def counts(self) -> tuple[int, int]:
+    def counts(self) -> tuple[int, set[tuple[str, str]]]:
         lines, posts, _ = self._slices.result(self._index)
         return lines, posts
 
