@@ -50,6 +50,13 @@ class Slices(Generic[R]):
         self._results: dict[int, R] = {}
         self._encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
         self._errors = getattr(sys.stdout, "errors", None) or "strict"
+        # A byte order mark (utf-8-sig, utf-16) begins each slice's file: never copied,
+        # the output has its own at its start.
+        try:
+            encoder = codecs.getincrementalencoder(self._encoding)(self._errors)
+            self._bom = len(encoder.encode(""))
+        except (LookupError, TypeError, ValueError):
+            self._bom = 0
 
     def __enter__(self) -> Slices[R]:
         return self
@@ -142,13 +149,14 @@ class Slices(Generic[R]):
     def size(self, index: int) -> int:
         """How many bytes slice ``index`` wrote, once it is made (0: nothing to copy)."""
         self.result(index)
-        return os.fstat(self._files[index].fileno()).st_size
+        return max(0, os.fstat(self._files[index].fileno()).st_size - self._bom)
 
     def copy(self, index: int) -> None:
         """Write slice ``index``'s text to ``sys.stdout`` (made first, if need be)."""
-        self.result(index)
+        if not self.size(index):
+            return
         file = self._files[index]
-        file.seek(0)
+        file.seek(self._bom)
         out = sys.stdout
         out.flush()
         buffer = getattr(out, "buffer", None)

@@ -206,3 +206,29 @@ def test_random_projects_sliced_are_the_one_process_plan(
         ("--json", "--from", "2027-06-15 12:00", "--to", "2026-12-01"),  # empty
     ]:
         _same(run, *args, counts=("2", "7"))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-8"])
+def test_a_stdout_encoding_with_a_bom_writes_it_once(monkeypatch: Any, encoding: str) -> None:
+    """PYTHONIOENCODING=utf-8-sig (or utf-16): one process writes the byte order mark
+    once, at the start; a slice's file must not bring its own into the middle."""
+
+    def write(index: int) -> int:
+        sys.stdout.write(f"slice {index} é👋\n")
+        return index
+
+    def one_process() -> bytes:
+        out = io.TextIOWrapper(io.BytesIO(), encoding=encoding)
+        out.write("first\n" + "".join(f"slice {i} é👋\n" for i in (1, 2, 3)))
+        out.flush()
+        return out.buffer.getvalue()  # type: ignore[attr-defined]
+
+    out = io.TextIOWrapper(io.BytesIO(), encoding=encoding)
+    monkeypatch.setattr(sys, "stdout", out)
+    with fanout.Slices(4, write) as slices:
+        slices.start()
+        out.write("first\n")
+        for index in (1, 2, 3):
+            slices.copy(index)
+    out.flush()
+    assert out.buffer.getvalue() == one_process()  # type: ignore[attr-defined]
