@@ -232,3 +232,23 @@ def test_a_stdout_encoding_with_a_bom_writes_it_once(monkeypatch: Any, encoding:
             slices.copy(index)
     out.flush()
     assert out.buffer.getvalue() == one_process()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_a_cut_on_every_post_time(
+    sliced: Any, run: Any, now: Any, monkeypatch: Any, seed: int
+) -> None:
+    """The cuts put exactly on each post's time (ties across files on both sides of
+    each): one slice per instant, still the one-process plan."""
+    from cmctl.project import Jobs
+
+    def on_every_time(self: Jobs, count: int) -> list[Any]:
+        return sorted({p.at for p in self.packed()})[1:] if count > 1 else []
+
+    _random_project(sliced, seed)
+    now.move_to("2026-12-01T08:30:00Z")
+    run("publish")
+    _ledger_states(sliced, seed)
+    monkeypatch.setattr(Jobs, "cuts", on_every_time)
+    for args in [("--drafts",), ("--json", "--drafts"), ("--json",), ()]:
+        _same(run, *args, counts=("2",))
