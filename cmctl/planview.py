@@ -91,7 +91,22 @@ def slice_count(jobs: Jobs, workers: int | None) -> int:
 
     if jobs.spanned() < SPLIT_MIN and workers is None:
         return 1
-    return worker_count(workers)
+    return min(worker_count(workers), _most_slices())
+
+
+def _most_slices() -> int:
+    """As many slices as the open-file limit leaves room for: each holds a temporary
+    file and a pipe in every process (a child inherits them all), and each process
+    still opens the ledger (three files) and what Python needs."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        return 1 << 30
+    if soft == resource.RLIM_INFINITY:
+        return 1 << 30
+    return max(1, (soft - 64) // 3)
 
 
 def _ranges(jobs: Jobs, count: int) -> list[tuple[datetime | None, datetime | None]]:

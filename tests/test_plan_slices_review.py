@@ -252,3 +252,23 @@ def test_a_cut_on_every_post_time(
     monkeypatch.setattr(Jobs, "cuts", on_every_time)
     for args in [("--drafts",), ("--json", "--drafts"), ("--json",), ()]:
         _same(run, *args, counts=("2",))
+
+
+def test_many_slices_leave_files_to_open_the_ledger(sliced: Any, run: Any, now: Any) -> None:
+    """-j N beyond what the open-file limit allows (a temporary file and a pipe a
+    slice, in each process): fewer slices, never "not a usable cmctl ledger" (exit 2,
+    "restore it from a backup") for a ledger that is fine."""
+    import resource
+
+    _random_project(sliced, 2)
+    now.move_to("2026-12-01T08:30:00Z")
+    run("publish")
+    assert list(sliced.root.rglob("ledger.sqlite3"))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    in_use = len(os.listdir("/proc/self/fd"))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (in_use + 60, hard))
+    try:
+        one = _same(run, "--json", counts=("40",))
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert one.exit_code == 0, one.output
