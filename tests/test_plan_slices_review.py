@@ -272,3 +272,17 @@ def test_many_slices_leave_files_to_open_the_ledger(sliced: Any, run: Any, now: 
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert one.exit_code == 0, one.output
+
+
+def test_a_narrow_terminal(sliced: Any, run: Any, now: Any) -> None:
+    """COLUMNS=100: the narrow layout, chosen once, the same in every slice."""
+    _random_project(sliced, 5)
+    now.move_to("2026-12-01T08:30:00Z")
+    run("publish")
+    _ledger_states(sliced, 5)
+
+    def narrow(*args: str) -> Any:
+        return run(*args, env={"COLUMNS": "100"})
+
+    one = _same(narrow, "--drafts", counts=("3",))
+    assert "network" not in one.stdout.splitlines()[0]
