@@ -50,6 +50,13 @@ class Slices(Generic[R]):
         self._results: dict[int, R] = {}
         self._encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
         self._errors = getattr(sys.stdout, "errors", None) or "strict"
+        # A byte order mark (utf-8-sig, utf-16) begins each slice's file: never copied,
+        # the output has its own at its start.
+        try:
+            encoder = codecs.getincrementalencoder(self._encoding)(self._errors)
+            self._bom = len(encoder.encode(""))
+        except (LookupError, TypeError, ValueError):
+            self._bom = 0
 
     def __enter__(self) -> Slices[R]:
         return self
@@ -123,12 +130,12 @@ class Slices(Generic[R]):
         if index in self._results:
             return self._results[index]
         answer = b""
-        pid = self._pids.pop(index, None)
-        if pid is not None:
-            read = self._pipes.pop(index)
-            with open(read, "rb", closefd=True) as pipe:
+        pid = self._pids.get(index)
+        if pid is not None:  # in ``_pids`` until reaped: ``close`` stops it if this raises
+            with open(self._pipes.pop(index), "rb", closefd=True) as pipe:
                 answer = pipe.read()
             _, status = os.waitpid(pid, 0)
+            del self._pids[index]
             if status != 0:
                 answer = b""
         result: R
@@ -142,13 +149,14 @@ class Slices(Generic[R]):
     def size(self, index: int) -> int:
         """How many bytes slice ``index`` wrote, once it is made (0: nothing to copy)."""
         self.result(index)
-        return os.fstat(self._files[index].fileno()).st_size
+        return max(0, os.fstat(self._files[index].fileno()).st_size - self._bom)
 
     def copy(self, index: int) -> None:
         """Write slice ``index``'s text to ``sys.stdout`` (made first, if need be)."""
-        self.result(index)
+        if not self.size(index):
+            return
         file = self._files[index]
-        file.seek(0)
+        file.seek(self._bom)
         out = sys.stdout
         out.flush()
         buffer = getattr(out, "buffer", None)
@@ -168,8 +176,10 @@ class Slices(Generic[R]):
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(OSError):
                 os.waitpid(pid, 0)
-            with contextlib.suppress(OSError):
-                os.close(self._pipes.pop(index))
+            read = self._pipes.pop(index, None)
+            if read is not None:
+                with contextlib.suppress(OSError):
+                    os.close(read)
         self._pids.clear()
         for file in self._files.values():
             file.close()

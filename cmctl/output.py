@@ -495,8 +495,9 @@ _STATE_STYLE = {
 class Share(Protocol):
     """A stretch of the plan's rows made by another process (``cmctl.fanout``)."""
 
-    def counts(self) -> tuple[int, int]:
-        """(lines, posts) it has, once made."""
+    def counts(self) -> tuple[int, set[tuple[str, str]]]:
+        """(lines, its posts as (calendar, post id)) once made: a post may have jobs in
+        two shares (two files named alike), and is counted once."""
 
     def copy(self) -> None:
         """Write its lines where the output has got to."""
@@ -537,13 +538,14 @@ def render_plan_text(
     show_utc, narrow = plan_layout(show_utc)
     if len(head) + later > STREAM_ROWS:
         sys.stdout.write(plan_header(show_utc=show_utc, narrow=narrow))
-        count, posts = write_plan_lines(chain(head, rows), show_utc=show_utc, narrow=narrow)
+        seen: set[tuple[str, str]] = set()  # a post in two shares is one post
+        count, _ = write_plan_lines(chain(head, rows), show_utc=show_utc, narrow=narrow, posts=seen)
         for share in shares:
             share.copy()
             lines, more = share.counts()
             count += lines
-            posts += more
-        sys.stdout.write(plan_footer(count, posts))
+            seen |= more
+        sys.stdout.write(plan_footer(count, len(seen)))
         sys.stdout.flush()
         return
     head += chain.from_iterable(s.again() for s in shares)
@@ -635,14 +637,20 @@ def plan_footer(count: int, posts: int) -> str:
 
 
 def write_plan_lines(
-    rows: Iterable[tuple[Job | Packed, Any]], *, show_utc: bool, narrow: bool
+    rows: Iterable[tuple[Job | Packed, Any]],
+    *,
+    show_utc: bool,
+    narrow: bool,
+    posts: set[tuple[str, str]] | None = None,
 ) -> tuple[int, int]:
     """One fixed-width line per (job, ledger state), written as they come: (how many
-    lines, how many posts they come from)."""
+    lines, how many posts they come from). ``posts``: where the (calendar, post id)
+    of each job are gathered."""
     write = sys.stdout.write
     post_width, text_width = (16, 20) if narrow else (28, 48)
     lines: list[str] = []
-    posts: set[tuple[str, str]] = set()
+    if posts is None:
+        posts = set()
     count = 0
     for job, known in rows:
         count += 1

@@ -91,7 +91,22 @@ def slice_count(jobs: Jobs, workers: int | None) -> int:
 
     if jobs.spanned() < SPLIT_MIN and workers is None:
         return 1
-    return worker_count(workers)
+    return min(worker_count(workers), _most_slices())
+
+
+def _most_slices() -> int:
+    """As many slices as the open-file limit leaves room for: each holds a temporary
+    file and a pipe in every process (a child inherits them all), and each process
+    still opens the ledger (three files) and what Python needs."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        return 1 << 30
+    if soft == resource.RLIM_INFINITY:
+        return 1 << 30
+    return max(1, (soft - 64) // 3)
 
 
 def _ranges(jobs: Jobs, count: int) -> list[tuple[datetime | None, datetime | None]]:
@@ -167,11 +182,12 @@ def write_text(
     show_utc, narrow = output.plan_layout()
     hidden = [0]
 
-    def share(index: int) -> tuple[int, int, int]:  # (lines, posts, drafts hidden)
+    def share(index: int) -> tuple[int, set[tuple[str, str]], int]:  # lines, posts, drafts
         mine = [0]
+        posts: set[tuple[str, str]] = set()
         with _ledger(open_ledger) as ledger:
             found = rows(jobs.between(*ranges[index]), filters, ledger, hidden=mine)
-            lines, posts = output.write_plan_lines(found, show_utc=show_utc, narrow=narrow)
+            lines, _ = output.write_plan_lines(found, show_utc=show_utc, narrow=narrow, posts=posts)
         return lines, posts, mine[0]
 
     def again(index: int) -> Iterator[tuple[Any, JobState | None]]:
@@ -200,7 +216,7 @@ class _Share:
 
     def __init__(
         self,
-        slices: fanout.Slices[tuple[int, int, int]],
+        slices: fanout.Slices[tuple[int, set[tuple[str, str]], int]],
         index: int,
         again: Callable[[int], Iterable[tuple[Any, JobState | None]]],
     ) -> None:
@@ -208,7 +224,7 @@ class _Share:
         self._index = index
         self._again = again
 
-    def counts(self) -> tuple[int, int]:
+    def counts(self) -> tuple[int, set[tuple[str, str]]]:
         lines, posts, _ = self._slices.result(self._index)
         return lines, posts
 

@@ -22,7 +22,14 @@ class Resolver:
 
     def __call__(self, path: str | os.PathLike[str]) -> str:
         """What ``os.path.realpath(path)`` gives (it raises what it raises)."""
-        absolute = os.path.abspath(path)
+        given = os.fspath(path)
+        parts = given.split(os.sep)
+        if not os.path.isabs(given):  # leading ../ from the working folder: real already
+            while parts and parts[0] in ("..", ".", ""):
+                del parts[0]
+        if ".." in parts:  # after a name that may be a link: realpath resolves it first
+            return os.path.realpath(given)
+        absolute = os.path.abspath(given)
         folder, name = os.path.split(absolute)
         if not name or name in (".", ".."):
             return os.path.realpath(absolute)
