@@ -163,7 +163,7 @@ class Config:
                 if not stat.S_ISREG(os.stat(path).st_mode):  # follows links: no FIFO, folder
                     return False
                 absolute = os.path.abspath(path)
-                real = realpath(absolute)
+                real = realpath(path)  # links first, then '..' (abspath reads '..' as text)
             except (OSError, ValueError, RuntimeError):
                 return False
             if (

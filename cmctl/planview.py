@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from cmctl.project import Jobs, Packed
 
 SPLIT_MIN = 20_000  # jobs in range below which one process writes the plan
+MOST_SLICES = 64  # past a few per CPU, more slices only cost (`-j 20000`)
 STATE_BATCH = 999  # keys per query of the ledger's states (SQLite's oldest limit)
 
 # Opens the project's ledger (None: cmctl never published here): once per process.
@@ -91,7 +92,7 @@ def slice_count(jobs: Jobs, workers: int | None) -> int:
 
     if jobs.spanned() < SPLIT_MIN and workers is None:
         return 1
-    return min(worker_count(workers), _most_slices())
+    return min(worker_count(workers), MOST_SLICES, _most_slices())
 
 
 def _most_slices() -> int:

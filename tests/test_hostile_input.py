@@ -579,3 +579,17 @@ def test_a_nul_in_a_path_argument_is_a_usage_error(project: Any, run: Any, comma
     result = run(command, "calendars/a\0b.yaml")
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
+
+
+def test_a_dot_dot_after_a_link_into_the_state_folder_is_not_a_calendar(
+    project: Any, run: Any
+) -> None:
+    """`link/../x.yaml` is where the link's target's parent is (as the OS opens it), not
+    where the text says: here, inside the state folder, never read as a calendar."""
+    project.calendar(calendar(post("a")))
+    project.write(".cmctl/inner/keep", "")
+    project.write(".cmctl/x.yaml", f"{SECRET}: [\n")
+    os.symlink(project.root / ".cmctl" / "inner", project.root / "calendars" / "in")
+    result = run("validate", "calendars/in/../x.yaml")
+    assert result.exit_code == 2, result.output
+    assert "not a calendar file" in result.stderr and SECRET not in result.output

@@ -271,3 +271,12 @@ def test_no_temporary_file_means_one_process(
     many = sliced(*args, "-j", "3")
     assert many.exit_code == 0, many.output
     assert (many.stdout, many.stderr) == (one.stdout, one.stderr)
+
+
+def test_slices_are_capped(project: Any) -> None:
+    from cmctl import planview
+
+    jobs = _jobs(project)
+    assert planview.slice_count(jobs, 20_000) == planview.MOST_SLICES
+    assert planview.slice_count(jobs, 3) == 3
+    assert planview.slice_count(jobs, None) == 1  # far below SPLIT_MIN
