@@ -518,10 +518,12 @@ def render_plan_text(
     *,
     show_utc: bool = True,
     shares: Iterable[Share] = (),
+    layout: tuple[bool, bool] | None = None,
 ) -> None:
     """The plan: (job, its ledger state or None) in plan order, as a table, or above
     ``STREAM_ROWS`` rows as fixed-width lines written as the rows come. ``shares``:
-    the rows after these, made by other processes."""
+    the rows after these, made by other processes with ``layout`` (``plan_layout``'s,
+    worked out once for all of them)."""
     from itertools import chain, islice
 
     from rich.markup import escape
@@ -535,7 +537,7 @@ def render_plan_text(
     if not head and not later:
         out.print("[dim]no jobs in this range[/]")
         return
-    show_utc, narrow = plan_layout(show_utc)
+    show_utc, narrow = layout or plan_layout(show_utc)
     if len(head) + later > STREAM_ROWS:
         sys.stdout.write(plan_header(show_utc=show_utc, narrow=narrow))
         seen: set[tuple[str, str]] = set()  # a post in two shares is one post

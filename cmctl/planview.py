@@ -199,7 +199,7 @@ def write_text(
         shares = [_Share(slices, index, again) for index in range(1, len(ranges))]
         with _ledger(open_ledger) as ledger:
             first = rows(jobs.between(*ranges[0]), filters, ledger, hidden=hidden)
-            output.render_plan_text(first, shares=shares)
+            output.render_plan_text(first, shares=shares, layout=(show_utc, narrow))
         return hidden[0] + sum(slices.result(index)[2] for index in range(1, len(ranges)))
 
 

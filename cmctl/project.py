@@ -190,7 +190,9 @@ class Jobs:
         return self._count
 
     def __bool__(self) -> bool:
-        return len(self) > 0
+        if self._count >= 0:
+            return self._count > 0
+        return next(self._merge(_places), None) is not None  # bounded: the first job will do
 
     def __iter__(self) -> Iterator[Job]:
         return map(itemgetter(1), self._merge(Rows.jobs))

@@ -163,7 +163,7 @@ def check_quotas(
             if over is None:
                 continue
             at, part, shown, line, col, key = counted[over.index]
-            post = recurrence.describe(key.rpartition("@")[0].partition(":")[2])
+            post = _job_post(key)
             what = f"thread part {part} of {post}" if part else post
             since = over.since.astimezone(zone)
             more = over.total - 1

@@ -191,6 +191,7 @@ def test_between_is_the_plan_filtered_by_time(project: Any) -> None:
             assert [j.key for j in part] == want
             assert [p.key for p in part.packed()] == want
             assert len(part) == len(want) and part.spanned() >= len(want)
+            assert bool(part) == bool(want)
             # narrowing again keeps both bounds
             assert [j.key for j in part.between(None, None)] == want
 
