@@ -15,8 +15,8 @@ written:
   paths relative to it) and cmctl's version;
 - the code: a fingerprint of cmctl's own files (every source and data file, network
   declarations and text counting included), the Python version, PyYAML (and libyaml),
-  regex, Unicode, and the third-party networks registered (name, module, version),
-  computed once per process;
+  regex, Unicode, and every installed distribution with the stamp of its entry points
+  (third-party networks register there), computed once per process;
 - every file the result depends on besides the calendar: each media file a post
   references (content hashes include its bytes, the rules its type and size) and each
   time zone's data file, by the same stat fields;
@@ -29,6 +29,12 @@ written:
 
 Not written when any of those files was modified less than ``RACY_NS`` before it was
 read (a file saved twice within one timestamp tick would look unchanged).
+
+An entry is a head (what the cache checks, and the result's small parts) followed by
+sections (the result's large parts: its jobs, what the project-wide checks need), each
+with its own SHA-256 in the head: `peek` reads only the head and hands back sections
+read when they are wanted (`plan` shows the first rows before the rest is read), `get`
+reads it all at once.
 
 Trust: entries are pickles, so they are read only from a folder only this user can
 write. The state folder must be owned by this user and not writable by others; the
@@ -51,7 +57,8 @@ import os
 import pickle
 import stat
 import sys
-from collections.abc import Iterable
+import weakref
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -66,9 +73,13 @@ if TYPE_CHECKING:
 # Hidden, like every auxiliary file of the state folder: what users look at there (and
 # what the damaged-ledger checks compare) is the ledger.
 FOLDER = ".cache"
-FORMAT = 3  # 2: a file's jobs are one pickle of their own (project.Rows); 3: and their last place
+# 2: a file's jobs are one pickle of their own (project.Rows); 3: and their last place;
+# 4: a head and sections, each with its own SHA-256, so the head can be read alone
+FORMAT = 4
 MAGIC = b"cmctl-cache\n"
-HEADER = len(MAGIC) + 4 + 32  # magic, format (4 bytes big-endian), sha256 of the body
+# magic, format (4 bytes big-endian), the head's sha256 and length (8 bytes big-endian)
+HEADER = len(MAGIC) + 4 + 32 + 8
+HEAD_READ = 64 * 1024  # what one read takes of an entry when only its head is wanted
 MAX_ENTRY = 256 * 1024 * 1024
 RACY_NS = 2_000_000_000  # 2 s: coarse file systems (FAT) keep mtimes to 2 s
 STALE_TEMP_NS = 3600 * 1_000_000_000
@@ -173,12 +184,12 @@ def _code() -> bytes:
     """Everything in this process that makes a compiled result what it is."""
     import unicodedata
 
-    import regex
     import yaml
 
     h = hashlib.sha256()
     h.update(repr((sys.version, sys.implementation.cache_tag)).encode())
-    h.update(repr((yaml.__version__, yaml.__with_libyaml__, regex.__version__)).encode())
+    # regex's version is its distribution's (``_installed``): not imported for it (30 ms)
+    h.update(repr((yaml.__version__, yaml.__with_libyaml__)).encode())
     h.update(unicodedata.unidata_version.encode())
     package = Path(__file__).resolve().parent
     for folder, dirs, names in os.walk(package):
@@ -188,14 +199,30 @@ def _code() -> bytes:
                 continue
             path = os.path.join(folder, name)
             h.update(f"{os.path.relpath(path, package)}\0{stamp(path)}\0".encode())
-    from importlib.metadata import entry_points
-
-    from cmctl.networks.registry import ENTRY_POINT_GROUP
-
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        version = ep.dist.version if ep.dist is not None else "?"
-        h.update(f"{ep.name}\0{ep.value}\0{version}\0".encode())
+    _installed(h)
     return h.digest()
+
+
+def _installed(h: Any) -> None:
+    """Every distribution Python can import from a folder (its folder's name: name and
+    version) and the stamp of its entry points, where networks are registered: pip
+    adding, upgrading or removing one changes the fingerprint. Folder listings, without
+    importing importlib.metadata (50 ms, more than the rest of the fingerprint); folders
+    without a distribution (a script's, the working folder) count for nothing."""
+    for folder in sys.path:
+        try:
+            with os.scandir(folder or ".") as found:
+                names = sorted(e.name for e in found if e.name.endswith(_DISTRIBUTIONS))
+        except OSError:  # a zip file, a missing folder
+            continue
+        if names:
+            h.update(f"{folder}\0".encode())
+        for name in names:
+            points = stamp(os.path.join(folder or ".", name, "entry_points.txt"))
+            h.update(f"{name}\0{points}\0".encode())
+
+
+_DISTRIBUTIONS = (".dist-info", ".egg-info", ".egg-link")
 
 
 def environment(config: Config) -> bytes:
@@ -218,7 +245,14 @@ class FileCache:
     def __init__(self, fd: int, env: bytes) -> None:
         self.fd = fd
         self.env = env
+        # Closed by ``close``, or once nothing refers to the cache (a lazy project's
+        # sections do, for as long as they live).
+        self._closer = weakref.finalize(self, _close_quietly, fd)
         self.real = Resolver()  # calendar files' real paths, their folders resolved once
+        # Asked again for each file (its entry's name, its key, the prune): answered once
+        # a run, as the stamps of the media and zone files many entries depend on.
+        self._reals: dict[Path, str] = {}
+        self._stamps: dict[str, Stamp] = {}
 
     @classmethod
     def open(cls, config: Config) -> FileCache | None:
@@ -262,13 +296,13 @@ class FileCache:
             return 1 << 62  # every file looks recent: nothing is stored
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self.fd)
+        self._closer()
+        self.fd = -1  # never a descriptor number reused since
 
     def slot(self, path: Path) -> str:
         """The entry's name: one per calendar file, however its path is written."""
         try:
-            real = self.real(path)
+            real = self._real(path)
         except (OSError, ValueError, RuntimeError):
             real = str(path)
         return hashlib.sha256(os.fsencode(real)).hexdigest()[:40] + SUFFIX
@@ -276,34 +310,106 @@ class FileCache:
     def key(self, path: Path) -> tuple[object, ...] | None:
         """The calendar file's identity, taken before it is read."""
         try:
-            resolved = self.real(path)
+            resolved = self._real(path)
         except (OSError, ValueError, RuntimeError):
             return None
         found = stamp(path)
         return None if found is None else (str(path), resolved, found)
 
-    def get(self, path: Path, now: datetime) -> Any:
-        """The packed result stored for ``path``, or None (missing, stale, damaged...)."""
+    def _real(self, path: Path) -> str:
+        found = self._reals.get(path)
+        if found is None:
+            found = self._reals[path] = self.real(path)
+        return found
+
+    def _stamp(self, where: str) -> Stamp:
+        if where not in self._stamps:
+            self._stamps[where] = stamp(where)
+        return self._stamps[where]
+
+    def get(self, path: Path, now: datetime) -> tuple[Any, list[bytes]] | None:
+        """What was stored for ``path`` (its head's result part, and every section), or
+        None: missing, stale, damaged..."""
+        fd = self._open_entry(self.slot(path))
+        if fd is None:
+            return None
         try:
-            body = self._read(self.slot(path))
-            if body is None:
+            data = _read_all(fd)
+        finally:
+            os.close(fd)
+        found = self._valid(path, now, data)
+        if found is None:
+            return None
+        meta, spans, offset = found
+        sections = []
+        for length, digest in spans:
+            body = data[offset : offset + length]
+            if len(body) != length or hashlib.sha256(body).digest() != digest:
                 return None
+            sections.append(body)
+            offset += length
+        return meta, sections
+
+    def peek(self, path: Path, now: datetime) -> tuple[Any, list[Section]] | None:
+        """Like ``get``, but only the head is read: each section is read (and its SHA-256
+        checked) when asked for, from the entry as it is then."""
+        name = self.slot(path)
+        fd = self._open_entry(name)
+        if fd is None:
+            return None
+        try:
+            data = os.pread(fd, HEAD_READ, 0)
+            if len(data) >= HEADER:
+                wanted = HEADER + int.from_bytes(data[HEADER - 8 : HEADER], "big")
+                if len(data) < wanted <= MAX_ENTRY:
+                    data += os.pread(fd, wanted - len(data), len(data))
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        found = self._valid(path, now, data)
+        if found is None:
+            return None
+        meta, spans, offset = found
+        sections = []
+        for length, digest in spans:
+            sections.append(Section(self, name, offset, length, digest))
+            offset += length
+        return meta, sections
+
+    def _valid(self, path: Path, now: datetime, data: bytes) -> tuple[Any, Any, int] | None:
+        """(the head's result part, its sections' lengths and digests, where they start)
+        when ``data`` begins with a sound head that holds for ``path`` at ``now``."""
+        if len(data) < HEADER or not data.startswith(MAGIC):
+            return None
+        at = len(MAGIC)
+        if int.from_bytes(data[at : at + 4], "big") != FORMAT:
+            return None  # another cmctl's format: rewritten with ours
+        length = int.from_bytes(data[HEADER - 8 : HEADER], "big")
+        body = data[HEADER : HEADER + length]
+        if len(body) != length or hashlib.sha256(body).digest() != data[at + 4 : at + 36]:
+            return None
+        try:
             entry = pickle.loads(body)
-            if not (isinstance(entry, tuple) and len(entry) == 6):
+            if not (isinstance(entry, tuple) and len(entry) == 7):
                 return None
-            env, key, deps, lo, hi, packed = entry
+            env, key, deps, lo, hi, meta, spans = entry
             if env != self.env or key is None or key != self.key(path):
                 return None
             if (lo is not None and not lo < now) or (hi is not None and not now <= hi):
                 return None
             for where, was in deps:
-                if stamp(where) != was:
+                if self._stamp(where) != was:
                     return None
-            return packed
+            if not all(type(n) is int and n >= 0 and isinstance(d, bytes) for n, d in spans):
+                return None
         except Exception:  # whatever an entry holds, it is never trusted over the file
             return None
+        return meta, tuple(spans), HEADER + length
 
-    def _read(self, name: str) -> bytes | None:
+    def _open_entry(self, name: str) -> int | None:
+        """A descriptor of entry ``name`` when it is a regular file of ours, not writable
+        by others and of a sane size (never a link, a FIFO or a device)."""
         flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
             fd = os.open(name, flags, dir_fd=self.fd)
@@ -311,44 +417,50 @@ class FileCache:
             return None
         try:
             st = os.fstat(fd)
-            if (
-                not stat.S_ISREG(st.st_mode)
-                or st.st_uid != _uid()
-                or st.st_mode & 0o022
-                or not HEADER <= st.st_size <= MAX_ENTRY
-            ):
-                return None
-            with os.fdopen(os.dup(fd), "rb") as f:
-                data = f.read(MAX_ENTRY + 1)
         except OSError:
-            return None
-        finally:
             os.close(fd)
-        if len(data) < HEADER or not data.startswith(MAGIC):
             return None
-        head = len(MAGIC)
-        if int.from_bytes(data[head : head + 4], "big") != FORMAT:
-            return None  # another cmctl's format: rewritten with ours
-        body = data[HEADER:]
-        if hashlib.sha256(body).digest() != data[head + 4 : HEADER]:
+        if (
+            not stat.S_ISREG(st.st_mode)
+            or st.st_uid != _uid()
+            or st.st_mode & 0o022
+            or not HEADER <= st.st_size <= MAX_ENTRY
+        ):
+            os.close(fd)
             return None
-        return body
+        return fd
 
-    def put(self, path: Path, key: tuple[object, ...] | None, found: Facts, packed: Any) -> None:
-        """Store ``packed`` for ``path`` as read with identity ``key`` (never raises)."""
+    def put(
+        self,
+        path: Path,
+        key: tuple[object, ...] | None,
+        found: Facts,
+        meta: Any,
+        sections: Sequence[bytes] = (),
+    ) -> None:
+        """Store ``meta`` and ``sections`` for ``path`` as read with identity ``key``
+        (never raises)."""
         deps, lo, hi, storable = found
         if key is None or not storable:
             return
         temp = f"{TEMP_PREFIX}{os.getpid()}-{os.urandom(6).hex()}"
         try:
-            body = pickle.dumps((self.env, key, deps, lo, hi, packed), protocol=5)
-            head = MAGIC + FORMAT.to_bytes(4, "big") + hashlib.sha256(body).digest()
+            spans = tuple((len(b), hashlib.sha256(b).digest()) for b in sections)
+            body = pickle.dumps((self.env, key, deps, lo, hi, meta, spans), protocol=5)
+            head = (
+                MAGIC
+                + FORMAT.to_bytes(4, "big")
+                + hashlib.sha256(body).digest()
+                + len(body).to_bytes(8, "big")
+            )
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
             fd = os.open(temp, flags, 0o600, dir_fd=self.fd)
             try:
                 with os.fdopen(os.dup(fd), "wb") as f:
                     f.write(head)
                     f.write(body)
+                    for section in sections:
+                        f.write(section)
             finally:
                 os.close(fd)
             os.replace(temp, self.slot(path), src_dir_fd=self.fd, dst_dir_fd=self.fd)
@@ -376,6 +488,48 @@ class FileCache:
                     os.unlink(name, dir_fd=self.fd)
         except OSError:
             return
+
+
+class Section:
+    """One section of an entry (``FileCache.peek``), read when asked for."""
+
+    __slots__ = ("digest", "length", "name", "offset", "store")
+
+    def __init__(self, store: FileCache, name: str, offset: int, length: int, digest: bytes):
+        self.store = store
+        self.name = name
+        self.offset = offset
+        self.length = length
+        self.digest = digest
+
+    def read(self) -> bytes | None:
+        """The section's bytes, or None when the entry no longer holds them (rewritten
+        since its head was read, removed, damaged)."""
+        fd = self.store._open_entry(self.name)
+        if fd is None:
+            return None
+        try:
+            data = os.pread(fd, self.length, self.offset)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        if len(data) != self.length or hashlib.sha256(data).digest() != self.digest:
+            return None
+        return data
+
+
+def _close_quietly(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+def _read_all(fd: int) -> bytes:
+    try:
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read(MAX_ENTRY + 1)
+    except OSError:
+        return b""
 
 
 def recent(key: tuple[object, ...] | None, started_ns: int) -> bool:

@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING, Any
 from cmctl import fanout, output
 
 if TYPE_CHECKING:
-    from cmctl.diagnostics import Report
     from cmctl.ledger.store import JobState, Ledger
-    from cmctl.project import Jobs, Packed
+    from cmctl.project import Jobs, Packed, Project
 
 SPLIT_MIN = 20_000  # jobs in range below which one process writes the plan
 MOST_SLICES = 64  # past a few per CPU, more slices only cost (`-j 20000`)
@@ -129,7 +128,7 @@ def write_json(
     jobs: Jobs,
     filters: Filters,
     open_ledger: Opener,
-    report: Report,
+    project: Project,
     notices: Any,
     workers: int | None = None,
 ) -> None:
@@ -165,8 +164,9 @@ def write_json(
             {
                 "jobs": items(),
                 "drafts_hidden": output.Later(lambda: hidden[0]),
-                "errors": report.errors,
-                "warnings": report.warnings,
+                # counted once the jobs are out (a lazy project checks then)
+                "errors": output.Later(lambda: project.report.errors),
+                "warnings": output.Later(lambda: project.report.warnings),
                 "notices": notices,
             }
         )

@@ -41,9 +41,20 @@ class Project:
     files: list[Path]
     calendars: list[Calendar] = field(default_factory=list)
     jobs: Jobs = field(default_factory=lambda: Jobs([]))
-    report: Report = field(default_factory=Report)
     post_count: int = 0
     job_count: int = 0
+    _report: Report = field(default_factory=Report)
+    # The checks that span files, when they were left until the report is first read
+    # (``open_project(lazy=True)``).
+    _later: Callable[[], None] | None = None
+
+    @property
+    def report(self) -> Report:
+        """Every diagnostic of the calendars (the checks left for later run now)."""
+        later, self._later = self._later, None
+        if later is not None:
+            later()
+        return self._report
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -54,14 +65,34 @@ class Project:
 Order = tuple[datetime, str, str, str, int]
 
 
-@dataclass(slots=True)
 class Rows:
-    """One file's jobs, packed: a pickle of plain tuples (texts as UTF-8), in plan order."""
+    """One file's jobs, packed: a pickle of plain tuples (texts as UTF-8), in plan order.
 
-    first: Order  # the first job's place
-    last: Order  # the last one's
-    count: int
-    data: bytes
+    Held as bytes, or read from the cache each time they are wanted (``load``: a lazy
+    project holds only each file's first and last place and its count)."""
+
+    __slots__ = ("_data", "_load", "count", "first", "last")
+
+    def __init__(
+        self,
+        first: Order,  # the first job's place
+        last: Order,  # the last one's
+        count: int,
+        data: bytes | None = None,
+        load: Callable[[], bytes] | None = None,
+    ) -> None:
+        self.first = first
+        self.last = last
+        self.count = count
+        self._data = data
+        self._load = load
+
+    @property
+    def data(self) -> bytes:
+        if self._data is not None:
+            return self._data
+        assert self._load is not None
+        return self._load()
 
     def jobs(self) -> Iterator[tuple[Order, Job]]:
         """(place, job), the jobs built one at a time (the file's posts at once)."""
@@ -339,6 +370,14 @@ class _FileResult:
     # The file's queued posts (in file order) and their jobs, until placement times them.
     waiting: list[queues.Waiting] = field(default_factory=list)
     queued: Rows | None = None
+    # Where ``twins`` are read from when they are wanted (a lazy project's cached file).
+    sightings: Callable[[], list[Twin]] | None = None
+
+    def sighted(self) -> list[Twin]:
+        """``twins``, read first when they were left in the cache."""
+        if self.sightings is not None:
+            self.twins, self.sightings = self.sightings(), None
+        return self.twins
 
 
 def load_config(explicit: str | None = None) -> Config:
@@ -354,6 +393,7 @@ def open_project(
     workers: int | None = None,
     memory: Memory | None = None,
     instead: dict[Path, bytes] | None = None,
+    lazy: bool = False,
 ) -> Project:
     """Load, compile and check the calendars (all of them, or those under ``paths``).
 
@@ -364,12 +404,25 @@ def open_project(
     them), whose post keeps its identity, times, status and positions but not its YAML
     content (each job carries its own text and media).
 
+    ``lazy``: for a view of the plan (`plan`): of each file found in the cache, only
+    the head of its entry is read; its jobs are read each time a pass over the plan
+    reaches them, and the checks that span files run when the report is first read. A
+    file whose entry changed in between is compiled again. Not for what publishes: two
+    passes over a lazy project may see two versions of a file edited in between.
+
     ``instead``: files read from these bytes, not from disk, and added to the project when
     they do not exist yet (`cmctl add` checks a file before writing it): no cache, no workers.
     """
     with gcpause.paused():
         return _open(
-            config, paths, now=now, keep=keep, workers=workers, memory=memory, instead=instead
+            config,
+            paths,
+            now=now,
+            keep=keep,
+            workers=workers,
+            memory=memory,
+            instead=instead,
+            lazy=lazy,
         )
 
 
@@ -386,29 +439,33 @@ def _open(
     workers: int | None,
     memory: Memory | None,
     instead: dict[Path, bytes] | None = None,
+    lazy: bool = False,
 ) -> Project:
     files = _select(config, paths) if not instead or config.calendar_files() else []
     project = Project(config=config, files=files)
-    project.report.extend(config.warnings)
+    report = project._report
+    report.extend(config.warnings)
     if instead:
         files += [path for path in instead if path not in files]
         results = [_compile(config, p, now, keep, None, instead.get(p))[0] for p in files]
     else:
         store = FileCache.open(config)  # None without a state folder: nothing is created
+        lazy = lazy and keep and store is not None
         try:
-            results = _run(config, files, now, keep, workers, store)
+            results = _run(config, files, now, keep, workers, store, lazy)
             if store is not None and not paths:
                 store.prune(files)
         finally:
-            if store is not None:
-                store.close()
+            if store is not None and not lazy:
+                store.close()  # a lazy project's sections close it when they go
+    deferred = lazy and not any(r.waiting for r in results)
+    if not deferred:
+        for result in results:
+            result.sighted()
+    _place_queued(project, results, now, memory)  # queued posts get their times first
     seen: dict[str, str] = {}
-    _place_queued(project, results, now, memory)
-    _same_post_twice(project, results)
-    project.report.extend(check_quotas(config, ((r.display, r.twins) for r in results)))
-    project.report.extend(check_gaps(config, ((r.display, r.twins) for r in results), now))
     for result in results:
-        project.report.extend(result.diagnostics)
+        report.extend(result.diagnostics)
         project.post_count += result.posts
         project.job_count += result.job_count
         if result.calendar is not None:
@@ -416,7 +473,7 @@ def _open(
         if result.name is not None:
             first = seen.setdefault(result.name, result.display)
             if first != result.display:  # job identities would collide
-                project.report.add(
+                report.add(
                     Diagnostic(
                         result.display,
                         1,
@@ -427,8 +484,19 @@ def _open(
                         "set a distinct 'calendar:' in one of them",
                     )
                 )
+
+    def spanning() -> None:  # the checks that need every file's sightings
+        _same_post_twice(report, results)
+        report.extend(check_quotas(config, ((r.display, r.sighted()) for r in results)))
+        report.extend(check_gaps(config, ((r.display, r.sighted()) for r in results), now))
+        results.clear()  # their sightings are let go
+
     if keep:
         project.jobs = Jobs([r.rows for r in results if r.rows is not None])
+    if deferred:
+        project._later = spanning
+    else:
+        spanning()
     return project
 
 
@@ -447,8 +515,105 @@ def _cached(config: Config, path: Path, now: datetime, store: FileCache) -> Any:
     result, found = _compile(config, path, now, True, started)
     packed = _pack(result)
     if found is not None and not cache_mod.recent(key, started):
-        store.put(path, key, found, packed)
+        store.put(path, key, found, *_entry(packed))
     return packed
+
+
+def _entry(packed: Any) -> tuple[tuple[object, ...], list[bytes]]:
+    """A packed result as a cache entry: a head (all but the jobs and the sightings),
+    and those two as sections (a lazy project reads each when it is wanted)."""
+    head, name, shown, diagnostics, posts, job_count, twins, rows, waiting, queued = packed
+    span = None
+    data = b""
+    if rows is not None:
+        first, last, count, data = rows
+        span = (first, last, count)
+    meta = (head, name, shown, diagnostics, posts, job_count, span, waiting, queued)
+    return meta, [data, pickle.dumps(twins, protocol=5)]
+
+
+def _packed(meta: Any, sections: list[bytes]) -> tuple[object, ...]:
+    """``_entry`` undone."""
+    head, name, shown, diagnostics, posts, job_count, span, waiting, queued = meta
+    data, twins = sections
+    rows = None if span is None else (*span, data)
+    return (
+        head,
+        name,
+        shown,
+        diagnostics,
+        posts,
+        job_count,
+        pickle.loads(twins),
+        rows,
+        waiting,
+        queued,
+    )
+
+
+class _Again:
+    """A lazily read file whose entry no longer holds what its head promised (rewritten
+    by another run since, removed, damaged): compiled again, once, when first wanted."""
+
+    __slots__ = ("_args", "_result")
+
+    def __init__(self, config: Config, path: Path, now: datetime, store: FileCache) -> None:
+        self._args = (config, path, now, store)
+        self._result: _FileResult | None = None
+
+    def result(self) -> _FileResult:
+        if self._result is None:
+            self._result = _unpack(_cached(*self._args))
+        return self._result
+
+    def data(self) -> bytes:
+        rows = self.result().rows
+        return _NO_ROWS if rows is None else rows.data
+
+    def twins(self) -> list[Twin]:
+        return self.result().twins
+
+
+_NO_ROWS = pickle.dumps(([], []), protocol=5)
+
+
+def _peeked(
+    config: Config, path: Path, now: datetime, store: FileCache, meta: Any, sections: Any
+) -> _FileResult:
+    """A file's result from the head of its entry: its jobs and sightings read from the
+    entry when they are wanted (compiled again if it no longer holds them)."""
+    head, name, shown, diagnostics, posts, job_count, span, waiting, queued = meta
+    rows_at, twins_at = sections
+    again = _Again(config, path, now, store)
+
+    def data() -> bytes:
+        found = rows_at.read()
+        return again.data() if found is None else found
+
+    def twins() -> list[Twin]:
+        found = twins_at.read()
+        if found is not None:
+            with contextlib.suppress(Exception):
+                return list(pickle.loads(found))
+        return again.twins()
+
+    rows = None
+    if span is not None:
+        first, last, count = span
+        rows = Rows(first, last, count, load=data)
+    result = _FileResult(
+        Calendar(*head) if head is not None else None,
+        name,
+        shown,
+        rows,
+        diagnostics,
+        posts,
+        job_count,
+        sightings=twins,
+    )
+    result.waiting = [queues.Waiting(*w) for w in waiting]
+    result.queued = _rows_of(queued)
+    return result
 
 
 def _compile(
@@ -742,10 +907,10 @@ def _rows_of(flat: Any) -> Rows | None:
     return Rows(first, last, count, data)
 
 
-def _same_post_twice(project: Project, results: list[_FileResult]) -> None:
+def _same_post_twice(report: Report, results: list[_FileResult]) -> None:
     """The same text at the same time on the same account, from two posts (a file
     copied, a post pasted twice): each has its own identity, so both would go out."""
-    seen = [what for result in results for what, _ in result.twins]
+    seen = [what for result in results for what, _ in result.sighted()]
     if len(set(seen)) == len(seen):  # no sighting twice: the usual case, told at once
         return
     del seen
@@ -759,7 +924,7 @@ def _same_post_twice(project: Project, results: list[_FileResult]) -> None:
             if (result.display, line, col) in warned:
                 continue
             warned.add((result.display, line, col))
-            project.report.add(
+            report.add(
                 Diagnostic(
                     result.display,
                     line,
@@ -790,17 +955,23 @@ def _run(
     keep: bool,
     workers: int | None,
     store: FileCache | None = None,
+    lazy: bool = False,
 ) -> list[_FileResult]:
     if store is None:
         return _compute(config, files, now, keep, workers, None)
     found: dict[Path, _FileResult] = {}
     missing: list[Path] = []
     for path in files:
-        packed = store.get(path, now)
         result = None
-        if packed is not None:
-            with contextlib.suppress(Exception):  # a well-formed entry of another shape
-                result = _unpack(packed)
+        with contextlib.suppress(Exception):  # a well-formed entry of another shape
+            if lazy:
+                peeked = store.peek(path, now)
+                if peeked is not None:
+                    result = _peeked(config, path, now, store, *peeked)
+            else:
+                got = store.get(path, now)
+                if got is not None:
+                    result = _unpack(_packed(*got))
         if result is None:
             missing.append(path)
         else:

@@ -56,7 +56,7 @@ def command(
     from cmctl import agenda, clock, output, timeutil
     from cmctl.errors import UsageError
 
-    project = open_project(ctx, paths)
+    project = open_project(ctx, paths, lazy=True)  # a view: files read as it reaches them
     tz = timeutil.zone(project.config.timezone or _first_zone(project) or "UTC")
     if html_file is not None:
         if as_json or span == "week":

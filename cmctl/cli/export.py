@@ -58,7 +58,7 @@ def command(
     from cmctl.errors import UsageError
     from cmctl.planview import with_states
 
-    project = open_project(ctx, paths)
+    project = open_project(ctx, paths, lazy=True)  # a view: files read as it reaches them
     tz = timeutil.zone(project.config.timezone or "UTC")
     try:
         lower = timeutil.parse_bound(start, tz) if start else None

@@ -24,6 +24,7 @@ def open_project(
     *,
     keep: bool = True,
     workers: int | None = None,
+    lazy: bool = False,
 ) -> Project:
     from cmctl import clock
     from cmctl.ledger.memory import queue_memory
@@ -31,7 +32,9 @@ def open_project(
 
     config = load_config(ctx)
     memory = queue_memory(config.state_dir)
-    return open_(config, paths, now=clock.now(), keep=keep, workers=workers, memory=memory)
+    return open_(
+        config, paths, now=clock.now(), keep=keep, workers=workers, memory=memory, lazy=lazy
+    )
 
 
 def ledger_for(config: Config) -> Ledger:

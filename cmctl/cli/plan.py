@@ -90,7 +90,8 @@ def _plan(
     from cmctl.errors import UsageError
     from cmctl.ledger import preview
 
-    project = open_project(ctx, paths)
+    # lazy: the first rows before the rest of the plan is read, the checks after them
+    project = open_project(ctx, paths, lazy=True)
     tz = timeutil.zone(project.config.timezone or "UTC")
     lower = upper = None
     try:
@@ -104,7 +105,6 @@ def _plan(
         raise UsageError(p.message, hint=p.hint) from None
     filters = planview.Filters(lower, upper, accounts, networks, drafts)
     jobs = project.jobs.between(lower, upper)
-    report = project.report
     ledger = existing_ledger(project.config)  # a damaged one is said before any row
     if ledger is not None:
         ledger.close()  # no connection crosses the fork of a sliced plan
@@ -120,9 +120,10 @@ def _plan(
 
     if as_json:
         told = output.Later(lambda: [d.as_dict() for d in notices()])
-        planview.write_json(jobs, filters, open_ledger, report, told, workers)
-        ctx.exit(1 if report.errors else 0)
+        planview.write_json(jobs, filters, open_ledger, project, told, workers)
+        ctx.exit(1 if project.report.errors else 0)
     hidden = planview.write_text(jobs, filters, open_ledger, workers)
+    report = project.report
     found = notices()
     err = output.console(err=True)
     if hidden:
