@@ -60,6 +60,13 @@ class Project:
     def diagnostics(self) -> list[Diagnostic]:
         return self.report.sorted()
 
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """The calendars' errors. The checks that span files only ever warn (same post
+        twice, quotas, min_gap), so a lazy project does not run them for this: a human
+        `plan`, which shows only the error count, never reads every file's sightings."""
+        return [d for d in self._report.items if d.severity == "error"]
+
 
 # A job's place in the plan: time, calendar, post id, account, part.
 Order = tuple[datetime, str, str, str, int]
@@ -485,7 +492,7 @@ def _open(
                     )
                 )
 
-    def spanning() -> None:  # the checks that need every file's sightings
+    def spanning() -> None:  # the checks that need every file's sightings: warnings only
         _same_post_twice(report, results)
         report.extend(check_quotas(config, ((r.display, r.sighted()) for r in results)))
         report.extend(check_gaps(config, ((r.display, r.sighted()) for r in results), now))

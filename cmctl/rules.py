@@ -124,7 +124,8 @@ Sighting = tuple[tuple[str, int, datetime, str], tuple[int, int, str, int, int]]
 def check_quotas(
     config: Config, files: Iterable[tuple[str, Iterable[Sighting]]]
 ) -> list[Diagnostic]:
-    """Warn (rule ``quota``) where an account's approved jobs go over a declared quota.
+    """Warn (rule ``quota``, never an error: ``Project.errors`` counts without this check)
+    where an account's approved jobs go over a declared quota.
 
     Quotas span calendar files, so this runs once over the whole project, from what each
     file reported: ``files`` holds (file as displayed, its sightings). Per account and
@@ -188,7 +189,8 @@ def check_quotas(
 def check_gaps(
     config: Config, files: Iterable[tuple[str, Iterable[Sighting]]], now: datetime
 ) -> list[Diagnostic]:
-    """Warn (rule ``min-gap``) where two approved posts to one account are closer than its
+    """Warn (rule ``min-gap``, never an error: ``Project.errors`` counts without this
+    check) where two approved posts to one account are closer than its
     ``min_gap`` (cmctl.yaml), from any calendar files.
 
     Only the posts count, not their thread replies (part 0). Per account, the times are

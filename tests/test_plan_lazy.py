@@ -238,3 +238,24 @@ def test_installed_distributions_are_in_the_fingerprint(
     assert registered != one
     plugin.rename(site / "cmctl_acme-1.1.dist-info")
     assert fingerprint() not in (empty, one, registered)
+
+
+def test_the_checks_that_span_files_only_warn(proj: Any, run: Any) -> None:
+    """``Project.errors`` (a human plan's error count, publish's held files) does not run
+    them: it is exact only while they never say an error."""
+    config = proj.root / "cmctl.yaml"
+    config.write_text(config.read_text() + "  min_gap: 2h\n")  # under defaults:
+    backdate(proj.root)
+    found = as_json(run("validate", "--format", "json"))["diagnostics"]
+    spanning = [d for d in found if d["rule"] in ("same-post-twice", "quota", "min-gap")]
+    assert {d["rule"] for d in spanning} == {"same-post-twice", "quota", "min-gap"}
+    assert {d["severity"] for d in spanning} == {"warning"}
+
+
+def test_a_human_plan_never_reads_the_sightings(
+    warm: Any, run: Any, reads: list[str], checks: list[int]
+) -> None:
+    shown = run("plan", "--from", "2027-01-01")
+    assert shown.exit_code == 1 and "✗ 2 error(s)" in shown.stderr  # a.yaml's, from its head
+    assert checks == [] and len(reads) == 1  # b.yaml's jobs only
+    assert run("plan", "--json").exit_code == 1 and checks == [1]  # it counts the warnings

@@ -123,16 +123,15 @@ def _plan(
         planview.write_json(jobs, filters, open_ledger, project, told, workers)
         ctx.exit(1 if project.report.errors else 0)
     hidden = planview.write_text(jobs, filters, open_ledger, workers)
-    report = project.report
+    errors = len(project.errors)  # not the warnings: the checks that span files not run
     found = notices()
     err = output.console(err=True)
     if hidden:
         err.print(f"[dim]{hidden} draft job(s) hidden; --drafts shows them[/]")
     if found:
         output.render_diagnostics_text(found, err=True)
-    if report.errors:
+    if errors:
         err.print(
-            f"[red bold]✗ {report.errors} error(s)[/] in the calendars: "
-            "run `cmctl validate` to see them"
+            f"[red bold]✗ {errors} error(s)[/] in the calendars: run `cmctl validate` to see them"
         )
-    ctx.exit(1 if report.errors else 0)
+    ctx.exit(1 if errors else 0)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 def _scope(project: Project) -> tuple[set[str], set[str]]:
     """The calendars publish would hold (their file has errors), and those present."""
-    held_files = {d.path for d in project.report.items if d.severity == "error"}
+    held_files = {d.path for d in project.errors}
     held = {c.name for c in project.calendars if c.display in held_files}
     return held, {c.name for c in project.calendars}
 

@@ -32,7 +32,7 @@ class Publisher(Housekeeping, Selection, Handover, Sending):
         result = PublishResult()
         now = self.clock.now()
         config = self.config
-        held_files = sorted({d.path for d in self.project.report.items if d.severity == "error"})
+        held_files = sorted({d.path for d in self.project.errors})
         result.held = held_files
         held = {c.name for c in self.project.calendars if c.display in held_files}
         held |= {
