@@ -137,16 +137,22 @@ def write_json(
     the jobs are out). The caller holds no ledger connection."""
     ranges = _ranges(jobs, slice_count(jobs, workers))
     hidden = [0]
+    # A sliced plan checks what spans files (every file's sightings read) in a process of
+    # its own, beside the slices: the one that writes the first slice has the most to do.
+    checks = len(ranges) if len(ranges) > 1 else -1
 
-    def share(index: int) -> int:  # slice ``index``, written by whichever process
+    def share(index: int) -> tuple[int, int, int]:  # drafts hidden, errors, warnings
+        if index == checks:
+            report = project.report
+            return 0, report.errors, report.warnings
         mine = [0]
         with _ledger(open_ledger) as ledger:
             found = rows(jobs.between(*ranges[index]), filters, ledger, hidden=mine)
             output.write_items((output.PlanPacked(j, r) for j, r in found), output.NESTED_ITEM)
-        return mine[0]
+        return mine[0], 0, 0
 
     with (
-        fanout.Slices(len(ranges), share) as slices,
+        fanout.Slices(len(ranges) + (checks > 0), share) as slices,
         _started(slices, ranges),
         _ledger(open_ledger) as ledger,
     ):
@@ -156,17 +162,23 @@ def write_json(
             found = rows(first, filters, ledger, hidden=hidden)
             yield from (output.PlanPacked(j, r) for j, r in found)
             for index in range(1, len(ranges)):
-                hidden[0] += slices.result(index)
+                hidden[0] += slices.result(index)[0]
                 if slices.size(index):
                     yield output.Spliced(functools.partial(slices.copy, index))
+
+        @functools.cache
+        def counts() -> tuple[int, int]:  # once the jobs are out (a lazy project checks then)
+            if 0 < checks < slices.count:
+                _, errors, warnings = slices.result(checks)
+                return errors, warnings
+            return project.report.errors, project.report.warnings
 
         output.echo_json(
             {
                 "jobs": items(),
                 "drafts_hidden": output.Later(lambda: hidden[0]),
-                # counted once the jobs are out (a lazy project checks then)
-                "errors": output.Later(lambda: project.report.errors),
-                "warnings": output.Later(lambda: project.report.warnings),
+                "errors": output.Later(lambda: counts()[0]),
+                "warnings": output.Later(lambda: counts()[1]),
                 "notices": notices,
             }
         )
