@@ -403,6 +403,8 @@ class FileCache:
                     return None
             if not all(type(n) is int and n >= 0 and isinstance(d, bytes) for n, d in spans):
                 return None
+            if HEADER + length + sum(n for n, _ in spans) > MAX_ENTRY:
+                return None  # never more than an entry may hold (a read that size fails)
         except Exception:  # whatever an entry holds, it is never trusted over the file
             return None
         return meta, tuple(spans), HEADER + length
