@@ -208,8 +208,13 @@ def _installed(h: Any) -> None:
     version) and the stamp of its entry points, where networks are registered: pip
     adding, upgrading or removing one changes the fingerprint. Folder listings, without
     importing importlib.metadata (50 ms, more than the rest of the fingerprint); folders
-    without a distribution (a script's, the working folder) count for nothing."""
+    without a distribution (a script's, the working folder) count for nothing. An egg on
+    the path (a folder or a zip, easy_install's) is a distribution too: its EGG-INFO."""
     for folder in sys.path:
+        if folder.endswith(".egg"):
+            points = stamp(os.path.join(folder, "EGG-INFO", "entry_points.txt"))
+            h.update(f"{folder}\0{stamp(folder)}\0{points}\0".encode())
+            continue
         try:
             with os.scandir(folder or ".") as found:
                 names = sorted(e.name for e in found if e.name.endswith(_DISTRIBUTIONS))

@@ -226,3 +226,34 @@ def test_a_head_that_claims_huge_sections(busy: Any, run: Any, length: int) -> N
     for entry in entries(busy.root):
         _rewrite_head(entry, lambda spans: tuple((length, d) for _, d in spans))
     assert outputs(run, COMMANDS[:2]) == full
+
+
+def _fingerprint() -> bytes:
+    import hashlib
+
+    h = hashlib.sha256()
+    cache._installed(h)
+    return h.digest()
+
+
+def test_a_network_installed_as_an_egg_changes_the_fingerprint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """easy_install and `setup.py install` leave eggs (a folder or a zip, put on the
+    path by easy-install.pth): importlib.metadata finds their networks in EGG-INFO."""
+    from importlib.metadata import entry_points
+
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.setattr("sys.path", [str(site)])
+    empty = _fingerprint()
+    egg = site / "cmctl_acme-1.0-py3.11.egg"
+    (egg / "EGG-INFO").mkdir(parents=True)
+    (egg / "EGG-INFO" / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: cmctl-acme\n")
+    (egg / "EGG-INFO" / "entry_points.txt").write_text("[cmctl.networks]\nacme = acme:Net\n")
+    monkeypatch.setattr("sys.path", [str(site), str(egg)])  # what easy-install.pth does
+    assert [e.name for e in entry_points(group="cmctl.networks")] == ["acme"]
+    installed = _fingerprint()
+    assert installed != empty
+    (egg / "EGG-INFO" / "entry_points.txt").write_text("[cmctl.networks]\nacme = acme:Net2\n")
+    assert _fingerprint() != installed
