@@ -22,8 +22,8 @@ COMMANDS = (
     ("plan", "--account", "masto", "--json"),
     ("plan", "--network", "x"),
     ("plan", "--drafts", "--json"),
-    ("agenda", "--json", "--day", "2026-12-01"),
-    ("agenda", "--day", "2026-12-01"),
+    ("agenda", "--json", "--date", "2026-12-01"),
+    ("agenda", "--date", "2026-12-01"),
     ("export", "--format", "csv"),
     ("export", "--format", "json"),
     ("export", "--format", "ics"),
@@ -44,6 +44,7 @@ def _same(run: Any, root: Path, commands: tuple[tuple[str, ...], ...] = COMMANDS
     cold = outputs(run, commands)
     assert entries(root)
     warm = outputs(run, commands)
+    assert not any(f.split("\n")[1] == "2" for f in full)  # no usage error
     for a, b, c in zip(full, cold, warm, strict=True):
         assert a == b
         assert a == c
@@ -257,3 +258,38 @@ def test_a_network_installed_as_an_egg_changes_the_fingerprint(
     assert installed != empty
     (egg / "EGG-INFO" / "entry_points.txt").write_text("[cmctl.networks]\nacme = acme:Net2\n")
     assert _fingerprint() != installed
+
+
+def test_unreadable_and_broken_files(busy: Any, run: Any) -> None:
+    busy.write("calendars/latin1.yaml", b"posts:\n  - id: \xe9\n")
+    busy.write("calendars/syntax.yaml", "posts: [\n")
+    (busy.root / "calendars" / "gone.yaml").symlink_to(busy.root / "nowhere.yaml")
+    (busy.root / "calendars" / "folder.yaml").mkdir()
+    backdate(busy.root)
+    _same(run, busy.root)
+
+
+def test_queued_posts_with_everything_else(busy: Any, run: Any) -> None:
+    from tests.conftest import WEEKDAY_QUEUE
+
+    busy.config((busy.root / "cmctl.yaml").read_text() + WEEKDAY_QUEUE)
+    busy.calendar(
+        "timezone: Europe/Paris\nposts:\n"
+        "  - id: q1\n    queue: weekdays\n    accounts: [feed]\n    text: queued\n"
+        "  - id: q2\n    queue: weekdays\n    accounts: [feed]\n    text: same text\n",
+        "q.yaml",
+    )
+    backdate(busy.root)
+    _same(run, busy.root)
+
+
+def test_the_agenda_page(busy: Any, run: Any) -> None:
+    def page() -> tuple[int, str, bytes]:
+        r = run("agenda", "--html", "out.html", "--date", "2026-12-01")
+        return r.exit_code, r.stdout + r.stderr, (busy.root / "out.html").read_bytes()
+
+    full = page()
+    (busy.root / ".cmctl").mkdir()
+    assert page() == full
+    assert entries(busy.root)
+    assert page() == full
