@@ -293,3 +293,39 @@ def test_the_agenda_page(busy: Any, run: Any) -> None:
     assert page() == full
     assert entries(busy.root)
     assert page() == full
+
+
+def test_a_file_broken_after_its_head_was_read_is_said(
+    busy: Any, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entry rewritten by another run (an editor's save hook) after the file was
+    saved broken: the rows the pass reads are those of the file as it is now (none),
+    and so is what the report says (an error, exit 1), never a plan that lost a
+    file's posts and exits 0."""
+    import os
+
+    del busy  # a project with errors of its own: a clean one says it best
+    (Path.cwd() / "calendars").mkdir(exist_ok=True)
+    for name in os.listdir("calendars"):
+        os.unlink(f"calendars/{name}")
+    Path("calendars/a.yaml").write_text(calendar(post("a1", at="2026-12-01 10:00")))
+    Path("calendars/b.yaml").write_text(calendar(post("b1", at="2026-12-02 10:00")))
+    backdate(Path.cwd())
+    (Path.cwd() / ".cmctl").mkdir()
+    assert run("plan").exit_code == 0
+    real = cache.FileCache.peek
+
+    def peek(self: cache.FileCache, path: Path, now: Any) -> Any:
+        found = real(self, path, now)
+        if found is not None and path.name == "b.yaml":
+            path.write_text("posts: [\n")  # saved broken...
+            backdate(Path.cwd())
+            os.unlink(f"/proc/self/fd/{self.fd}/{self.slot(path)}")  # ...entry gone
+        return found
+
+    monkeypatch.setattr(cache.FileCache, "peek", peek)
+    r = run("plan")
+    assert "b1" not in r.stdout and "a1" in r.stdout
+    assert r.exit_code == 1 and "1 error(s)" in r.stderr
+    found = as_json(run("plan", "--json"))
+    assert found["errors"] == 1 and [j["post"] for j in found["jobs"]] == ["a1"]
