@@ -211,9 +211,10 @@ def _installed(h: Any) -> None:
     without a distribution (a script's, the working folder) count for nothing. An egg on
     the path (a folder or a zip, easy_install's) is a distribution too: its EGG-INFO."""
     for folder in sys.path:
-        if folder.endswith(".egg"):
+        if folder.endswith(".egg"):  # a zip's stamp; a folder's changes as it is imported
             points = stamp(os.path.join(folder, "EGG-INFO", "entry_points.txt"))
-            h.update(f"{folder}\0{stamp(folder)}\0{points}\0".encode())
+            whole = stamp(folder) if os.path.isfile(folder) else None
+            h.update(f"{folder}\0{whole}\0{points}\0".encode())
             continue
         try:
             with os.scandir(folder or ".") as found:
