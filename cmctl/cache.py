@@ -208,8 +208,14 @@ def _installed(h: Any) -> None:
     version) and the stamp of its entry points, where networks are registered: pip
     adding, upgrading or removing one changes the fingerprint. Folder listings, without
     importing importlib.metadata (50 ms, more than the rest of the fingerprint); folders
-    without a distribution (a script's, the working folder) count for nothing."""
+    without a distribution (a script's, the working folder) count for nothing. An egg on
+    the path (a folder or a zip, easy_install's) is a distribution too: its EGG-INFO."""
     for folder in sys.path:
+        if folder.endswith(".egg"):  # a zip's stamp; a folder's changes as it is imported
+            points = stamp(os.path.join(folder, "EGG-INFO", "entry_points.txt"))
+            whole = stamp(folder) if os.path.isfile(folder) else None
+            h.update(f"{folder}\0{whole}\0{points}\0".encode())
+            continue
         try:
             with os.scandir(folder or ".") as found:
                 names = sorted(e.name for e in found if e.name.endswith(_DISTRIBUTIONS))
@@ -403,6 +409,8 @@ class FileCache:
                     return None
             if not all(type(n) is int and n >= 0 and isinstance(d, bytes) for n, d in spans):
                 return None
+            if HEADER + length + sum(n for n, _ in spans) > MAX_ENTRY:
+                return None  # never more than an entry may hold (a read that size fails)
         except Exception:  # whatever an entry holds, it is never trusted over the file
             return None
         return meta, tuple(spans), HEADER + length

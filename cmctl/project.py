@@ -414,8 +414,9 @@ def open_project(
     ``lazy``: for a view of the plan (`plan`): of each file found in the cache, only
     the head of its entry is read; its jobs are read each time a pass over the plan
     reaches them, and the checks that span files run when the report is first read. A
-    file whose entry changed in between is compiled again. Not for what publishes: two
-    passes over a lazy project may see two versions of a file edited in between.
+    file whose entry changed in between is compiled again (its errors join the report).
+    Not for what publishes: two passes over a lazy project may see two versions of a
+    file edited in between.
 
     ``instead``: files read from these bytes, not from disk, and added to the project when
     they do not exist yet (`cmctl add` checks a file before writing it): no cache, no workers.
@@ -459,7 +460,7 @@ def _open(
         store = FileCache.open(config)  # None without a state folder: nothing is created
         lazy = lazy and keep and store is not None
         try:
-            results = _run(config, files, now, keep, workers, store, lazy)
+            results = _run(config, files, now, keep, workers, store, lazy, report)
             if store is not None and not paths:
                 store.prune(files)
         finally:
@@ -560,17 +561,23 @@ def _packed(meta: Any, sections: list[bytes]) -> tuple[object, ...]:
 
 class _Again:
     """A lazily read file whose entry no longer holds what its head promised (rewritten
-    by another run since, removed, damaged): compiled again, once, when first wanted."""
+    by another run since, removed, damaged): compiled again, once, when first wanted.
+    Its errors join ``report`` (the file may have been saved broken meanwhile: its rows
+    are gone, and the report says why, as a full load would)."""
 
-    __slots__ = ("_args", "_result")
+    __slots__ = ("_args", "_report", "_result")
 
-    def __init__(self, config: Config, path: Path, now: datetime, store: FileCache) -> None:
+    def __init__(
+        self, config: Config, path: Path, now: datetime, store: FileCache, report: Report
+    ) -> None:
         self._args = (config, path, now, store)
+        self._report = report
         self._result: _FileResult | None = None
 
     def result(self) -> _FileResult:
         if self._result is None:
             self._result = _unpack(_cached(*self._args))
+            self._report.extend([d for d in self._result.diagnostics if d.severity == "error"])
         return self._result
 
     def data(self) -> bytes:
@@ -585,13 +592,19 @@ _NO_ROWS = pickle.dumps(([], []), protocol=5)
 
 
 def _peeked(
-    config: Config, path: Path, now: datetime, store: FileCache, meta: Any, sections: Any
+    config: Config,
+    path: Path,
+    now: datetime,
+    store: FileCache,
+    report: Report,
+    meta: Any,
+    sections: Any,
 ) -> _FileResult:
     """A file's result from the head of its entry: its jobs and sightings read from the
     entry when they are wanted (compiled again if it no longer holds them)."""
     head, name, shown, diagnostics, posts, job_count, span, waiting, queued = meta
     rows_at, twins_at = sections
-    again = _Again(config, path, now, store)
+    again = _Again(config, path, now, store, report)
 
     def data() -> bytes:
         found = rows_at.read()
@@ -963,6 +976,7 @@ def _run(
     workers: int | None,
     store: FileCache | None = None,
     lazy: bool = False,
+    report: Report | None = None,
 ) -> list[_FileResult]:
     if store is None:
         return _compute(config, files, now, keep, workers, None)
@@ -971,10 +985,10 @@ def _run(
     for path in files:
         result = None
         with contextlib.suppress(Exception):  # a well-formed entry of another shape
-            if lazy:
+            if lazy and report is not None:
                 peeked = store.peek(path, now)
                 if peeked is not None:
-                    result = _peeked(config, path, now, store, *peeked)
+                    result = _peeked(config, path, now, store, report, *peeked)
             else:
                 got = store.get(path, now)
                 if got is not None:
