@@ -22,13 +22,11 @@ from cmctl import cache as cache_mod
 from cmctl import config as config_mod
 from cmctl import gcpause, queues
 from cmctl.cache import FileCache
-from cmctl.calendar.loader import load_calendar
 from cmctl.calendar.model import Calendar, Content, Pos, Post
 from cmctl.compile import Job, compile_jobs
 from cmctl.config import Config, display
 from cmctl.diagnostics import Diagnostic, Report, Severity, Sink
 from cmctl.errors import UsageError
-from cmctl.rules import check, check_gaps, check_quotas
 
 # Below this many bytes of calendars, starting workers costs more than it saves.
 PARALLEL_MIN_BYTES = 512 * 1024
@@ -495,8 +493,10 @@ def _open(
 
     def spanning() -> None:  # the checks that need every file's sightings: warnings only
         _same_post_twice(report, results)
-        report.extend(check_quotas(config, ((r.display, r.sighted()) for r in results)))
-        report.extend(check_gaps(config, ((r.display, r.sighted()) for r in results), now))
+        from cmctl import rules
+
+        report.extend(rules.check_quotas(config, ((r.display, r.sighted()) for r in results)))
+        report.extend(rules.check_gaps(config, ((r.display, r.sighted()) for r in results), now))
         results.clear()  # their sightings are let go
 
     if keep:
@@ -647,7 +647,11 @@ def _compile(
     """The file's result, and what the cache needs to know of it (when ``started``);
     ``data``: the file's bytes, not read from disk."""
     sink = Sink(display(path))
-    calendar = load_calendar(path, config, sink, now, data)
+    # Imported here: a project read from the cache compiles nothing (`plan`'s first rows)
+    from cmctl.calendar import loader
+    from cmctl.rules import check
+
+    calendar = loader.load_calendar(path, config, sink, now, data)
     # Media and zone files are stamped before compiling reads them (content hashes).
     found = cache_mod.facts(calendar, now, started) if started is not None else None
     if calendar is None:

@@ -12,6 +12,7 @@ import pytest
 
 from cmctl import cache
 from cmctl import project as project_mod
+from cmctl.calendar import loader
 from tests.conftest import calendar, post
 from tests.test_validate import png
 
@@ -29,13 +30,13 @@ def backdate(root: Path, seconds: int = 3600) -> None:
 def loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The calendar files actually loaded (not taken from the cache), by name."""
     seen: list[str] = []
-    real = project_mod.load_calendar
+    real = loader.load_calendar
 
     def spy(path: Path, *args: Any) -> Any:
         seen.append(path.name)
         return real(path, *args)
 
-    monkeypatch.setattr(project_mod, "load_calendar", spy)
+    monkeypatch.setattr(loader, "load_calendar", spy)
     return seen
 
 
@@ -348,7 +349,7 @@ def test_workers_store_and_reuse(proj: Any, monkeypatch: pytest.MonkeyPatch) -> 
     def boom(*args: Any) -> Any:
         raise AssertionError("loaded again")
 
-    monkeypatch.setattr(project_mod, "load_calendar", boom)
+    monkeypatch.setattr(loader, "load_calendar", boom)
     again = open_project(load_config(str(proj.root / "cmctl.yaml")), now=at, workers=2)
     assert [j.key for j in again.jobs] == [j.key for j in first.jobs]
     assert again.diagnostics == first.diagnostics

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cmctl import cache
+from cmctl import cache, rules
 from cmctl import project as project_mod
 from cmctl.config import load
 from tests.conftest import WEEKDAY_QUEUE, as_json, calendar, post
@@ -102,13 +102,13 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How often the quota check (one of the checks that span files) ran."""
     ran: list[int] = []
-    real = project_mod.check_quotas
+    real = rules.check_quotas
 
     def spy(*args: Any) -> Any:
         ran.append(1)
         return real(*args)
 
-    monkeypatch.setattr(project_mod, "check_quotas", spy)
+    monkeypatch.setattr(rules, "check_quotas", spy)
     return ran
 
 
