@@ -989,10 +989,12 @@ def _run(
     for path in files:
         result = None
         with contextlib.suppress(Exception):  # a well-formed entry of another shape
-            if lazy and report is not None:
+            if (lazy or not keep) and report is not None:  # the jobs are not read now
                 peeked = store.peek(path, now)
                 if peeked is not None:
                     result = _peeked(config, path, now, store, report, *peeked)
+                    if not keep:  # no jobs wanted (validate): only the sightings, read now
+                        result.sighted()
             else:
                 got = store.get(path, now)
                 if got is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -259,3 +260,22 @@ def test_a_human_plan_never_reads_the_sightings(
     assert shown.exit_code == 1 and "✗ 2 error(s)" in shown.stderr  # a.yaml's, from its head
     assert checks == [] and len(reads) == 1  # b.yaml's jobs only
     assert run("plan", "--json").exit_code == 1 and checks == [1]  # it counts the warnings
+
+
+def test_validate_reads_only_the_sightings_of_a_cached_file(
+    warm: Any, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """validate wants no jobs: of each entry, its head and its last section."""
+    read: list[bool] = []
+    real = cache.Section.read
+
+    def spy(self: cache.Section) -> bytes | None:
+        size = os.stat(self.name, dir_fd=self.store.fd).st_size
+        read.append(self.offset + self.length == size)
+        return real(self)
+
+    monkeypatch.setattr(cache.Section, "read", spy)
+    fresh = run("validate", "--format", "json")
+    assert read == [True, True]
+    shutil.rmtree(warm.root / ".cmctl")
+    assert run("validate", "--format", "json").stdout == fresh.stdout
