@@ -279,3 +279,24 @@ def test_validate_reads_only_the_sightings_of_a_cached_file(
     assert read == [True, True]
     shutil.rmtree(warm.root / ".cmctl")
     assert run("validate", "--format", "json").stdout == fresh.stdout
+
+
+def test_with_a_ledger_a_lazy_load_says_what_a_full_one_says(
+    project: Any, run: Any, now: Any
+) -> None:
+    """A reshaped thread, a renamed file and a vanished calendar: the ledger's findings
+    need the jobs of a lazily read project (validate, plan)."""
+    from tests.test_preview_findings import _scenario
+
+    _scenario(project, run, now)
+    backdate(project.root)
+    commands = (("validate", "--format", "json"), ("plan", "--json"), ("plan",), ("validate",))
+
+    def said() -> list[str]:
+        return [f"{r.exit_code}\n{r.stdout}\n{r.stderr}" for r in map(lambda a: run(*a), commands)]
+
+    shutil.rmtree(project.root / ".cmctl" / cache.FOLDER)
+    cold = said()  # compiled, and stored
+    assert len(entries(project.root)) == 5
+    assert said() == cold  # read lazily
+    assert "identity-changed" in cold[0] and "thread-shape" in cold[0]

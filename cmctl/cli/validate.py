@@ -43,7 +43,8 @@ def command(
     # With a ledger, the jobs are compared with what was already sent (serially).
     config = load_config(ctx)
     has_ledger = not paths and preview.has_ledger(config)
-    project = open_project(ctx, paths, keep=has_ledger, workers=workers)
+    # lazy: a cached file's jobs are read only if the ledger's checks need them
+    project = open_project(ctx, paths, keep=has_ledger, workers=workers, lazy=True)
     if has_ledger:
         project.report.extend(preview.diagnostics(project))
     diagnostics = project.diagnostics
