@@ -32,6 +32,7 @@ from typing import IO, Generic, TypeVar
 R = TypeVar("R")
 
 FAILED = 70  # a child's exit status when its slice raised
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class Slices(Generic[R]):
@@ -75,6 +76,7 @@ class Slices(Generic[R]):
             self.close()
             self.count = 1
             return False
+        parent = os.getpid()
         for index in range(1, self.count):
             try:
                 read, write = os.pipe()
@@ -88,16 +90,18 @@ class Slices(Generic[R]):
                 continue
             if pid == 0:  # pragma: no cover - the child's own coverage is not collected
                 os.close(read)
-                self._child(index, write)
+                self._child(index, write, parent)
             os.close(write)
             self._pids[index] = pid
             self._pipes[index] = read
         return True
 
-    def _child(self, index: int, pipe: int) -> None:  # pragma: no cover - in the child
+    def _child(self, index: int, pipe: int, parent: int) -> None:  # pragma: no cover
         code = FAILED
         try:
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # the parent answers for ^C
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            _die_with(parent)
             answer = pickle.dumps(self._make_into(index))
             with open(pipe, "wb", closefd=True) as out:
                 out.write(answer)
@@ -184,3 +188,19 @@ class Slices(Generic[R]):
         for file in self._files.values():
             file.close()
         self._files.clear()
+
+
+def _die_with(parent: int) -> None:  # pragma: no cover - in the child
+    """On Linux, end this child (SIGTERM) when the process that forked it dies, even by
+    SIGKILL: no slice is made for nobody, seconds after `plan` was stopped. Elsewhere a
+    child ends on the broken pipe of its answer."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # no libc, no prctl: as elsewhere
+        return
+    if os.getppid() != parent:  # it died before the call
+        os._exit(FAILED)
