@@ -103,6 +103,36 @@ def next_claim_expiry(ledger: Ledger, after: datetime) -> datetime | None:
     return min(moments) if moments else None
 
 
+def next_expiry(ledger: Ledger, after: datetime) -> datetime | None:
+    """The earliest moment (after ``after``) a pending job whose time has come is to be
+    judged (``Housekeeping.expire``): missed once past its catch-up window, given up past
+    its deadline. A post held at its time (a blackout declared since, its file broken)
+    is then said missed when that comes, not at whatever tick comes next, days later
+    perhaps. The jobs of a paused account wait for the resume."""
+    from cmctl import brake
+    from cmctl.publish.policy import deadline, window
+
+    pauses = brake.active(ledger)
+    moments = []
+    for row in ledger.rows(states=("pending",), due_by=after):
+        if pauses and brake.holding(pauses, row.account) is not None:
+            continue
+        explicit = row.next_attempt_at is not None
+        if row.part == 0 and row.attempts == 0 and not explicit:
+            at = row.scheduled_at + window(row)
+        elif row.attempts > 0 or explicit:
+            at = deadline(row)
+        else:
+            continue  # a later part: it stops with the part before it
+        at += JUDGED_AFTER  # judged once strictly past it
+        if at > after:
+            moments.append(at)
+    return min(moments) if moments else None
+
+
+JUDGED_AFTER = timedelta(seconds=1)
+
+
 class DaemonRunning(CmctlError):
     exit_code = 2
 
@@ -465,9 +495,10 @@ class Daemon:
         )
 
     def _next_alarm(self, started: datetime) -> datetime | None:
-        """The next moment something is due: a pending job, or the lease expiry of a
-        claim only that expiry lets us recover. Counted from when the tick *started*: a
-        post that fell due while it ran (a slow send on another account) is due now."""
+        """The next moment something is due: a pending job, the end of a held job's
+        catch-up window, or the lease expiry of a claim only that expiry lets us recover.
+        Counted from when the tick *started*: a post that fell due while it ran (a slow
+        send on another account) is due now."""
         now = clock.now()
         with self._db_lock:
             moments = [
@@ -475,6 +506,7 @@ class Daemon:
                 for m in (
                     self.ledger.next_wakeup(after=started),
                     next_claim_expiry(self.ledger, after=started),
+                    next_expiry(self.ledger, after=started),
                 )
                 if m
             ]
