@@ -75,15 +75,25 @@ def _read(path: Path, limit: int = 16 << 20) -> str:
     return data.decode("utf-8")
 
 
-def save(config: Config, stamp: dict[str, object]) -> None:
-    """Record ``stamp`` (computed before the inputs were read) atomically."""
+def save(config: Config, stamp: dict[str, object], *, attention: object = None) -> None:
+    """Record ``stamp`` (computed before the inputs were read) atomically; ``attention``:
+    the ledger's mark when that run found something that needs a human."""
     path = _path(config)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps({"stamp": stamp}), encoding="utf-8")
+        tmp.write_text(json.dumps({"stamp": stamp, "attention": attention}), encoding="utf-8")
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)
+
+
+def attention_mark(config: Config) -> object:
+    """The ledger's mark saved with the stamp when its run needed a human, else None."""
+    try:
+        found = json.loads(_read(_path(config)))
+    except (OSError, ValueError):
+        return None
+    return found.get("attention") if isinstance(found, dict) else None
 
 
 def forget(config: Config) -> None:

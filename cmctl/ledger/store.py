@@ -981,6 +981,14 @@ class Ledger:
                     found.append(r[0])
         return parse_iso(min(found)) if found else None
 
+    def mark(self) -> list[Any]:
+        """Where the jobs stand, in three numbers that any change to them moves: the last
+        event, how many jobs there are, the latest update (a job never changes without
+        its ``updated_at``). One scan of the jobs: asked only when a run needed a human."""
+        last = self.db.execute("SELECT MAX(id) FROM events").fetchone()[0]
+        count, updated = self.db.execute("SELECT COUNT(*), MAX(updated_at) FROM jobs").fetchone()
+        return [last, count, updated]
+
     def has_work(self, now: datetime) -> bool:
         """Is any job due (or past due), or any claim to look at? One indexed query."""
         r = self.db.execute(

@@ -24,8 +24,12 @@ def publish_now(
     """What `cmctl publish` runs: the fast path when nothing changed, else a full run.
 
     When the calendars, cmctl.yaml and .env are exactly as at the end of the last
-    clean run (cmctl/stamp.py), the ledger already holds the plan: if it has nothing
-    due, there is nothing to read or do. Otherwise: load, sync, publish.
+    full run (cmctl/stamp.py), the ledger already holds the plan: if it has nothing
+    due, there is nothing to read or do. What that run found needs a human (a file with
+    errors, a vanished calendar, a reshaped thread) is said again, from the ledger, as
+    long as neither the inputs nor the ledger's jobs changed since (``Ledger.mark``):
+    a broken file among a thousand no longer costs a full run every minute. Otherwise:
+    load, sync, publish.
     """
     from cmctl import stamp
 
@@ -36,7 +40,13 @@ def publish_now(
         if fast is not None:
             try:
                 if not fast.has_work(clock.now()):
-                    return PublishResult(fast=True)
+                    mark = stamp.attention_mark(config)
+                    if mark is None:
+                        return PublishResult(fast=True)
+                    if mark == fast.mark():
+                        recalled = _recalled(fast)
+                        if recalled is not None:
+                            return recalled
             finally:
                 fast.close()
     # Past the fast path: now the calendars and the sending machinery are needed.
@@ -65,10 +75,25 @@ def publish_now(
     try:
         project = open_project(config, now=clock.now(), memory=queue_memory(config.state_dir))
         result = Publisher(project, ledger, clock=clock, listener=listener).run(only=only)
+        # What needs a human is said again by the fast path while the ledger's jobs are
+        # as this run left them (another run, `cancel`, `resolve` change that mark).
+        mark = ledger.mark() if result.attention() else None
     finally:
         ledger.close()
-    if result.attention():
-        stamp.forget(config)  # come back to them on every run
+    if only is not None and mark is not None:
+        stamp.forget(config)  # --post skips the checks the attention is kept from
     else:
-        stamp.save(config, inputs)
+        stamp.save(config, inputs, attention=mark)
     return result
+
+
+def _recalled(ledger: Ledger) -> PublishResult | None:
+    import json
+
+    from cmctl.publish.publisher import ATTENTION_META
+
+    raw = ledger.meta(ATTENTION_META)
+    try:
+        return PublishResult.recalled(json.loads(raw)) if raw else None
+    except ValueError:
+        return None

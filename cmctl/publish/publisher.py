@@ -105,11 +105,15 @@ class Publisher(Housekeeping, Selection, Handover, Sending):
         unusable accounts) in the ledger, where `cmctl status` reads it."""
         import json
 
-        lines = result.attention()
+        said = result.remembered()
         raw = self.ledger.meta(ATTENTION_META)
-        if (json.loads(raw)["lines"] if raw else []) != lines:
+        try:
+            before = {k: v for k, v in json.loads(raw).items() if k != "at"} if raw else None
+        except (ValueError, AttributeError):
+            before = None
+        if before != said and (said["lines"] or raw):
             self.ledger.set_meta(
-                ATTENTION_META, json.dumps({"at": iso(now), "lines": lines}, ensure_ascii=False)
+                ATTENTION_META, json.dumps({"at": iso(now), **said}, ensure_ascii=False)
             )
 
 

@@ -81,5 +81,31 @@ class PublishResult:
     def exit_code(self) -> int:
         return 0 if self.ok else 1
 
+    def remembered(self) -> dict[str, Any]:
+        """What needs a human, in parts (kept in the ledger: ``recalled`` says it again)."""
+        return {
+            "lines": self.attention(),
+            "held": self.held,
+            "held_posts": self.held_posts,
+            "vanished": self.vanished,
+            "problems": self.problems,
+        }
+
+    @classmethod
+    def recalled(cls, parts: Any) -> PublishResult | None:
+        """A run that read nothing (``fast``) and says what the last full run said needs
+        a human; None when ``parts`` are not ``remembered``'s."""
+        try:
+            found = cls(
+                fast=True,
+                held=[str(p) for p in parts["held"]],
+                held_posts={str(k): str(v) for k, v in parts["held_posts"].items()},
+                vanished={str(k): int(v) for k, v in parts["vanished"].items()},
+                problems=[str(p) for p in parts["problems"]],
+            )
+        except (KeyError, TypeError, AttributeError, ValueError):
+            return None
+        return found if found.attention() == parts.get("lines") else None
+
 
 Listener = Callable[[Outcome], None]
