@@ -533,9 +533,12 @@ def _close_quietly(fd: int) -> None:
 
 
 def _read_all(fd: int) -> bytes:
+    """The entry's bytes (``_open_entry`` checked its size): read as big as the file is,
+    plus one byte to see it grew (a read of MAX_ENTRY would first allocate 256 MB)."""
     try:
+        size = os.fstat(fd).st_size
         with os.fdopen(os.dup(fd), "rb") as f:
-            return f.read(MAX_ENTRY + 1)
+            return f.read(min(size, MAX_ENTRY) + 1)
     except OSError:
         return b""
 

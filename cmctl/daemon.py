@@ -380,7 +380,7 @@ class Daemon:
         except CmctlError as exc:
             return TickOutcome("load-failed", exc.message, exc.hint)
         if self._reloading:
-            self.log("reloaded", jobs=len(project.jobs), errors=project.report.errors or None)
+            self.log("reloaded", jobs=len(project.jobs), errors=len(project.errors) or None)
         try:
             publisher = Publisher(project, ledger, listener=self._outcome, should_stop=should_stop)
             result = publisher.run()

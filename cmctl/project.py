@@ -99,6 +99,10 @@ class Rows:
         assert self._load is not None
         return self._load()
 
+    def held(self) -> Rows:
+        """These rows with their bytes read now, and kept."""
+        return Rows(self.first, self.last, self.count, self.data)
+
     def jobs(self) -> Iterator[tuple[Order, Job]]:
         """(place, job), the jobs built one at a time (the file's posts at once)."""
         post_rows, job_rows = pickle.loads(self.data)
@@ -457,14 +461,17 @@ def _open(
     else:
         store = FileCache.open(config)  # None without a state folder: nothing is created
         lazy = lazy and keep and store is not None
+        results = []
         try:
             results = _run(config, files, now, keep, workers, store, lazy, report)
             if store is not None and not paths:
                 store.prune(files)
         finally:
-            if store is not None and not lazy:
-                store.close()  # a lazy project's sections close it when they go
-    deferred = lazy and not any(r.waiting for r in results)
+            if store is not None and all(r.sightings is None for r in results):
+                store.close()  # else the sections left to read close it when they go
+    # The checks that span files read every file's sightings (left in the cache until
+    # then): they run when the report is first read. Queued posts need them at once.
+    deferred = not any(r.waiting for r in results)
     if not deferred:
         for result in results:
             result.sighted()
@@ -823,6 +830,7 @@ def _drop(result: _FileResult) -> _FileResult:
         result.twins,
         result.waiting,
         result.queued,
+        result.sightings,
     )
 
 
@@ -989,13 +997,13 @@ def _run(
     for path in files:
         result = None
         with contextlib.suppress(Exception):  # a well-formed entry of another shape
-            if (lazy or not keep) and report is not None:  # the jobs are not read now
-                peeked = store.peek(path, now)
-                if peeked is not None:
-                    result = _peeked(config, path, now, store, report, *peeked)
-                    if not keep:  # no jobs wanted (validate): only the sightings, read now
-                        result.sighted()
-            else:
+            peeked = store.peek(path, now) if report is not None else None
+            if peeked is not None:
+                assert report is not None
+                result = _peeked(config, path, now, store, report, *peeked)
+                if not lazy and keep and result.rows is not None:
+                    result.rows = result.rows.held()  # one version for every pass (publish)
+            elif report is None:
                 got = store.get(path, now)
                 if got is not None:
                     result = _unpack(_packed(*got))

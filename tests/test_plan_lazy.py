@@ -129,10 +129,15 @@ def test_only_heads_are_read_until_jobs_or_checks_are_wanted(
     assert p.report is report and checks == [1]
 
 
-def test_a_full_load_reads_no_section_lazily(warm: Any, reads: list[str]) -> None:
+def test_a_full_load_reads_the_jobs_at_once(warm: Any, reads: list[str]) -> None:
+    """What publishes sees one version of each file in every pass: the jobs are read
+    with the head; the sightings only when the report is (publish never reads it)."""
     p = project_mod.open_project(load(warm.root / "cmctl.yaml"), now=NOW)
-    assert len(list(p.jobs)) == 48
-    assert reads == []
+    assert len(reads) == 2
+    assert len(list(p.jobs)) == 48 and len(list(p.jobs)) == 48
+    assert len(reads) == 2 and p.errors  # the errors need no sightings
+    assert len(reads) == 2
+    assert p.report.warnings == 2 and len(reads) == 4
 
 
 def _rows_section_damaged(entry: Path) -> None:
