@@ -33,8 +33,7 @@ read (a file saved twice within one timestamp tick would look unchanged).
 An entry is a head (what the cache checks, and the result's small parts) followed by
 sections (the result's large parts: its jobs, what the project-wide checks need), each
 with its own SHA-256 in the head: `peek` reads only the head and hands back sections
-read when they are wanted (`plan` shows the first rows before the rest is read), `get`
-reads it all at once.
+read when they are wanted (`plan` shows the first rows before the rest is read).
 
 Trust: entries are pickles, so they are read only from a folder only this user can
 write. The state folder must be owned by this user and not writable by others; the
@@ -333,32 +332,10 @@ class FileCache:
             self._stamps[where] = stamp(where)
         return self._stamps[where]
 
-    def get(self, path: Path, now: datetime) -> tuple[Any, list[bytes]] | None:
-        """What was stored for ``path`` (its head's result part, and every section), or
-        None: missing, stale, damaged..."""
-        fd = self._open_entry(self.slot(path))
-        if fd is None:
-            return None
-        try:
-            data = _read_all(fd)
-        finally:
-            os.close(fd)
-        found = self._valid(path, now, data)
-        if found is None:
-            return None
-        meta, spans, offset = found
-        sections = []
-        for length, digest in spans:
-            body = data[offset : offset + length]
-            if len(body) != length or hashlib.sha256(body).digest() != digest:
-                return None
-            sections.append(body)
-            offset += length
-        return meta, sections
-
     def peek(self, path: Path, now: datetime) -> tuple[Any, list[Section]] | None:
-        """Like ``get``, but only the head is read: each section is read (and its SHA-256
-        checked) when asked for, from the entry as it is then."""
+        """What was stored for ``path`` (its head's result part, and its sections), or
+        None: missing, stale, damaged... Only the head is read here: each section is read
+        (and its SHA-256 checked) when asked for, from the entry as it is then."""
         name = self.slot(path)
         fd = self._open_entry(name)
         if fd is None:
@@ -530,17 +507,6 @@ class Section:
 def _close_quietly(fd: int) -> None:
     with contextlib.suppress(OSError):
         os.close(fd)
-
-
-def _read_all(fd: int) -> bytes:
-    """The entry's bytes (``_open_entry`` checked its size): read as big as the file is,
-    plus one byte to see it grew (a read of MAX_ENTRY would first allocate 256 MB)."""
-    try:
-        size = os.fstat(fd).st_size
-        with os.fdopen(os.dup(fd), "rb") as f:
-            return f.read(min(size, MAX_ENTRY) + 1)
-    except OSError:
-        return b""
 
 
 def recent(key: tuple[object, ...] | None, started_ns: int) -> bool:

@@ -547,25 +547,6 @@ def _entry(packed: Any) -> tuple[tuple[object, ...], list[bytes]]:
     return meta, [data, pickle.dumps(twins, protocol=5)]
 
 
-def _packed(meta: Any, sections: list[bytes]) -> tuple[object, ...]:
-    """``_entry`` undone."""
-    head, name, shown, diagnostics, posts, job_count, span, waiting, queued = meta
-    data, twins = sections
-    rows = None if span is None else (*span, data)
-    return (
-        head,
-        name,
-        shown,
-        diagnostics,
-        posts,
-        job_count,
-        pickle.loads(twins),
-        rows,
-        waiting,
-        queued,
-    )
-
-
 class _Again:
     """A lazily read file whose entry no longer holds what its head promised (rewritten
     by another run since, removed, damaged): compiled again, once, when first wanted.
@@ -986,9 +967,9 @@ def _run(
     now: datetime,
     keep: bool,
     workers: int | None,
-    store: FileCache | None = None,
-    lazy: bool = False,
-    report: Report | None = None,
+    store: FileCache | None,
+    lazy: bool,
+    report: Report,
 ) -> list[_FileResult]:
     if store is None:
         return _compute(config, files, now, keep, workers, None)
@@ -997,16 +978,11 @@ def _run(
     for path in files:
         result = None
         with contextlib.suppress(Exception):  # a well-formed entry of another shape
-            peeked = store.peek(path, now) if report is not None else None
+            peeked = store.peek(path, now)
             if peeked is not None:
-                assert report is not None
                 result = _peeked(config, path, now, store, report, *peeked)
                 if not lazy and keep and result.rows is not None:
                     result.rows = result.rows.held()  # one version for every pass (publish)
-            elif report is None:
-                got = store.get(path, now)
-                if got is not None:
-                    result = _unpack(_packed(*got))
         if result is None:
             missing.append(path)
         else:
