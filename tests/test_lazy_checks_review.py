@@ -11,8 +11,13 @@ from typing import Any
 import pytest
 
 from cmctl import cache
+from tests import test_plan_lazy
 from tests.conftest import as_json, calendar, post
 from tests.test_cache import backdate
+from tests.test_plan_lazy_review import _truncate_after_peek, busy
+from tests.test_plan_slices import _failing_child
+
+__all__ = ["busy"]  # a fixture
 
 
 def _broken_after_head(project: Any, run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,3 +66,74 @@ def test_a_file_broken_after_its_head_fails_a_sliced_json_plan(
     found = as_json(r)
     assert [j["post"] for j in found["jobs"]] == ["a1"]
     assert (found["errors"], r.exit_code) == (1, 1)
+
+
+VALIDATE = (
+    ("validate",),
+    ("validate", "--format", "json"),
+    ("validate", "--strict", "--format", "json"),
+    ("validate", "--format", "github"),
+    ("validate", "-j", "2", "--format", "json"),
+    ("validate", "calendars/b.yaml", "--format", "json"),
+    ("plan",),
+    ("plan", "--json"),
+    ("plan", "--json", "-j", "3"),
+)
+
+
+def _outputs(run: Any) -> list[str]:
+    found = []
+    for args in VALIDATE:
+        r = run(*args)
+        found.append(f"{' '.join(args)}\n{r.exit_code}\n{r.stdout}\n{r.stderr}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        None,
+        test_plan_lazy._rows_section_damaged,
+        test_plan_lazy._last_section_damaged,
+        test_plan_lazy._removed,
+        test_plan_lazy._truncated,
+    ],
+)
+def test_validate_and_plan_of_a_busy_project_equal_a_full_load(
+    busy: Any, run: Any, monkeypatch: pytest.MonkeyPatch, damage: Any
+) -> None:
+    """Errors, warnings from the checks that span files, a duplicate calendar: exit
+    codes and counts from a cold cache, a warm one, and entries damaged right after
+    their heads were read, are a full load's."""
+    full = _outputs(run)
+    assert "1" in [f.split("\n")[1] for f in full] and "2" not in [f.split("\n")[1] for f in full]
+    (busy.root / ".cmctl").mkdir()
+    assert _outputs(run) == full  # cold
+    if damage is not None:
+        _truncate_after_peek(monkeypatch, damage)
+    assert _outputs(run) == full
+
+
+@pytest.mark.parametrize("how", [None, "raise", "kill", "garbage"])
+@pytest.mark.parametrize("args", [("plan", "--json"), ("plan",)], ids=" ".join)
+def test_a_sliced_plan_of_a_busy_warm_project_is_the_one_process_plan(
+    busy: Any, run: Any, monkeypatch: pytest.MonkeyPatch, how: str | None, args: tuple[str, ...]
+) -> None:
+    """The checks that span files left for later (no queued post): their child, or
+    this process when it fails, counts what ``-j 1`` counts; the exit code is a full
+    load's."""
+    from cmctl import output
+
+    monkeypatch.setattr(output, "STREAM_ROWS", 0)
+    full = run(*args, "-j", "1")
+    (busy.root / ".cmctl").mkdir()
+    assert run(*args).exit_code == full.exit_code == 1
+    if how is not None:
+        _failing_child(how, monkeypatch)
+    for jobs in ("1", "2", "3", "5"):
+        many = run(*args, "-j", jobs)
+        assert (many.exit_code, many.stdout, many.stderr) == (
+            full.exit_code,
+            full.stdout,
+            full.stderr,
+        )
