@@ -5,6 +5,7 @@ lazy `validate`: exit codes and counts equal to a full load and to ``-j 1``."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +138,64 @@ def test_a_sliced_plan_of_a_busy_warm_project_is_the_one_process_plan(
             full.stdout,
             full.stderr,
         )
+
+
+LEDGERED = (
+    ("validate", "--format", "json"),
+    ("validate", "--strict"),
+    ("validate", "calendars/good.yaml", "--format", "json"),
+    ("plan",),
+    ("plan", "--json"),
+    ("plan", "--json", "-j", "3"),
+    ("plan", "-j", "3"),
+    ("publish", "--dry-run", "--json"),
+)
+
+
+def test_with_a_ledger_held_files_and_counts_equal_a_load_without_cache(
+    project: Any, run: Any, now: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken file held by publish (its post neither sent nor cancelled), the checks
+    that span files warning, a ledger: what validate, plan and publish say from a cold
+    and a warm cache is what they say with no cache at all."""
+    project.config(
+        "accounts:\n  feed:\n    network: feed\n    path: public/feed.xml\n"
+        "  xacct:\n    network: x\ndefaults:\n  timezone: Europe/Paris\n  min_gap: 2h\n"
+    )
+    project.calendar(
+        calendar(
+            post("a", at="2026-12-01 09:30", text="same"),
+            post("c", at="2026-12-01 10:00"),
+            *(post(f"x{i}", at=f"2026-12-02 {8 + i // 4:02}:{15 * (i % 4):02}") for i in range(20)),
+            accounts="[feed, xacct]",
+        ),
+        name="good.yaml",
+    )
+    project.calendar(
+        calendar(post("b", at="2026-12-01 09:30", text="same"), accounts="[feed]"),
+        name="other.yaml",
+    )
+    now.move_to("2026-12-01T07:00:00Z")
+    assert run("publish").exit_code == 0
+    project.calendar(
+        calendar(post("b", at="2026-12-01 09:30", txet="oops"), accounts="[feed]"),
+        name="other.yaml",
+    )
+    backdate(project.root)
+    real = cache.FileCache.open
+    monkeypatch.setattr(cache.FileCache, "open", classmethod(lambda cls, config: None))
+    full = _outputs_of(run, LEDGERED)
+    assert [f.split("\n")[1] for f in full] == ["1", "1", "0", "1", "1", "1", "1", "1"]
+    assert {"min-gap", "quota"} <= set(re.findall(r"\[([a-z-]+)\]", full[1]))
+    assert '"held": [\n    "calendars/other.yaml"' in full[-1]
+    monkeypatch.setattr(cache.FileCache, "open", real)
+    assert _outputs_of(run, LEDGERED) == full  # cold
+    assert _outputs_of(run, LEDGERED) == full  # warm
+
+
+def _outputs_of(run: Any, commands: tuple[tuple[str, ...], ...]) -> list[str]:
+    found = []
+    for args in commands:
+        r = run(*args)
+        found.append(f"{' '.join(args)}\n{r.exit_code}\n{r.stdout}\n{r.stderr}")
+    return found
