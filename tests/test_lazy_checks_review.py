@@ -199,3 +199,30 @@ def _outputs_of(run: Any, commands: tuple[tuple[str, ...], ...]) -> list[str]:
         r = run(*args)
         found.append(f"{' '.join(args)}\n{r.exit_code}\n{r.stdout}\n{r.stderr}")
     return found
+
+
+def test_validate_of_queued_posts_from_a_warm_cache_equals_a_full_load(
+    project: Any, run: Any
+) -> None:
+    """Queued posts (placed before the checks that span files run), a min_gap warned
+    across queued and fixed posts, drafts, threads: validate's counts and exit code from the
+    heads and sightings alone equal a full load's."""
+    from tests.conftest import DEFAULT_CONFIG, WEEKDAY_QUEUE
+    from tests.test_plan_slices import _write
+
+    _write(project, files=3)
+    project.config(
+        DEFAULT_CONFIG.replace(
+            "  timezone: Europe/Paris", "  timezone: Europe/Paris\n  min_gap: 1h"
+        )
+        + WEEKDAY_QUEUE
+    )
+    queued = "".join(f"  - id: q{i}\n    queue: weekdays\n    text: Q {i}\n" for i in range(60))
+    project.calendar(f"timezone: Europe/Paris\nposts:\n{queued}", name="many.yaml")
+    backdate(project.root)
+    commands = (*VALIDATE[:5], ("plan", "--json"))
+    full = _outputs_of(run, commands)
+    assert '"rule": "min-gap"' in full[1]
+    (project.root / ".cmctl").mkdir()
+    assert _outputs_of(run, commands) == full
+    assert _outputs_of(run, commands) == full
