@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from cmctl import fanout, output
 
 if TYPE_CHECKING:
+    from cmctl.diagnostics import Diagnostic
     from cmctl.ledger.store import JobState, Ledger
     from cmctl.project import Jobs, Packed, Project
 
@@ -141,15 +142,17 @@ def write_json(
     # its own, beside the slices: the one that writes the first slice has the most to do.
     checks = len(ranges) if len(ranges) > 1 else -1
 
-    def share(index: int) -> tuple[int, int, int]:  # drafts hidden, errors, warnings
+    # drafts hidden, the errors found meanwhile (a file compiled again), warnings
+    def share(index: int) -> tuple[int, list[Diagnostic], int]:
+        mark = project.said()
         if index == checks:
-            report = project.report
-            return 0, report.errors, report.warnings
+            warnings = project.report.warnings
+            return 0, project.errors_since(mark), warnings
         mine = [0]
         with _ledger(open_ledger) as ledger:
             found = rows(jobs.between(*ranges[index]), filters, ledger, hidden=mine)
             output.write_items((output.PlanPacked(j, r) for j, r in found), output.NESTED_ITEM)
-        return mine[0], 0, 0
+        return mine[0], project.errors_since(mark), 0
 
     with (
         fanout.Slices(len(ranges) + (checks > 0), share) as slices,
@@ -162,7 +165,9 @@ def write_json(
             found = rows(first, filters, ledger, hidden=hidden)
             yield from (output.PlanPacked(j, r) for j, r in found)
             for index in range(1, len(ranges)):
-                hidden[0] += slices.result(index)[0]
+                drafts, errors, _ = slices.result(index)
+                hidden[0] += drafts
+                project.absorb(errors)  # its child's: this process's exit code says them
                 if slices.size(index):
                     yield output.Spliced(functools.partial(slices.copy, index))
 
@@ -170,7 +175,8 @@ def write_json(
         def counts() -> tuple[int, int]:  # once the jobs are out (a lazy project checks then)
             if 0 < checks < slices.count:
                 _, errors, warnings = slices.result(checks)
-                return errors, warnings
+                project.absorb(errors)
+                return len(project.errors), warnings  # the checks only warn
             return project.report.errors, project.report.warnings
 
         output.echo_json(
@@ -185,23 +191,30 @@ def write_json(
 
 
 def write_text(
-    jobs: Jobs, filters: Filters, open_ledger: Opener, workers: int | None = None
+    jobs: Jobs,
+    filters: Filters,
+    open_ledger: Opener,
+    workers: int | None = None,
+    project: Project | None = None,
 ) -> int:
     """`plan`: the jobs as a table, or as lines above ``output.STREAM_ROWS``; how many
     drafts it left out. The caller holds no ledger connection. A plan filtered by
-    account or network may be small enough for a table: one process writes it."""
+    account or network may be small enough for a table: one process writes it. The
+    errors a slice's process found (a file compiled again) join ``project``'s."""
     count = 1 if filters.accounts or filters.networks else slice_count(jobs, workers)
     ranges = _ranges(jobs, count)
     show_utc, narrow = output.plan_layout()
     hidden = [0]
 
-    def share(index: int) -> tuple[int, set[tuple[str, str]], int]:  # lines, posts, drafts
+    # lines, posts, drafts, the errors found meanwhile (a file compiled again)
+    def share(index: int) -> tuple[int, set[tuple[str, str]], int, list[Diagnostic]]:
+        mark = 0 if project is None else project.said()
         mine = [0]
         posts: set[tuple[str, str]] = set()
         with _ledger(open_ledger) as ledger:
             found = rows(jobs.between(*ranges[index]), filters, ledger, hidden=mine)
             lines, _ = output.write_plan_lines(found, show_utc=show_utc, narrow=narrow, posts=posts)
-        return lines, posts, mine[0]
+        return lines, posts, mine[0], [] if project is None else project.errors_since(mark)
 
     def again(index: int) -> Iterator[tuple[Any, JobState | None]]:
         with _ledger(open_ledger) as ledger:
@@ -212,7 +225,11 @@ def write_text(
         with _ledger(open_ledger) as ledger:
             first = rows(jobs.between(*ranges[0]), filters, ledger, hidden=hidden)
             output.render_plan_text(first, shares=shares, layout=(show_utc, narrow))
-        return hidden[0] + sum(slices.result(index)[2] for index in range(1, len(ranges)))
+        made = [slices.result(index) for index in range(1, len(ranges))]
+        if project is not None:
+            for _, _, _, errors in made:
+                project.absorb(errors)
+        return hidden[0] + sum(m[2] for m in made)
 
 
 @contextlib.contextmanager
@@ -229,7 +246,7 @@ class _Share:
 
     def __init__(
         self,
-        slices: fanout.Slices[tuple[int, set[tuple[str, str]], int]],
+        slices: fanout.Slices[tuple[int, set[tuple[str, str]], int, list[Diagnostic]]],
         index: int,
         again: Callable[[int], Iterable[tuple[Any, JobState | None]]],
     ) -> None:
@@ -238,7 +255,7 @@ class _Share:
         self._again = again
 
     def counts(self) -> tuple[int, set[tuple[str, str]]]:
-        lines, posts, _ = self._slices.result(self._index)
+        lines, posts, _, _ = self._slices.result(self._index)
         return lines, posts
 
     def copy(self) -> None:

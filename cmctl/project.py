@@ -65,6 +65,21 @@ class Project:
         `plan`, which shows only the error count, never reads every file's sightings."""
         return [d for d in self._report.items if d.severity == "error"]
 
+    def said(self) -> int:
+        """A mark in the report: ``errors_since`` it tells what was added after."""
+        return len(self._report.items)
+
+    def errors_since(self, mark: int) -> list[Diagnostic]:
+        """The errors added since ``mark`` (a file compiled again because its entry
+        changed after its head was read): what a forked slice of the plan sends back,
+        for ``absorb`` in the process whose exit code says them."""
+        return [d for d in self._report.items[mark:] if d.severity == "error"]
+
+    def absorb(self, found: Iterable[Diagnostic]) -> None:
+        """Errors another process found (``errors_since``); those already here are not
+        counted twice (the report drops what it holds)."""
+        self._report.extend(list(found))
+
 
 # A job's place in the plan: time, calendar, post id, account, part.
 Order = tuple[datetime, str, str, str, int]
