@@ -613,13 +613,6 @@ def _peeked(
         found = rows_at.read()
         return again.data() if found is None else found
 
-    def twins() -> list[Twin]:
-        found = twins_at.read()
-        if found is not None:
-            with contextlib.suppress(Exception):
-                return list(pickle.loads(found))
-        return again.twins()
-
     rows = None
     if span is not None:
         first, last, count = span
@@ -632,11 +625,25 @@ def _peeked(
         diagnostics,
         posts,
         job_count,
-        sightings=twins,
+        sightings=_sightings(twins_at, again),
     )
     result.waiting = [queues.Waiting(*w) for w in waiting]
     result.queued = _rows_of(queued)
     return result
+
+
+def _sightings(section: cache_mod.Section, again: _Again) -> Callable[[], list[Twin]]:
+    """A file's sightings read from its entry when wanted (compiled again if it no
+    longer holds them)."""
+
+    def read() -> list[Twin]:
+        found = section.read()
+        if found is not None:
+            with contextlib.suppress(Exception):
+                return list(pickle.loads(found))
+        return again.twins()
+
+    return read
 
 
 def _compile(
@@ -1003,9 +1010,16 @@ def _run(
         else:
             found[path] = result if keep else _drop(result)
     if missing:
-        found.update(
-            zip(missing, _compute(config, missing, now, keep, workers, store), strict=True)
-        )
+        computed = _compute(config, missing, now, keep, workers, store)
+        for path, result in zip(missing, computed, strict=True):
+            # Its sightings were just stored: read from there when wanted, not held
+            # meanwhile (a first publish never wants them: 42 MB for 106,000 jobs).
+            with contextlib.suppress(Exception):
+                stored = store.peek(path, now)
+                if stored is not None and not result.waiting:
+                    again = _Again(config, path, now, store, report)
+                    result.twins, result.sightings = [], _sightings(stored[1][1], again)
+            found[path] = result
     return [found[path] for path in files]
 
 

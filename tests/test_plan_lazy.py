@@ -305,3 +305,15 @@ def test_with_a_ledger_a_lazy_load_says_what_a_full_one_says(
     assert len(entries(project.root)) == 5
     assert said() == cold  # read lazily
     assert "identity-changed" in cold[0] and "thread-shape" in cold[0]
+
+
+def test_a_compiled_file_leaves_its_sightings_in_the_cache(
+    proj: Any, reads: list[str], checks: list[int]
+) -> None:
+    """A first publish compiles every file and never wants the sightings: once stored,
+    they are not held (read back if the report is)."""
+    (proj.root / ".cmctl").mkdir()
+    p = project_mod.open_project(load(proj.root / "cmctl.yaml"), now=NOW)
+    assert len(entries(proj.root)) == 2 and reads == [] and checks == []
+    assert len(list(p.jobs)) == 48 and reads == []  # the jobs compiled are held
+    assert p.report.warnings == 2 and len(reads) == 2 and checks == [1]
