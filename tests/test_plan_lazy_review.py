@@ -308,10 +308,24 @@ def test_a_file_broken_after_its_head_was_read_is_said(
     (Path.cwd() / "calendars").mkdir(exist_ok=True)
     for name in os.listdir("calendars"):
         os.unlink(f"calendars/{name}")
-    Path("calendars/a.yaml").write_text(calendar(post("a1", at="2026-12-01 10:00")))
-    Path("calendars/b.yaml").write_text(calendar(post("b1", at="2026-12-02 10:00")))
-    backdate(Path.cwd())
-    (Path.cwd() / ".cmctl").mkdir()
+    broken_after_head(Path.cwd(), run, monkeypatch)
+    r = run("plan")
+    assert "b1" not in r.stdout and "a1" in r.stdout
+    assert r.exit_code == 1 and "1 error(s)" in r.stderr
+    found = as_json(run("plan", "--json"))
+    assert found["errors"] == 1 and [j["post"] for j in found["jobs"]] == ["a1"]
+
+
+def broken_after_head(root: Path, run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two clean files, a warm cache; then b.yaml is saved broken (its entry rewritten
+    by another run) right after this run read its head."""
+    import os
+
+    (root / "calendars").mkdir(exist_ok=True)
+    (root / "calendars/a.yaml").write_text(calendar(post("a1", at="2026-12-01 10:00")))
+    (root / "calendars/b.yaml").write_text(calendar(post("b1", at="2026-12-02 10:00")))
+    backdate(root)
+    (root / ".cmctl").mkdir()
     assert run("plan").exit_code == 0
     real = cache.FileCache.peek
 
@@ -319,13 +333,8 @@ def test_a_file_broken_after_its_head_was_read_is_said(
         found = real(self, path, now)
         if found is not None and path.name == "b.yaml":
             path.write_text("posts: [\n")  # saved broken...
-            backdate(Path.cwd())
+            backdate(root)
             os.unlink(f"/proc/self/fd/{self.fd}/{self.slot(path)}")  # ...entry gone
         return found
 
     monkeypatch.setattr(cache.FileCache, "peek", peek)
-    r = run("plan")
-    assert "b1" not in r.stdout and "a1" in r.stdout
-    assert r.exit_code == 1 and "1 error(s)" in r.stderr
-    found = as_json(run("plan", "--json"))
-    assert found["errors"] == 1 and [j["post"] for j in found["jobs"]] == ["a1"]
