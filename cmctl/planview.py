@@ -194,8 +194,8 @@ def write_text(
     jobs: Jobs,
     filters: Filters,
     open_ledger: Opener,
+    project: Project,
     workers: int | None = None,
-    project: Project | None = None,
 ) -> int:
     """`plan`: the jobs as a table, or as lines above ``output.STREAM_ROWS``; how many
     drafts it left out. The caller holds no ledger connection. A plan filtered by
@@ -208,13 +208,13 @@ def write_text(
 
     # lines, posts, drafts, the errors found meanwhile (a file compiled again)
     def share(index: int) -> tuple[int, set[tuple[str, str]], int, list[Diagnostic]]:
-        mark = 0 if project is None else project.said()
+        mark = project.said()
         mine = [0]
         posts: set[tuple[str, str]] = set()
         with _ledger(open_ledger) as ledger:
             found = rows(jobs.between(*ranges[index]), filters, ledger, hidden=mine)
             lines, _ = output.write_plan_lines(found, show_utc=show_utc, narrow=narrow, posts=posts)
-        return lines, posts, mine[0], [] if project is None else project.errors_since(mark)
+        return lines, posts, mine[0], project.errors_since(mark)
 
     def again(index: int) -> Iterator[tuple[Any, JobState | None]]:
         with _ledger(open_ledger) as ledger:
@@ -226,9 +226,8 @@ def write_text(
             first = rows(jobs.between(*ranges[0]), filters, ledger, hidden=hidden)
             output.render_plan_text(first, shares=shares, layout=(show_utc, narrow))
         made = [slices.result(index) for index in range(1, len(ranges))]
-        if project is not None:
-            for _, _, _, errors in made:
-                project.absorb(errors)
+        for _, _, _, errors in made:
+            project.absorb(errors)
         return hidden[0] + sum(m[2] for m in made)
 
 

@@ -18,6 +18,7 @@ import os
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 from cmctl import __version__
 from cmctl.config import Config
@@ -43,24 +44,25 @@ def _path(config: Config) -> Path:
     return config.state_dir / STAMP_NAME
 
 
-def unchanged(config: Config) -> bool:
-    """True when the stored stamp matches the inputs as they are now."""
+def matching(config: Config) -> dict[str, Any] | None:
+    """What was saved (the stamp, and the ledger's ``attention`` mark with it) when the
+    stamp matches the inputs as they are now; None otherwise."""
     try:
         stored = json.loads(_read(_path(config)))
     except (OSError, ValueError):
-        return False
+        return None
     current = compute(config)
     if not isinstance(stored, dict) or not isinstance(stored.get("stamp"), dict):
-        return False
+        return None
     previous = dict(stored["stamp"])
     taken = float(previous.pop("taken", 0))
     current.pop("taken")
     if previous != current:
-        return False
+        return None
     # A file modified within RACY_SECONDS of the moment it was stamped may have changed
     # again in the same mtime tick, unseen: treat it as changed (git's "racy" rule).
     newest = max((v[1] for v in previous["files"].values()), default=0) / 1e9
-    return newest < taken - RACY_SECONDS
+    return stored if newest < taken - RACY_SECONDS else None
 
 
 def _read(path: Path, limit: int = 16 << 20) -> str:
@@ -85,15 +87,6 @@ def save(config: Config, stamp: dict[str, object], *, attention: object = None) 
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)
-
-
-def attention_mark(config: Config) -> object:
-    """The ledger's mark saved with the stamp when its run needed a human, else None."""
-    try:
-        found = json.loads(_read(_path(config)))
-    except (OSError, ValueError):
-        return None
-    return found.get("attention") if isinstance(found, dict) else None
 
 
 def forget(config: Config) -> None:

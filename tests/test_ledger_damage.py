@@ -195,7 +195,7 @@ def test_the_cron_fast_path_reports_a_damaged_ledger(
         raise AssertionError("the fast path fell through to a full run")
 
     # Nothing changed since the last run: the fast path alone decides.
-    monkeypatch.setattr(cmctl.stamp, "unchanged", lambda config: True)
+    monkeypatch.setattr(cmctl.stamp, "matching", lambda config: {"attention": None})
     monkeypatch.setattr(cmctl.project, "open_project", must_not_read)
     result = bounded(run, "publish")
     assert result.exit_code == 2, result.stdout + result.stderr

@@ -53,14 +53,19 @@ def proj(project: Any) -> Any:
     return project
 
 
+def said(run: Any, *commands: tuple[str, ...]) -> tuple[str, ...]:
+    """Each command's exit code, stdout and stderr."""
+    return tuple(f"{r.exit_code}\n{r.stdout}\n{r.stderr}" for r in (run(*c) for c in commands))
+
+
 def outputs(run: Any) -> tuple[str, ...]:
-    results = (
-        run("plan", "--json"),
-        run("plan"),
-        run("plan", "--json", "--from", "2026-12-05"),
-        run("plan", "-j", "3", "--json"),
+    return said(
+        run,
+        ("plan", "--json"),
+        ("plan",),
+        ("plan", "--json", "--from", "2026-12-05"),
+        ("plan", "-j", "3", "--json"),
     )
-    return tuple(f"{r.exit_code}\n{r.stdout}\n{r.stderr}" for r in results)
 
 
 def test_a_lazy_plan_is_the_full_plan(proj: Any, run: Any) -> None:
@@ -297,13 +302,10 @@ def test_with_a_ledger_a_lazy_load_says_what_a_full_one_says(
     backdate(project.root)
     commands = (("validate", "--format", "json"), ("plan", "--json"), ("plan",), ("validate",))
 
-    def said() -> list[str]:
-        return [f"{r.exit_code}\n{r.stdout}\n{r.stderr}" for r in map(lambda a: run(*a), commands)]
-
     shutil.rmtree(project.root / ".cmctl" / cache.FOLDER)
-    cold = said()  # compiled, and stored
+    cold = said(run, *commands)  # compiled, and stored
     assert len(entries(project.root)) == 5
-    assert said() == cold  # read lazily
+    assert said(run, *commands) == cold  # read lazily
     assert "identity-changed" in cold[0] and "thread-shape" in cold[0]
 
 

@@ -35,12 +35,13 @@ def publish_now(
 
     # Ledger.existing: None when this state folder was never used; a damaged or missing
     # ledger in a folder that was is an error (exit 2), on the fast path as on the others.
-    if only is None and not dry_run and stamp.unchanged(config):
+    saved = stamp.matching(config) if only is None and not dry_run else None
+    if saved is not None:
         fast = Ledger.existing(config.state_dir)
         if fast is not None:
             try:
                 if not fast.has_work(clock.now()):
-                    mark = stamp.attention_mark(config)
+                    mark = saved.get("attention")
                     if mark is None:
                         return PublishResult(fast=True)
                     if mark == fast.mark():
