@@ -146,74 +146,135 @@ def reconcile(
     ``present``: the names of every calendar that was read (even with no posts);
     ``held``: calendars whose jobs are not in ``planned`` because they have errors.
     Rows of calendars in neither are kept as they are and reported as vanished.
+
+    The work goes a calendar at a time (``Reconciling``), in ``calendars``' order:
+    what ``Ledger.sync`` does with the ledger's rows read one calendar at a time.
     """
-    out = Reconciliation()
-    rows = {k.key: k for k in known}
+    rows = list(known)
     if not rows:
-        return _all_new(out, planned)
+        return _all_new(Reconciliation(), planned)
     jobs = list(planned)
-    by_post: dict[str, list[Planned]] = defaultdict(list)
-    for job in jobs:
-        by_post[job.post_key].append(job)
-    rows_by_post: dict[str, dict[int, Known]] = defaultdict(dict)
-    for row in rows.values():
-        rows_by_post[row.post_key][row.part] = row
+    run = Reconciling(inheritable(rows, {job.key for job in jobs}), present=present, held=held)
+    jobs_of = by_calendar(jobs)
+    rows_of = by_calendar(rows)
+    for calendar in calendars(jobs_of, rows_of):
+        run.calendar(rows_of.get(calendar, []), jobs_of.get(calendar, []))
+    return run.out
 
-    for post_key, post_jobs in by_post.items():
-        why = _thread_conflict(rows_by_post.get(post_key, {}), post_jobs)
-        if why is not None:
-            out.held_posts[post_key] = why
-            out.stats["held"] += 1
 
-    seen = {job.key for job in jobs}
-    heirs = _inheritable(rows, seen)
-    for job in jobs:
-        if job.post_key in out.held_posts:
-            continue
-        current = rows.get(job.key)
-        if current is None:
-            _insert(out, job, heirs)
+def by_calendar(items: Iterable[Any]) -> dict[str, list[Any]]:
+    """Jobs or rows by calendar, each calendar's in their order, calendars in the order
+    of their first."""
+    out: dict[str, list[Any]] = {}
+    for item in items:
+        found = out.get(item.calendar)
+        if found is None:
+            out[item.calendar] = [item]
         else:
-            _update(out, current, job)
+            found.append(item)
+    return out
 
-    for key, row in rows.items():
-        if key in seen or row.post_key in out.held_posts:
-            continue
-        if row.calendar in held:
-            continue  # its calendar has errors: a typo never cancels posts
-        if row.calendar not in present:
-            if row.state in ("pending", "sending"):
-                out.vanished[row.calendar] = out.vanished.get(row.calendar, 0) + 1
-            continue
-        if row.state != "pending":  # (a human's "send it" ends with its post too)
-            continue
-        if row.maybe_sent_at is not None:  # it may be online: never forget it quietly
-            out.updates.append(
+
+def calendars(planned: Iterable[str], known: Iterable[str]) -> list[str]:
+    """The order calendars are reconciled in: the plan's, then the ledger's others."""
+    order = dict.fromkeys(planned)
+    order.update(dict.fromkeys(known))
+    return list(order)
+
+
+class Reconciling:
+    """One reconciliation, a calendar at a time: ``calendar(rows, jobs)`` takes every
+    ledger row and every planned job of one calendar, and adds their changes to ``out``
+    (and returns them on their own, for the caller to apply before the next calendar).
+
+    Nothing in one calendar's changes depends on another's rows, except a new identity
+    inheriting a sent job's state (a file renamed): ``heirs`` (``inheritable``) holds
+    those sent jobs, from every calendar, and each is inherited once.
+    """
+
+    def __init__(
+        self,
+        heirs: dict[tuple[str, int, str, str], Known],
+        *,
+        present: set[str] | frozenset[str],
+        held: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
+        self.heirs = heirs
+        self.present = present
+        self.held = held
+        self.out = Reconciliation()
+
+    def calendar(self, known: Sequence[Known], jobs: Sequence[Planned]) -> Reconciliation:
+        out = self.out
+        part = Reconciliation(stats=out.stats)
+        rows = {k.key: k for k in known}
+        by_post: dict[str, list[Planned]] = defaultdict(list)
+        for job in jobs:
+            by_post[job.post_key].append(job)
+        rows_by_post: dict[str, dict[int, Known]] = defaultdict(dict)
+        for row in rows.values():
+            rows_by_post[row.post_key][row.part] = row
+
+        held_posts = part.held_posts
+        for post_key, post_jobs in by_post.items():
+            why = _thread_conflict(rows_by_post.get(post_key, {}), post_jobs)
+            if why is not None:
+                held_posts[post_key] = why
+                part.stats["held"] += 1
+
+        for job in jobs:
+            if job.post_key in held_posts:
+                continue
+            current = rows.get(job.key)
+            if current is None:
+                _insert(part, job, self.heirs)
+            else:
+                _update(part, current, job)
+
+        seen = {job.key for job in jobs}
+        for key, row in rows.items():
+            if key in seen or row.post_key in held_posts:
+                continue
+            if row.calendar in self.held:
+                continue  # its calendar has errors: a typo never cancels posts
+            if row.calendar not in self.present:
+                if row.state in ("pending", "sending"):
+                    part.vanished[row.calendar] = part.vanished.get(row.calendar, 0) + 1
+                continue
+            if row.state != "pending":  # (a human's "send it" ends with its post too)
+                continue
+            if row.maybe_sent_at is not None:  # it may be online: never forget it quietly
+                part.updates.append(
+                    Change(
+                        key,
+                        {
+                            "state": "unknown",
+                            "next_attempt_at": None,
+                            "reason": "removed from the calendar after an attempt that may "
+                            "have been published",
+                        },
+                        "unknown: removed after an ambiguous attempt",
+                    )
+                )
+                continue
+            part.updates.append(
                 Change(
                     key,
                     {
-                        "state": "unknown",
+                        "state": "skipped",
+                        "reason": "removed from the calendar",
                         "next_attempt_at": None,
-                        "reason": "removed from the calendar after an attempt that may have been "
-                        "published",
                     },
-                    "unknown: removed after an ambiguous attempt",
+                    "cancelled: removed from the calendar",
                 )
             )
-            continue
-        out.updates.append(
-            Change(
-                key,
-                {
-                    "state": "skipped",
-                    "reason": "removed from the calendar",
-                    "next_attempt_at": None,
-                },
-                "cancelled: removed from the calendar",
-            )
-        )
-        out.stats["cancelled"] += 1
-    return out
+            part.stats["cancelled"] += 1
+        out.inserts.extend(part.inserts)
+        out.updates.extend(part.updates)
+        out.held_posts.update(held_posts)
+        for calendar, count in part.vanished.items():
+            out.vanished[calendar] = out.vanished.get(calendar, 0) + count
+        return part
 
 
 def _all_new(out: Reconciliation, planned: Iterable[Planned]) -> Reconciliation:
@@ -386,10 +447,13 @@ def _update(out: Reconciliation, row: Known, job: Planned) -> None:
 ANY_TIME = "*"
 
 
-def _inheritable(rows: dict[str, Known], seen: set[str]) -> dict[tuple[str, int, str, str], Known]:
-    """Sent (or maybe sent) rows whose identity left the plan, by what they are."""
+def inheritable(
+    rows: Iterable[Known], seen: set[str] | frozenset[str]
+) -> dict[tuple[str, int, str, str], Known]:
+    """Sent (or maybe sent) rows whose identity left the plan (their key not in
+    ``seen``), by what they are. Only started rows count: a caller may pass those alone."""
     heirs: dict[tuple[str, int, str, str], Known] = {}
-    for row in rows.values():
+    for row in rows:
         # (a scheduled job that left the plan is taken back by the publisher, and the
         # new identity handed over anew: nothing to inherit)
         if row.key not in seen and row.started and row.state not in ("sending", "scheduled"):
