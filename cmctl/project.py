@@ -314,8 +314,13 @@ class Jobs:
         return map(itemgetter(1), self._merge(Rows.packed))
 
     def facts(self) -> Iterator[tuple[int, JobFacts]]:
-        """(the job's file number, what the ledger needs of it), in plan order."""
-        return self._merge(Rows.facts)
+        """(the job's file number, what the ledger needs of it), file by file (each
+        file's in plan order): the sync needs no plan order, and merging 1,000 files'
+        streams into it costs more than reading them."""
+        stream = self._within(Rows.facts)
+        for number, rows in enumerate(self._files):
+            for _, fact in stream(rows):
+                yield number, fact
 
     def of_file(self, number: int) -> Iterator[Job]:
         """The jobs of one file, by its number as ``numbered`` gives it."""
