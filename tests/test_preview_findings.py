@@ -56,10 +56,9 @@ def _scenario(project: Any, run: Any, now: Any) -> None:
 
 def _both(run: Any, monkeypatch: Any, *args: str) -> tuple[Any, Any]:
     fast = run(*args)
-    few = preview.FEW_STARTED
-    monkeypatch.setattr(preview, "FEW_STARTED", -1)  # always the whole ledger
-    whole = run(*args)
-    monkeypatch.setattr(preview, "FEW_STARTED", few)
+    with monkeypatch.context() as patched:  # the full reconciliation of every row
+        patched.setattr(preview, "findings", preview.foresee)
+        whole = run(*args)
     return fast, whole
 
 

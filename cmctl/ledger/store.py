@@ -500,6 +500,55 @@ def read_known(db: sqlite3.Connection) -> list[Known]:
     return [Known(*r) for r in cursor.execute(f"SELECT {KNOWN_COLUMNS} FROM jobs")]
 
 
+def reconcile_by_calendar(
+    db: sqlite3.Connection,
+    planned: Iterable[Planned],
+    *,
+    present: set[str] | frozenset[str],
+    held: set[str] | frozenset[str],
+    then: Callable[[Reconciliation], object] | None = None,
+) -> Reconciliation:
+    """``reconcile`` of every row of the ledger, the rows read one calendar at a time
+    (106,000 rows are never all held): first the rows that may be online (the heirs of
+    new identities), then each calendar's rows, in ``reconcile``'s order. ``then`` is
+    given each calendar's changes before the next calendar is read (the sync writes
+    them); the result holds them all."""
+    from cmctl.ledger.reconcile import (
+        STARTED,
+        Known,
+        Reconciling,
+        by_calendar,
+        calendars,
+        inheritable,
+    )
+
+    jobs = planned if isinstance(planned, list) else list(planned)
+    cursor = db.cursor()
+    cursor.row_factory = None
+    maybe_online = ", ".join(f"'{state}'" for state in sorted(STARTED))
+    started = (
+        Known(*r)
+        for r in cursor.execute(
+            f"SELECT {KNOWN_COLUMNS} FROM jobs WHERE state IN ({maybe_online}) "
+            "OR maybe_sent_at IS NOT NULL ORDER BY rowid"
+        )
+    )
+    run = Reconciling(inheritable(started, {job.key for job in jobs}), present=present, held=held)
+    jobs_of = by_calendar(jobs)
+    known = [
+        r[0]
+        for r in cursor.execute("SELECT calendar FROM jobs GROUP BY calendar ORDER BY MIN(rowid)")
+    ]
+    for calendar in calendars(jobs_of, known):
+        rows = cursor.execute(
+            f"SELECT {KNOWN_COLUMNS} FROM jobs WHERE calendar = ? ORDER BY rowid", (calendar,)
+        ).fetchall()
+        part = run.calendar([Known(*r) for r in rows], jobs_of.get(calendar, ()))
+        if then is not None:
+            then(part)
+    return run.out
+
+
 def _scrub_text(values: dict[str, Any]) -> None:
     """Free text that reaches the ledger (reasons, URLs) never carries a secret."""
     for name in ("reason", "url"):
@@ -1123,45 +1172,15 @@ class Ledger:
         present: set[str],
         held: set[str] | frozenset[str],
     ) -> Reconciliation:
-        """The general sync: the ledger's rows are read one calendar at a time, each
-        calendar's changes applied before the next is read (106,000 rows are never all
-        held), in ``reconcile``'s order; what a pure ``reconcile`` of every row gives."""
-        from cmctl.ledger.reconcile import (
-            STARTED,
-            Known,
-            Reconciling,
-            by_calendar,
-            calendars,
-            inheritable,
+        """The general sync: ``reconcile_by_calendar``, each calendar's changes written
+        before the next calendar is read."""
+        return reconcile_by_calendar(
+            db,
+            planned,
+            present=present,
+            held=held,
+            then=lambda part: self._apply(db, now, part, first=False),
         )
-
-        jobs = planned if isinstance(planned, list) else list(planned)
-        cursor = db.cursor()
-        cursor.row_factory = None
-        maybe_online = ", ".join(f"'{state}'" for state in sorted(STARTED))
-        started = (
-            Known(*r)
-            for r in cursor.execute(
-                f"SELECT {KNOWN_COLUMNS} FROM jobs WHERE state IN ({maybe_online}) "
-                "OR maybe_sent_at IS NOT NULL ORDER BY rowid"
-            )
-        )
-        run = Reconciling(
-            inheritable(started, {job.key for job in jobs}), present=present, held=held
-        )
-        jobs_of = by_calendar(jobs)
-        known = [
-            r[0]
-            for r in db.execute("SELECT calendar FROM jobs GROUP BY calendar ORDER BY MIN(rowid)")
-        ]
-        for calendar in calendars(jobs_of, known):
-            rows = cursor.execute(
-                f"SELECT {KNOWN_COLUMNS} FROM jobs WHERE calendar = ? ORDER BY rowid",
-                (calendar,),
-            ).fetchall()
-            part = run.calendar([Known(*r) for r in rows], jobs_of.get(calendar, ()))
-            self._apply(db, now, part, first=False)
-        return run.out
 
     def _apply(
         self, db: sqlite3.Connection, now: datetime, result: Reconciliation, *, first: bool
