@@ -142,17 +142,19 @@ def write_json(
     # its own, beside the slices: the one that writes the first slice has the most to do.
     checks = len(ranges) if len(ranges) > 1 else -1
 
-    # drafts hidden, the errors found meanwhile (a file compiled again), warnings
-    def share(index: int) -> tuple[int, list[Diagnostic], int]:
+    # drafts hidden, the errors found meanwhile (a file compiled again), warnings, and
+    # (the checks' process) the ledger's notices
+    def share(index: int) -> tuple[int, list[Diagnostic], int, Any]:
         mark = project.said()
         if index == checks:
             warnings = project.report.warnings
-            return 0, project.errors_since(mark), warnings
+            told = notices.get() if isinstance(notices, output.Later) else notices
+            return 0, project.errors_since(mark), warnings, told
         mine = [0]
         with _ledger(open_ledger) as ledger:
             found = rows(jobs.between(*ranges[index]), filters, ledger, hidden=mine)
             output.write_items((output.PlanPacked(j, r) for j, r in found), output.NESTED_ITEM)
-        return mine[0], project.errors_since(mark), 0
+        return mine[0], project.errors_since(mark), 0, None
 
     with (
         fanout.Slices(len(ranges) + (checks > 0), share) as slices,
@@ -165,19 +167,19 @@ def write_json(
             found = rows(first, filters, ledger, hidden=hidden)
             yield from (output.PlanPacked(j, r) for j, r in found)
             for index in range(1, len(ranges)):
-                drafts, errors, _ = slices.result(index)
+                drafts, errors, _, _ = slices.result(index)
                 hidden[0] += drafts
                 project.absorb(errors)  # its child's: this process's exit code says them
                 if slices.size(index):
                     yield output.Spliced(functools.partial(slices.copy, index))
 
         @functools.cache
-        def counts() -> tuple[int, int]:  # once the jobs are out (a lazy project checks then)
+        def counts() -> tuple[int, int, Any]:  # once the jobs are out (a lazy project checks then)
             if 0 < checks < slices.count:
-                _, errors, warnings = slices.result(checks)
+                _, errors, warnings, told = slices.result(checks)
                 project.absorb(errors)
-                return len(project.errors), warnings  # the checks only warn
-            return project.report.errors, project.report.warnings
+                return len(project.errors), warnings, told  # the checks only warn
+            return project.report.errors, project.report.warnings, notices
 
         output.echo_json(
             {
@@ -185,7 +187,7 @@ def write_json(
                 "drafts_hidden": output.Later(lambda: hidden[0]),
                 "errors": output.Later(lambda: counts()[0]),
                 "warnings": output.Later(lambda: counts()[1]),
-                "notices": notices,
+                "notices": output.Later(lambda: counts()[2]),
             }
         )
 

@@ -75,6 +75,9 @@ def test_validate_and_plan_find_what_the_whole_ledger_says(
     assert fast.stdout == whole.stdout
     notices = json.loads(fast.stdout)["notices"]
     assert sum(n["rule"] == "calendar-vanished" for n in notices) == 2  # b and c
+    # a plan in slices says them from the process that runs the checks spanning files
+    sliced = run("plan", "--json", "-j", "3")
+    assert json.loads(sliced.stdout) == json.loads(fast.stdout)
 
 
 @pytest.mark.parametrize("published", [False, True])
