@@ -197,40 +197,50 @@ def write_text(
     filters: Filters,
     open_ledger: Opener,
     project: Project,
+    notices: Callable[[], list[Diagnostic]],
     workers: int | None = None,
-) -> int:
+) -> tuple[int, list[Diagnostic]]:
     """`plan`: the jobs as a table, or as lines above ``output.STREAM_ROWS``; how many
-    drafts it left out. The caller holds no ledger connection. A plan filtered by
-    account or network may be small enough for a table: one process writes it. The
-    errors a slice's process found (a file compiled again) join ``project``'s."""
+    drafts it left out, and the ledger's ``notices()`` (a sliced plan makes them in a
+    process of their own, beside the slices). The caller holds no ledger connection. A
+    plan filtered by account or network may be small enough for a table: one process
+    writes it. The errors a slice's process found (a file compiled again) join
+    ``project``'s."""
     count = 1 if filters.accounts or filters.networks else slice_count(jobs, workers)
     ranges = _ranges(jobs, count)
+    told = len(ranges) if len(ranges) > 1 else -1
     show_utc, narrow = output.plan_layout()
     hidden = [0]
 
-    # lines, posts, drafts, the errors found meanwhile (a file compiled again)
-    def share(index: int) -> tuple[int, set[tuple[str, str]], int, list[Diagnostic]]:
+    # lines, posts, drafts, the errors found meanwhile (a file compiled again), notices
+    def share(
+        index: int,
+    ) -> tuple[int, set[tuple[str, str]], int, list[Diagnostic], list[Diagnostic]]:
         mark = project.said()
+        if index == told:
+            return 0, set(), 0, project.errors_since(mark), notices()
         mine = [0]
         posts: set[tuple[str, str]] = set()
         with _ledger(open_ledger) as ledger:
             found = rows(jobs.between(*ranges[index]), filters, ledger, hidden=mine)
             lines, _ = output.write_plan_lines(found, show_utc=show_utc, narrow=narrow, posts=posts)
-        return lines, posts, mine[0], project.errors_since(mark)
+        return lines, posts, mine[0], project.errors_since(mark), []
 
     def again(index: int) -> Iterator[tuple[Any, JobState | None]]:
         with _ledger(open_ledger) as ledger:
             yield from rows(jobs.between(*ranges[index]), filters, ledger, hidden=[0])
 
-    with fanout.Slices(len(ranges), share) as slices, _started(slices, ranges):
+    with fanout.Slices(len(ranges) + (told > 0), share) as slices, _started(slices, ranges):
         shares = [_Share(slices, index, again) for index in range(1, len(ranges))]
         with _ledger(open_ledger) as ledger:
             first = rows(jobs.between(*ranges[0]), filters, ledger, hidden=hidden)
             output.render_plan_text(first, shares=shares, layout=(show_utc, narrow))
         made = [slices.result(index) for index in range(1, len(ranges))]
-        for _, _, _, errors in made:
+        said = slices.result(told) if 0 < told < slices.count else None
+        for _, _, _, errors, _ in [*made, *([said] if said else [])]:
             project.absorb(errors)
-        return hidden[0] + sum(m[2] for m in made)
+        found = said[4] if said is not None else notices()
+        return hidden[0] + sum(m[2] for m in made), found
 
 
 @contextlib.contextmanager
@@ -247,7 +257,9 @@ class _Share:
 
     def __init__(
         self,
-        slices: fanout.Slices[tuple[int, set[tuple[str, str]], int, list[Diagnostic]]],
+        slices: fanout.Slices[
+            tuple[int, set[tuple[str, str]], int, list[Diagnostic], list[Diagnostic]]
+        ],
         index: int,
         again: Callable[[int], Iterable[tuple[Any, JobState | None]]],
     ) -> None:
@@ -256,7 +268,7 @@ class _Share:
         self._again = again
 
     def counts(self) -> tuple[int, set[tuple[str, str]]]:
-        lines, posts, _, _ = self._slices.result(self._index)
+        lines, posts, _, _, _ = self._slices.result(self._index)
         return lines, posts
 
     def copy(self) -> None:

@@ -78,6 +78,9 @@ def test_validate_and_plan_find_what_the_whole_ledger_says(
     # a plan in slices says them from the process that runs the checks spanning files
     sliced = run("plan", "--json", "-j", "3")
     assert json.loads(sliced.stdout) == json.loads(fast.stdout)
+    alone, sliced = run("plan", "-j", "1"), run("plan", "-j", "3")
+    assert "calendar-vanished" in alone.stderr and "thread-shape" in alone.stderr
+    assert (sliced.stdout, sliced.stderr) == (alone.stdout, alone.stderr)
 
 
 @pytest.mark.parametrize("published", [False, True])

@@ -122,9 +122,8 @@ def _plan(
         told = output.Later(lambda: [d.as_dict() for d in notices()])
         planview.write_json(jobs, filters, open_ledger, project, told, workers)
         ctx.exit(1 if project.errors else 0)  # (the checks that span files only warn)
-    hidden = planview.write_text(jobs, filters, open_ledger, project, workers)
+    hidden, found = planview.write_text(jobs, filters, open_ledger, project, notices, workers)
     errors = len(project.errors)  # not the warnings: the checks that span files not run
-    found = notices()
     err = output.console(err=True)
     if hidden:
         err.print(f"[dim]{hidden} draft job(s) hidden; --drafts shows them[/]")
