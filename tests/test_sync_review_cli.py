@@ -181,3 +181,22 @@ def test_a_hand_edited_calendar_column_does_not_break_every_publish(
     now.move_to("2026-12-01T09:31:00Z")
     code, data = publish(run)
     assert code == 0 and [o["key"] for o in data["outcomes"]] == ["d:b@feed"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pre-existing, not of the per-calendar sync: a calendar file whose name is not "
+    "UTF-8 gets a name with surrogates (config.calendar_name); validate says valid, every "
+    "publish ends 'internal error: UnicodeEncodeError' (exit 70) when SQLite stores it",
+)
+def test_a_calendar_file_name_that_is_not_utf8_is_a_clear_error(
+    project: Any, run: Any, now: Any
+) -> None:
+    project.config(FEED_ONLY)
+    name = b"caf\xe9.yaml".decode("utf-8", "surrogateescape")
+    (project.root / "calendars").mkdir()
+    (project.root / "calendars" / name).write_text(feed_calendar(post("b", at="2026-12-01 10:30")))
+    now.move_to("2026-12-01T07:00:00Z")
+    result = run("publish")
+    assert result.exit_code != 70, result.stdout + result.stderr
+    assert "internal error" not in result.stdout + result.stderr
