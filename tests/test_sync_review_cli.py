@@ -200,3 +200,34 @@ def test_a_calendar_file_name_that_is_not_utf8_is_a_clear_error(
     result = run("publish")
     assert result.exit_code != 70, result.stdout + result.stderr
     assert "internal error" not in result.stdout + result.stderr
+
+
+def test_validate_names_the_copy_that_publish_lets_inherit(
+    project: Any, run: Any, now: Any
+) -> None:
+    """A published post's file renamed and copied: two new identities of one sent post,
+    one inherits it. The sync takes the jobs file by file (a.yaml, then b.yaml), the
+    previews in plan (time) order, where b.yaml's first post (renamed too, so the
+    preview reads it) comes before a.yaml's: both must name the same heir."""
+    project.config(FEED_ONLY)
+    same = post("p", at="2026-12-01 09:30", text="Same")
+    early = post("early", at="2026-12-01 09:00", text="Early")
+    project.calendar(feed_calendar(early, same), name="dec.yaml")
+    now.move_to("2026-12-01T08:31:00Z")
+    _code, data = publish(run)
+    assert [o["key"] for o in data["outcomes"]] == ["dec:early@feed", "dec:p@feed"]
+    (project.root / "calendars" / "dec.yaml").unlink()
+    project.calendar(feed_calendar(same), name="a.yaml")
+    project.calendar(feed_calendar(early, same), name="b.yaml")
+    validate = run("validate")
+    foretold = [
+        key
+        for key in ("a:p@feed", "b:p@feed")
+        if f"{key} is a new identity for a post already sent" in validate.stdout
+    ]
+    assert len(foretold) == 1
+    publish(run)
+    inherited = ledger_sql(
+        project, "SELECT key FROM jobs WHERE reason = 'already published as dec:p@feed'"
+    )
+    assert [key for (key,) in inherited] == foretold
