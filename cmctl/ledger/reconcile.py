@@ -179,8 +179,10 @@ def by_calendar(items: Iterable[Any]) -> dict[str, list[Any]]:
 
 
 def calendars(planned: Iterable[str], known: Iterable[str]) -> list[str]:
-    """The order calendars are reconciled in: the plan's, then the ledger's others."""
-    order = dict.fromkeys(planned)
+    """The order calendars are reconciled in: the plan's by name, then the ledger's
+    others. By name, not as the jobs come (the sync takes them file by file, the
+    previews in time order): two new identities of one sent post find the same heir."""
+    order = dict.fromkeys(sorted(planned))
     order.update(dict.fromkeys(known))
     return list(order)
 
