@@ -371,6 +371,15 @@ class Jobs:
             yield n, item
 
 
+def _text(name: str) -> bool:
+    """Valid Unicode text (no lone surrogate, as a file name that is not UTF-8 gives)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _places(rows: Rows) -> Iterator[tuple[Order, None]]:
     """(place, nothing) of each job of ``rows``: to count them."""
     post_rows, job_rows = pickle.loads(rows.data)
@@ -503,7 +512,20 @@ def _open(
         project.job_count += result.job_count
         if result.calendar is not None:
             project.calendars.append(result.calendar)
-        if result.name is not None:
+        if result.name is not None and not _text(result.name):
+            report.add(
+                Diagnostic(
+                    result.display,
+                    1,
+                    1,
+                    "error",
+                    "the calendar's name is not valid text (a file name that is not "
+                    "UTF-8?): the ledger could not record its posts",
+                    "calendar-name",
+                    "rename the file, or give the calendar a name with 'calendar:'",
+                )
+            )
+        elif result.name is not None:
             first = seen.setdefault(result.name, result.display)
             if first != result.display:  # job identities would collide
                 report.add(

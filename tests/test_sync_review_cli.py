@@ -156,12 +156,6 @@ def test_the_previews_say_what_publish_then_does(project: Any, run: Any, now: An
     assert {j["key"]: j["state"] for j in plan_json["jobs"]}["a:a@feed"] == "published"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the per-calendar sync inserts again a job whose row's `calendar` column "
-    "disagrees with its key: every publish ends 'internal error: IntegrityError' (exit 70) "
-    "while validate says valid; before 685bc02 rows were matched by key",
-)
 def test_a_hand_edited_calendar_column_does_not_break_every_publish(
     project: Any, run: Any, now: Any
 ) -> None:
@@ -183,12 +177,6 @@ def test_a_hand_edited_calendar_column_does_not_break_every_publish(
     assert code == 0 and [o["key"] for o in data["outcomes"]] == ["d:b@feed"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pre-existing, not of the per-calendar sync: a calendar file whose name is not "
-    "UTF-8 gets a name with surrogates (config.calendar_name); validate says valid, every "
-    "publish ends 'internal error: UnicodeEncodeError' (exit 70) when SQLite stores it",
-)
 def test_a_calendar_file_name_that_is_not_utf8_is_a_clear_error(
     project: Any, run: Any, now: Any
 ) -> None:

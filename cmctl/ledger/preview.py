@@ -120,14 +120,12 @@ def findings_in(
     )
     in_ledger = {key for (key,) in cursor.execute("SELECT key FROM jobs")}
     keys: set[str] = set()
-    first: dict[str, int] = {}  # calendar -> its first job's place: reconcile's order
     chosen: dict[str, tuple[int, Any]] = {}  # key -> (place in the plan, fact)
     fresh: dict[str, tuple[int, Any]] = {}  # the jobs with no row yet
     for place, fact in enumerate(facts()):
         if fact.calendar in held:
             continue
         keys.add(fact.key)
-        first.setdefault(fact.calendar, place)
         if (fact.calendar, fact.post_id, fact.account) in posts:
             chosen[fact.key] = (place, fact)
         elif fact.key not in in_ledger:
@@ -153,7 +151,7 @@ def findings_in(
     shown: set[Shown] = set()
     for key, account, part, state, content_hash, sent_hash in cursor.execute(
         "SELECT key, account, part, state, content_hash, sent_hash FROM jobs "
-        f"WHERE {online} AND state != 'sending'"
+        f"WHERE {online} AND state != 'scheduled'"
     ):
         on_line = sent_hash if state in ("published", "scheduled") and sent_hash else None
         what = (account, part, on_line or content_hash)
@@ -182,7 +180,7 @@ def findings_in(
 
     known = [Known(*rows[rowid]) for rowid in sorted(rows)]  # the order of a full read
     jobs = []
-    for _, fact in sorted(chosen.values(), key=lambda c: (first[c[1].calendar], c[0])):
+    for _, fact in sorted(chosen.values(), key=lambda c: c[0]):  # (the plan's order)
         with contextlib.suppress(OverflowError, ValueError):  # reported by validate
             jobs.append(planned(fact))
     found = reconcile(known, jobs, present=present, held=held)

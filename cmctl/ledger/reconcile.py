@@ -31,7 +31,7 @@ The rules that keep the three promises:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, MutableSequence, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,20 +159,28 @@ def reconcile(
     jobs = list(planned)
     run = Reconciling(inheritable(rows, {job.key for job in jobs}), present=present, held=held)
     jobs_of = by_calendar(jobs)
-    rows_of = by_calendar(rows)
+    owner = {job.key: job.calendar for job in jobs}
+    rows_of = by_calendar(rows, lambda row: owner.get(row.key, row.calendar))
     for calendar in calendars(jobs_of, rows_of):
         run.calendar(rows_of.get(calendar, []), jobs_of.get(calendar, []))
     return run.out
 
 
-def by_calendar(items: Iterable[Any]) -> dict[str, list[Any]]:
-    """Jobs or rows by calendar, each calendar's in their order, calendars in the order
-    of their first."""
+def by_calendar(
+    items: Iterable[Any], home: Callable[[Any], str] | None = None
+) -> dict[str, list[Any]]:
+    """Jobs or rows by calendar (``home(item)``, or its own), each calendar's in their
+    order, calendars in the order of their first.
+
+    A row goes with the job that has its key: a ledger's ``calendar`` column may have
+    been edited by hand, and a job matched by anything but its key would be inserted a
+    second time."""
     out: dict[str, list[Any]] = {}
     for item in items:
-        found = out.get(item.calendar)
+        calendar = item.calendar if home is None else home(item)
+        found = out.get(calendar)
         if found is None:
-            out[item.calendar] = [item]
+            out[calendar] = [item]
         else:
             found.append(item)
     return out
@@ -460,8 +468,9 @@ def inheritable(
     heirs: dict[tuple[str, int, str, str], Known] = {}
     for row in rows:
         # (a scheduled job that left the plan is taken back by the publisher, and the
-        # new identity handed over anew: nothing to inherit)
-        if row.key not in seen and row.started and row.state not in ("sending", "scheduled"):
+        # new identity handed over anew: nothing to inherit; a job being sent, or whose
+        # sender died, may be online: its new identity is unknown until a human looks)
+        if row.key not in seen and row.started and row.state != "scheduled":
             heirs.setdefault((row.account, row.part, row.scheduled_at, row.shown_hash), row)
             heirs.setdefault((row.account, row.part, ANY_TIME, row.shown_hash), row)
     return heirs

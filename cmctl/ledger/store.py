@@ -539,11 +539,28 @@ def reconcile_by_calendar(
         r[0]
         for r in cursor.execute("SELECT calendar FROM jobs GROUP BY calendar ORDER BY MIN(rowid)")
     ]
+    # Rows whose key is not what their columns make (a ledger edited by hand) go with
+    # the job that has their key, as ``reconcile`` has them: never inserted twice.
+    misfiled = {
+        r[1]: r
+        for r in cursor.execute(
+            f"SELECT rowid, {KNOWN_COLUMNS} FROM jobs WHERE key != calendar || ':' || post_id "
+            "|| '@' || account || CASE WHEN part != 0 THEN '#' || part ELSE '' END"
+        )
+    }
+    moved: dict[str, list[tuple[Any, ...]]] = {}
+    if misfiled:
+        owner = {job.key: job.calendar for job in jobs if job.key in misfiled}
+        for key, r in misfiled.items():
+            moved.setdefault(owner.get(key, r[2]), []).append(r)
     for calendar in calendars(jobs_of, known):
         rows = cursor.execute(
-            f"SELECT {KNOWN_COLUMNS} FROM jobs WHERE calendar = ? ORDER BY rowid", (calendar,)
+            f"SELECT rowid, {KNOWN_COLUMNS} FROM jobs WHERE calendar = ? ORDER BY rowid",
+            (calendar,),
         ).fetchall()
-        part = run.calendar([Known(*r) for r in rows], jobs_of.get(calendar, ()))
+        if misfiled:
+            rows = sorted([r for r in rows if r[1] not in misfiled] + moved.get(calendar, []))
+        part = run.calendar([Known(*r[1:]) for r in rows], jobs_of.get(calendar, ()))
         if then is not None:
             then(part)
     return run.out

@@ -112,9 +112,7 @@ class Publisher(Housekeeping, Selection, Handover, Sending):
         except (ValueError, AttributeError):
             before = None
         if before != said and (said["lines"] or raw):
-            self.ledger.set_meta(
-                ATTENTION_META, json.dumps({"at": iso(now), **said}, ensure_ascii=False)
-            )
+            self.ledger.set_meta(ATTENTION_META, json.dumps({"at": iso(now), **said}))
 
 
 def publish_due(project: Project, ledger: Ledger, **options: Any) -> PublishResult:

@@ -191,11 +191,6 @@ def test_the_heir_does_not_depend_on_the_jobs_order() -> None:
     assert len(heir) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a `sending` row is never an heir (reconcile.inheritable): the renamed post's "
-    "new identity is pending and goes out while the old attempt may be online",
-)
 def test_a_post_being_sent_when_its_file_is_renamed_is_not_sent_again(ledger: Ledger) -> None:
     sent = job("old", "p")
     ledger.sync([sent], NOW, present={"old"})
@@ -283,13 +278,6 @@ def test_every_calendar_name_reads_its_own_rows_once(
 # ------------------------------------------------------------------ damaged rows
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rows are matched to jobs within the row's `calendar` column only: a row whose "
-    "column disagrees with its key is cancelled in one calendar, then its job inserted "
-    "again in the other (UNIQUE constraint failed: jobs.key); the sync before 685bc02 "
-    "matched rows by key",
-)
 def test_a_row_whose_calendar_column_disagrees_with_its_key_is_matched_by_key(
     ledger: Ledger,
 ) -> None:
@@ -299,19 +287,6 @@ def test_a_row_whose_calendar_column_disagrees_with_its_key_is_matched_by_key(
     got = ledger.sync(plan, NOW, present={"c", "d"})
     assert (list(got.inserts), got.updates) == ([], [])
     assert states(ledger)["d:p1@a"] == "pending"
-
-
-def test_a_damaged_row_stops_the_sync_without_writing_anything(ledger: Ledger) -> None:
-    """Whatever the sync does with such a row today, it is all or nothing: calendar 'c'
-    (read first) cancels the row, then 'd' fails to insert it; 'c's change is undone."""
-    plan = [job("c", "p0"), job("d", "p1")]
-    ledger.sync(plan, NOW, present={"c", "d"})
-    set_rows(ledger, "UPDATE jobs SET calendar = 'c' WHERE key = 'd:p1@a'")
-    before = dump(ledger)
-    try:
-        ledger.sync(plan, NOW, present={"c", "d"})
-    except sqlite3.IntegrityError:
-        assert dump(ledger) == before
 
 
 # ------------------------------------------------------------------ all or nothing
