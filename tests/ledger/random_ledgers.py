@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cmctl.ledger.reconcile import Planned
+from cmctl.ledger.reconcile import Planned, Reconciliation
 from cmctl.ledger.store import iso
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -115,3 +115,12 @@ def second_plan(rng: random.Random, first: list[Planned]) -> list[Planned]:
             )
         )
     return out
+
+
+def same(got: Reconciliation, expected: Reconciliation) -> None:
+    """The same changes, in the same order."""
+    assert list(got.inserts) == list(expected.inserts)
+    assert got.updates == expected.updates
+    assert got.held_posts == expected.held_posts
+    assert got.vanished == expected.vanished
+    assert got.stats == expected.stats

@@ -13,15 +13,7 @@ import pytest
 from cmctl.ledger import reconcile as module
 from cmctl.ledger.reconcile import Known, Planned, Reconciliation, reconcile
 from cmctl.ledger.store import Ledger, iso, read_known
-from tests.ledger.random_ledgers import CALENDARS, NOW, first_plan, live, second_plan
-
-
-def _same(got: Reconciliation, expected: Reconciliation) -> None:
-    assert list(got.inserts) == list(expected.inserts)
-    assert got.updates == expected.updates
-    assert got.held_posts == expected.held_posts
-    assert got.vanished == expected.vanished
-    assert got.stats == expected.stats
+from tests.ledger.random_ledgers import CALENDARS, NOW, first_plan, live, same, second_plan
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -44,7 +36,7 @@ def test_the_sync_decides_what_reconcile_decides_with_every_row(tmp_path: Path, 
     assert expected.stats["inherited"] or expected.held_posts or seed  # (seed 0: both)
 
     got = ledger.sync(second, NOW, present=present, held=held)
-    _same(got, expected)
+    same(got, expected)
     ledger.close()
 
 

@@ -16,6 +16,7 @@ import pytest
 from cmctl.ledger import reconcile as module
 from cmctl.ledger.reconcile import Known, Planned, Reconciliation, reconcile
 from cmctl.ledger.store import Ledger, iso, read_known
+from tests.ledger.random_ledgers import same
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 AT = iso(NOW)
@@ -83,14 +84,6 @@ def _with_state(ledger: Ledger) -> list[tuple[tuple[Any, ...], str]]:
         out = [(r[:2], r[2]) for r in db.execute("SELECT rowid, key, state FROM jobs")]
     db.close()
     return out
-
-
-def same(got: Reconciliation, expected: Reconciliation) -> None:
-    assert list(got.inserts) == list(expected.inserts)
-    assert got.updates == expected.updates
-    assert got.held_posts == expected.held_posts
-    assert got.vanished == expected.vanished
-    assert got.stats == expected.stats
 
 
 # ------------------------------------------------------------------ renamed calendars
