@@ -71,7 +71,7 @@ def test_drafting_a_failed_post_after_an_ambiguous_attempt(
 ) -> None:
     """Before 685bc02 the sync raised IllegalTransition (failed → unknown was missing):
     exit 70, every change rolled back, on every run. Now the post becomes unknown,
-    publish goes on with the rest, status asks a human."""
+    publish goes on with the rest and says it (exit 1), status asks a human."""
     project.config(FEED_ONLY)
     project.calendar(
         feed_calendar(
@@ -95,8 +95,13 @@ def test_drafting_a_failed_post_after_an_ambiguous_attempt(
     assert run("validate").exit_code == 0
     now.move_to("2026-12-01T09:31:00Z")
     code, data = publish(run)
-    assert code == 0 and [o["key"] for o in data["outcomes"]] == ["dec:b@feed"]
+    said = {o["key"]: o["state"] for o in data["outcomes"]}
+    assert code == 1 and said == {"dec:a@feed": "unknown", "dec:b@feed": "published"}
+    assert "draft after an attempt that may have been published" in data["outcomes"][0]["message"]
     assert states(project) == {"dec:a@feed": "unknown", "dec:b@feed": "published"}
+    now.move_to("2026-12-01T09:40:00Z")  # said once, as a send that ends unknown is
+    code, data = publish(run)
+    assert code == 0 and data["outcomes"] == []
     status = run("status")
     assert status.exit_code == 1
     assert "dec:a@feed" in status.stdout and "turned into a draft after an attempt" in (
@@ -219,3 +224,29 @@ def test_validate_names_the_copy_that_publish_lets_inherit(
         project, "SELECT key FROM jobs WHERE reason = 'already published as dec:p@feed'"
     )
     assert [key for (key,) in inherited] == foretold
+
+
+def test_a_post_being_sent_when_its_file_is_renamed_is_said_unknown(
+    project: Any, run: Any, now: Any
+) -> None:
+    """Its new identity inherits `unknown` (the old attempt may be online): publish says
+    it as an outcome (exit 1) and sends nothing of it; the rest goes out."""
+    project.config(FEED_ONLY)
+    project.calendar(
+        feed_calendar(post("a", at="2026-12-01 09:30", text="In flight")), name="old.yaml"
+    )
+    project.calendar(feed_calendar(post("b", at="2026-12-01 10:30", text="Next")), name="b.yaml")
+    now.move_to("2026-12-01T07:00:00Z")
+    publish(run)
+    ledger_sql(
+        project,
+        "UPDATE jobs SET state = 'sending', claim_owner = 'elsewhere/1/x', "
+        "claimed_at = '2026-12-01T06:59:00.000000Z', "
+        "maybe_sent_at = '2026-12-01T06:59:00.000000Z' WHERE key = 'old:a@feed'",
+    )
+    (project.root / "calendars/old.yaml").rename(project.root / "calendars/new.yaml")
+    now.move_to("2026-12-01T09:31:00Z")
+    code, data = publish(run)
+    said = {o["key"]: o["state"] for o in data["outcomes"]}
+    assert code == 1 and said["new:a@feed"] == "unknown" and said["b:b@feed"] == "published"
+    assert "new:a@feed" not in feed_ids(project) and states(project)["new:a@feed"] == "unknown"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from cmctl import gcpause
 from cmctl.config import display
-from cmctl.ledger.reconcile import Planned
+from cmctl.ledger.reconcile import Planned, Reconciliation
 from cmctl.ledger.store import Ledger, Row, iso, planned_job
 from cmctl.publish.handover import Handover
 from cmctl.publish.housekeeping import Housekeeping
@@ -45,6 +45,7 @@ class Publisher(Housekeeping, Selection, Handover, Sending):
         result.sync = sync.stats
         result.held_posts = sync.held_posts
         result.vanished = sync.vanished
+        self._said_unknown(sync, result)
         if sync.held_posts:
             for p in planned:
                 if p.post_key in sync.held_posts:
@@ -72,6 +73,18 @@ class Publisher(Housekeeping, Selection, Handover, Sending):
         if not self.dry_run and only is None:
             self._remember_attention(now, result)
         return result
+
+    def _said_unknown(self, sync: Reconciliation, result: PublishResult) -> None:
+        """A job the sync made ``unknown`` (drafted, removed or renamed after an attempt
+        that may have been published) is said as this run's outcome, as a send that
+        ends unknown is: the run exits 1, `status` lists it until a human settles it."""
+        keys = [c.key for c in sync.updates if c.values.get("state") == "unknown"]
+        if sync.stats.get("inherited"):
+            keys += [p.key for p, values, _ in sync.inserts if values.get("state") == "unknown"]
+        for key in keys:
+            row = self.ledger.get(key)
+            if row is not None and row.state == "unknown":
+                self._emit(result, self._outcome(row, "unknown", message=row.reason))
 
     def _planned(
         self, held: set[str], result: PublishResult
