@@ -130,12 +130,13 @@ def write_json(
     filters: Filters,
     open_ledger: Opener,
     project: Project,
-    notices: Any,
+    notices: Callable[[], list[dict[str, Any]]],
     workers: int | None = None,
 ) -> None:
     """`plan --json`: the jobs, the drafts hidden, the calendars' error and warning
-    counts and the ledger's ``notices`` (a list, or an ``output.Later`` one: made once
-    the jobs are out). The caller holds no ledger connection."""
+    counts and the ledger's ``notices()``, made once the jobs are out (a sliced plan
+    makes them in the process of the checks that span files, beside the slices). The
+    caller holds no ledger connection."""
     ranges = _ranges(jobs, slice_count(jobs, workers))
     hidden = [0]
     # A sliced plan checks what spans files (every file's sightings read) in a process of
@@ -148,8 +149,7 @@ def write_json(
         mark = project.said()
         if index == checks:
             warnings = project.report.warnings
-            told = notices.get() if isinstance(notices, output.Later) else notices
-            return 0, project.errors_since(mark), warnings, told
+            return 0, project.errors_since(mark), warnings, notices()
         mine = [0]
         with _ledger(open_ledger) as ledger:
             found = rows(jobs.between(*ranges[index]), filters, ledger, hidden=mine)
@@ -179,7 +179,7 @@ def write_json(
                 _, errors, warnings, told = slices.result(checks)
                 project.absorb(errors)
                 return len(project.errors), warnings, told  # the checks only warn
-            return project.report.errors, project.report.warnings, notices
+            return project.report.errors, project.report.warnings, notices()
 
         output.echo_json(
             {
@@ -235,11 +235,10 @@ def write_text(
         with _ledger(open_ledger) as ledger:
             first = rows(jobs.between(*ranges[0]), filters, ledger, hidden=hidden)
             output.render_plan_text(first, shares=shares, layout=(show_utc, narrow))
-        made = [slices.result(index) for index in range(1, len(ranges))]
-        said = slices.result(told) if 0 < told < slices.count else None
-        for _, _, _, errors, _ in [*made, *([said] if said else [])]:
+        made = [slices.result(index) for index in range(1, slices.count)]  # (told's last)
+        for _, _, _, errors, _ in made:
             project.absorb(errors)
-        found = said[4] if said is not None else notices()
+        found = made[-1][4] if 0 < told < slices.count else notices()
         return hidden[0] + sum(m[2] for m in made), found
 
 

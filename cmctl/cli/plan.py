@@ -119,8 +119,9 @@ def _plan(
         return preview.diagnostics(project) if ledger is not None else []
 
     if as_json:
-        told = output.Later(lambda: [d.as_dict() for d in notices()])
-        planview.write_json(jobs, filters, open_ledger, project, told, workers)
+        planview.write_json(
+            jobs, filters, open_ledger, project, lambda: [d.as_dict() for d in notices()], workers
+        )
         ctx.exit(1 if project.errors else 0)  # (the checks that span files only warn)
     hidden, found = planview.write_text(jobs, filters, open_ledger, project, notices, workers)
     errors = len(project.errors)  # not the warnings: the checks that span files not run

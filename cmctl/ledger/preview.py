@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from cmctl.diagnostics import Diagnostic
-from cmctl.ledger.reconcile import STARTED, Planned, Reconciliation, reconcile
+from cmctl.ledger.reconcile import STARTED_SQL, Planned, Reconciliation, reconcile
 from cmctl.ledger.store import (
     KNOWN_COLUMNS,
     LEDGER_NAME,
@@ -99,9 +99,7 @@ def findings_in(
     """
     cursor = db.cursor()
     cursor.row_factory = None
-    online = (
-        f"(state IN ({', '.join(repr(s) for s in sorted(STARTED))}) OR maybe_sent_at IS NOT NULL)"
-    )
+    online = STARTED_SQL
     vanished = {
         calendar: count
         for calendar, count in cursor.execute(

@@ -37,6 +37,10 @@ from typing import Any
 
 # States in which something may be online: never reopened, never cancelled quietly.
 STARTED = frozenset({"published", "sending", "unknown", "scheduled"})
+# ``Known.started`` as an SQL condition on the jobs table (the ledger's queries).
+STARTED_SQL = (
+    f"(state IN ({', '.join(repr(s) for s in sorted(STARTED))}) OR maybe_sent_at IS NOT NULL)"
+)
 REOPENABLE = frozenset({"pending", "skipped", "failed", "missed"})
 
 

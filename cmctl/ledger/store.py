@@ -514,7 +514,7 @@ def reconcile_by_calendar(
     given each calendar's changes before the next calendar is read (the sync writes
     them); the result holds them all."""
     from cmctl.ledger.reconcile import (
-        STARTED,
+        STARTED_SQL,
         Known,
         Reconciling,
         by_calendar,
@@ -525,12 +525,10 @@ def reconcile_by_calendar(
     jobs = planned if isinstance(planned, list) else list(planned)
     cursor = db.cursor()
     cursor.row_factory = None
-    maybe_online = ", ".join(f"'{state}'" for state in sorted(STARTED))
     started = (
         Known(*r)
         for r in cursor.execute(
-            f"SELECT {KNOWN_COLUMNS} FROM jobs WHERE state IN ({maybe_online}) "
-            "OR maybe_sent_at IS NOT NULL ORDER BY rowid"
+            f"SELECT {KNOWN_COLUMNS} FROM jobs WHERE {STARTED_SQL} ORDER BY rowid"
         )
     )
     run = Reconciling(inheritable(started, {job.key for job in jobs}), present=present, held=held)
@@ -539,8 +537,9 @@ def reconcile_by_calendar(
         r[0]
         for r in cursor.execute("SELECT calendar FROM jobs GROUP BY calendar ORDER BY MIN(rowid)")
     ]
-    # Rows whose key is not what their columns make (a ledger edited by hand) go with
-    # the job that has their key, as ``reconcile`` has them: never inserted twice.
+    # Rows whose key is not what their columns make (``compile.job_key``; a ledger edited
+    # by hand) go with the job that has their key, as ``reconcile`` has them: never
+    # inserted twice.
     misfiled = {
         r[1]: r
         for r in cursor.execute(
@@ -1178,26 +1177,14 @@ class Ledger:
                 first = reconcile([], planned, present=present, held=held)
                 self._apply(db, now, first, first=True)
                 return first
-            return self._sync_by_calendar(db, now, planned, present=present, held=held)
-
-    def _sync_by_calendar(
-        self,
-        db: sqlite3.Connection,
-        now: datetime,
-        planned: Iterable[Planned],
-        *,
-        present: set[str],
-        held: set[str] | frozenset[str],
-    ) -> Reconciliation:
-        """The general sync: ``reconcile_by_calendar``, each calendar's changes written
-        before the next calendar is read."""
-        return reconcile_by_calendar(
-            db,
-            planned,
-            present=present,
-            held=held,
-            then=lambda part: self._apply(db, now, part, first=False),
-        )
+            # each calendar's changes written before the next calendar is read
+            return reconcile_by_calendar(
+                db,
+                planned,
+                present=present,
+                held=held,
+                then=lambda part: self._apply(db, now, part, first=False),
+            )
 
     def _apply(
         self, db: sqlite3.Connection, now: datetime, result: Reconciliation, *, first: bool
